@@ -1,0 +1,111 @@
+// PageSpace is the seam between collections and wherever their pages live.
+// Collections (lists, the root map, later dicts and sets) see pages only
+// through this interface, so they run unchanged on an embedded Volume or on
+// the files of a pagefs mount.
+//
+// Pages are fixed-size byte arrays named by a PageId >= 1 (0 is kNoPage).
+// A page is pinned while a PageGuard for it lives: its bytes stay at data()
+// and are never evicted. Pins are cheap (no syscall, no allocation on a hit).
+//
+// Thread safety: read/write/allocate/free may be called from many threads at
+// once. Callers serialize access to the *contents* of a page themselves (each
+// collection holds its own lock); the space only guarantees residency. commit()
+// requires that no thread is modifying pages concurrently: callers hold the
+// store's operation lock exclusively around it.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+namespace pagefs {
+
+using PageId = uint64_t;
+inline constexpr PageId kNoPage = 0;
+
+// Whoever hands out pins takes them back through this.
+class PinHolder {
+ public:
+  virtual void Unpin(uint64_t token) noexcept = 0;
+
+ protected:
+  ~PinHolder() = default;
+};
+
+// RAII pin on one page. Move-only. A guard from PageSpace::Write or Allocate
+// may modify the bytes; a guard from Read must not.
+class PageGuard {
+ public:
+  PageGuard() = default;
+  PageGuard(PinHolder* holder, uint64_t token, PageId id, uint8_t* data) noexcept
+      : holder_(holder), token_(token), id_(id), data_(data) {}
+  PageGuard(PageGuard&& other) noexcept { *this = std::move(other); }
+  PageGuard& operator=(PageGuard&& other) noexcept {
+    if (this != &other) {
+      Release();
+      holder_ = std::exchange(other.holder_, nullptr);
+      token_ = other.token_;
+      id_ = std::exchange(other.id_, kNoPage);
+      data_ = std::exchange(other.data_, nullptr);
+    }
+    return *this;
+  }
+  PageGuard(const PageGuard&) = delete;
+  PageGuard& operator=(const PageGuard&) = delete;
+  ~PageGuard() { Release(); }
+
+  explicit operator bool() const noexcept { return data_ != nullptr; }
+  PageId id() const noexcept { return id_; }
+  const uint8_t* data() const noexcept { return data_; }
+  uint8_t* mutable_data() const noexcept { return data_; }
+
+  void Release() noexcept {
+    if (holder_ != nullptr) holder_->Unpin(token_);
+    holder_ = nullptr;
+    data_ = nullptr;
+    id_ = kNoPage;
+  }
+
+ private:
+  PinHolder* holder_ = nullptr;
+  uint64_t token_ = 0;
+  PageId id_ = kNoPage;
+  uint8_t* data_ = nullptr;
+};
+
+// Small fixed record kept with every commit: where the collections layer
+// anchors its state (the root map, the list of unreferenced collections).
+struct Anchors {
+  PageId root_map = kNoPage;
+  PageId orphan_head = kNoPage;
+  bool operator==(const Anchors&) const = default;
+};
+
+class PageSpace {
+ public:
+  virtual ~PageSpace() = default;
+
+  virtual uint32_t page_size() const = 0;
+
+  // Pin an existing page for reading. Throws Error(kCorruption) if its stored
+  // bytes fail their checksum, Error(kIo) on I/O failure, Error(kInvalidArgument)
+  // for an id that was never allocated.
+  virtual PageGuard Read(PageId id) = 0;
+  // Pin an existing page for modification; the page is marked dirty.
+  // Throws Error(kReadOnly) on a read-only space.
+  virtual PageGuard Write(PageId id) = 0;
+  // A new page, zero-filled, pinned for modification.
+  virtual PageGuard Allocate() = 0;
+  // Give a page back. REQUIRES: no guard on it is alive.
+  virtual void Free(PageId id) = 0;
+
+  // Make every change since the last commit durable, atomically.
+  virtual void Commit() = 0;
+
+  virtual Anchors anchors() const = 0;
+  // Takes effect with the next Commit().
+  virtual void set_anchors(const Anchors& anchors) = 0;
+
+  virtual bool read_only() const = 0;
+};
+
+}  // namespace pagefs

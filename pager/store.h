@@ -1,0 +1,95 @@
+// Store: one open prefix of a pagefs root folder, ROOT/PREFIX. It owns the
+// Volume (page table, segments, commits), the BufferPool that holds the cache
+// budget, and the Heap of collections on top. This is what the Python package
+// and the tools open; collections reach pages only through space().
+//
+// One writer per prefix: a read-write Store holds an exclusive lock on
+// ROOT/PREFIX/LOCK for its lifetime; a second writer gets Error(kBusy) naming
+// the holder's pid. Read-only stores take no lock and see the last commit.
+//
+// Thread safety: every method is safe from any thread. Commit and Close take
+// the heap's op lock exclusively, so they wait for running operations.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "pager/heap.h"
+#include "pager/page_space.h"
+
+namespace pagefs {
+
+struct StoreOptions {
+  uint64_t cache_size = 64ull << 20;  // bytes of RAM the engine may hold
+  bool read_only = false;
+  uint32_t page_size = 4096;          // for new stores only: 4096..65536, a power of two
+};
+
+struct StoreStats {
+  uint64_t cache_budget = 0;
+  uint64_t resident_bytes = 0;  // page frames + page table + metadata, all counted in the budget
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t dirty_pages = 0;
+  uint64_t pinned_pages = 0;
+  uint64_t pages = 0;           // logical pages in use
+  uint64_t bytes_on_disk = 0;
+  uint64_t tier_reads = 0;
+  uint64_t tier_writes = 0;
+  uint64_t epoch = 0;           // number of the last commit
+  uint32_t page_size = 0;
+};
+
+class Volume;
+class BufferPool;
+class EmbeddedSpace;
+
+class Store {
+ public:
+  // Opens ROOT/PREFIX, creating the folders on first use (not when read-only).
+  // Errors: kInvalidArgument for a bad prefix ("/", "..", empty, too long) or
+  // page size; kIo/kNoSpace when the root cannot be created or written;
+  // kNotFound for a read-only open of a prefix that does not exist; kBusy when
+  // another writer holds the prefix; kCorruption when no valid superblock exists.
+  static std::shared_ptr<Store> Open(const std::string& root, const std::string& prefix,
+                                     const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Heap& heap();
+  PageSpace& space();
+
+  // Makes all changes durable and atomic. After a failed commit the store
+  // refuses further writes (Error(kFailed)) until it is reopened; the last
+  // successful commit is intact on disk.
+  void Commit();
+  // Commits (unless read-only or failed), frees unreferenced collections, and
+  // releases memory, files and the writer lock. Idempotent.
+  void Close();
+  bool closed() const;
+
+  void set_cache_size(uint64_t bytes);
+  uint64_t cache_size() const;
+  StoreStats stats() const;
+
+  const std::string& root() const { return root_; }
+  const std::string& prefix() const { return prefix_; }
+  bool read_only() const { return options_.read_only; }
+
+ private:
+  Store(std::string root, std::string prefix, const StoreOptions& options);
+
+  const std::string root_;
+  const std::string prefix_;
+  StoreOptions options_;
+  int lock_fd_ = -1;
+  std::unique_ptr<Volume> volume_;
+  std::unique_ptr<BufferPool> pool_;
+  std::unique_ptr<EmbeddedSpace> space_;
+  std::unique_ptr<Heap> heap_;
+};
+
+}  // namespace pagefs

@@ -1,0 +1,47 @@
+// Tier: where page bytes live. A tier is an array of fixed-size slots; every
+// page the engine stores goes to one slot and comes back from it. All I/O of a
+// Volume goes through this one interface, so tests can put a FaultTier in
+// between and inject ENOSPC, EIO, torn writes and crashes, and so later tiers
+// (an object store behind the local segments) fit without touching the Volume.
+//
+// Contract:
+// - Read of a slot never written returns zeros.
+// - Write of one slot may be torn by a crash; nothing else may be changed.
+// - After Sync() returns, every Write that returned before it is durable.
+// - Discard says a slot's bytes are no longer needed; reading it afterwards
+//   returns unspecified bytes (zeros on tiers that punch holes).
+// - Failures throw pagefs::Error (kIo, kNoSpace).
+// Implementations are safe for concurrent calls from several threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pagefs {
+
+using SlotId = uint64_t;
+
+struct TierStats {
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  uint64_t syncs = 0;
+  uint64_t bytes_on_disk = 0;  // allocated bytes, holes excluded
+};
+
+class Tier {
+ public:
+  virtual ~Tier() = default;
+
+  virtual uint32_t slot_size() const = 0;
+  virtual void Read(SlotId slot, uint8_t* buf) = 0;
+  virtual void Write(SlotId slot, const uint8_t* buf) = 0;
+  virtual void Sync() = 0;
+  virtual void Discard(SlotId slot) = 0;
+  // One past the highest slot ever written.
+  virtual SlotId size() const = 0;
+  virtual TierStats stats() const = 0;
+  // Short human-readable name ("segments:/data/store/main").
+  virtual std::string name() const = 0;
+};
+
+}  // namespace pagefs

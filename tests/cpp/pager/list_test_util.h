@@ -13,6 +13,15 @@
 
 namespace pagefs {
 
+// Concatenation by appending: GCC 12 warns falsely (-Wrestrict) on
+// "literal" + std::string at -O3.
+template <typename... Parts>
+std::string Cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
 inline std::string Str(std::string_view s) {
   std::string out;
   EncodeStr(out, s);

@@ -274,8 +274,13 @@ class List(_core.List):
             return list(self) + other
         if isinstance(other, _core.List):
             return list(self) + list(other)
-        if hasattr(type(other), "__radd__"):
-            return NotImplemented
+        # As for list: the other operand's __radd__ gets its chance, then
+        # list's own error.
+        radd = getattr(type(other), "__radd__", None)
+        if radd is not None:
+            result = radd(other, self)
+            if result is not NotImplemented:
+                return result
         raise TypeError(f'can only concatenate list (not "{type(other).__name__}") to list')
 
     def __radd__(self, other: Any) -> list:
@@ -290,9 +295,16 @@ class List(_core.List):
         return operator.index(n)
 
     def __mul__(self, n: Any) -> list:
+        if not hasattr(type(n), "__index__"):
+            rmul = getattr(type(n), "__rmul__", None)
+            if rmul is not None:
+                result = rmul(n, self)
+                if result is not NotImplemented:
+                    return result
         return list(self) * self._count(n)
 
-    __rmul__ = __mul__
+    def __rmul__(self, n: Any) -> list:
+        return list(self) * self._count(n)
 
     def __imul__(self, n: Any) -> "List":
         times = self._count(n)

@@ -5,6 +5,10 @@
 namespace pagefs::py_binding {
 
 RootMap& StoreHandle::root_map() {
+  // The root map keeps a Heap& of the store: do not let it touch a closed one.
+  if (store->closed()) {
+    throw Error(ErrorCode::kClosed, "pagefs store '" + store->root() + "' prefix '" + store->prefix() + "' is closed");
+  }
   std::call_once(root_once, [this] { root = std::make_unique<RootMap>(store->heap()); });
   return *root;
 }

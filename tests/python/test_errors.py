@@ -73,9 +73,7 @@ def test_corrupted_page_is_reported_with_prefix_and_page(tmp_path):
     for path in segment_files(tmp_path / "corrupt"):
         with open(path, "r+b") as f:
             data = f.read()
-            at = data.find(marker.encode(), 2 * 65536)  # past both superblock slots
-            if at < 0:
-                at = data.find(marker.encode())
+            at = data.find(marker.encode(), 2 * PAGE)  # past both superblock slots
             if at >= 0:
                 f.seek(at + 10)
                 f.write(b"!")
@@ -89,17 +87,29 @@ def test_corrupted_page_is_reported_with_prefix_and_page(tmp_path):
     assert isinstance(info.value, OSError)
 
 
+def flip(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        assert byte, f"{path} has no byte at {offset}"
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+# docs/superblock_format.md: tier slots 0 and 1 hold the superblocks, each
+# slot with copy A at offset 0 and copy B at offset 2048.
+PAGE = 4096
+
+
 def test_corrupted_superblocks_are_reported(tmp_path):
     with pagefs.Store(tmp_path, "sb") as s:
         s.root()["x"] = 1
     segment = segment_files(tmp_path / "sb")[0]
-    page = 4096
-    with open(segment, "r+b") as f:
-        for slot in (0, 1):
-            f.seek(slot * page + 16)
-            byte = f.read(1)
-            f.seek(slot * page + 16)
-            f.write(bytes([byte[0] ^ 0xFF]))
+    size = os.path.getsize(segment)
+    for slot in (0, 1):
+        if slot * PAGE < size:
+            flip(segment, slot * PAGE + 8)
+            flip(segment, slot * PAGE + 2048 + 8)
     with pytest.raises(pagefs.CorruptionError) as info:
         pagefs.Store(tmp_path, "sb")
     assert "sb" in str(info.value)
@@ -110,11 +120,6 @@ def test_one_corrupted_superblock_copy_is_survived(tmp_path):
         s.root()["x"] = 1
     with pagefs.Store(tmp_path, "sb1") as s:
         s.root()["x"] = 2
-    segment = segment_files(tmp_path / "sb1")[0]
-    with open(segment, "r+b") as f:
-        f.seek(16)
-        byte = f.read(1)
-        f.seek(16)
-        f.write(bytes([byte[0] ^ 0xFF]))
+    flip(segment_files(tmp_path / "sb1")[0], 8)
     with pagefs.Store(tmp_path, "sb1", read_only=True) as s:
         assert s.root()["x"] in (1, 2)

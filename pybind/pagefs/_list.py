@@ -123,13 +123,8 @@ class List(_core.List):
         while i > 0:
             lo = max(0, i - size)
             chunk = self._run_reversed(lo, i)
-            if not chunk:
-                # shrunk meanwhile: go on from the new end, as list's reverse iterator stops
-                n = len(self)
-                if n >= i:
-                    return
-                i = n
-                continue
+            if len(chunk) != i - lo:
+                return  # shrunk meanwhile: list's reverse iterator stops past the end
             yield from chunk
             i = lo
             if size < _MAX_CHUNK:

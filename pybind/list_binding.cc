@@ -3,6 +3,8 @@
 // rest of Python's list behaviour from (runs by Scan, slice edits).
 #include <algorithm>
 
+#include "pager/value_format.h"
+
 #include "pybind/binding.h"
 
 namespace pagefs::py_binding {
@@ -227,6 +229,9 @@ py::object Pop(ListHandle& h, py::object index) {
   const Py_ssize_t i = index.is_none() ? -1 : AsIndex(index);
   std::string value;
   const char* error = nullptr;
+  // A popped list may have been referenced only from this slot: hold a
+  // handle on it across the erase, or the engine would free it.
+  std::unique_ptr<PersistentList> pin;
   {
     py::gil_scoped_release release;
     const uint64_t n = h.list->size();
@@ -237,11 +242,20 @@ py::object Pop(ListHandle& h, py::object index) {
       error = "pop index out of range";
     } else {
       h.list->Get(at, [&value](std::string_view v) { value.assign(v); });
+      const ValueView v = Decode(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+      if (v.kind == ValueView::Kind::kRef && v.ref_kind == CollectionKind::kList) {
+        pin = std::make_unique<PersistentList>(h.owner->store->heap(), v.ref_id);
+      }
       h.list->Erase(at, at + 1);
     }
   }
   if (error != nullptr) throw py::index_error(error);
-  return DecodeValue(value, h.owner);
+  py::object result = DecodeValue(value, h.owner);
+  if (pin) {
+    py::gil_scoped_release release;
+    pin.reset();
+  }
+  return result;
 }
 
 void Insert(ListHandle& h, py::handle index, py::handle value) {

@@ -89,7 +89,7 @@ TEST_F(StoreTest, UnreferencedListIsFreedAtClose) {
     {
       PersistentList list(store->heap(), PersistentList::Create(store->heap()));
       std::string run;
-      for (int i = 0; i < 10000; ++i) EncodeStr(run, "x" + std::to_string(i));
+      for (int i = 0; i < 10000; ++i) EncodeStr(run, std::to_string(1000000 + i));
       list.Append(run, 10000);
     }
     store->Close();

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test: the engine's GoogleTest suite (through ctest) and the
-# Python package's pytest suite. Installs what is missing first.
+# Runs every test: the engine's GoogleTest suite (through ctest), once in a
+# Release build and once under ASan+UBSan, then the Python package's pytest
+# suite. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-echo "test: engine (GoogleTest)"
+echo "test: engine (GoogleTest, Release)"
 cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/cpp
-ctest --test-dir build/cpp --output-on-failure -j2
+ctest --test-dir build/cpp --output-on-failure -j2 -Q
+echo "test: engine (GoogleTest, ASan+UBSan)"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_SANITIZE=ON \
+  -DPAGEFS_BUILD_FS=OFF >/dev/null
+cmake --build build/asan
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2 -Q
 echo "test: Python package (pytest)"
 python3 -m pytest -q -W error tests/python

@@ -8,6 +8,7 @@
 // returns with a usable mount or a clear error, and nothing is left behind on
 // an error. On unmount (or SIGTERM/SIGINT) the daemon commits every prefix,
 // releases the writer locks and exits.
+#include <dirent.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
@@ -108,6 +109,13 @@ std::string CheckPaths(MountOptions& o) {
     return "mountpoint " + o.mountpoint + ": " + std::strerror(errno);
   }
   if (IsMountPoint(resolved)) {
+    if (DIR* dir = ::opendir(resolved)) {
+      ::closedir(dir);
+    } else if (errno == ENOTCONN) {
+      return "mountpoint " + o.mountpoint +
+             " is a dead FUSE mount (its daemon is gone); run 'pagefs umount " + o.mountpoint +
+             "' first";
+    }
     return "mountpoint " + o.mountpoint + " is in use: something is already mounted there";
   }
   o.mountpoint = resolved;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -26,6 +27,13 @@ uint8_t* ReadBuffer(size_t size) {
   thread_local std::vector<uint8_t> buffer;
   if (buffer.size() < size) buffer.resize(size);
   return buffer.data();
+}
+
+// Pages one read may keep pinned while its reply is sent: a small share of
+// the prefix's cache per worker thread, so concurrent reads cannot pin it all.
+size_t PinLimit(Mount& mount, PrefixView& prefix) {
+  const uint64_t frames = prefix.store->cache_size() / prefix.page_size;
+  return static_cast<size_t>(std::clamp<uint64_t>(frames / (4 * mount.options().threads), 0, 256));
 }
 
 bool WantsWrite(const fuse_file_info* fi) {
@@ -126,9 +134,12 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
     const Node& node = file.node;
     switch (node.kind) {
       case NodeKind::kData: {
-        uint8_t* buf = ReadBuffer(size);
-        size_t n = ReadSpace(*PrefixOf(mount, node), static_cast<uint64_t>(off), size, buf);
-        return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
+        // The reply points into the cache; the pins end after it is sent.
+        PrefixView& prefix = *PrefixOf(mount, node);
+        PinnedRead read;
+        ReadSpacePinned(prefix, static_cast<uint64_t>(off), size, PinLimit(mount, prefix),
+                        ReadBuffer(size), read);
+        return (void)fuse_reply_iov(req, read.iov().data(), static_cast<int>(read.iov().size()));
       }
       case NodeKind::kPage: {
         PrefixView& prefix = *PrefixOf(mount, node);

@@ -72,6 +72,46 @@ size_t ReadSpace(PrefixView& prefix, uint64_t off, size_t size, uint8_t* out) {
   return done;
 }
 
+void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_pins,
+                     uint8_t* spill, PinnedRead& out) {
+  // Zeros for pages that are not allocated (and page 0): the largest page size.
+  static const uint8_t kZeros[65536] = {};
+  out.op_ = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  PageSpace& space = prefix.store->space();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t end = volume.page_count() * ps;
+  if (off >= end) return;
+  size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
+  size_t done = 0;
+  try {
+    while (done < size) {
+      const uint64_t pos = off + done;
+      const PageId id = pos / ps;
+      const size_t in = static_cast<size_t>(pos % ps);
+      const size_t n = std::min<size_t>(ps - in, size - done);
+      std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
+      const uint8_t* from;
+      if (id == kNoPage || !volume.IsAllocated(id)) {
+        from = kZeros;
+      } else if (out.pins_.size() < max_pins) {
+        out.pins_.push_back(space.Read(id));
+        out.locks_.push_back(std::move(lock));
+        from = out.pins_.back().data() + in;
+      } else {
+        PageGuard page = space.Read(id);
+        std::memcpy(spill + done, page.data() + in, n);
+        from = spill + done;
+      }
+      out.iov_.push_back({const_cast<uint8_t*>(from), n});
+      done += n;
+    }
+  } catch (...) {
+    if (done == 0) throw;
+  }
+  out.bytes_ = done;
+}
+
 WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, size_t size) {
   auto op = OpLock(prefix);
   Volume& volume = prefix.store->volume();

@@ -12,8 +12,13 @@
 // done reports the bytes done instead (a short read or write).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
 
 #include "fs/mount_state.h"
 
@@ -24,6 +29,34 @@ uint64_t SpaceBytes(PrefixView& prefix);
 
 // Copies up to size bytes at off into out, stopping at the end of the space.
 size_t ReadSpace(PrefixView& prefix, uint64_t off, size_t size, uint8_t* out);
+
+// A read whose reply points straight into the page cache (no copy in the
+// daemon): the pages it covers stay pinned and read-locked until it is
+// destroyed, which must be after the reply is sent. Pages past the pin limit,
+// and pages that are not allocated, are copied to / served from other buffers.
+class PinnedRead {
+ public:
+  PinnedRead() = default;
+  PinnedRead(const PinnedRead&) = delete;
+  PinnedRead& operator=(const PinnedRead&) = delete;
+
+  const std::vector<iovec>& iov() const { return iov_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  friend void ReadSpacePinned(PrefixView&, uint64_t, size_t, size_t, uint8_t*, PinnedRead&);
+  // Declaration order is destruction order reversed: pins go before locks.
+  std::shared_lock<std::shared_mutex> op_;
+  std::vector<std::shared_lock<std::shared_mutex>> locks_;
+  std::vector<PageGuard> pins_;
+  std::vector<iovec> iov_;
+  size_t bytes_ = 0;
+};
+
+// Like ReadSpace, into out: at most max_pins pages are pinned and referenced;
+// the rest are copied into spill (which holds size bytes).
+void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_pins,
+                     uint8_t* spill, PinnedRead& out);
 
 struct WriteResult {
   size_t bytes = 0;

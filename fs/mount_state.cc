@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "pager/error.h"
 
@@ -19,6 +20,20 @@ int64_t NowNs() {
 
 namespace {
 
+bool IsEmptyFolder(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return false;
+  bool empty = true;
+  while (dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return empty;
+}
+
 // Prefix folders of root: subfolders whose names the engine accepts.
 std::vector<std::string> ListPrefixes(const std::string& root) {
   std::vector<std::string> names;
@@ -27,8 +42,12 @@ std::vector<std::string> ListPrefixes(const std::string& root) {
   while (dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;
     if (name.empty() || name[0] == '.') continue;
+    const std::string path = root + "/" + name;
     struct stat st;
-    if (::stat((root + "/" + name).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    // A store's folder, or an empty one (a new prefix, made with mkdir);
+    // other folders are left alone rather than turned into stores.
+    if (::stat((path + "/segment-00000.pfs").c_str(), &st) != 0 && !IsEmptyFolder(path)) continue;
     try {
       ValidatePrefix(name);
     } catch (const Error&) {

@@ -7,7 +7,7 @@ import time
 
 PAGE = 4096
 PAGES = 32
-SECONDS = 2.0
+SECONDS = 3.0
 
 
 def test_readers_never_see_a_torn_page_while_a_writer_commits(mounted):

@@ -32,6 +32,15 @@ def test_root_lists_stats_control_and_each_prefix(make_mount):
     assert r.returncode == 0 and ".stats" in r.stdout and "alpha" in r.stdout
 
 
+def test_only_store_folders_and_empty_folders_become_prefixes(make_mount):
+    m = make_mount(prefixes=("data",))
+    (m.root / "notes").mkdir()
+    (m.root / "notes" / "todo.txt").write_text("not a store")
+    m.mount()
+    assert sorted(os.listdir(m.mnt)) == [".control", ".stats", "data"]
+    assert os.listdir(m.root / "notes") == ["todo.txt"]
+
+
 def test_sizes_modes_and_stat(mounted):
     fill(mounted, 5)
     st = os.stat(mounted.data())

@@ -228,6 +228,10 @@ int main(int argc, char** argv) {
   using namespace pagefs::fs;
   MountOptions options;
   fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+  struct FreeArgs {
+    fuse_args& a;
+    ~FreeArgs() { fuse_opt_free_args(&a); }
+  } free_args{args};
   std::string error = ParseMountOptions(argc, argv, options, args);
   if (!error.empty()) {
     std::fprintf(stderr, "%s: %s\n", kProgram, error.c_str());
@@ -265,6 +269,5 @@ int main(int argc, char** argv) {
   } else {
     rc = Daemonize(options, args);
   }
-  fuse_opt_free_args(&args);
   return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,10 @@ namespace pagefs::fs {
 // What an open file or folder handle (fuse_file_info::fh) holds.
 struct OpenFile {
   Node node;
-  std::string text;           // .stats / info.json / .control: rendered at open
+  // .stats / info.json / .control: rendered at open. Shared so that a read
+  // keeps it alive through its reply even if RELEASE runs on another thread
+  // as soon as the kernel has the bytes.
+  std::shared_ptr<const std::string> text;
   std::vector<PageId> pages;  // pages/: the ids at opendir, listed in order
 };
 

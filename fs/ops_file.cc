@@ -65,17 +65,17 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       return (void)fuse_reply_err(req, EISDIR);
     case NodeKind::kStats:
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
-      file->text = RenderStats(mount);
+      file->text = std::make_shared<const std::string>(RenderStats(mount));
       break;
     case NodeKind::kInfo: {
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       PrefixView* prefix = PrefixOf(mount, node);
       if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-      file->text = RenderInfo(*prefix);
+      file->text = std::make_shared<const std::string>(RenderInfo(*prefix));
       break;
     }
     case NodeKind::kControl:
-      file->text = ControlHelp();
+      file->text = std::make_shared<const std::string>(ControlHelp());
       break;
     case NodeKind::kData:
     case NodeKind::kPage:
@@ -152,7 +152,8 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       default: {
-        const std::string& text = file.text;
+        const std::shared_ptr<const std::string> keep = file.text;
+        const std::string& text = *keep;
         if (static_cast<uint64_t>(off) >= text.size()) return (void)fuse_reply_buf(req, nullptr, 0);
         size_t n = std::min<size_t>(size, text.size() - static_cast<size_t>(off));
         return (void)fuse_reply_buf(req, text.data() + off, n);

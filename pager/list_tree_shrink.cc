@@ -171,13 +171,14 @@ void ListTree::Clear() {
 void ListTree::Mirror(PageId id, uint32_t h) {
   PageGuard g = space_.Write(id);
   if (h == 1) {
+    // Copy the value area, then append the values back from last to first.
     ListLeaf leaf(g.mutable_data(), page_size_);
-    std::vector<std::string> values;
-    for (uint32_t j = leaf.count(); j-- > 0;) values.emplace_back(leaf.value(j));
-    bool owns = leaf.owns_heap();
+    thread_local std::vector<uint8_t> copy;
+    copy.assign(g.data(), g.data() + page_size_);
+    ListLeaf old(copy.data(), page_size_);
     leaf.Init();
-    if (owns) leaf.mark_owns_heap();
-    for (const std::string& v : values) leaf.Append(v);
+    if (old.owns_heap()) leaf.mark_owns_heap();
+    for (uint32_t j = old.count(); j-- > 0;) leaf.Append(old.value(j));
     return;
   }
   ListNode node(g.mutable_data(), page_size_);

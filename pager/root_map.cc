@@ -80,8 +80,11 @@ std::vector<std::string> RootMap::Keys() {
   PageId id = heap_.RootMapId(false);
   if (id == kNoPage) return keys;
   ListTree tree(heap_, id);
-  uint64_t n = tree.size();
-  for (uint64_t i = 0; i < n; i += 2) tree.Get(i, [&](std::string_view enc) { keys.push_back(KeyOf(enc)); });
+  bool is_key = true;  // keys and values alternate
+  tree.Scan(0, UINT64_MAX, [&](std::string_view enc) {
+    if (is_key) keys.push_back(KeyOf(enc));
+    is_key = !is_key;
+  });
   return keys;
 }
 

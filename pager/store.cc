@@ -159,6 +159,13 @@ void Store::Commit() {
   space_->Commit();
 }
 
+void Store::Flush() {
+  std::unique_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  volume_->CheckWritable();
+  pool_->FlushAll();
+}
+
 bool Store::closed() const { return !volume_; }
 
 void Store::Close() {

@@ -74,6 +74,10 @@ class Store {
   // refuses further writes (Error(kFailed)) until it is reopened; the last
   // successful commit is intact on disk.
   void Commit();
+  // Writes every dirty cached page back to the volume (to slots that no
+  // commit references) without committing, so they stay cached but clean.
+  // Throws Error(kReadOnly)/Error(kFailed) like any write.
+  void Flush();
   // Commits (unless read-only or failed), frees unreferenced collections, and
   // releases memory, files and the writer lock. Idempotent.
   void Close();

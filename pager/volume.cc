@@ -123,26 +123,89 @@ PageId Volume::AllocateId() {
   CheckWritable();
   std::lock_guard<std::mutex> lock(mu_);
   EnsureAllocators();
-  if (!free_ids_.empty()) {
+  while (!free_ids_.empty()) {
     PageId id = free_ids_.back();
     free_ids_.pop_back();
+    if (!free_map_[id]) continue;  // stale: EnsureAllocated took it
+    free_map_[id] = false;
+    --free_id_count_;
     return id;
   }
+  free_map_.push_back(false);
   return page_count_++;
+}
+
+void Volume::EnsureAllocated(PageId id) {
+  CheckWritable();
+  if (id == kNoPage) {
+    throw Error(ErrorCode::kInvalidArgument, "page 0 of " + name_ + " is not a page");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  EnsureAllocators();
+  if (id >= page_count_) {
+    GrowTo(id + 1);
+  }
+  if (free_map_[id]) {
+    free_map_[id] = false;
+    --free_id_count_;
+    if (free_ids_.size() > 2 * free_id_count_ + 64) {  // too many stale entries
+      std::erase_if(free_ids_, [&](PageId f) { return !free_map_[f]; });
+    }
+  }
+}
+
+void Volume::ExtendTo(uint64_t count) {
+  CheckWritable();
+  std::lock_guard<std::mutex> lock(mu_);
+  EnsureAllocators();
+  if (count > page_count_) GrowTo(count);
+}
+
+void Volume::GrowTo(uint64_t count) {
+  // New ids go on the stack highest first, so low ids are handed out first.
+  for (PageId f = count - 1; f >= page_count_; --f) free_ids_.push_back(f);
+  free_map_.resize(count, true);
+  free_id_count_ += count - page_count_;
+  page_count_ = count;
+}
+
+bool Volume::IsAllocated(PageId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id == kNoPage || id >= page_count_) return false;
+  EnsureAllocators();
+  return !free_map_[id];
+}
+
+std::vector<PageId> Volume::AllocatedIds() {
+  std::lock_guard<std::mutex> lock(mu_);
+  EnsureAllocators();
+  std::vector<PageId> ids;
+  ids.reserve(page_count_ - 1 - free_id_count_);
+  for (PageId id = 1; id < page_count_; ++id) {
+    if (!free_map_[id]) ids.push_back(id);
+  }
+  return ids;
+}
+
+uint64_t Volume::page_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return page_count_;
 }
 
 void Volume::FreeId(PageId id) {
   CheckWritable();
   std::lock_guard<std::mutex> lock(mu_);
   EnsureAllocators();
-  if (id == kNoPage || id >= page_count_) {
+  if (id == kNoPage || id >= page_count_ || free_map_[id]) {
     throw Error(ErrorCode::kInvalidArgument,
-                "free of page " + std::to_string(id) + " that " + name_ + " never allocated");
+                "free of page " + std::to_string(id) + " that " + name_ + " has not allocated");
   }
   TableEntry old = table_.Get(id);
   if (old.slot != 0) slots_->Release(old.slot);
   table_.Set(id, {});
   free_ids_.push_back(id);
+  free_map_[id] = true;
+  ++free_id_count_;
 }
 
 void Volume::EnsureAllocators() {
@@ -158,12 +221,18 @@ void Volume::EnsureAllocators() {
                 if (id < page_count_) stored[id] = true;
               });
   std::vector<PageId> free_ids;
+  std::vector<bool> free_map(page_count_, false);
   for (PageId id = 1; id < page_count_; ++id) {
-    if (!stored[id]) free_ids.push_back(id);
+    if (!stored[id]) {
+      free_ids.push_back(id);
+      free_map[id] = true;
+    }
   }
   std::reverse(free_ids.begin(), free_ids.end());  // hand out low ids first
   slots_.emplace(std::move(slots));
+  free_id_count_ = free_ids.size();
   free_ids_ = std::move(free_ids);
+  free_map_ = std::move(free_map);
 }
 
 void Volume::Commit(const Anchors& anchors) {
@@ -200,13 +269,13 @@ Superblock Volume::committed() const {
 uint64_t Volume::pages_in_use() {
   std::lock_guard<std::mutex> lock(mu_);
   EnsureAllocators();  // the free ids are known only after the walk
-  return page_count_ - 1 - free_ids_.size();
+  return page_count_ - 1 - free_id_count_;
 }
 
 uint64_t Volume::metadata_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return table_.memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
-         free_ids_.capacity() * sizeof(PageId);
+         free_ids_.capacity() * sizeof(PageId) + free_map_.capacity() / 8;
 }
 
 }  // namespace pagefs

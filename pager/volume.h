@@ -56,7 +56,24 @@ class Volume final : public PageBacking {
   uint64_t metadata_bytes() const override;
 
   PageId AllocateId();
+  // Throws Error(kInvalidArgument) for an id that is not allocated (never
+  // handed out, or already freed).
   void FreeId(PageId id);
+
+  // For the mount, where a write names the page (offset / page size) rather
+  // than asking for a new one. EnsureAllocated makes id allocated: ids at or
+  // past page_count() extend the space (the ids skipped over become free), a
+  // free id below it is taken off the free list; an allocated id is left as
+  // it is. A page that is allocated but never stored reads as zeros and is
+  // free again after reopen. Throws like AllocateId.
+  void EnsureAllocated(PageId id);
+  // Grows page_count() to count (the new ids are free); never shrinks.
+  void ExtendTo(uint64_t count);
+  bool IsAllocated(PageId id);
+  // Every allocated id, ascending.
+  std::vector<PageId> AllocatedIds();
+  // One past the highest id ever allocated (uncommitted allocations included).
+  uint64_t page_count() const;
 
   // Commits everything stored since the last commit, with these anchors.
   void Commit(const Anchors& anchors);
@@ -75,6 +92,7 @@ class Volume final : public PageBacking {
 
  private:
   void EnsureAllocators();  // REQUIRES mu_ held
+  void GrowTo(uint64_t count);  // REQUIRES mu_ held, allocators built, count > page_count_
   template <class Fn>
   auto Guarded(Fn&& fn) -> decltype(fn());  // runs fn; on Error marks the volume failed
 
@@ -89,7 +107,10 @@ class Volume final : public PageBacking {
   PageTable table_;
   uint64_t page_count_ = 1;  // ids start at 1
   std::optional<SlotAllocator> slots_;      // built on first write (walk of the table)
+  // Free ids: a stack to hand out (entries whose bit in free_map_ is clear are
+  // stale, left behind by EnsureAllocated, and skipped), the bitmap, and the count.
   std::vector<PageId> free_ids_;
+  std::vector<bool> free_map_;  // indexed by id, sized page_count_
   uint64_t free_id_count_ = 0;
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the engine's GoogleTest suite (through ctest), once in a
-# Release build and once under ASan+UBSan, then the Python package's pytest
-# suite. Installs what is missing first.
+# Release build and once under ASan+UBSan, the Python package's pytest suite,
+# and the mount's real-mount tests. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -16,3 +16,5 @@ cmake --build build/asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2 -Q
 echo "test: Python package (pytest)"
 python3 -m pytest -q -W error tests/python
+echo "test: the mount (pytest, real FUSE mounts)"
+PAGEFS_MOUNT_BIN="$PWD/build/cpp/fs/pagefs-mount" python3 -m pytest -q -W error tests/fs

@@ -1,0 +1,119 @@
+#include "fs/attrs.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "fs/page_io.h"
+#include "fs/views.h"
+
+namespace pagefs::fs {
+
+namespace {
+
+constexpr double kLong = 3600.0;
+
+timespec ToTimespec(int64_t ns) {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  return ts;
+}
+
+void SetTimes(struct stat& st, int64_t mtime_ns) {
+  st.st_mtim = ToTimespec(mtime_ns);
+  st.st_ctim = st.st_mtim;
+  st.st_atim = st.st_mtim;
+}
+
+void SetFile(struct stat& st, mode_t mode, uint64_t size, uint32_t block) {
+  st.st_mode = S_IFREG | mode;
+  st.st_nlink = 1;
+  st.st_size = static_cast<off_t>(size);
+  st.st_blksize = block;
+  st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+}
+
+void SetDir(struct stat& st, nlink_t links) {
+  st.st_mode = S_IFDIR | 0755;
+  st.st_nlink = links;
+  st.st_size = 4096;
+  st.st_blksize = 4096;
+}
+
+}  // namespace
+
+bool StatNode(Mount& mount, const Node& node, struct stat& st) {
+  std::memset(&st, 0, sizeof(st));
+  st.st_ino = InodeOf(node);
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  const mode_t rw = mount.read_only() ? 0444 : 0644;
+  switch (node.kind) {
+    case NodeKind::kRoot:
+      SetDir(st, 2 + mount.prefix_count());
+      SetTimes(st, mount.started_ns());
+      return true;
+    case NodeKind::kStats:
+      SetFile(st, 0444, RenderStats(mount).size(), 4096);
+      SetTimes(st, NowNs());
+      return true;
+    case NodeKind::kControl:
+      SetFile(st, mount.read_only() ? 0444 : 0644, std::strlen(ControlHelp()), 4096);
+      SetTimes(st, mount.started_ns());
+      return true;
+    default:
+      break;
+  }
+  PrefixView* prefix = mount.prefix(node.prefix);
+  if (prefix == nullptr) return false;
+  switch (node.kind) {
+    case NodeKind::kPrefixDir:
+      SetDir(st, 3);
+      SetTimes(st, prefix->modified_ns.load());
+      return true;
+    case NodeKind::kData:
+      SetFile(st, rw, SpaceBytes(*prefix), prefix->page_size);
+      SetTimes(st, prefix->modified_ns.load());
+      return true;
+    case NodeKind::kPagesDir:
+      SetDir(st, 2);
+      SetTimes(st, prefix->modified_ns.load());
+      return true;
+    case NodeKind::kInfo:
+      SetFile(st, 0444, RenderInfo(*prefix).size(), 4096);
+      SetTimes(st, prefix->committed_ns.load());
+      return true;
+    case NodeKind::kPage:
+      if (!PageAllocated(*prefix, node.page)) return false;
+      SetFile(st, rw, prefix->page_size, prefix->page_size);
+      SetTimes(st, prefix->modified_ns.load());
+      return true;
+    default:
+      return false;
+  }
+}
+
+double AttrTimeout(const Node& node) {
+  switch (node.kind) {
+    case NodeKind::kStats:
+    case NodeKind::kInfo:
+      return 0.0;
+    default:
+      return kLong;
+  }
+}
+
+double EntryTimeout(const Node& /*node*/) { return kLong; }
+
+bool EntryFor(Mount& mount, const Node& node, fuse_entry_param& e) {
+  std::memset(&e, 0, sizeof(e));
+  if (!StatNode(mount, node, e.attr)) return false;
+  e.ino = e.attr.st_ino;
+  e.generation = 1;
+  e.attr_timeout = AttrTimeout(node);
+  e.entry_timeout = EntryTimeout(node);
+  return true;
+}
+
+}  // namespace pagefs::fs

@@ -1,0 +1,273 @@
+// pagefs-mount: mounts a pagefs root folder (every prefix in it) with FUSE.
+//
+//   pagefs-mount ROOT MOUNTPOINT [-f] [-d] [-o cache_size=SIZE,ro,allow_other,...]
+//
+// Without -f it forks; the parent returns only when the child has opened the
+// stores and mounted (exit 0), or prints the child's one-line reason and exits
+// 1. So `pagefs mount` (and mount.fuse3 for an fstab line of type fuse.pagefs)
+// returns with a usable mount or a clear error, and nothing is left behind on
+// an error. On unmount (or SIGTERM/SIGINT) the daemon commits every prefix,
+// releases the writer locks and exits.
+#include <dirent.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "fs/mount_state.h"
+#include "fs/ops.h"
+#include "fs/options.h"
+#include "pager/error.h"
+
+namespace pagefs::fs {
+namespace {
+
+constexpr char kProgram[] = "pagefs-mount";
+
+// Where startup reports go: the terminal (foreground) or the pipe to the
+// waiting parent (background), which prints them.
+class Startup {
+ public:
+  explicit Startup(int fd) : fd_(fd) {}
+  void Fail(const std::string& message) {
+    std::string line = "ERR " + message + "\n";
+    if (fd_ >= 0) {
+      (void)!::write(fd_, line.data(), line.size());
+    } else {
+      std::fprintf(stderr, "%s: %s\n", kProgram, message.c_str());
+    }
+  }
+  void Ready() {
+    if (fd_ < 0) return;
+    (void)!::write(fd_, "OK\n", 3);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// Decoded mountinfo path ("\040" for a space).
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
+      out += static_cast<char>(v);
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool IsMountPoint(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mp;
+    fields >> id >> parent >> dev >> root >> mp;
+    if (Unescape(mp) == path) return true;
+  }
+  return false;
+}
+
+// Checks made before anything is created. Returns "" or the reason.
+std::string CheckPaths(MountOptions& o) {
+  struct stat st;
+  if (::stat(o.root.c_str(), &st) != 0) {
+    return "store root " + o.root + ": " + std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "store root " + o.root + " is not a folder";
+  char resolved[PATH_MAX];
+  if (::realpath(o.root.c_str(), resolved) == nullptr) {
+    return "store root " + o.root + ": " + std::strerror(errno);
+  }
+  o.root = resolved;
+  if (::stat(o.mountpoint.c_str(), &st) != 0) {
+    if (errno == ENOTCONN) {
+      return "mountpoint " + o.mountpoint +
+             " is a dead FUSE mount (its daemon is gone); run 'pagefs umount " + o.mountpoint +
+             "' first";
+    }
+    return "mountpoint " + o.mountpoint + ": " + std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "mountpoint " + o.mountpoint + " is not a folder";
+  if (::realpath(o.mountpoint.c_str(), resolved) == nullptr) {
+    return "mountpoint " + o.mountpoint + ": " + std::strerror(errno);
+  }
+  if (IsMountPoint(resolved)) {
+    if (DIR* dir = ::opendir(resolved)) {
+      ::closedir(dir);
+    } else if (errno == ENOTCONN) {
+      return "mountpoint " + o.mountpoint +
+             " is a dead FUSE mount (its daemon is gone); run 'pagefs umount " + o.mountpoint +
+             "' first";
+    }
+    return "mountpoint " + o.mountpoint + " is in use: something is already mounted there";
+  }
+  o.mountpoint = resolved;
+  return "";
+}
+
+void RedirectStdio(const std::string& log_file) {
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  int err_fd = null_fd;
+  if (!log_file.empty()) {
+    int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) err_fd = fd;
+  }
+  if (null_fd >= 0) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+  }
+  if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
+  if (err_fd != null_fd && err_fd > STDERR_FILENO) ::close(err_fd);
+  if (null_fd > STDERR_FILENO) ::close(null_fd);
+}
+
+// Opens the stores, mounts, serves until unmounted, then commits and closes.
+int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
+  std::unique_ptr<Mount> mount;
+  try {
+    mount = std::make_unique<Mount>(options);
+  } catch (const std::exception& e) {
+    startup.Fail(std::string("cannot open the store: ") + e.what());
+    return 1;
+  }
+  const fuse_lowlevel_ops ops = MakeOperations();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), mount.get());
+  if (se == nullptr) {
+    startup.Fail("libfuse refused the options");
+    mount->Close();
+    return 1;
+  }
+  if (fuse_set_signal_handlers(se) != 0) {
+    startup.Fail("cannot install signal handlers");
+    fuse_session_destroy(se);
+    mount->Close();
+    return 1;
+  }
+  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
+    startup.Fail("cannot mount on " + options.mountpoint + " (see the fuse: message above)");
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    mount->Close();
+    return 1;
+  }
+  mount->notifier().Start(se);
+  if (!options.foreground) {
+    RedirectStdio(options.log_file);
+    (void)!::chdir("/");
+  }
+  startup.Ready();
+
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(config, options.threads);
+  fuse_loop_cfg_set_idle_threads(config, options.threads);
+  int rc = fuse_session_loop_mt(se, config);
+  fuse_loop_cfg_destroy(config);
+
+  mount->notifier().Stop();
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  bool closed = mount->Close();
+  return rc == 0 && closed ? 0 : 1;
+}
+
+// Background: fork; the parent waits for the child's first line.
+int Daemonize(const MountOptions& options, fuse_args& args) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "%s: pipe: %s\n", kProgram, std::strerror(errno));
+    return 1;
+  }
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "%s: fork: %s\n", kProgram, std::strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::setsid();
+    Startup startup(fds[1]);
+    std::_Exit(Serve(options, args, startup));
+  }
+  ::close(fds[1]);
+  std::string line;
+  char c;
+  while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+  ::close(fds[0]);
+  if (line == "OK") return 0;
+  if (line.rfind("ERR ", 0) == 0) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, line.c_str() + 4);
+  } else {
+    std::fprintf(stderr, "%s: the daemon exited during startup\n", kProgram);
+  }
+  return 1;
+}
+
+}  // namespace
+}  // namespace pagefs::fs
+
+int main(int argc, char** argv) {
+  using namespace pagefs::fs;
+  MountOptions options;
+  fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+  struct FreeArgs {
+    fuse_args& a;
+    ~FreeArgs() { fuse_opt_free_args(&a); }
+  } free_args{args};
+  std::string error = ParseMountOptions(argc, argv, options, args);
+  if (!error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, error.c_str());
+    return 2;
+  }
+  if (options.show_help) {
+    std::fputs(UsageText(), stdout);
+    return 0;
+  }
+  if (options.show_version) {
+    std::printf("pagefs-mount 0.1.0 (libfuse %s)\n", fuse_pkgversion());
+    return 0;
+  }
+  error = CheckPaths(options);
+  if (!error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, error.c_str());
+    return 1;
+  }
+  // libfuse's own options are checked now, before anything is opened or
+  // forked; it prints its one-line reason ("fuse: unknown option(s): ...").
+  {
+    // fuse_session_new consumes what it parses, so it checks a copy.
+    fuse_args copy = FUSE_ARGS_INIT(0, nullptr);
+    for (int i = 0; i < args.argc; ++i) fuse_opt_add_arg(&copy, args.argv[i]);
+    const fuse_lowlevel_ops ops = MakeOperations();
+    fuse_session* probe = fuse_session_new(&copy, &ops, sizeof(ops), nullptr);
+    fuse_opt_free_args(&copy);
+    if (probe == nullptr) return 2;
+    fuse_session_destroy(probe);
+  }
+  int rc;
+  if (options.foreground) {
+    Startup startup(-1);
+    rc = Serve(options, args, startup);
+  } else {
+    rc = Daemonize(options, args);
+  }
+  return rc;
+}

@@ -1,0 +1,39 @@
+// Inode numbers of the mount view. They are computed from what a node is, not
+// handed out, so the daemon keeps no inode table and FORGET costs nothing:
+//   1 root, 2 .stats, 3 .control
+//   (p+1) << 48 | 1..4      folder, data, pages/, info.json of prefix p
+//   (p+1) << 48 | 1 << 47 | id   pages/<id> of prefix p (id < 2^47)
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pager/page_space.h"
+
+namespace pagefs::fs {
+
+enum class NodeKind { kRoot, kStats, kControl, kPrefixDir, kData, kPagesDir, kInfo, kPage };
+
+struct Node {
+  NodeKind kind = NodeKind::kRoot;
+  uint32_t prefix = 0;  // index into the mount's prefixes, for per-prefix kinds
+  PageId page = kNoPage;
+};
+
+inline constexpr uint32_t kMaxPrefixes = 65534;
+inline constexpr PageId kMaxPageId = (PageId{1} << 47) - 1;
+
+fuse_ino_t InodeOf(const Node& node);
+// The node an inode names, or nullopt for a number this mount never made.
+std::optional<Node> NodeOf(fuse_ino_t ino);
+
+// "0000000000000001" for page 1: 16 lower-case hex digits.
+std::string PageFileName(PageId id);
+// The page a file name in pages/ names, or nullopt.
+std::optional<PageId> ParsePageFileName(std::string_view name);
+
+}  // namespace pagefs::fs

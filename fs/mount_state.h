@@ -1,0 +1,93 @@
+// Mount: the state behind the view. One PrefixView per prefix folder of the
+// root, each an open Store (holding the prefix's writer lock unless the mount
+// is read-only). The FUSE handlers (ops_*.cc) are stateless translators over
+// this.
+//
+// Budget: the user's cache_size is the daemon's total; it is split evenly
+// among the prefixes, each Store's BufferPool enforcing its share (at least
+// the pool's minimum of 16 pages). .control's cache_size=... re-splits at once.
+//
+// Thread safety: the prefix list is fixed after construction; every method may
+// be called from any FUSE worker thread.
+#pragma once
+
+#include <atomic>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "fs/inodes.h"
+#include "fs/notifier.h"
+#include "fs/options.h"
+#include "pager/page_space.h"
+#include "pager/store.h"
+
+namespace pagefs::fs {
+
+// Content locks of one prefix's pages, striped by id. A read of a page copies
+// it out under the shared lock, a write copies in under the exclusive one, so
+// a reader sees each page as of one write (never torn) and a free never meets
+// a pinned page.
+class PageLocks {
+ public:
+  std::shared_mutex& For(PageId id) { return stripes_[id % stripes_.size()]; }
+
+ private:
+  std::array<std::shared_mutex, 1024> stripes_;
+};
+
+struct PrefixView {
+  std::string name;
+  std::shared_ptr<Store> store;
+  uint32_t page_size = 0;
+  PageLocks locks;
+  std::atomic<int64_t> modified_ns{0};   // last write through the mount
+  std::atomic<int64_t> committed_ns{0};  // last commit through the mount
+};
+
+class Mount {
+ public:
+  // Opens every prefix folder under options.root. Throws pagefs::Error (the
+  // message names the prefix) when one cannot be opened, e.g. kBusy when
+  // another process holds its writer lock.
+  explicit Mount(const MountOptions& options);
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  const MountOptions& options() const { return options_; }
+  bool read_only() const { return options_.read_only; }
+  size_t prefix_count() const { return prefixes_.size(); }
+  // nullptr for an index this mount does not have.
+  PrefixView* prefix(uint32_t index) const;
+  // Index of the prefix called name, or -1.
+  int64_t FindPrefix(std::string_view name) const;
+
+  uint64_t cache_size() const { return budget_.load(); }
+  // Splits bytes among the prefixes; takes effect at once (shrinking evicts).
+  void SetCacheSize(uint64_t bytes);
+  // Commits every prefix (nothing for a read-only mount).
+  void CommitAll();
+  void Commit(PrefixView& prefix);
+  // Writes dirty pages back without committing.
+  void FlushAll();
+  // Commits and closes every store, releasing the writer locks. Errors are
+  // reported on stderr; returns false if any commit failed.
+  bool Close();
+
+  int64_t started_ns() const { return started_ns_; }
+  Notifier& notifier() { return notifier_; }
+
+ private:
+  MountOptions options_;
+  std::vector<std::unique_ptr<PrefixView>> prefixes_;
+  std::atomic<uint64_t> budget_;
+  int64_t started_ns_;
+  Notifier notifier_;
+};
+
+int64_t NowNs();
+
+}  // namespace pagefs::fs

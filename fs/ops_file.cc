@@ -1,0 +1,327 @@
+// File handlers: open/create, read/write, fsync, setattr (truncate),
+// fallocate, unlink. data and pages/<id> are opened with direct_io: the
+// kernel keeps no copy, so the daemon's budget is the mount's whole cache and
+// every read sees the daemon's current page.
+#include <fcntl.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "fs/attrs.h"
+#include "fs/control.h"
+#include "fs/errno_map.h"
+#include "fs/ops.h"
+#include "fs/page_io.h"
+#include "fs/views.h"
+#include "pager/error.h"
+
+namespace pagefs::fs {
+
+namespace {
+
+// One reply buffer per worker thread, grown to the largest read (1 MiB).
+uint8_t* ReadBuffer(size_t size) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
+
+// Pages one read may keep pinned while its reply is sent: a small share of
+// the prefix's cache per worker thread, so concurrent reads cannot pin it all.
+size_t PinLimit(Mount& mount, PrefixView& prefix) {
+  const uint64_t frames = prefix.store->cache_size() / prefix.page_size;
+  return static_cast<size_t>(std::clamp<uint64_t>(frames / (4 * mount.options().threads), 0, 256));
+}
+
+bool WantsWrite(const fuse_file_info* fi) {
+  return (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC) != 0;
+}
+
+PrefixView* PrefixOf(Mount& mount, const Node& node) { return mount.prefix(node.prefix); }
+
+void NotifyGrew(Mount& mount, const Node& node) {
+  mount.notifier().QueueInvalidateAttributes(InodeOf(Node{NodeKind::kData, node.prefix}));
+}
+
+void NotifyFreed(Mount& mount, uint32_t prefix, const std::vector<PageId>& ids) {
+  const fuse_ino_t pages = InodeOf(Node{NodeKind::kPagesDir, prefix});
+  for (PageId id : ids) mount.notifier().QueueInvalidateEntry(pages, PageFileName(id));
+}
+
+void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
+              const fuse_entry_param* created) {
+  Mount& mount = MountOf(req);
+  auto file = std::make_unique<OpenFile>();
+  file->node = node;
+  fi->keep_cache = 0;
+  fi->direct_io = 1;
+  switch (node.kind) {
+    case NodeKind::kRoot:
+    case NodeKind::kPrefixDir:
+    case NodeKind::kPagesDir:
+      return (void)fuse_reply_err(req, EISDIR);
+    case NodeKind::kStats:
+      if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
+      file->text = std::make_shared<const std::string>(RenderStats(mount));
+      break;
+    case NodeKind::kInfo: {
+      if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
+      PrefixView* prefix = PrefixOf(mount, node);
+      if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      file->text = std::make_shared<const std::string>(RenderInfo(*prefix));
+      break;
+    }
+    case NodeKind::kControl:
+      file->text = std::make_shared<const std::string>(ControlHelp());
+      break;
+    case NodeKind::kData:
+    case NodeKind::kPage:
+      if (WantsWrite(fi) && mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+      if (PrefixOf(mount, node) == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      break;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(file.get());
+  int rc = created ? fuse_reply_create(req, created, fi) : fuse_reply_open(req, fi);
+  if (rc == 0) file.release();
+}
+
+}  // namespace
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Handle(req, [&] {
+    std::optional<Node> node = NodeOf(ino);
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
+    if (node->kind == NodeKind::kPage) {
+      PrefixView* prefix = PrefixOf(MountOf(req), *node);
+      if (prefix == nullptr || !PageAllocated(*prefix, node->page)) {
+        return (void)fuse_reply_err(req, ENOENT);
+      }
+    }
+    OpenNode(req, *node, fi, nullptr);
+  });
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode*/,
+              fuse_file_info* fi) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    std::optional<Node> dir = NodeOf(parent);
+    if (!dir || dir->kind != NodeKind::kPagesDir) return (void)fuse_reply_err(req, EPERM);
+    if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+    std::optional<PageId> id = ParsePageFileName(name);
+    if (!id) return (void)fuse_reply_err(req, EINVAL);  // only 16-hex-digit page names
+    PrefixView* prefix = PrefixOf(mount, *dir);
+    if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+    Node node{NodeKind::kPage, dir->prefix, *id};
+    if (PageAllocated(*prefix, *id)) {
+      if (fi->flags & O_EXCL) return (void)fuse_reply_err(req, EEXIST);
+    } else if (CreatePage(*prefix, *id)) {
+      NotifyGrew(mount, node);
+    }
+    fuse_entry_param e;
+    if (!EntryFor(mount, node, e)) return (void)fuse_reply_err(req, ENOENT);
+    OpenNode(req, node, fi, &e);
+  });
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_file_info* fi) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    OpenFile& file = OpenFileOf(fi);
+    const Node& node = file.node;
+    switch (node.kind) {
+      case NodeKind::kData: {
+        // The reply points into the cache; the pins end after it is sent.
+        PrefixView& prefix = *PrefixOf(mount, node);
+        PinnedRead read;
+        ReadSpacePinned(prefix, static_cast<uint64_t>(off), size, PinLimit(mount, prefix),
+                        ReadBuffer(size), read);
+        return (void)fuse_reply_iov(req, read.iov().data(), static_cast<int>(read.iov().size()));
+      }
+      case NodeKind::kPage: {
+        PrefixView& prefix = *PrefixOf(mount, node);
+        const uint64_t ps = prefix.page_size;
+        if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_buf(req, nullptr, 0);
+        size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
+        if (!PageAllocated(prefix, node.page)) return (void)fuse_reply_err(req, ENOENT);
+        uint8_t* buf = ReadBuffer(size);
+        size_t n = ReadSpace(prefix, node.page * ps + static_cast<uint64_t>(off), size, buf);
+        return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
+      }
+      default: {
+        const std::shared_ptr<const std::string> keep = file.text;
+        const std::string& text = *keep;
+        if (static_cast<uint64_t>(off) >= text.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+        size_t n = std::min<size_t>(size, text.size() - static_cast<size_t>(off));
+        return (void)fuse_reply_buf(req, text.data() + off, n);
+      }
+    }
+  });
+}
+
+void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, off_t off,
+             fuse_file_info* fi) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    const Node& node = OpenFileOf(fi).node;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(buf);
+    switch (node.kind) {
+      case NodeKind::kControl:
+        RunControl(mount, std::string_view(buf, size));
+        return (void)fuse_reply_write(req, size);
+      case NodeKind::kData: {
+        if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+        WriteResult r = WriteSpace(*PrefixOf(mount, node), static_cast<uint64_t>(off), bytes, size);
+        if (r.grew) NotifyGrew(mount, node);
+        return (void)fuse_reply_write(req, r.bytes);
+      }
+      case NodeKind::kPage: {
+        if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+        PrefixView& prefix = *PrefixOf(mount, node);
+        const uint64_t ps = prefix.page_size;
+        if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_err(req, EFBIG);
+        size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
+        if (!PageAllocated(prefix, node.page)) return (void)fuse_reply_err(req, ENOENT);
+        WriteResult r = WriteSpace(prefix, node.page * ps + static_cast<uint64_t>(off), bytes, size);
+        return (void)fuse_reply_write(req, r.bytes);
+      }
+      default:
+        return (void)fuse_reply_err(req, EACCES);
+    }
+  });
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
+  fuse_reply_err(req, 0);  // close is not a commit; fsync is
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_info* fi) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    const Node& node = OpenFileOf(fi).node;
+    if (node.kind == NodeKind::kData || node.kind == NodeKind::kPage) {
+      mount.Commit(*PrefixOf(mount, node));
+    } else if (node.kind == NodeKind::kControl) {
+      mount.CommitAll();
+    }
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
+  delete &OpenFileOf(fi);
+  fuse_reply_err(req, 0);
+}
+
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               fuse_file_info* /*fi*/) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    std::optional<Node> node = NodeOf(ino);
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
+    if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+      return (void)fuse_reply_err(req, EPERM);  // modes and owners are the view's
+    }
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+      const uint64_t size = static_cast<uint64_t>(attr->st_size);
+      switch (node->kind) {
+        case NodeKind::kControl:
+          break;  // `echo cmd > .control` truncates first: nothing to do
+        case NodeKind::kData: {
+          if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+          PrefixView& prefix = *PrefixOf(mount, *node);
+          if (size != SpaceBytes(prefix) && ResizeSpace(prefix, size)) NotifyGrew(mount, *node);
+          break;
+        }
+        case NodeKind::kPage: {
+          if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+          PrefixView& prefix = *PrefixOf(mount, *node);
+          if (size > prefix.page_size) return (void)fuse_reply_err(req, EFBIG);
+          // A page file is always one page long: truncating zeroes its tail.
+          ZeroPageTail(prefix, node->page, static_cast<uint32_t>(size));
+          break;
+        }
+        case NodeKind::kStats:
+        case NodeKind::kInfo:
+          return (void)fuse_reply_err(req, EACCES);
+        default:
+          return (void)fuse_reply_err(req, EISDIR);
+      }
+    }
+    // Times (touch) are accepted and not stored: they follow writes and commits.
+    struct stat st;
+    if (!StatNode(mount, *node, st)) return (void)fuse_reply_err(req, ENOENT);
+    fuse_reply_attr(req, &st, AttrTimeout(*node));
+  });
+}
+
+void OpFallocate(fuse_req_t req, fuse_ino_t /*ino*/, int mode, off_t off, off_t len,
+                 fuse_file_info* fi) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    const Node& node = OpenFileOf(fi).node;
+    if (node.kind != NodeKind::kData) return (void)fuse_reply_err(req, EOPNOTSUPP);
+    if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+    if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
+    PrefixView& prefix = *PrefixOf(mount, node);
+    const auto start = static_cast<uint64_t>(off);
+    const auto length = static_cast<uint64_t>(len);
+    if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+      NotifyFreed(mount, node.prefix, PunchSpace(prefix, start, length));
+    } else if (mode == 0) {
+      if (AllocateSpace(prefix, start, length)) NotifyGrew(mount, node);
+    } else if (mode == FALLOC_FL_KEEP_SIZE) {
+      const uint64_t size = SpaceBytes(prefix);
+      if (start < size) AllocateSpace(prefix, start, std::min(length, size - start));
+    } else {
+      return (void)fuse_reply_err(req, EOPNOTSUPP);
+    }
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    std::optional<Node> dir = NodeOf(parent);
+    if (!dir || dir->kind != NodeKind::kPagesDir) return (void)fuse_reply_err(req, EPERM);
+    if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+    std::optional<PageId> id = ParsePageFileName(name);
+    PrefixView* prefix = PrefixOf(mount, *dir);
+    if (!id || prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+    FreePage(*prefix, *id);  // the page's id becomes free; data reads zeros there
+    fuse_reply_err(req, 0);
+  });
+}
+
+fuse_lowlevel_ops MakeOperations() {
+  fuse_lowlevel_ops ops;
+  std::memset(&ops, 0, sizeof(ops));
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetattr;
+  ops.setattr = OpSetattr;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.readdirplus = OpReaddirplus;
+  ops.releasedir = OpReleasedir;
+  ops.fsyncdir = OpFsyncdir;
+  ops.statfs = OpStatfs;
+  ops.open = OpOpen;
+  ops.create = OpCreate;
+  ops.read = OpRead;
+  ops.write = OpWrite;
+  ops.flush = OpFlush;
+  ops.fsync = OpFsync;
+  ops.release = OpRelease;
+  ops.fallocate = OpFallocate;
+  ops.unlink = OpUnlink;
+  return ops;
+}
+
+}  // namespace pagefs::fs

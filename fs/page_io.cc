@@ -1,0 +1,262 @@
+#include "fs/page_io.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+
+#include "pager/error.h"
+#include "pager/volume.h"
+
+namespace pagefs::fs {
+
+namespace {
+
+// The page cache indexes ids below 2^32; the view never addresses more.
+constexpr PageId kPageLimit = PageId{1} << 32;
+
+std::shared_lock<std::shared_mutex> OpLock(PrefixView& prefix) {
+  return std::shared_lock<std::shared_mutex>(prefix.store->heap().op_lock());
+}
+
+void CheckWritablePage(PrefixView& prefix, PageId id) {
+  if (id >= kPageLimit) {
+    throw Error::FromErrno(EFBIG, "page " + std::to_string(id) + " of prefix '" + prefix.name +
+                                      "' is past the largest page id the mount can address");
+  }
+}
+
+bool AllZero(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
+void Touch(PrefixView& prefix) { prefix.modified_ns.store(NowNs(), std::memory_order_relaxed); }
+
+}  // namespace
+
+uint64_t SpaceBytes(PrefixView& prefix) {
+  return prefix.store->volume().page_count() * prefix.page_size;
+}
+
+size_t ReadSpace(PrefixView& prefix, uint64_t off, size_t size, uint8_t* out) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  PageSpace& space = prefix.store->space();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t end = volume.page_count() * ps;
+  if (off >= end) return 0;
+  size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
+  size_t done = 0;
+  try {
+    while (done < size) {
+      const uint64_t pos = off + done;
+      const PageId id = pos / ps;
+      const size_t in = static_cast<size_t>(pos % ps);
+      const size_t n = std::min<size_t>(ps - in, size - done);
+      std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
+      if (id == kNoPage || !volume.IsAllocated(id)) {
+        std::memset(out + done, 0, n);
+      } else {
+        PageGuard page = space.Read(id);
+        std::memcpy(out + done, page.data() + in, n);
+      }
+      done += n;
+    }
+  } catch (...) {
+    if (done == 0) throw;
+  }
+  return done;
+}
+
+void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_pins,
+                     uint8_t* spill, PinnedRead& out) {
+  // Zeros for pages that are not allocated (and page 0): the largest page size.
+  static const uint8_t kZeros[65536] = {};
+  out.op_ = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  PageSpace& space = prefix.store->space();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t end = volume.page_count() * ps;
+  if (off >= end) return;
+  size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
+  size_t done = 0;
+  try {
+    while (done < size) {
+      const uint64_t pos = off + done;
+      const PageId id = pos / ps;
+      const size_t in = static_cast<size_t>(pos % ps);
+      const size_t n = std::min<size_t>(ps - in, size - done);
+      std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
+      const uint8_t* from;
+      if (id == kNoPage || !volume.IsAllocated(id)) {
+        from = kZeros;
+      } else if (out.pins_.size() < max_pins) {
+        out.pins_.push_back(space.Read(id));
+        out.locks_.push_back(std::move(lock));
+        from = out.pins_.back().data() + in;
+      } else {
+        PageGuard page = space.Read(id);
+        std::memcpy(spill + done, page.data() + in, n);
+        from = spill + done;
+      }
+      out.iov_.push_back({const_cast<uint8_t*>(from), n});
+      done += n;
+    }
+  } catch (...) {
+    if (done == 0) throw;
+  }
+  out.bytes_ = done;
+}
+
+WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, size_t size) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  PageSpace& space = prefix.store->space();
+  volume.CheckWritable();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t count_before = volume.page_count();
+  WriteResult result;
+  try {
+    while (result.bytes < size) {
+      const uint64_t pos = off + result.bytes;
+      const PageId id = pos / ps;
+      const size_t in = static_cast<size_t>(pos % ps);
+      const size_t n = std::min<size_t>(ps - in, size - result.bytes);
+      const uint8_t* src = data + result.bytes;
+      if (id == kNoPage) {
+        if (!AllZero(src, n)) {
+          throw Error(ErrorCode::kInvalidArgument,
+                      "the first page of prefix '" + prefix.name +
+                          "' (bytes 0.." + std::to_string(ps - 1) +
+                          " of data) is not a page: only zeros can be written there");
+        }
+      } else {
+        CheckWritablePage(prefix, id);
+        std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+        volume.EnsureAllocated(id);
+        PageGuard page = space.Write(id);
+        std::memcpy(page.mutable_data() + in, src, n);
+      }
+      result.bytes += n;
+    }
+  } catch (...) {
+    if (result.bytes == 0) throw;
+  }
+  Touch(prefix);
+  result.grew = volume.page_count() != count_before;
+  return result;
+}
+
+std::vector<PageId> PunchSpace(PrefixView& prefix, uint64_t off, uint64_t len) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  PageSpace& space = prefix.store->space();
+  volume.CheckWritable();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t end = std::min<uint64_t>(off + len, volume.page_count() * ps);
+  std::vector<PageId> freed;
+  for (uint64_t pos = off; pos < end;) {
+    const PageId id = pos / ps;
+    const uint64_t in = pos % ps;
+    const uint64_t n = std::min<uint64_t>(ps - in, end - pos);
+    pos += n;
+    if (id == kNoPage) continue;
+    std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+    if (!volume.IsAllocated(id)) continue;
+    if (n == ps) {
+      space.Free(id);
+      freed.push_back(id);
+    } else {
+      PageGuard page = space.Write(id);
+      std::memset(page.mutable_data() + in, 0, n);
+    }
+  }
+  Touch(prefix);
+  return freed;
+}
+
+bool AllocateSpace(PrefixView& prefix, uint64_t off, uint64_t len) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  PageSpace& space = prefix.store->space();
+  volume.CheckWritable();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t count_before = volume.page_count();
+  if (len == 0) return false;
+  const PageId last = (off + len - 1) / ps;
+  CheckWritablePage(prefix, last);
+  for (PageId id = std::max<PageId>(1, off / ps); id <= last; ++id) {
+    std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+    if (volume.IsAllocated(id)) continue;
+    volume.EnsureAllocated(id);
+    space.Write(id);  // marks the zero page dirty, so it is stored and stays allocated
+  }
+  Touch(prefix);
+  return volume.page_count() != count_before;
+}
+
+bool ResizeSpace(PrefixView& prefix, uint64_t bytes) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  volume.CheckWritable();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t count = (bytes + ps - 1) / ps;
+  if (count < volume.page_count()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the data file of prefix '" + prefix.name +
+                    "' cannot shrink; free pages with fallocate(PUNCH_HOLE) instead");
+  }
+  if (count == volume.page_count()) return false;
+  CheckWritablePage(prefix, count - 1);
+  volume.ExtendTo(count);
+  Touch(prefix);
+  return true;
+}
+
+bool PageAllocated(PrefixView& prefix, PageId id) {
+  return prefix.store->volume().IsAllocated(id);
+}
+
+bool CreatePage(PrefixView& prefix, PageId id) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  volume.CheckWritable();
+  CheckWritablePage(prefix, id);
+  const uint64_t count_before = volume.page_count();
+  std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+  if (volume.IsAllocated(id)) {
+    throw Error::FromErrno(EEXIST, "page " + std::to_string(id) + " exists");
+  }
+  volume.EnsureAllocated(id);
+  prefix.store->space().Write(id);  // dirty: a created page is stored even if never written
+  Touch(prefix);
+  return volume.page_count() != count_before;
+}
+
+void ZeroPageTail(PrefixView& prefix, PageId id, uint32_t from) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  volume.CheckWritable();
+  if (from >= prefix.page_size) return;
+  std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+  if (!volume.IsAllocated(id)) throw Error(ErrorCode::kNotFound, "no page " + std::to_string(id));
+  PageGuard page = prefix.store->space().Write(id);
+  std::memset(page.mutable_data() + from, 0, prefix.page_size - from);
+  Touch(prefix);
+}
+
+void FreePage(PrefixView& prefix, PageId id) {
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  volume.CheckWritable();
+  std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+  if (!volume.IsAllocated(id)) throw Error(ErrorCode::kNotFound, "no page " + std::to_string(id));
+  prefix.store->space().Free(id);
+  Touch(prefix);
+}
+
+}  // namespace pagefs::fs

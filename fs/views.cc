@@ -1,0 +1,174 @@
+#include "fs/views.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "fs/page_io.h"
+#include "pager/superblock.h"
+#include "pager/volume.h"
+
+namespace pagefs::fs {
+
+namespace {
+
+// A minimal JSON writer: objects of numbers, strings, booleans and objects.
+class Json {
+ public:
+  Json& Begin(const char* key = nullptr) {
+    Key(key);
+    out_ += '{';
+    first_ = true;
+    return *this;
+  }
+  Json& End() {
+    out_ += '}';
+    first_ = false;
+    return *this;
+  }
+  Json& Num(const char* key, uint64_t v) {
+    Key(key);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  Json& Bool(const char* key, bool v) {
+    Key(key);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  Json& Str(const char* key, const std::string& v) {
+    Key(key);
+    Quote(v);
+    return *this;
+  }
+  std::string Finish() { return out_ + "\n"; }
+
+ private:
+  void Key(const char* key) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    if (key != nullptr) {
+      Quote(key);
+      out_ += ": ";
+    }
+  }
+  void Quote(const std::string& s) {
+    out_ += '"';
+    for (unsigned char c : s) {
+      if (c == '"' || c == '\\') {
+        out_ += '\\';
+        out_ += static_cast<char>(c);
+      } else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out_ += buf;
+      } else {
+        out_ += static_cast<char>(c);
+      }
+    }
+    out_ += '"';
+  }
+
+  std::string out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+std::string RenderStats(Mount& mount) {
+  StoreStats total;
+  std::vector<StoreStats> each;
+  for (uint32_t i = 0; i < mount.prefix_count(); ++i) {
+    StoreStats s = mount.prefix(i)->store->stats();
+    total.resident_bytes += s.resident_bytes;
+    total.hits += s.hits;
+    total.misses += s.misses;
+    total.evictions += s.evictions;
+    total.dirty_pages += s.dirty_pages;
+    total.pinned_pages += s.pinned_pages;
+    total.pages += s.pages;
+    total.bytes_on_disk += s.bytes_on_disk;
+    total.tier_reads += s.tier_reads;
+    total.tier_writes += s.tier_writes;
+    each.push_back(s);
+  }
+  Json j;
+  j.Begin();
+  j.Num("pid", static_cast<uint64_t>(::getpid()));
+  j.Str("root", mount.options().root);
+  j.Bool("read_only", mount.read_only());
+  j.Str("kernel_cache", "bypassed (direct_io on data and pages)");
+  j.Num("budget", mount.cache_size());
+  j.Num("resident", total.resident_bytes);
+  j.Num("hits", total.hits);
+  j.Num("misses", total.misses);
+  j.Num("evictions", total.evictions);
+  j.Num("dirty_pages", total.dirty_pages);
+  j.Num("pinned_pages", total.pinned_pages);
+  j.Begin("tiers").Begin("segments");
+  j.Num("reads", total.tier_reads).Num("writes", total.tier_writes);
+  j.Num("bytes_on_disk", total.bytes_on_disk);
+  j.End().End();
+  j.Begin("prefixes");
+  for (uint32_t i = 0; i < mount.prefix_count(); ++i) {
+    const StoreStats& s = each[i];
+    j.Begin(mount.prefix(i)->name.c_str());
+    j.Num("budget", s.cache_budget);
+    j.Num("resident", s.resident_bytes);
+    j.Num("hits", s.hits);
+    j.Num("misses", s.misses);
+    j.Num("evictions", s.evictions);
+    j.Num("dirty_pages", s.dirty_pages);
+    j.Num("pinned_pages", s.pinned_pages);
+    j.Num("pages", s.pages);
+    j.Num("page_size", s.page_size);
+    j.Num("epoch", s.epoch);
+    j.Begin("tiers").Begin("segments");
+    j.Num("reads", s.tier_reads).Num("writes", s.tier_writes);
+    j.Num("bytes_on_disk", s.bytes_on_disk);
+    j.End().End();
+    j.End();
+  }
+  j.End();
+  j.End();
+  return j.Finish();
+}
+
+std::string RenderInfo(PrefixView& prefix) {
+  Volume& volume = prefix.store->volume();
+  Superblock sb = volume.committed();
+  char magic[9] = {0};
+  std::memcpy(magic, &sb.magic, 8);
+  Json j;
+  j.Begin();
+  j.Str("prefix", prefix.name);
+  j.Num("page_size", volume.page_size());
+  j.Num("page_count", volume.page_count());
+  j.Num("pages_in_use", volume.pages_in_use());
+  j.Num("data_bytes", volume.page_count() * volume.page_size());
+  j.Num("epoch", sb.epoch);
+  j.Bool("read_only", volume.read_only());
+  j.Bool("failed", volume.failed());
+  j.Begin("superblock");
+  j.Str("magic", magic);
+  j.Num("format_version", sb.format_version);
+  j.Num("page_size", sb.page_size);
+  j.Num("slots_per_segment", sb.slots_per_segment);
+  j.Num("epoch", sb.epoch);
+  j.Num("page_count", sb.page_count);
+  j.Num("table_height", sb.table_height);
+  j.Num("table_root_slot", sb.table_root_slot);
+  j.Num("table_root_checksum", sb.table_root_checksum);
+  j.Begin("anchors").Num("root_map", sb.anchors.root_map);
+  j.Num("orphan_head", sb.anchors.orphan_head).End();
+  j.End();
+  j.End();
+  return j.Finish();
+}
+
+const char* ControlHelp() {
+  return "# write one command per line: cache_size=SIZE (K/M/G), commit, flush\n";
+}
+
+}  // namespace pagefs::fs

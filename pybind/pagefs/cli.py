@@ -1,0 +1,197 @@
+"""The ``pagefs`` command: mount and unmount a pagefs store.
+
+    pagefs mount ROOT MOUNTPOINT [-f] [-d] [-o cache_size=256M,ro,allow_other,...]
+    pagefs umount MOUNTPOINT [-l]
+    pagefs ROOT MOUNTPOINT -o OPTIONS        (the form mount.fuse3 runs for an
+                                              /etc/fstab line of type fuse.pagefs)
+
+Mounting runs the ``pagefs-mount`` daemon (C++, libfuse3). It checks every
+option, the root and the mountpoint itself, so this module only finds it and
+hands over: whatever is wrong is reported by the daemon in one line, with a
+non-zero exit status, before anything is created. By default the daemon goes
+to the background and the command returns once the mount answers.
+
+Unmounting asks ``fusermount3 -u`` and then waits for the daemon to commit
+and exit, so the store's writer lock is free when the command returns. This
+file has no dependency on the compiled extension: it runs before (and
+without) ``pagefs._core``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROG = "pagefs"
+DAEMON = "pagefs-mount"
+# How long `pagefs umount` waits for the daemon to commit and exit.
+UNMOUNT_WAIT_SECONDS = 120.0
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def find_daemon() -> str | None:
+    """The pagefs-mount binary: $PAGEFS_MOUNT_BIN, the package's bin/, or PATH."""
+    explicit = os.environ.get("PAGEFS_MOUNT_BIN")
+    if explicit:
+        return explicit
+    packaged = Path(__file__).resolve().parent / "bin" / DAEMON
+    if packaged.is_file() and os.access(packaged, os.X_OK):
+        return str(packaged)
+    return shutil.which(DAEMON)
+
+
+def _mount(args: argparse.Namespace) -> int:
+    daemon = find_daemon()
+    if daemon is None:
+        return _fail(f"the {DAEMON} daemon is not installed (set PAGEFS_MOUNT_BIN to its path)")
+    argv = [daemon, args.root, args.mountpoint]
+    if args.foreground:
+        argv.append("-f")
+    if args.debug:
+        argv.append("-d")
+    options = [o for group in (args.options or []) for o in group.split(",") if o]
+    if options:
+        argv += ["-o", ",".join(options)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execv(daemon, argv)
+    except OSError as e:
+        return _fail(f"cannot run {daemon}: {e.strerror}")
+    return 1  # not reached
+
+
+def _daemon_pid(mountpoint: str) -> int | None:
+    """The pid of the daemon serving mountpoint, from its .stats; None if unknown."""
+    try:
+        with open(os.path.join(mountpoint, ".stats"), "rb") as f:
+            pid = int(json.loads(f.read())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if DAEMON.encode() not in f.read():
+                return None
+    except OSError:
+        return None
+    return pid
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        try:  # a zombie has exited; its parent will reap it
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if f.read().split(b") ", 1)[1][:1] == b"Z":
+                    return True
+        except (OSError, IndexError):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _umount(args: argparse.Namespace) -> int:
+    mountpoint = args.mountpoint
+    fusermount = shutil.which("fusermount3") or shutil.which("fusermount")
+    if fusermount is None:
+        return _fail("fusermount3 is not installed (Debian: apt-get install fuse3)")
+    pid = _daemon_pid(mountpoint)
+    cmd = [fusermount, "-u"] + (["-z"] if args.lazy else []) + [mountpoint]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = proc.stderr.strip()
+        if "busy" in reason.lower():
+            return _fail(
+                f"{mountpoint} is busy: a process has a file or folder open on it "
+                f"(see: fuser -vm {mountpoint}); nothing was unmounted"
+            )
+        if "not found" in reason or "not mounted" in reason.lower() or "Invalid argument" in reason:
+            return _fail(f"{mountpoint} is not mounted")
+        return _fail(reason.splitlines()[-1] if reason else f"fusermount3 failed on {mountpoint}")
+    if pid is not None and not args.lazy:
+        if not _wait_for_exit(pid, UNMOUNT_WAIT_SECONDS):
+            return _fail(f"unmounted {mountpoint}, but its daemon (pid {pid}) is still committing")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    try:
+        with open(os.path.join(args.mountpoint, ".stats"), "rb") as f:
+            stats = json.loads(f.read())
+    except FileNotFoundError:
+        return _fail(f"{args.mountpoint} is not a pagefs mount")
+    except OSError as e:
+        if e.errno == errno.ENOTCONN:
+            return _fail(f"{args.mountpoint}: the daemon is gone; run: pagefs umount {args.mountpoint}")
+        return _fail(f"{args.mountpoint}: {e.strerror}")
+    json.dump(stats, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage + error
+        self.exit(2, f"{self.prog}: {message} (see {PROG} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="pagefs store tools")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    m = sub.add_parser("mount", help="mount a store root (every prefix in it)")
+    m.add_argument("root", help="the store's root folder")
+    m.add_argument("mountpoint", help="an existing, empty folder")
+    m.add_argument("-f", "--foreground", action="store_true", help="stay in the foreground")
+    m.add_argument("-d", "--debug", action="store_true", help="print every FUSE request (implies -f)")
+    m.add_argument(
+        "-o",
+        dest="options",
+        action="append",
+        metavar="OPTIONS",
+        help="cache_size=SIZE (K/M/G), ro, allow_other, threads=N, log=FILE, ...",
+    )
+    m.set_defaults(run=_mount)
+
+    u = sub.add_parser("umount", aliases=["unmount"], help="unmount, after the daemon commits")
+    u.add_argument("mountpoint")
+    u.add_argument("-l", "--lazy", action="store_true", help="detach now, finish when no longer busy")
+    u.set_defaults(run=_umount)
+
+    s = sub.add_parser("stats", help="print a mount's live cache figures")
+    s.add_argument("mountpoint")
+    s.set_defaults(run=_stats)
+    return parser
+
+
+_COMMANDS = {"mount", "umount", "unmount", "stats", "-h", "--help"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in _COMMANDS and not argv[0].startswith("-"):
+        # mount.fuse3 form: pagefs ROOT MOUNTPOINT [-o OPTIONS]
+        argv = ["mount"] + argv
+    args = _parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Figures for the pagefs mount (prints them; never passes or fails).
+
+    python3 scripts/bench_mount.py [--scale 0.1] [--cache-size 64M] [--keep DIR]
+
+In one run, on a store built through the mount:
+  1. sequential read MB/s of PREFIX/data through the mount, against reading
+     the store's segment files directly (same bytes, same 1 MiB reads);
+  2. 4 KiB random reads/s through the mount against direct preads of the
+     segment files (random page slots);
+  3. `ls -l PREFIX/pages` for a store of N pages (N = 1M at --scale 1).
+Both sides read with the host page cache warm for the segment files (the
+daemon reads them too), so the comparison is the cost of the FUSE path and
+the engine (page table, checksum, cache) against plain preads.
+
+The daemon is $PAGEFS_MOUNT_BIN, else build/bench/fs/pagefs-mount (built
+with CMake if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = REPO / "pybind" / "pagefs" / "cli.py"
+PAGE = 4096
+MIB = 1 << 20
+
+
+def daemon_bin() -> str:
+    explicit = os.environ.get("PAGEFS_MOUNT_BIN")
+    if explicit:
+        return explicit
+    build = REPO / "build" / "bench"
+    binary = build / "fs" / "pagefs-mount"
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), *gen, "-DCMAKE_BUILD_TYPE=Release",
+                    "-DPAGEFS_BUILD_TESTS=OFF"], check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(build), "--target", "pagefs-mount"], check=True,
+                   capture_output=True)
+    return str(binary)
+
+
+class Mounted:
+    def __init__(self, root: Path, mnt: Path, cache_size: str, env: dict):
+        self.root, self.mnt, self.cache_size, self.env = root, mnt, cache_size, env
+
+    def __enter__(self):
+        r = subprocess.run([sys.executable, str(CLI), "mount", str(self.root), str(self.mnt),
+                            "-o", f"cache_size={self.cache_size}"], env=self.env,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"mount failed: {r.stderr.strip()}")
+        return self
+
+    def __exit__(self, *exc):
+        r = subprocess.run([sys.executable, str(CLI), "umount", str(self.mnt)], env=self.env,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            subprocess.run(["fusermount3", "-uz", str(self.mnt)])
+
+    def stats(self) -> dict:
+        return json.loads((self.mnt / ".stats").read_bytes())
+
+    def rss_mib(self) -> float:
+        pid = self.stats()["pid"]
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def fill(path: Path, pages: int) -> None:
+    """Pages 1..pages of recognisable bytes, in 1 MiB writes, then fsync (commit)."""
+    chunk = bytes(range(256)) * (MIB // 256)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        end = (pages + 1) * PAGE
+        off = PAGE
+        while off < end:
+            n = min(MIB, end - off)
+            os.pwrite(fd, chunk[:n], off)
+            off += n
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def seq_read(paths: list[str], block=MIB) -> tuple[int, float]:
+    total, start = 0, time.perf_counter()
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            while True:
+                b = os.read(fd, block)
+                if not b:
+                    break
+                total += len(b)
+        finally:
+            os.close(fd)
+    return total, time.perf_counter() - start
+
+
+def drop_from_page_cache(paths: list[str]) -> None:
+    """Evicts just these files from the host page cache (no system-wide drop)."""
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def random_reads(targets: list[tuple[int, int]], count: int, seed=7) -> float:
+    """targets: (fd, pages in it); returns reads per second."""
+    rng = random.Random(seed)
+    picks = [(fd, rng.randrange(1 if i == 0 else 0, n)) for i, (fd, n) in
+             enumerate(rng.choice(targets) for _ in range(count))]
+    start = time.perf_counter()
+    for fd, page in picks:
+        os.pread(fd, PAGE, page * PAGE)
+    return count / (time.perf_counter() - start)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=0.1,
+                    help="1 = 1 GiB sequential store and 1M pages for ls -l (default 0.1)")
+    ap.add_argument("--cache-size", default="64M", help="the daemon's budget (default 64M)")
+    ap.add_argument("--keep", help="build the stores in this folder and keep them")
+    args = ap.parse_args()
+
+    env = dict(os.environ, PAGEFS_MOUNT_BIN=daemon_bin())
+    work = Path(args.keep or tempfile.mkdtemp(prefix="pagefs-bench-"))
+    seq_pages = max(1024, int(args.scale * (1 << 30) / PAGE))
+    ls_pages = max(1000, int(args.scale * 1_000_000))
+    print(f"pagefs mount benchmark: scale {args.scale}, budget {args.cache_size}, in {work}; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+
+    # 1 + 2: sequential and random reads.
+    root, mnt = work / "seq", work / "seq-mnt"
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    mnt.mkdir(exist_ok=True)
+    with Mounted(root, mnt, args.cache_size, env) as m:
+        t = time.perf_counter()
+        fill(mnt / "data" / "data", seq_pages)
+        dt = time.perf_counter() - t
+        print(f"write {seq_pages * PAGE / MIB:.0f} MiB through the mount + fsync: "
+              f"{seq_pages * PAGE / MIB / dt:.0f} MB/s")
+    segments = sorted(glob.glob(str(root / "data" / "segment-*.pfs")))
+    seq_read(segments)  # warm the host page cache for both sides
+    with Mounted(root, mnt, args.cache_size, env) as m:
+        data = str(mnt / "data" / "data")
+        n, dt = seq_read([data])
+        mount_mbs = n / MIB / dt
+        rss = m.rss_mib()
+        n2, dt2 = seq_read([data])
+        warm_mbs = n2 / MIB / dt2
+        dn, ddt = seq_read(segments)
+        direct_mbs = dn / MIB / ddt
+        print(f"sequential read, 1 MiB reads, segment files in the host page cache: mount "
+              f"{mount_mbs:.0f} MB/s (again: {warm_mbs:.0f}), segment files directly "
+              f"{direct_mbs:.0f} MB/s -> mount/direct {100 * max(mount_mbs, warm_mbs) / direct_mbs:.0f}%"
+              f"  [{n / MIB:.0f} MiB; daemon RSS {rss:.0f} MiB]")
+        drop_from_page_cache(segments)
+        n, dt = seq_read([data])
+        cold_mount = n / MIB / dt
+        drop_from_page_cache(segments)
+        dn, ddt = seq_read(segments)
+        cold_direct = dn / MIB / ddt
+        print(f"sequential read, segment files evicted from the host page cache first: mount "
+              f"{cold_mount:.0f} MB/s, directly {cold_direct:.0f} MB/s -> "
+              f"{100 * cold_mount / cold_direct:.0f}%")
+
+        count = 20000
+        mfd = os.open(data, os.O_RDONLY)
+        sfds = [(os.open(s, os.O_RDONLY), os.path.getsize(s) // PAGE) for s in segments]
+        try:
+            mount_rps = random_reads([(mfd, seq_pages + 1)], count)
+            direct_rps = random_reads(sfds, count)
+        finally:
+            os.close(mfd)
+            for fd, _ in sfds:
+                os.close(fd)
+        s = m.stats()
+        print(f"4 KiB random reads: mount {mount_rps:,.0f}/s ({1e6 / mount_rps:.1f} us each), "
+              f"direct {direct_rps:,.0f}/s ({1e6 / direct_rps:.1f} us) -> "
+              f"{100 * mount_rps / direct_rps:.0f}%  [cache hits {s['hits']:,}, misses {s['misses']:,}]")
+
+    # 3: ls -l of a big pages/ folder.
+    root, mnt = work / "ls", work / "ls-mnt"
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    mnt.mkdir(exist_ok=True)
+    with Mounted(root, mnt, args.cache_size, env):
+        t = time.perf_counter()
+        fill(mnt / "data" / "data", ls_pages)
+        print(f"built {ls_pages:,} pages in {time.perf_counter() - t:.1f} s")
+    with Mounted(root, mnt, args.cache_size, env):
+        t = time.perf_counter()
+        r = subprocess.run(["ls", "-l", str(mnt / "data" / "pages")], capture_output=True)
+        dt = time.perf_counter() - t
+        lines = r.stdout.count(b"\n") - 1
+        t = time.perf_counter()
+        r2 = subprocess.run(["ls", "-l", str(mnt / "data" / "pages")], capture_output=True)
+        dt2 = time.perf_counter() - t
+        print(f"ls -l pages: {lines:,} files in {dt:.2f} s ({lines / dt:,.0f} files/s); "
+              f"again {dt2:.2f} s")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+// The id-addressed allocation that the mount uses: a write names its page.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "pager/error.h"
+#include "pager/memory_tier.h"
+#include "pager/volume.h"
+
+namespace pagefs {
+namespace {
+
+constexpr uint32_t kPage = 4096;
+
+TEST(VolumeIdsTest, EnsureAllocatedPastTheEndLeavesTheGapFree) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  v.EnsureAllocated(5);
+  EXPECT_EQ(6u, v.page_count());
+  EXPECT_EQ(1u, v.pages_in_use());
+  EXPECT_TRUE(v.IsAllocated(5));
+  for (PageId id = 1; id < 5; ++id) EXPECT_FALSE(v.IsAllocated(id)) << id;
+  EXPECT_FALSE(v.IsAllocated(0));
+  EXPECT_FALSE(v.IsAllocated(6));
+  // The gap is handed out lowest first, and 5 is never handed out twice.
+  std::vector<PageId> got;
+  for (int i = 0; i < 5; ++i) got.push_back(v.AllocateId());
+  EXPECT_EQ((std::vector<PageId>{1, 2, 3, 4, 6}), got);
+}
+
+TEST(VolumeIdsTest, EnsureAllocatedTakesAFreeIdOffTheFreeList) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  for (int i = 0; i < 4; ++i) v.AllocateId();
+  v.FreeId(2);
+  v.FreeId(3);
+  v.EnsureAllocated(3);
+  v.EnsureAllocated(3);  // already allocated: nothing changes
+  EXPECT_EQ((std::vector<PageId>{1, 3, 4}), v.AllocatedIds());
+  EXPECT_EQ(2u, v.AllocateId());
+  EXPECT_EQ(5u, v.AllocateId());
+}
+
+TEST(VolumeIdsTest, DoubleFreeIsRefused) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  PageId id = v.AllocateId();
+  v.FreeId(id);
+  EXPECT_THROW(v.FreeId(id), Error);
+  EXPECT_THROW(v.FreeId(9), Error);
+  EXPECT_THROW(v.EnsureAllocated(kNoPage), Error);
+}
+
+TEST(VolumeIdsTest, ExtendToGrowsWithFreeIdsAndSurvivesCommit) {
+  MemoryTier tier(kPage);
+  {
+    Volume v(tier, "prefix 'ids'", {});
+    v.ExtendTo(10);
+    v.ExtendTo(3);  // never shrinks
+    EXPECT_EQ(10u, v.page_count());
+    EXPECT_EQ(0u, v.pages_in_use());
+    std::vector<uint8_t> page(kPage, 0xab);
+    v.EnsureAllocated(7);
+    v.Store(7, page.data());
+    v.Commit({});
+  }
+  Volume v(tier, "prefix 'ids'", {});
+  EXPECT_EQ(10u, v.page_count());
+  EXPECT_EQ((std::vector<PageId>{7}), v.AllocatedIds());
+}
+
+TEST(VolumeIdsTest, ReadOnlyVolumeAnswersAllocationQueries) {
+  MemoryTier tier(kPage);
+  {
+    Volume v(tier, "prefix 'ids'", {});
+    std::vector<uint8_t> page(kPage, 1);
+    for (PageId id : {2, 4}) {
+      v.EnsureAllocated(id);
+      v.Store(id, page.data());
+    }
+    v.Commit({});
+  }
+  VolumeOptions ro;
+  ro.read_only = true;
+  Volume v(tier, "prefix 'ids'", ro);
+  EXPECT_TRUE(v.IsAllocated(4));
+  EXPECT_FALSE(v.IsAllocated(3));
+  EXPECT_EQ((std::vector<PageId>{2, 4}), v.AllocatedIds());
+  EXPECT_THROW(v.EnsureAllocated(3), Error);
+}
+
+}  // namespace
+}  // namespace pagefs

@@ -1,0 +1,135 @@
+"""The command line: errors in one line with a non-zero status and nothing
+created; foreground mode; the mount.fuse3 form; unmounting a busy mount."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CLI, is_mounted, pid_alive, run_cli
+
+
+def one_line(text):
+    lines = [l for l in text.splitlines() if l.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_missing_root(cli_env, tmp_path):
+    (tmp_path / "mnt").mkdir()
+    r = run_cli(cli_env, "mount", tmp_path / "nope", tmp_path / "mnt")
+    assert r.returncode != 0
+    assert "nope" in one_line(r.stderr)
+    assert not (tmp_path / "nope").exists()
+
+
+def test_missing_mountpoint(cli_env, tmp_path):
+    (tmp_path / "store").mkdir()
+    r = run_cli(cli_env, "mount", tmp_path / "store", tmp_path / "mnt")
+    assert r.returncode != 0 and "mountpoint" in one_line(r.stderr)
+    assert not (tmp_path / "mnt").exists()
+
+
+@pytest.mark.parametrize("opts,word", [("cache_size=12X", "cache_size"),
+                                       ("cache_size=0", "cache_size"),
+                                       ("bogus_option", "bogus_option"),
+                                       ("threads=0", "threads")])
+def test_bad_options(cli_env, tmp_path, opts, word):
+    (tmp_path / "store" / "data").mkdir(parents=True)
+    (tmp_path / "mnt").mkdir()
+    r = run_cli(cli_env, "mount", tmp_path / "store", tmp_path / "mnt", "-o", opts)
+    assert r.returncode != 0
+    assert word in one_line(r.stderr)
+    assert not is_mounted(tmp_path / "mnt")
+    assert os.listdir(tmp_path / "store" / "data") == []  # no lock, no segment created
+
+
+def test_mountpoint_in_use(mounted):
+    r = run_cli(mounted.env, "mount", mounted.root, mounted.mnt)
+    assert r.returncode != 0 and "in use" in one_line(r.stderr)
+
+
+def test_second_writer_is_refused_naming_the_holder(mounted, tmp_path):
+    other = tmp_path / "mnt2"
+    other.mkdir()
+    r = run_cli(mounted.env, "mount", mounted.root, other)
+    assert r.returncode != 0
+    line = one_line(r.stderr)
+    assert "open for writing" in line and str(mounted.pid) in line
+    assert not is_mounted(other)
+
+
+def test_foreground_mode_serves_until_unmounted(cli_env, tmp_path):
+    (tmp_path / "store" / "data").mkdir(parents=True)
+    (tmp_path / "mnt").mkdir()
+    proc = subprocess.Popen([sys.executable, str(CLI), "mount", "-f", tmp_path / "store",
+                             tmp_path / "mnt"], env=cli_env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not is_mounted(tmp_path / "mnt"):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert "data" in os.listdir(tmp_path / "mnt")
+        assert run_cli(cli_env, "umount", tmp_path / "mnt").returncode == 0
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr.read() == ""
+    finally:
+        if is_mounted(tmp_path / "mnt"):
+            subprocess.run(["fusermount3", "-uz", str(tmp_path / "mnt")])
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_mount_fuse3_runs_the_pagefs_command(cli_env, tmp_path):
+    """An fstab line `ROOT MP fuse.pagefs cache_size=8M,_netdev 0 0` makes mount(8)
+    run mount.fuse3, which runs `pagefs ROOT MP -o cache_size=8M,rw,dev,suid`
+    through /bin/sh. mount(8) resets PATH to the standard folders, so there the
+    `pagefs` script must live in one of them (pip's /usr/local/bin does); this
+    test calls mount.fuse3 itself with a wrapper on PATH."""
+    if shutil.which("mount.fuse3") is None:
+        pytest.skip("mount.fuse3 is not installed")
+    (tmp_path / "store" / "data").mkdir(parents=True)
+    (tmp_path / "mnt").mkdir()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    wrapper = bindir / "pagefs"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {CLI} \"$@\"\n")
+    wrapper.chmod(0o755)
+    env = dict(cli_env, PATH=f"{bindir}:{cli_env['PATH']}")
+    r = subprocess.run(["mount.fuse3", str(tmp_path / "store"), str(tmp_path / "mnt"),
+                        "-t", "pagefs", "-o", "cache_size=8M,_netdev,nofail"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert is_mounted(tmp_path / "mnt")
+        assert "data" in os.listdir(tmp_path / "mnt")
+    finally:
+        assert run_cli(cli_env, "umount", tmp_path / "mnt").returncode == 0
+
+
+def test_umount_of_a_busy_mount_says_so(mounted):
+    fd = os.open(mounted.data(), os.O_RDONLY)
+    try:
+        r = run_cli(mounted.env, "umount", mounted.mnt)
+        assert r.returncode != 0
+        assert "busy" in one_line(r.stderr)
+        assert is_mounted(mounted.mnt)
+    finally:
+        os.close(fd)
+    mounted.unmount()
+
+
+def test_umount_of_something_not_mounted(cli_env, tmp_path):
+    r = run_cli(cli_env, "umount", tmp_path)
+    assert r.returncode != 0 and "not mounted" in one_line(r.stderr)
+
+
+def test_umount_waits_for_the_daemon_to_release_the_lock(mounted):
+    pid = mounted.pid
+    mounted.unmount()
+    assert not pid_alive(pid)
+    mounted.mount()  # the writer lock is free again at once

@@ -82,6 +82,8 @@ def test_foreground_mode_serves_until_unmounted(cli_env, tmp_path):
             subprocess.run(["fusermount3", "-uz", str(tmp_path / "mnt")])
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        proc.stderr.close()
 
 
 def test_mount_fuse3_runs_the_pagefs_command(cli_env, tmp_path):

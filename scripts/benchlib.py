@@ -654,7 +654,21 @@ def task_writer(task: dict) -> dict:
     return {"batches": b, "length": n}
 
 
-TASKS = {"build": task_build, "reads": task_reads, "first_read": task_first_read,
+def task_populate(task: dict) -> dict:
+    """Create a store of n strings, commit, close (integrity trials' starting point)."""
+    a = make_adapter(task["system"], task)
+    a.import_()
+    a.create(task["path"], task["cache"])
+    n, batch, seed = task["n"], task["batch"], task["seed"]
+    for b in range((n + batch - 1) // batch):
+        a.extend(gen_batch(seed, b, min(batch, n - b * batch)))
+    a.commit()
+    length = a.length()
+    a.close()
+    return {"length": length}
+
+
+TASKS = {"build": task_build, "populate": task_populate, "reads": task_reads, "first_read": task_first_read,
          "verify": task_verify, "writer": task_writer}
 
 

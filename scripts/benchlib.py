@@ -335,7 +335,8 @@ class SQLite(Adapter):
 
     def open(self, path, cache):
         self._connect(path, cache)
-        self.n = self.con.execute("SELECT count(*) FROM t").fetchone()[0]
+        # ids are 0..n-1, so max(id)+1 is the length without a full count(*) scan
+        self.n = self.con.execute("SELECT coalesce(max(id) + 1, 0) FROM t").fetchone()[0]
         self.con.execute("BEGIN")
 
     def extend(self, batch):
@@ -455,10 +456,10 @@ def timed_reads(a: Adapter, idx, time_cap: float) -> tuple[int, float]:
 def random_indices(n_items: int, count: int, seed: int):
     from array import array
     rng = random.Random(seed)
-    return array("q", (rng.randrange(n_items) for _ in range(count)))
+    return array("I" if n_items < 2**32 else "q", (rng.randrange(n_items) for _ in range(count)))
 
 
-def check_sample(a: Adapter, n: int, seed: int, batch: int, k: int = 64) -> int:
+def check_sample(a: Adapter, n: int, seed: int, batch: int, k: int = 16) -> int:
     """Number of mismatches among k random elements (cheap sanity check of reads)."""
     rng = random.Random(seed ^ 0x5EED)
     ids = [rng.randrange(n) for _ in range(k)] + [0, n - 1]
@@ -509,17 +510,19 @@ def task_build(task: dict) -> dict:
            "commit_s": commit_s, "length": length,
            "extend_per_s": n / extend_s if extend_s else None}
 
-    # reads with the data in cache: one warm-up pass (different indices), then timed pass
+    # reads with the data in cache: a sanity check of a few values, one warm-up pass
+    # (other indices), then the timed pass
+    res["mismatches_big"] = check_sample(a, length, seed, batch)
     reads = task["reads"]
-    idx_warm = random_indices(length, reads, seed + 1)
-    idx = random_indices(length, reads, seed + 2)
+    idx = random_indices(length, reads, seed + 1)
     emit("reads_warmup_start")
-    wd, ws = timed_reads(a, idx_warm, task["read_cap"])
+    wd, ws = timed_reads(a, idx, task["read_cap"])
+    idx = random_indices(length, reads, seed + 2)
     emit("reads_big_start", warm_done=wd, warm_s=ws)
     done, secs = timed_reads(a, idx, task["read_cap"])
+    del idx
     res["reads_big"] = {"count": done, "secs": secs, "per_s": done / secs if secs else None,
                         "warmup_count": wd, "warmup_secs": ws, "cache": cache}
-    res["mismatches_big"] = check_sample(a, length, seed, batch)
     emit("reads_big_end", **res["reads_big"])
     res["rss_after_reads_big"] = rss_now()
     tcl = time.perf_counter()
@@ -546,16 +549,16 @@ def task_reads(task: dict) -> dict:
     a.open(task["path"], cache)
     length = a.length()
     emit("opened", length=length)
+    mism = check_sample(a, length, seed, task["batch"])
     reads = task["reads"]
-    idx_warm = random_indices(length, min(reads, task.get("warm_reads", reads)), seed + 3)
-    idx = random_indices(length, reads, seed + 4)
+    idx = random_indices(length, min(reads, task.get("warm_reads", reads)), seed + 3)
     emit("reads_warmup_start")
-    wd, ws = timed_reads(a, idx_warm, task["read_cap"])
+    wd, ws = timed_reads(a, idx, task["read_cap"])
+    idx = random_indices(length, reads, seed + 4)
     emit("reads_start", warm_done=wd, warm_s=ws)
     rss_before = rss_now()
     done, secs = timed_reads(a, idx, task["read_cap"])
     emit("reads_end", count=done, secs=secs)
-    mism = check_sample(a, length, seed, task["batch"])
     rss_after = rss_now()
     a.close()
     return {"import_s": import_s, "baseline_rss": base, "length": length, "cache": cache,

@@ -201,6 +201,15 @@ def fmt(v, scale=1.0, spec=",.0f", unit=""):
     return f"{v / scale:{spec}}{unit}"
 
 
+def rate(d: dict | None) -> str:
+    """overall reads/s, and the spread of the timed slices (max-min over median)."""
+    if not d or d.get("per_s") is None:
+        return "-"
+    r = [x for x in d.get("slice_rates") or [] if x]
+    spread = f" ±{50 * (max(r) - min(r)) / statistics.median(r):.0f}%" if len(r) > 1 else ""
+    return f"{d['per_s']:,.0f}{spread}"
+
+
 def table(rows, args) -> str:
     hdr = ["system", "scenario s", "extend/s", "base MiB", "steady MiB", "peak MiB",
            f"rd/s@{args.cache}M", f"rdpeak@{args.cache}M", f"rd/s@{args.small_cache}M",
@@ -222,8 +231,8 @@ def table(rows, args) -> str:
             fmt(rss.get("baseline_after_import"), MiB, ".0f"),
             fmt(rss.get("steady_median"), MiB, ".0f"),
             fmt(rss.get("peak_scenario"), MiB, ".0f"),
-            fmt(b["reads_big"]["per_s"]), fmt(rss.get("peak_during_reads"), MiB, ".0f"),
-            fmt(rs.get("per_s")),
+            rate(b["reads_big"]), fmt(rss.get("peak_during_reads"), MiB, ".0f"),
+            rate(rs),
             fmt(rs.get("rss_peak_during_reads"), MiB, ".0f"),
             fmt(fr.get("open_to_first_read_s_median"), 1e-3, ".1f"),
             fmt(fr.get("import_s_median") if fr else b["import_s"], 1e-3, ".0f"),
@@ -353,7 +362,7 @@ def main(argv=None):
     print("scenario s = init + extends + commit + close (generation excluded); base = RSS after "
           "import; steady = median RSS over the 2nd half of the extends; peak = max sampled RSS "
           "from start to end of commit; rd/s = random lst[i] after a warm-up pass of as many "
-          "reads (rdpeak = max RSS while reading; pylist: no budget, the figure is the loop's "
+          "reads, ±half the spread of 5 timed slices (rdpeak = max RSS while reading; pylist: no budget, the figure is the loop's "
           "own cost); open->1st = init..lst[0] in a "
           "fresh process (median), import apart; disk = allocated bytes vs N*12.")
     for r in rows:

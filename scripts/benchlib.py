@@ -437,20 +437,25 @@ def rss_now() -> dict:
     return proc_mem("self") or {}
 
 
-def timed_reads(a: Adapter, idx, time_cap: float) -> tuple[int, float]:
-    """Read a.get(i) for i in idx; stop early after time_cap seconds (checked every 4096)."""
+def timed_reads(a: Adapter, idx, time_cap: float, rounds: int = 5) -> tuple[int, float, list]:
+    """Read a.get(i) for i in idx, in `rounds` equal slices timed one by one (a noisy
+    machine shows up as spread between slices); stop after time_cap seconds."""
     get = a.get
-    done = 0
-    t0 = time.perf_counter()
     n = len(idx)
-    step = 4096
-    for start in range(0, n, step):
-        for i in idx[start:start + step]:
+    per = max(1, -(-n // rounds))
+    done, total, rates = 0, 0.0, []
+    for start in range(0, n, per):
+        part = idx[start:start + per]
+        t0 = time.perf_counter()
+        for i in part:
             get(i)
-        done = min(n, start + step)
-        if time.perf_counter() - t0 > time_cap:
+        dt = time.perf_counter() - t0
+        total += dt
+        done += len(part)
+        rates.append(len(part) / dt if dt else None)
+        if total > time_cap:
             break
-    return done, time.perf_counter() - t0
+    return done, total, rates
 
 
 def random_indices(n_items: int, count: int, seed: int):
@@ -516,13 +521,14 @@ def task_build(task: dict) -> dict:
     reads = task["reads"]
     idx = random_indices(length, reads, seed + 1)
     emit("reads_warmup_start")
-    wd, ws = timed_reads(a, idx, task["read_cap"])
+    wd, ws, _ = timed_reads(a, idx, task["read_cap"])
     idx = random_indices(length, reads, seed + 2)
     emit("reads_big_start", warm_done=wd, warm_s=ws)
-    done, secs = timed_reads(a, idx, task["read_cap"])
+    done, secs, rates = timed_reads(a, idx, task["read_cap"])
     del idx
     res["reads_big"] = {"count": done, "secs": secs, "per_s": done / secs if secs else None,
-                        "warmup_count": wd, "warmup_secs": ws, "cache": cache}
+                        "slice_rates": rates, "warmup_count": wd, "warmup_secs": ws,
+                        "cache": cache}
     emit("reads_big_end", **res["reads_big"])
     res["rss_after_reads_big"] = rss_now()
     tcl = time.perf_counter()
@@ -553,17 +559,17 @@ def task_reads(task: dict) -> dict:
     reads = task["reads"]
     idx = random_indices(length, min(reads, task.get("warm_reads", reads)), seed + 3)
     emit("reads_warmup_start")
-    wd, ws = timed_reads(a, idx, task["read_cap"])
+    wd, ws, _ = timed_reads(a, idx, task["read_cap"])
     idx = random_indices(length, reads, seed + 4)
     emit("reads_start", warm_done=wd, warm_s=ws)
     rss_before = rss_now()
-    done, secs = timed_reads(a, idx, task["read_cap"])
+    done, secs, rates = timed_reads(a, idx, task["read_cap"])
     emit("reads_end", count=done, secs=secs)
     rss_after = rss_now()
     a.close()
     return {"import_s": import_s, "baseline_rss": base, "length": length, "cache": cache,
             "count": done, "secs": secs, "per_s": done / secs if secs else None,
-            "warmup_count": wd, "warmup_secs": ws, "mismatches": mism,
+            "slice_rates": rates, "warmup_count": wd, "warmup_secs": ws, "mismatches": mism,
             "rss_before_reads": rss_before, "rss_after_reads": rss_after,
             "vmhwm": rss_now().get("VmHWM")}
 

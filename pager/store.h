@@ -42,9 +42,17 @@ struct StoreStats {
   uint32_t page_size = 0;
 };
 
+class Tier;
 class Volume;
 class BufferPool;
 class EmbeddedSpace;
+
+// Bytes of one segment file: slots per segment = kSegmentBytes / page_size.
+inline constexpr uint64_t kSegmentBytes = 64ull << 20;
+
+// Throws Error(kInvalidArgument) unless prefix can name a folder of a root:
+// not empty, at most 255 bytes, no '/', no NUL, not "." or "..".
+void ValidatePrefix(const std::string& prefix);
 
 class Store {
  public:
@@ -78,14 +86,20 @@ class Store {
   const std::string& root() const { return root_; }
   const std::string& prefix() const { return prefix_; }
   bool read_only() const { return options_.read_only; }
+  // The Volume, for tools that show its state (the mount's info.json).
+  // REQUIRES: not closed.
+  Volume& volume();
 
  private:
   Store(std::string root, std::string prefix, const StoreOptions& options);
+  void Lock();
+  void CheckOpen() const;
 
   const std::string root_;
   const std::string prefix_;
   StoreOptions options_;
   int lock_fd_ = -1;
+  std::unique_ptr<Tier> tier_;
   std::unique_ptr<Volume> volume_;
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<EmbeddedSpace> space_;

@@ -1,0 +1,288 @@
+#include "pager/buffer_pool.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "pager/error.h"
+
+namespace pagefs {
+
+namespace {
+
+// Reserves address space that costs RAM only where it is touched.
+void* Reserve(uint64_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+uint64_t PhysicalMemory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long size = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? uint64_t(pages) * uint64_t(size) : uint64_t{1} << 34;
+}
+
+constexpr uint64_t kOsPage = 4096;
+
+}  // namespace
+
+BufferPool::BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing)
+    : page_size_(page_size), backing_(backing), budget_(budget) {
+  max_frames_ = std::max<uint64_t>(kMinFrames, PhysicalMemory() / page_size_);
+  frames_data_ = static_cast<uint8_t*>(Reserve(max_frames_ * page_size_));
+  frames_ = static_cast<Frame*>(Reserve(max_frames_ * sizeof(Frame)));
+  // Page ids up to 2^32 (16 TiB of 4 KiB pages); fall back to less address space.
+  for (max_pages_ = uint64_t{1} << 32; max_pages_ >= (uint64_t{1} << 20); max_pages_ >>= 2) {
+    map_ = static_cast<std::atomic<uint32_t>*>(Reserve(max_pages_ * sizeof(uint32_t)));
+    if (map_ != nullptr) break;
+  }
+  if (frames_data_ == nullptr || frames_ == nullptr || map_ == nullptr) {
+    throw Error::FromErrno(ENOMEM, "reserve address space for the page cache");
+  }
+}
+
+BufferPool::~BufferPool() {
+  ::munmap(frames_data_, max_frames_ * page_size_);
+  ::munmap(frames_, max_frames_ * sizeof(Frame));
+  ::munmap(map_, max_pages_ * sizeof(uint32_t));
+}
+
+std::atomic<uint32_t>& BufferPool::MapSlot(PageId id) {
+  if (id == kNoPage || id >= max_pages_) {
+    throw Error(ErrorCode::kInvalidArgument, "page id " + std::to_string(id) + " out of range");
+  }
+  return map_[id];
+}
+
+bool BufferPool::TryPinResident(PageId id, bool write, PageGuard& out) {
+  uint32_t slot = MapSlot(id).load(std::memory_order_acquire);
+  if (slot == 0) return false;
+  Frame& frame = frames_[slot - 1];
+  int32_t s = frame.state.load(std::memory_order_acquire);
+  do {
+    if (s < kUnpinned) return false;
+  } while (!frame.state.compare_exchange_weak(s, s + 1, std::memory_order_acquire));
+  if (frame.page.load(std::memory_order_relaxed) != id) {  // the frame was reused meanwhile
+    frame.state.fetch_sub(1, std::memory_order_release);
+    return false;
+  }
+  if (frame.referenced.load(std::memory_order_relaxed) == 0) {
+    frame.referenced.store(1, std::memory_order_relaxed);
+  }
+  if (write) MarkDirty(frame);
+  out = PageGuard(this, slot - 1, id, FrameData(slot - 1));
+  return true;
+}
+
+void BufferPool::MarkDirty(Frame& frame) {
+  if (frame.dirty.load(std::memory_order_relaxed) == 0 && frame.dirty.exchange(1) == 0) {
+    dirty_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+PageGuard BufferPool::Pin(PageId id, bool write) {
+  PageGuard guard;
+  if (TryPinResident(id, write, guard)) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return guard;
+  }
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  if (TryPinResident(id, write, guard)) {  // another thread loaded it
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return guard;
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  uint64_t seen = max_page_seen_.load(std::memory_order_relaxed);
+  if (id > seen) max_page_seen_.store(id, std::memory_order_relaxed);
+  uint32_t f = TakeFrame();
+  Frame& frame = frames_[f];
+  try {
+    backing_.Load(id, FrameData(f));
+  } catch (...) {
+    ReleaseFrame(f);
+    throw;
+  }
+  frame.page.store(id, std::memory_order_relaxed);
+  frame.referenced.store(1, std::memory_order_relaxed);
+  frame.dirty.store(0, std::memory_order_relaxed);
+  if (write) MarkDirty(frame);
+  frame.state.store(kUnpinned + 1, std::memory_order_release);
+  MapSlot(id).store(f + 1, std::memory_order_release);
+  return PageGuard(this, f, id, FrameData(f));
+}
+
+PageGuard BufferPool::PinNew(PageId id) {
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  PageGuard guard;
+  if (TryPinResident(id, true, guard)) {
+    std::memset(guard.mutable_data(), 0, page_size_);
+    return guard;
+  }
+  uint64_t seen = max_page_seen_.load(std::memory_order_relaxed);
+  if (id > seen) max_page_seen_.store(id, std::memory_order_relaxed);
+  uint32_t f = TakeFrame();
+  Frame& frame = frames_[f];
+  std::memset(FrameData(f), 0, page_size_);
+  frame.page.store(id, std::memory_order_relaxed);
+  frame.referenced.store(1, std::memory_order_relaxed);
+  frame.dirty.store(0, std::memory_order_relaxed);
+  MarkDirty(frame);
+  frame.state.store(kUnpinned + 1, std::memory_order_release);
+  MapSlot(id).store(f + 1, std::memory_order_release);
+  return PageGuard(this, f, id, FrameData(f));
+}
+
+void BufferPool::Unpin(uint64_t token) noexcept {
+  frames_[token].state.fetch_sub(1, std::memory_order_release);
+}
+
+void BufferPool::Discard(PageId id) {
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  std::atomic<uint32_t>& slot = MapSlot(id);
+  uint32_t f1 = slot.load(std::memory_order_acquire);
+  if (f1 == 0) return;
+  Frame& frame = frames_[f1 - 1];
+  int32_t expected = kUnpinned;
+  if (!frame.state.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "page " + std::to_string(id) + " is freed while still pinned");
+  }
+  slot.store(0, std::memory_order_release);
+  if (frame.dirty.exchange(0) != 0) dirty_.fetch_sub(1, std::memory_order_relaxed);
+  frame.page.store(kNoPage, std::memory_order_relaxed);
+  frame.state.store(kFree, std::memory_order_release);
+  free_frames_.push_back(f1 - 1);
+}
+
+void BufferPool::FlushAll() {
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  for (uint32_t f = 0; f < frames_used_; ++f) {
+    Frame& frame = frames_[f];
+    if (frame.state.load(std::memory_order_acquire) < kUnpinned) continue;
+    if (frame.dirty.load(std::memory_order_acquire) == 0) continue;
+    backing_.Store(frame.page.load(std::memory_order_relaxed), FrameData(f));
+    frame.dirty.store(0, std::memory_order_release);
+    dirty_.fetch_sub(1, std::memory_order_relaxed);
+    writebacks_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+uint64_t BufferPool::OwnMetadataBytes() const {
+  uint64_t map_bytes = (max_page_seen_.load(std::memory_order_relaxed) + 1) * sizeof(uint32_t);
+  uint64_t frame_bytes = uint64_t{frames_used_} * sizeof(Frame);
+  auto round_up = [](uint64_t b) { return (b + kOsPage - 1) / kOsPage * kOsPage; };
+  return round_up(map_bytes) + round_up(frame_bytes) + free_frames_.capacity() * sizeof(uint32_t);
+}
+
+uint64_t BufferPool::FrameLimit() const {
+  uint64_t budget = budget_.load(std::memory_order_relaxed);
+  uint64_t meta = OwnMetadataBytes() + backing_.metadata_bytes();
+  uint64_t frames = budget > meta ? (budget - meta) / page_size_ : 0;
+  return std::clamp<uint64_t>(frames, kMinFrames, max_frames_);
+}
+
+uint32_t BufferPool::TakeFrame() {
+  // Over the limit (the budget shrank or metadata grew): give frames back first.
+  // Write-backs can grow the backing's metadata, so the limit is re-read.
+  while (frames_in_use() > FrameLimit()) {
+    int64_t victim = EvictOne();
+    if (victim < 0) break;
+    ReleaseFrame(static_cast<uint32_t>(victim));
+  }
+  if (frames_in_use() < FrameLimit()) {
+    uint32_t f;
+    if (!free_frames_.empty()) {
+      f = free_frames_.back();
+      free_frames_.pop_back();
+    } else {
+      f = frames_used_++;
+    }
+    frames_[f].state.store(kLocked, std::memory_order_relaxed);
+    return f;
+  }
+  int64_t victim = EvictOne();
+  if (victim < 0) {
+    throw Error(ErrorCode::kBudget,
+                "cache budget of " + std::to_string(budget()) + " bytes is too small: all " +
+                    std::to_string(frames_in_use()) + " cached pages are pinned");
+  }
+  return static_cast<uint32_t>(victim);
+}
+
+int64_t BufferPool::EvictOne() {
+  if (frames_used_ == 0) return -1;
+  // Two full turns of the clock: the first may only clear reference bits.
+  for (uint64_t step = 0; step < 2 * uint64_t{frames_used_} + 1; ++step) {
+    uint32_t f = hand_;
+    hand_ = (hand_ + 1) % frames_used_;
+    Frame& frame = frames_[f];
+    if (frame.state.load(std::memory_order_relaxed) != kUnpinned) continue;
+    if (frame.referenced.load(std::memory_order_relaxed) != 0) {
+      frame.referenced.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    int32_t expected = kUnpinned;
+    if (!frame.state.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) {
+      continue;
+    }
+    PageId page = frame.page.load(std::memory_order_relaxed);
+    if (frame.dirty.load(std::memory_order_acquire) != 0) {
+      try {
+        backing_.Store(page, FrameData(f));
+      } catch (...) {
+        frame.state.store(kUnpinned, std::memory_order_release);
+        throw;
+      }
+      frame.dirty.store(0, std::memory_order_relaxed);
+      dirty_.fetch_sub(1, std::memory_order_relaxed);
+      writebacks_.fetch_add(1, std::memory_order_relaxed);
+    }
+    map_[page].store(0, std::memory_order_release);
+    frame.page.store(kNoPage, std::memory_order_relaxed);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+    return f;
+  }
+  return -1;
+}
+
+void BufferPool::ReleaseFrame(uint32_t f) {
+  // Return the frame's memory to the OS so the process shrinks with the budget.
+  ::madvise(FrameData(f), page_size_, MADV_DONTNEED);
+  frames_[f].state.store(kFree, std::memory_order_release);
+  free_frames_.push_back(f);
+}
+
+void BufferPool::SetBudget(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  budget_.store(bytes, std::memory_order_relaxed);
+  while (frames_in_use() > FrameLimit()) {
+    int64_t victim = EvictOne();
+    if (victim < 0) break;  // the rest is pinned; it goes as soon as it is unpinned
+    ReleaseFrame(static_cast<uint32_t>(victim));
+  }
+}
+
+PoolStats BufferPool::stats() const {
+  PoolStats s;
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  s.budget = budget();
+  s.frames = frames_in_use();
+  s.frame_limit = FrameLimit();
+  s.resident_bytes = s.frames * page_size_ + OwnMetadataBytes() + backing_.metadata_bytes();
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.evictions = evictions_.load(std::memory_order_relaxed);
+  s.writebacks = writebacks_.load(std::memory_order_relaxed);
+  s.dirty = dirty_.load(std::memory_order_relaxed);
+  for (uint32_t f = 0; f < frames_used_; ++f) {
+    if (frames_[f].state.load(std::memory_order_relaxed) > kUnpinned) ++s.pinned;
+  }
+  return s;
+}
+
+}  // namespace pagefs

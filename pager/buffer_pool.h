@@ -1,0 +1,113 @@
+// BufferPool: the page cache, with a byte budget that covers everything the
+// engine holds in RAM: page frames, the residency map, and the metadata its
+// backing reports (page table, allocators). The budget can change at any
+// time; shrinking evicts at once.
+//
+// Design (after vmcache): frames live in one reserved, lazily committed
+// address range; a residency map indexed by page id gives the frame, and a
+// state word per frame holds its pin count. A hit is a load, a CAS and a
+// check, with no lock, syscall or allocation. Misses take one mutex, pick a
+// victim by CLOCK (a referenced frame gets a second chance), write it back if
+// dirty and load the page. A pinned page is never evicted.
+//
+// Thread safety: Pin/PinNew/Discard/SetBudget/stats from any thread.
+// FlushAll REQUIRES that no thread modifies pages meanwhile (commit holds the
+// store's op lock exclusively).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "pager/page_backing.h"
+#include "pager/page_space.h"
+
+namespace pagefs {
+
+struct PoolStats {
+  uint64_t budget = 0;
+  uint64_t resident_bytes = 0;  // frames in use + residency map + backing metadata
+  uint64_t frames = 0;          // frames holding a page
+  uint64_t frame_limit = 0;     // frames the budget allows now
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t writebacks = 0;
+  uint64_t dirty = 0;
+  uint64_t pinned = 0;
+};
+
+class BufferPool final : public PinHolder {
+ public:
+  static constexpr uint64_t kMinFrames = 16;
+
+  BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // Pins page id, loading it on a miss. write marks the page dirty.
+  // Throws what the backing throws, or Error(kBudget) when every frame the
+  // budget allows is pinned.
+  PageGuard Pin(PageId id, bool write);
+  // Pins a page that has no stored content yet: zero-filled, dirty, no load.
+  PageGuard PinNew(PageId id);
+  // Drops page id without writing it back (it was freed).
+  // REQUIRES: the page is not pinned.
+  void Discard(PageId id);
+  // Writes every dirty page back; they stay cached, clean.
+  void FlushAll();
+
+  void SetBudget(uint64_t bytes);
+  uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+  PoolStats stats() const;
+
+  void Unpin(uint64_t token) noexcept override;
+
+ private:
+  // Frame state word: 0 free, 1 locked (loading/evicting), 2 + n resident with n pins.
+  static constexpr int32_t kFree = 0;
+  static constexpr int32_t kLocked = 1;
+  static constexpr int32_t kUnpinned = 2;
+
+  struct Frame {
+    std::atomic<int32_t> state;
+    std::atomic<uint8_t> referenced;
+    std::atomic<uint8_t> dirty;
+    std::atomic<PageId> page;
+  };
+
+  uint8_t* FrameData(uint32_t f) const { return frames_data_ + uint64_t{f} * page_size_; }
+  std::atomic<uint32_t>& MapSlot(PageId id);
+  bool TryPinResident(PageId id, bool write, PageGuard& out);
+  void MarkDirty(Frame& frame);
+  uint64_t FrameLimit() const;
+  uint64_t OwnMetadataBytes() const;
+  uint64_t frames_in_use() const { return frames_used_ - free_frames_.size(); }
+  // A locked frame to load into. REQUIRES miss_mu_.
+  uint32_t TakeFrame();
+  // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
+  // REQUIRES miss_mu_.
+  int64_t EvictOne();
+  void ReleaseFrame(uint32_t f);  // locked frame -> free list, memory returned
+
+  const uint32_t page_size_;
+  PageBacking& backing_;
+  std::atomic<uint64_t> budget_;
+  uint64_t max_frames_ = 0;
+  uint64_t max_pages_ = 0;
+  uint8_t* frames_data_ = nullptr;
+  Frame* frames_ = nullptr;
+  std::atomic<uint32_t>* map_ = nullptr;  // page id -> frame + 1, 0 when not resident
+  std::atomic<uint64_t> max_page_seen_{0};
+
+  mutable std::mutex miss_mu_;  // guards frames_used_, free_frames_, hand_, loading and eviction
+  uint32_t frames_used_ = 0;  // frames [0, frames_used_) have been handed out at least once
+  std::vector<uint32_t> free_frames_;
+  uint32_t hand_ = 0;
+
+  std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
+};
+
+}  // namespace pagefs

@@ -1,0 +1,36 @@
+// EmbeddedSpace: the PageSpace of a Volume inside this process, cached by a
+// BufferPool that holds the cache budget. Commit writes every dirty page back
+// through the pool, then lets the Volume commit.
+#pragma once
+
+#include <mutex>
+
+#include "pager/buffer_pool.h"
+#include "pager/page_space.h"
+#include "pager/volume.h"
+
+namespace pagefs {
+
+class EmbeddedSpace final : public PageSpace {
+ public:
+  // volume and pool must outlive the space.
+  EmbeddedSpace(Volume& volume, BufferPool& pool);
+
+  uint32_t page_size() const override { return volume_.page_size(); }
+  PageGuard Read(PageId id) override;
+  PageGuard Write(PageId id) override;
+  PageGuard Allocate() override;
+  void Free(PageId id) override;
+  void Commit() override;
+  Anchors anchors() const override;
+  void set_anchors(const Anchors& anchors) override;
+  bool read_only() const override { return volume_.read_only(); }
+
+ private:
+  Volume& volume_;
+  BufferPool& pool_;
+  mutable std::mutex anchors_mu_;
+  Anchors anchors_;
+};
+
+}  // namespace pagefs

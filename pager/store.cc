@@ -1,0 +1,223 @@
+#include "pager/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "pager/buffer_pool.h"
+#include "pager/embedded_space.h"
+#include "pager/error.h"
+#include "pager/segment_tier.h"
+#include "pager/superblock.h"
+#include "pager/volume.h"
+
+namespace pagefs {
+
+namespace {
+
+constexpr uint32_t kProbeSlot = 4096;
+
+// The page size of an existing volume folder, read from whichever superblock
+// copy is intact; 0 when there is none (an empty or damaged folder).
+uint32_t ProbePageSize(const std::string& dir) {
+  SegmentTier probe(dir, kProbeSlot, kSegmentBytes / kProbeSlot, /*read_only=*/true);
+  if (probe.size() == 0) return 0;
+  std::vector<uint8_t> buf(kProbeSlot);
+  for (uint32_t size = 4096; size <= 65536; size *= 2) {
+    for (SlotId superblock : {SlotId{0}, SlotId{1}}) {
+      probe.Read(superblock * size / kProbeSlot, buf.data());
+      std::optional<Superblock> sb = DecodeSuperblockSlot(buf.data());
+      if (sb && sb->page_size == size) return size;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void ValidatePrefix(const std::string& prefix) {
+  std::string why;
+  if (prefix.empty()) {
+    why = "it is empty";
+  } else if (prefix.size() > 255) {
+    why = "it is longer than 255 bytes";
+  } else if (prefix == "." || prefix == "..") {
+    why = "it names a special folder";
+  } else if (prefix.find('/') != std::string::npos) {
+    why = "it contains '/'";
+  } else if (prefix.find('\0') != std::string::npos) {
+    why = "it contains a NUL character";
+  } else if (prefix[0] == '.') {
+    why = "it starts with '.'";
+  }
+  if (!why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid prefix '" + prefix + "': " + why);
+  }
+}
+
+Store::Store(std::string root, std::string prefix, const StoreOptions& options)
+    : root_(std::move(root)), prefix_(std::move(prefix)), options_(options) {}
+
+std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& prefix,
+                                   const StoreOptions& options) {
+  ValidatePrefix(prefix);
+  if (root.empty()) throw Error(ErrorCode::kInvalidArgument, "the store root path is empty");
+  std::shared_ptr<Store> store(new Store(root, prefix, options));
+  const std::string dir = root + "/" + prefix;
+  const std::string describe = "prefix '" + prefix + "' of " + root;
+  if (options.read_only) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      throw Error(ErrorCode::kNotFound, "no " + describe + " to open read-only");
+    }
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error::FromErrno(ec.value(), "create store folder " + dir);
+    store->Lock();
+  }
+  uint32_t page_size = ProbePageSize(dir);
+  if (page_size == 0) page_size = options.page_size;
+  store->options_.page_size = page_size;
+  store->tier_ = std::make_unique<SegmentTier>(dir, page_size,
+                                               static_cast<uint32_t>(kSegmentBytes / page_size),
+                                               options.read_only);
+  VolumeOptions vopts;
+  vopts.page_size = page_size;
+  vopts.read_only = options.read_only;
+  vopts.create = !options.read_only;
+  store->volume_ = std::make_unique<Volume>(*store->tier_, describe, vopts);
+  store->pool_ = std::make_unique<BufferPool>(page_size, options.cache_size, *store->volume_);
+  store->space_ = std::make_unique<EmbeddedSpace>(*store->volume_, *store->pool_);
+  store->heap_ = std::make_unique<Heap>(*store->space_);
+  if (!options.read_only) {
+    // No process can hold a handle on an orphan left by an earlier one.
+    store->heap_->CollectOrphans();
+  }
+  return store;
+}
+
+void Store::Lock() {
+  const std::string path = root_ + "/" + prefix_ + "/LOCK";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw Error::FromErrno(errno, "open lock file " + path);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char holder[32] = {0};
+    ssize_t n = ::pread(lock_fd_, holder, sizeof(holder) - 1, 0);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (err == EWOULDBLOCK) {
+      std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another process";
+      while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+      throw Error(ErrorCode::kBusy, "prefix '" + prefix_ + "' of " + root_ +
+                                        " is open for writing by " + who);
+    }
+    throw Error::FromErrno(err, "lock " + path);
+  }
+  std::string me = "process " + std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 ||
+      ::pwrite(lock_fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+    // The lock is held; the holder's name is only a courtesy for error messages.
+  }
+}
+
+Store::~Store() {
+  try {
+    Close();
+  } catch (...) {
+    // Close already released everything it could; a destructor cannot report.
+  }
+}
+
+void Store::CheckOpen() const {
+  if (!volume_) {
+    throw Error(ErrorCode::kClosed, "prefix '" + prefix_ + "' of " + root_ + " is closed");
+  }
+}
+
+Heap& Store::heap() { return *heap_; }
+
+PageSpace& Store::space() {
+  CheckOpen();
+  return *space_;
+}
+
+Volume& Store::volume() {
+  CheckOpen();
+  return *volume_;
+}
+
+void Store::Commit() {
+  std::unique_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  space_->Commit();
+}
+
+bool Store::closed() const { return !volume_; }
+
+void Store::Close() {
+  if (!heap_) return;
+  std::unique_lock<std::shared_mutex> op(heap_->op_lock());
+  if (!volume_) return;
+  std::exception_ptr failure;
+  if (!options_.read_only && !volume_->failed()) {
+    try {
+      heap_->CollectOrphans();
+      space_->Commit();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  heap_->MarkClosed();
+  space_.reset();
+  pool_.reset();
+  volume_.reset();
+  tier_.reset();
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the flock
+    lock_fd_ = -1;
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+void Store::set_cache_size(uint64_t bytes) {
+  std::shared_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  options_.cache_size = bytes;
+  pool_->SetBudget(bytes);
+}
+
+uint64_t Store::cache_size() const {
+  CheckOpen();
+  return pool_->budget();
+}
+
+StoreStats Store::stats() const {
+  std::shared_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  StoreStats s;
+  PoolStats pool = pool_->stats();
+  TierStats tier = tier_->stats();
+  s.cache_budget = pool.budget;
+  s.resident_bytes = pool.resident_bytes;
+  s.hits = pool.hits;
+  s.misses = pool.misses;
+  s.evictions = pool.evictions;
+  s.dirty_pages = pool.dirty;
+  s.pinned_pages = pool.pinned;
+  s.pages = volume_->pages_in_use();
+  s.bytes_on_disk = tier.bytes_on_disk;
+  s.tier_reads = tier.reads;
+  s.tier_writes = tier.writes;
+  s.epoch = volume_->committed().epoch;
+  s.page_size = volume_->page_size();
+  return s;
+}
+
+}  // namespace pagefs

@@ -1,0 +1,211 @@
+#include "pager/volume.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "pager/checksum.h"
+#include "pager/error.h"
+
+namespace pagefs {
+
+namespace {
+
+bool ValidPageSize(uint32_t size) {
+  return size >= 4096 && size <= 65536 && (size & (size - 1)) == 0;
+}
+
+}  // namespace
+
+Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
+    : tier_(tier),
+      name_(std::move(name)),
+      page_size_(options.page_size),
+      read_only_(options.read_only),
+      table_(tier, options.page_size, name_) {
+  if (!ValidPageSize(page_size_) || tier.slot_size() != page_size_) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "page size must be a power of two from 4096 to 65536, not " +
+                    std::to_string(page_size_));
+  }
+  std::vector<uint8_t> buf(page_size_);
+  std::optional<Superblock> best;
+  for (SlotId s : {SlotId{0}, SlotId{1}}) {
+    tier_.Read(s, buf.data());
+    std::optional<Superblock> sb = DecodeSuperblockSlot(buf.data());
+    if (sb && (!best || sb->epoch > best->epoch)) best = sb;
+  }
+  if (!best) {
+    if (tier_.size() != 0) {
+      throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
+                                              tier_.name() + "): the store is damaged");
+    }
+    if (!options.create || read_only_) {
+      throw Error(ErrorCode::kNotFound, "no store in " + name_ + " (" + tier_.name() + ")");
+    }
+    Superblock sb;
+    sb.page_size = page_size_;
+    sb.page_count = 1;
+    EncodeSuperblock(sb, buf);
+    Guarded([&] {
+      tier_.Write(0, buf.data());
+      tier_.Sync();
+    });
+    best = sb;
+  }
+  if (best->page_size != page_size_) {
+    throw Error(ErrorCode::kInvalidArgument, name_ + " has page size " +
+                                                 std::to_string(best->page_size) + ", not " +
+                                                 std::to_string(page_size_));
+  }
+  committed_ = *best;
+  page_count_ = std::max<uint64_t>(1, committed_.page_count);
+  table_.Open({committed_.table_height, {committed_.table_root_slot, committed_.table_root_checksum}});
+}
+
+template <class Fn>
+auto Volume::Guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    failed_.store(true, std::memory_order_release);
+    throw;
+  }
+}
+
+void Volume::CheckWritable() const {
+  if (read_only_) throw Error(ErrorCode::kReadOnly, name_ + " is open read-only");
+  if (failed()) {
+    throw Error(ErrorCode::kFailed, name_ + " refuses writes after a failed write or sync; "
+                                            "reopen it to continue from the last commit");
+  }
+}
+
+void Volume::Load(PageId id, uint8_t* buf) {
+  TableEntry entry;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    entry = table_.Get(id);
+  }
+  if (entry.slot == 0) {
+    std::memset(buf, 0, page_size_);
+    return;
+  }
+  tier_.Read(entry.slot, buf);
+  if (Checksum(buf, page_size_, DataPageSeed(id)) != entry.checksum) {
+    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + name_ + ": page " +
+                                            std::to_string(id) + " (slot " +
+                                            std::to_string(entry.slot) + " of " + tier_.name() +
+                                            ")");
+  }
+}
+
+void Volume::Store(PageId id, const uint8_t* buf) {
+  CheckWritable();
+  SlotId slot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EnsureAllocators();
+    TableEntry old = table_.Get(id);
+    if (old.slot != 0 && slots_->IsFresh(old.slot)) {
+      slot = old.slot;  // written since the last commit: no commit needs it
+    } else {
+      slot = slots_->Allocate();
+      if (old.slot != 0) slots_->Release(old.slot);
+    }
+  }
+  uint64_t sum = Checksum(buf, page_size_, DataPageSeed(id));
+  Guarded([&] { tier_.Write(slot, buf); });
+  std::lock_guard<std::mutex> lock(mu_);
+  table_.Set(id, {slot, sum});
+}
+
+PageId Volume::AllocateId() {
+  CheckWritable();
+  std::lock_guard<std::mutex> lock(mu_);
+  EnsureAllocators();
+  if (!free_ids_.empty()) {
+    PageId id = free_ids_.back();
+    free_ids_.pop_back();
+    return id;
+  }
+  return page_count_++;
+}
+
+void Volume::FreeId(PageId id) {
+  CheckWritable();
+  std::lock_guard<std::mutex> lock(mu_);
+  EnsureAllocators();
+  if (id == kNoPage || id >= page_count_) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "free of page " + std::to_string(id) + " that " + name_ + " never allocated");
+  }
+  TableEntry old = table_.Get(id);
+  if (old.slot != 0) slots_->Release(old.slot);
+  table_.Set(id, {});
+  free_ids_.push_back(id);
+}
+
+void Volume::EnsureAllocators() {
+  if (slots_) return;
+  // The committed state is the only state on disk; everything it reaches is
+  // in use and every id below page_count without a slot is free.
+  SlotAllocator slots(kFirstDataSlot);
+  std::vector<bool> stored(page_count_, false);
+  table_.Walk([&](SlotId s) { slots.MarkUsed(s); },
+              [&](PageId id, const TableEntry& e) {
+                if (e.slot == 0) return;
+                slots.MarkUsed(e.slot);
+                if (id < page_count_) stored[id] = true;
+              });
+  std::vector<PageId> free_ids;
+  for (PageId id = 1; id < page_count_; ++id) {
+    if (!stored[id]) free_ids.push_back(id);
+  }
+  std::reverse(free_ids.begin(), free_ids.end());  // hand out low ids first
+  slots_.emplace(std::move(slots));
+  free_ids_ = std::move(free_ids);
+}
+
+void Volume::Commit(const Anchors& anchors) {
+  CheckWritable();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!table_.dirty() && anchors == committed_.anchors && page_count_ == committed_.page_count) {
+    return;
+  }
+  EnsureAllocators();
+  Guarded([&] {
+    TableRoot root = table_.WriteDirty(*slots_);
+    tier_.Sync();
+    Superblock sb = committed_;
+    sb.epoch += 1;
+    sb.page_count = page_count_;
+    sb.table_height = root.height;
+    sb.table_root_slot = root.entry.slot;
+    sb.table_root_checksum = root.entry.checksum;
+    sb.anchors = anchors;
+    std::vector<uint8_t> buf(page_size_);
+    EncodeSuperblock(sb, buf);
+    tier_.Write(sb.epoch % 2, buf.data());
+    tier_.Sync();
+    slots_->CommitSucceeded();
+    committed_ = sb;
+  });
+}
+
+Superblock Volume::committed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_;
+}
+
+uint64_t Volume::pages_in_use() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return page_count_ - 1 - free_ids_.size();
+}
+
+uint64_t Volume::metadata_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return table_.memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
+         free_ids_.capacity() * sizeof(PageId);
+}
+
+}  // namespace pagefs

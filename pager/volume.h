@@ -1,0 +1,95 @@
+// Volume: the logical page space of one prefix, on one Tier.
+//
+// Commit, in three lines (LMDB-style):
+//   1. write dirty pages and changed page-table nodes to slots no commit uses;
+//   2. sync the tier;
+//   3. write the superblock for epoch+1 into slot (epoch+1) % 2, then sync.
+// A crash before 3 completes leaves epoch's superblock, which references only
+// slots that were not touched since, so reopening finds exactly the last commit.
+// Slots released by a commit become reusable once it is durable.
+//
+// After any failed write or sync the Volume refuses further writes and commits
+// (Error(kFailed)) until it is reopened: it never carries on half-written.
+//
+// Thread safety: all methods may be called concurrently; an internal mutex
+// guards the table and allocators, and tier I/O of Load runs outside it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pager/page_backing.h"
+#include "pager/page_table.h"
+#include "pager/slot_allocator.h"
+#include "pager/superblock.h"
+#include "pager/tier.h"
+
+namespace pagefs {
+
+struct VolumeOptions {
+  uint32_t page_size = 4096;
+  bool read_only = false;
+  bool create = true;  // format an empty tier
+};
+
+class Volume final : public PageBacking {
+ public:
+  static constexpr SlotId kFirstDataSlot = 2;  // slots 0 and 1 are the superblocks
+
+  // Opens the volume stored on tier (which must outlive it), or formats it
+  // when the tier is empty and options.create is set. name appears in errors
+  // ("prefix 'data'"). Throws Error(kCorruption) when the tier holds data but
+  // no valid superblock, kNotFound when it is empty and create is false,
+  // kInvalidArgument for a page size mismatch or a bad page size.
+  Volume(Tier& tier, std::string name, const VolumeOptions& options);
+  Volume(const Volume&) = delete;
+  Volume& operator=(const Volume&) = delete;
+
+  // PageBacking. Load verifies the checksum: Error(kCorruption) names the page.
+  void Load(PageId id, uint8_t* buf) override;
+  void Store(PageId id, const uint8_t* buf) override;
+  uint64_t metadata_bytes() const override;
+
+  PageId AllocateId();
+  void FreeId(PageId id);
+
+  // Commits everything stored since the last commit, with these anchors.
+  void Commit(const Anchors& anchors);
+
+  // Throws Error(kReadOnly) or Error(kFailed) unless writes are allowed.
+  void CheckWritable() const;
+
+  uint32_t page_size() const { return page_size_; }
+  bool read_only() const { return read_only_; }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  Superblock committed() const;
+  // Logical pages in use (allocated ids).
+  uint64_t pages_in_use() const;
+  const std::string& name() const { return name_; }
+
+ private:
+  void EnsureAllocators();  // REQUIRES mu_ held
+  template <class Fn>
+  auto Guarded(Fn&& fn) -> decltype(fn());  // runs fn; on Error marks the volume failed
+
+  Tier& tier_;
+  const std::string name_;
+  const uint32_t page_size_;
+  const bool read_only_;
+  std::atomic<bool> failed_{false};
+
+  mutable std::mutex mu_;
+  Superblock committed_;
+  PageTable table_;
+  uint64_t page_count_ = 1;  // ids start at 1
+  std::optional<SlotAllocator> slots_;      // built on first write (walk of the table)
+  std::vector<PageId> free_ids_;
+  uint64_t free_id_count_ = 0;
+};
+
+}  // namespace pagefs

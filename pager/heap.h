@@ -4,7 +4,7 @@
 // the common CollectionHeader prefix (kind, stored-reference count, links of
 // the orphan list); the rest of the page belongs to the collection's kind.
 //
-// Lifetime rules (docs/ARCHITECTURE.md "Collection lifetime"):
+// Lifetime rules (docs/collections.md "Collection lifetime"):
 // - refcount counts *stored* references: from the root map and from elements
 //   of other collections. Handles (Python objects) are counted separately, in
 //   memory only.
@@ -27,6 +27,8 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -69,7 +71,9 @@ class Heap {
 
   // In-process handles. OpenHandle returns the shared per-collection state;
   // CloseHandle frees the collection if it was the last handle and nothing
-  // stored refers to it.
+  // stored refers to it. CloseHandle takes the op lock itself: REQUIRES the
+  // caller does not hold it. After close it only forgets the handle (the
+  // orphan is collected at the next open).
   std::shared_ptr<CollectionState> OpenHandle(uint64_t id);
   void CloseHandle(uint64_t id);
 
@@ -89,10 +93,30 @@ class Heap {
   // Throws Error(kClosed) if closed. Call with the op lock held.
   void CheckOpen() const;
 
-  // Blobs: long str/bytes payloads stored out of line.
+  // Blobs: long str/bytes/int payloads stored out of line, in a chain of
+  // pages that each start with the u64 id of the next (docs/value_format.md).
+  // A payload longer than blob_threshold() (a quarter page less 16 bytes) is
+  // a blob, so a leaf always holds at least four values.
+  size_t blob_threshold() const { return space_.page_size() / 4 - 16; }
   PageId WriteBlob(std::string_view payload);
+  // Appends the payload to out. Throws Error(kCorruption) on a short chain.
   void ReadBlob(PageId first, uint64_t length, std::string& out);
   void FreeBlob(PageId first, uint64_t length);
+
+  // The stored form of one inline value: the value itself, or a blob
+  // reference written into scratch for a long payload. Calls OnStored.
+  // Throws Error(kInvalidArgument) for a blob form (callers pass inline forms
+  // only) and Error(kCorruption) for a reference to something not a collection.
+  std::string_view ToStored(std::string_view inline_value, std::string& scratch);
+  // The inline form of a stored value: blobs are read back into scratch.
+  std::string_view ToInline(std::string_view stored, std::string& scratch);
+
+  // The root map's header page. When there is none yet and create is set, it
+  // is created with one reference, held by the anchor, so it is never an
+  // orphan and never freed; otherwise kNoPage.
+  PageId RootMapId(bool create);
+  // Serializes operations on the root map (it has no handles).
+  std::mutex& root_map_mu() { return root_map_mu_; }
 
  private:
   void AddRef(uint64_t id);
@@ -109,6 +133,8 @@ class Heap {
   std::unordered_map<uint64_t, std::weak_ptr<CollectionState>> states_;
   std::unordered_map<uint64_t, uint64_t> handle_counts_;
   std::vector<uint64_t> free_queue_;
+  bool draining_ = false;  // DrainFreeQueue is running (guarded by mu_)
+  std::mutex root_map_mu_;
 };
 
 }  // namespace pagefs

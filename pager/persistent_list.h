@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "pager/heap.h"
+#include "pager/list_tree.h"
 
 namespace pagefs {
 
@@ -42,6 +43,7 @@ class PersistentList {
   Heap& heap() { return heap_; }
 
   uint64_t size();
+  // Visitors run with the list locked: they must not call back into it.
   // fn(value at i). REQUIRES i < size(), else Error(kIndex).
   void Get(uint64_t i, const Visitor& fn);
   // fn(value) for i in [start, stop), in order; stop is clamped to size().
@@ -57,11 +59,17 @@ class PersistentList {
   void Erase(uint64_t start, uint64_t stop);
   void Clear();
   void Reverse();
+  // Checks the tree's invariants (Error(kCorruption) on a violation) and
+  // reports its shape. O(pages); for tests and `pagefs check`.
+  ListShape Verify();
 
   // Frees every page of list id and drops its references (called by the heap).
   static void Destroy(Heap& heap, uint64_t id);
 
  private:
+  template <typename Fn>
+  auto Locked(Fn&& fn);
+
   Heap& heap_;
   const uint64_t id_;
   std::shared_ptr<CollectionState> state_;

@@ -197,8 +197,9 @@ Superblock Volume::committed() const {
   return committed_;
 }
 
-uint64_t Volume::pages_in_use() const {
+uint64_t Volume::pages_in_use() {
   std::lock_guard<std::mutex> lock(mu_);
+  EnsureAllocators();  // the free ids are known only after the walk
   return page_count_ - 1 - free_ids_.size();
 }
 

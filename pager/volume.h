@@ -68,8 +68,9 @@ class Volume final : public PageBacking {
   bool read_only() const { return read_only_; }
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   Superblock committed() const;
-  // Logical pages in use (allocated ids).
-  uint64_t pages_in_use() const;
+  // Logical pages in use (allocated ids). The first call after open walks
+  // the page table.
+  uint64_t pages_in_use();
   const std::string& name() const { return name_; }
 
  private:

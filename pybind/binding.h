@@ -1,0 +1,80 @@
+// Shared pieces of the pagefs._core extension. The binding translates between
+// Python and the engine; it decides nothing. Rules that hold in every file:
+// - Engine calls run with the GIL released, and engine callbacks (Visitors)
+//   never touch Python objects: they copy bytes out, and the bytes are decoded
+//   once the engine call has returned and the GIL is held again. So a thread
+//   never waits for an engine lock while holding the GIL, and never needs the
+//   GIL while holding an engine lock.
+// - A Python object that uses the engine keeps the C++ Store alive through a
+//   shared_ptr; after Store::Close the engine answers Error(kClosed).
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pager/error.h"
+#include "pager/persistent_list.h"
+#include "pager/root_map.h"
+#include "pager/store.h"
+
+namespace pagefs::py_binding {
+
+namespace py = pybind11;
+
+// What Python holds for one open store (pagefs._core.Store).
+struct StoreHandle {
+  std::shared_ptr<Store> store;
+  std::once_flag root_once;
+  std::unique_ptr<RootMap> root;  // created on first use
+
+  RootMap& root_map();  // REQUIRES: GIL released (may touch pages)
+};
+
+// What Python holds for one list (pagefs._core.List). Members are destroyed
+// in reverse order: the engine handle closes before the store may go.
+struct ListHandle {
+  std::shared_ptr<StoreHandle> owner;
+  std::unique_ptr<PersistentList> list;
+
+  ListHandle(std::shared_ptr<StoreHandle> owner, uint64_t id);
+  ~ListHandle();
+};
+
+// Bytes copied out of the engine: values back to back, with their offsets.
+struct EncodedRun {
+  std::string bytes;
+  std::vector<size_t> ends;  // ends[k] is one past the last byte of value k
+  void Add(std::string_view v) {
+    bytes.append(v);
+    ends.push_back(bytes.size());
+  }
+};
+
+// errors.cc: the one mapping from ErrorCode to Python exceptions.
+void RegisterErrors(py::module_& m);
+
+// value_codec.cc
+// Appends the encoding of obj to out. Throws py::type_error naming the type
+// for an unsupported value, py::value_error for a list of another store.
+void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out);
+// Encodes every item of a list/tuple (or any iterable) into one run.
+// Returns the number of values.
+uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out);
+// Decodes one value (GIL held). A reference becomes a pagefs.List.
+py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner);
+py::list DecodeRun(const EncodedRun& run, const std::shared_ptr<StoreHandle>& owner);
+// The Python class that decoded references are made of (pagefs.List); set
+// once by the package.
+void SetListClass(py::object cls);
+
+// store_binding.cc / list_binding.cc
+void BindStore(py::module_& m);
+void BindList(py::module_& m);
+
+}  // namespace pagefs::py_binding

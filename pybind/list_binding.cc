@@ -1,0 +1,390 @@
+// pagefs._core.List: the fast paths of pagefs.List (len, lst[i], append,
+// extend, insert, pop) and the primitives that pagefs/_list.py builds the
+// rest of Python's list behaviour from (runs by Scan, slice edits).
+#include <algorithm>
+
+#include "pager/value_format.h"
+
+#include "pybind/binding.h"
+
+namespace pagefs::py_binding {
+
+ListHandle::ListHandle(std::shared_ptr<StoreHandle> o, uint64_t id) : owner(std::move(o)) {
+  py::gil_scoped_release release;
+  list = std::make_unique<PersistentList>(owner->store->heap(), id);
+}
+
+ListHandle::~ListHandle() {
+  // Closing the last handle of an unreferenced list frees its pages: engine
+  // work, so let other Python threads run meanwhile.
+  if (list && PyGILState_Check()) {
+    py::gil_scoped_release release;
+    list.reset();
+  }
+}
+
+namespace {
+
+constexpr uint64_t kChunk = 4096;             // values per engine call when streaming
+constexpr size_t kFlushBytes = 4u << 20;      // encoded bytes buffered from an iterator
+constexpr uint64_t kFlushCount = 65536;       // values buffered from an iterator
+
+// An index as Python's list takes it (__index__), for the given error type.
+Py_ssize_t AsIndex(py::handle key) {
+  const Py_ssize_t i = PyNumber_AsSsize_t(key.ptr(), PyExc_IndexError);
+  if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return i;
+}
+
+bool IsIndexKey(py::handle key) { return PyLong_Check(key.ptr()) || (!PySlice_Check(key.ptr()) && PyIndex_Check(key.ptr())); }
+
+[[noreturn]] void ThrowBadKey(py::handle key) {
+  throw py::type_error(std::string("list indices must be integers or slices, not ") + Py_TYPE(key.ptr())->tp_name);
+}
+
+// Runs fn(size) and translates an engine kIndex into IndexError(message).
+template <typename Fn>
+void WithIndexError(const char* message, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kIndex) throw py::index_error(message);
+    throw;
+  }
+}
+
+// Resolves a possibly negative index against the current size; false if out of range.
+bool Resolve(Py_ssize_t i, uint64_t size, uint64_t* out) {
+  const int64_t n = static_cast<int64_t>(size);
+  const int64_t j = i < 0 ? i + n : i;
+  if (j < 0 || j >= n) return false;
+  *out = static_cast<uint64_t>(j);
+  return true;
+}
+
+EncodedRun ScanRun(ListHandle& h, uint64_t start, uint64_t stop, bool reversed) {
+  EncodedRun run;
+  py::gil_scoped_release release;
+  auto add = [&run](std::string_view v) { run.Add(v); };
+  if (reversed) {
+    h.list->ScanReverse(start, stop, add);
+  } else {
+    h.list->Scan(start, stop, add);
+  }
+  return run;
+}
+
+// Appends the values [start, stop) of another pagefs list (possibly h
+// itself), chunk by chunk; stop is taken when the call begins, so a list
+// extended by itself doubles once.
+void ExtendFromList(ListHandle& h, ListHandle& src, uint64_t start, uint64_t stop_at) {
+  const bool same_store = src.owner->store.get() == h.owner->store.get();
+  uint64_t n = 0;
+  {
+    py::gil_scoped_release release;
+    n = std::min<uint64_t>(stop_at, src.list->size());
+  }
+  for (uint64_t at = start; at < n; at += kChunk) {
+    const uint64_t stop = std::min(n, at + kChunk);
+    EncodedRun run = ScanRun(src, at, stop, false);
+    if (same_store) {
+      // Same store: the encoded values (references included) are valid as they are.
+      py::gil_scoped_release release;
+      h.list->Append(run.bytes, run.ends.size());
+    } else {
+      py::list values = DecodeRun(run, src.owner);
+      std::string encoded;
+      const uint64_t count = EncodeAll(values.ptr(), *h.owner, encoded);
+      py::gil_scoped_release release;
+      h.list->Append(encoded, count);
+    }
+  }
+}
+
+void Extend(ListHandle& h, py::handle iterable) {
+  PyObject* obj = iterable.ptr();
+  if (PyList_Check(obj) || PyTuple_Check(obj)) {
+    // The whole batch is encoded before the engine sees any of it, so an
+    // unsupported value leaves the list unchanged.
+    std::string encoded;
+    const uint64_t count = EncodeAll(obj, *h.owner, encoded);
+    if (count == 0) return;
+    py::gil_scoped_release release;
+    h.list->Append(encoded, count);
+    return;
+  }
+  if (py::isinstance<ListHandle>(iterable)) return ExtendFromList(h, iterable.cast<ListHandle&>(), 0, UINT64_MAX);
+  // Any other iterable (generators included) is streamed in bounded batches;
+  // a bad value or an exception from the iterator keeps the batches before
+  // it, as list.extend keeps the items before it.
+  py::iterator it = py::iter(iterable);
+  std::string encoded;
+  uint64_t count = 0;
+  auto flush = [&] {
+    if (count == 0) return;
+    {
+      py::gil_scoped_release release;
+      h.list->Append(encoded, count);
+    }
+    encoded.clear();
+    count = 0;
+  };
+  while (true) {
+    PyObject* item = PyIter_Next(it.ptr());
+    if (item == nullptr) {
+      if (PyErr_Occurred()) {
+        py::error_already_set err;
+        flush();
+        throw err;
+      }
+      break;
+    }
+    const py::object keep = py::reinterpret_steal<py::object>(item);
+    const size_t mark = encoded.size();
+    try {
+      EncodeValue(item, *h.owner, encoded);
+    } catch (...) {
+      encoded.resize(mark);
+      flush();
+      throw;
+    }
+    ++count;
+    if (count >= kFlushCount || encoded.size() >= kFlushBytes) flush();
+  }
+  flush();
+}
+
+py::object GetItem(py::handle self, py::handle key) {
+  if (!IsIndexKey(key)) {
+    if (PySlice_Check(key.ptr())) return self.attr("_getitem_slice")(key);
+    ThrowBadKey(key);
+  }
+  ListHandle& h = self.cast<ListHandle&>();
+  const Py_ssize_t i = AsIndex(key);
+  std::string value;
+  bool found = true;
+  {
+    py::gil_scoped_release release;
+    WithIndexError("list index out of range", [&] {
+      uint64_t at = static_cast<uint64_t>(i);
+      if (i < 0 && !Resolve(i, h.list->size(), &at)) {
+        found = false;
+        return;
+      }
+      h.list->Get(at, [&value](std::string_view v) { value.assign(v); });
+    });
+  }
+  if (!found) throw py::index_error("list index out of range");
+  return DecodeValue(value, h.owner);
+}
+
+void SetItem(py::handle self, py::handle key, py::handle value) {
+  if (!IsIndexKey(key)) {
+    if (PySlice_Check(key.ptr())) {
+      self.attr("_setitem_slice")(key, value);
+      return;
+    }
+    ThrowBadKey(key);
+  }
+  ListHandle& h = self.cast<ListHandle&>();
+  const Py_ssize_t i = AsIndex(key);
+  std::string encoded;
+  EncodeValue(value.ptr(), *h.owner, encoded);
+  bool found = true;
+  {
+    py::gil_scoped_release release;
+    WithIndexError("list assignment index out of range", [&] {
+      uint64_t at = static_cast<uint64_t>(i);
+      if (i < 0 && !Resolve(i, h.list->size(), &at)) {
+        found = false;
+        return;
+      }
+      h.list->Set(at, encoded);
+    });
+  }
+  if (!found) throw py::index_error("list assignment index out of range");
+}
+
+void DelItem(py::handle self, py::handle key) {
+  if (!IsIndexKey(key)) {
+    if (PySlice_Check(key.ptr())) {
+      self.attr("_delitem_slice")(key);
+      return;
+    }
+    ThrowBadKey(key);
+  }
+  ListHandle& h = self.cast<ListHandle&>();
+  const Py_ssize_t i = AsIndex(key);
+  bool found = true;
+  {
+    py::gil_scoped_release release;
+    uint64_t at = 0;
+    found = Resolve(i, h.list->size(), &at);
+    if (found) h.list->Erase(at, at + 1);
+  }
+  if (!found) throw py::index_error("list assignment index out of range");
+}
+
+py::object Pop(ListHandle& h, py::object index) {
+  const Py_ssize_t i = index.is_none() ? -1 : AsIndex(index);
+  std::string value;
+  const char* error = nullptr;
+  // A popped list may have been referenced only from this slot: hold a
+  // handle on it across the erase, or the engine would free it.
+  std::unique_ptr<PersistentList> pin;
+  {
+    py::gil_scoped_release release;
+    const uint64_t n = h.list->size();
+    uint64_t at = 0;
+    if (n == 0) {
+      error = "pop from empty list";
+    } else if (!Resolve(i, n, &at)) {
+      error = "pop index out of range";
+    } else {
+      h.list->Get(at, [&value](std::string_view v) { value.assign(v); });
+      const ValueView v = Decode(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+      if (v.kind == ValueView::Kind::kRef && v.ref_kind == CollectionKind::kList) {
+        pin = std::make_unique<PersistentList>(h.owner->store->heap(), v.ref_id);
+      }
+      h.list->Erase(at, at + 1);
+    }
+  }
+  if (error != nullptr) throw py::index_error(error);
+  py::object result = DecodeValue(value, h.owner);
+  if (pin) {
+    py::gil_scoped_release release;
+    pin.reset();
+  }
+  return result;
+}
+
+void Insert(ListHandle& h, py::handle index, py::handle value) {
+  const Py_ssize_t i = PyNumber_AsSsize_t(index.ptr(), PyExc_OverflowError);
+  if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
+  std::string encoded;
+  EncodeValue(value.ptr(), *h.owner, encoded);
+  py::gil_scoped_release release;
+  const int64_t n = static_cast<int64_t>(h.list->size());
+  int64_t at = i < 0 ? std::max<int64_t>(0, i + n) : std::min<int64_t>(i, n);
+  h.list->Insert(static_cast<uint64_t>(at), encoded);
+}
+
+// Replaces [start, stop) by the values of seq (a list or tuple), which are
+// all encoded before anything changes.
+void Replace(ListHandle& h, uint64_t start, uint64_t stop, py::handle seq) {
+  std::string encoded;
+  const uint64_t count = EncodeAll(seq.ptr(), *h.owner, encoded);
+  EncodedRun run;
+  {
+    // Split the run into values for Insert.
+    size_t at = 0;
+    const auto* p = reinterpret_cast<const uint8_t*>(encoded.data());
+    for (uint64_t k = 0; k < count; ++k) {
+      at += EncodedSize(p + at, encoded.size() - at);
+      run.ends.push_back(at);
+    }
+    run.bytes = std::move(encoded);
+  }
+  py::gil_scoped_release release;
+  const uint64_t n = h.list->size();
+  start = std::min(start, n);
+  stop = std::clamp(stop, start, n);
+  if (stop > start) h.list->Erase(start, stop);
+  if (start == h.list->size()) {
+    if (count > 0) h.list->Append(run.bytes, count);
+    return;
+  }
+  size_t begin = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    h.list->Insert(start + k, std::string_view(run.bytes).substr(begin, run.ends[k] - begin));
+    begin = run.ends[k];
+  }
+}
+
+// Sets positions start, start+step, ... to the values of seq (list/tuple);
+// the caller checked that the sizes match.
+void SetStrided(ListHandle& h, int64_t start, int64_t step, py::handle seq) {
+  std::string encoded;
+  const uint64_t count = EncodeAll(seq.ptr(), *h.owner, encoded);
+  std::vector<size_t> ends;
+  size_t at = 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(encoded.data());
+  for (uint64_t k = 0; k < count; ++k) {
+    at += EncodedSize(p + at, encoded.size() - at);
+    ends.push_back(at);
+  }
+  py::gil_scoped_release release;
+  size_t begin = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    h.list->Set(static_cast<uint64_t>(start + static_cast<int64_t>(k) * step),
+                std::string_view(encoded).substr(begin, ends[k] - begin));
+    begin = ends[k];
+  }
+}
+
+}  // namespace
+
+void BindList(py::module_& m) {
+  py::class_<ListHandle, std::shared_ptr<ListHandle>>(m, "List", "Handle on a persistent list (see pagefs.List).")
+      .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id) {
+             return std::make_shared<ListHandle>(std::move(owner), id);
+           }),
+           py::arg("store"), py::arg("id"))
+      .def_static("_create",
+                  [](StoreHandle& owner) {
+                    py::gil_scoped_release release;
+                    return PersistentList::Create(owner.store->heap());
+                  })
+      .def_property_readonly("_id", [](ListHandle& h) { return h.list->id(); })
+      .def_property_readonly("_store", [](ListHandle& h) { return h.owner; })
+      .def_property_readonly("_store_key",
+                             [](ListHandle& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
+      .def("_extend_from", &ExtendFromList, py::arg("source"), py::arg("start"), py::arg("stop"))
+      .def("_same_store", [](ListHandle& h, ListHandle& other) { return h.owner->store == other.owner->store; })
+      .def("__len__",
+           [](ListHandle& h) {
+             py::gil_scoped_release release;
+             return h.list->size();
+           })
+      .def("__getitem__", &GetItem)
+      .def("__setitem__", &SetItem)
+      .def("__delitem__", &DelItem)
+      .def("append",
+           [](ListHandle& h, py::handle value) {
+             std::string encoded;
+             EncodeValue(value.ptr(), *h.owner, encoded);
+             py::gil_scoped_release release;
+             h.list->Append(encoded, 1);
+           },
+           py::arg("object"), "Append object to the end of the list.")
+      .def("extend", &Extend, py::arg("iterable"), "Extend the list by appending all the items from the iterable.")
+      .def("insert", &Insert, py::arg("index"), py::arg("object"), "Insert object before index.")
+      .def("pop", &Pop, py::arg("index") = py::none(),
+           "Remove and return item at index (default last).\n\nRaises IndexError if list is empty or index is out of range.")
+      .def("clear",
+           [](ListHandle& h) {
+             py::gil_scoped_release release;
+             h.list->Clear();
+           },
+           "Remove all items from list.")
+      .def("reverse",
+           [](ListHandle& h) {
+             py::gil_scoped_release release;
+             h.list->Reverse();
+           },
+           "Reverse *IN PLACE*.")
+      .def("_run",
+           [](ListHandle& h, uint64_t start, uint64_t stop) { return DecodeRun(ScanRun(h, start, stop, false), h.owner); })
+      .def("_run_reversed",
+           [](ListHandle& h, uint64_t start, uint64_t stop) { return DecodeRun(ScanRun(h, start, stop, true), h.owner); })
+      .def("_erase",
+           [](ListHandle& h, uint64_t start, uint64_t stop) {
+             py::gil_scoped_release release;
+             stop = std::min(stop, h.list->size());
+             if (start < stop) h.list->Erase(start, stop);
+           })
+      .def("_replace", &Replace)
+      .def("_set_strided", &SetStrided);
+}
+
+}  // namespace pagefs::py_binding

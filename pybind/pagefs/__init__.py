@@ -1,0 +1,59 @@
+"""pagefs: persistent Python collections larger than RAM, under a memory
+budget you choose, found again after a restart.
+
+    import pagefs
+    pagefs.init("/data/pagefs", prefix="data", cache_size="128M")
+    results = pagefs.list()
+    results.extend(str(i) for i in range(1_000_000))
+    pagefs.root()["results"] = results
+    pagefs.close()
+
+Module functions work on the default store opened by init(); pagefs.Store
+is the same as an object (and context manager), for several prefixes at once.
+"""
+
+from . import _core
+from ._errors import BudgetError, ClosedError, CorruptionError, Error, LockedError, ReadOnlyError
+from ._list import List
+from ._store import (
+    Root,
+    Store,
+    close,
+    commit,
+    get_cache_size,
+    get_store,
+    init,
+    root,
+    set_cache_size,
+    stats,
+)
+from ._store import new_list as list  # noqa: A001 -- pagefs.list mirrors list()
+
+from . import _errors as _errors_module
+
+_core._register_errors(_errors_module)
+_core._set_list_class(List)
+del _errors_module
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BudgetError",
+    "ClosedError",
+    "CorruptionError",
+    "Error",
+    "List",
+    "LockedError",
+    "ReadOnlyError",
+    "Root",
+    "Store",
+    "close",
+    "commit",
+    "get_cache_size",
+    "get_store",
+    "init",
+    "list",
+    "root",
+    "set_cache_size",
+    "stats",
+]

@@ -1,0 +1,272 @@
+"""Stores: pagefs.Store (an explicit handle) and the default store behind the
+module-level functions (pagefs.init, pagefs.list, pagefs.root, ...)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import threading
+import weakref
+from collections.abc import MutableMapping
+from typing import Any, Iterable, Iterator, Optional, Union
+
+from . import _core
+from ._errors import ClosedError
+from ._list import List
+
+CacheSize = Union[int, str, None]
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(size: Union[int, str]) -> int:
+    """Bytes from an int or a string such as "64M", "1.5G", "4096"."""
+    if isinstance(size, bool):
+        raise TypeError("cache size must be an int or a string like '64M', not bool")
+    if isinstance(size, int):
+        if size < 0:
+            raise ValueError(f"cache size must not be negative, got {size}")
+        return size
+    if isinstance(size, str):
+        match = _SIZE_RE.match(size)
+        if not match:
+            raise ValueError(f"cannot read cache size {size!r}: use bytes or a number with K, M, G or T")
+        return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    raise TypeError(f"cache size must be an int or a string like '64M', not '{type(size).__name__}'")
+
+
+class Root(MutableMapping):
+    """The named roots of a store: a persistent mapping from str to any
+    storable value. A list stored here stays alive (and is found again after
+    reopening) until its name is deleted or rebound."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: "_core.Store") -> None:
+        self._core = core
+
+    def __getitem__(self, name: str) -> Any:
+        found, value = self._core._root_get(name)
+        if not found:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._core._root_set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        if not self._core._root_del(name):
+            raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._core._root_keys())
+
+    def __len__(self) -> int:
+        return self._core._root_len()
+
+    def __repr__(self) -> str:
+        return f"<pagefs.Root of {self._core.root!r} prefix {self._core.prefix!r}: {sorted(self)!r}>"
+
+
+_open_stores: "weakref.WeakSet[Store]" = weakref.WeakSet()
+
+
+class Store:
+    """One open prefix of a pagefs root folder, ROOT/PREFIX.
+
+    ``Store(root, prefix="main", *, cache_size=None, read_only=False)`` opens
+    (creating it unless read-only) and holds the prefix's writer lock until
+    ``close()``. Use it as a context manager to close (and so commit) on
+    exit. Several stores (prefixes) can be open at once; each has its own
+    cache budget. Open stores are closed at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        root: Union[str, "os.PathLike[str]"],
+        prefix: str = "main",
+        *,
+        cache_size: CacheSize = None,
+        read_only: bool = False,
+        page_size: Optional[int] = None,
+    ) -> None:
+        path = os.fspath(root)
+        if not isinstance(path, str):
+            raise TypeError(f"root must be a str or os.PathLike of str, not '{type(path).__name__}'")
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be str, not '{type(prefix).__name__}'")
+        size = None if cache_size is None else parse_size(cache_size)
+        self._core = _core.Store(path, prefix, size, bool(read_only), page_size or 0)
+        self._root: Optional[Root] = None
+        _open_stores.add(self)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def path(self) -> str:
+        """The root folder."""
+        return self._core.root
+
+    @property
+    def prefix(self) -> str:
+        return self._core.prefix
+
+    @property
+    def read_only(self) -> bool:
+        return self._core.read_only
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    def _check_open(self) -> None:
+        if self._core.closed:
+            raise ClosedError(f"pagefs store {self.path!r} prefix {self.prefix!r} is closed")
+
+    # ------------------------------------------------------------ collections
+    def list(self, iterable: Iterable[Any] = ()) -> List:
+        """A new persistent list holding the values of iterable. It is freed
+        when the last Python reference goes unless it was stored (in
+        ``root()`` or in another stored collection)."""
+        self._check_open()
+        out = List._new(self._core)
+        out.extend(iterable)
+        return out
+
+    def root(self) -> Root:
+        """The persistent mapping of named roots."""
+        self._check_open()
+        if self._root is None:
+            self._root = Root(self._core)
+        return self._root
+
+    # ------------------------------------------------------------ lifecycle
+    def commit(self) -> None:
+        """Make every change so far durable, atomically."""
+        self._core.commit()
+
+    def close(self) -> None:
+        """Commit (unless read-only) and release memory, files and the lock.
+        Idempotent. Lists of this store raise ClosedError afterwards."""
+        self._core.close()
+        _open_stores.discard(self)
+
+    def set_cache_size(self, size: Union[int, str]) -> None:
+        """Set the memory budget in bytes (or "64M"-style); shrinking evicts at once."""
+        self._core.set_cache_size(parse_size(size))
+
+    def get_cache_size(self) -> int:
+        return self._core.get_cache_size()
+
+    def stats(self) -> dict:
+        """Cache and storage figures: budget, resident_bytes, hits, misses,
+        evictions, dirty_pages, pinned_pages, pages, bytes_on_disk,
+        tier_reads, tier_writes, epoch, page_size (plus root and prefix)."""
+        return self._core.stats()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("read-only" if self.read_only else "open")
+        return f"<pagefs.Store {self.path!r} prefix {self.prefix!r} ({state})>"
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    for store in list(_open_stores):
+        try:
+            store.close()
+        except Exception:  # noqa: BLE001 -- exit must go on; the last commit is intact
+            pass
+
+
+# ---------------------------------------------------------------- default store
+_default: Optional[Store] = None
+_default_lock = threading.Lock()
+
+
+def init(
+    root: Union[str, "os.PathLike[str]", None] = None,
+    prefix: str = "main",
+    *,
+    cache_size: CacheSize = None,
+    read_only: bool = False,
+    dbzero_root: Union[str, "os.PathLike[str]", None] = None,
+) -> Store:
+    """Open ROOT/PREFIX as the default store of the module-level functions
+    and return it. ``dbzero_root=`` is an alias of ``root``. Calling init()
+    again for another prefix (or mode) closes the previous default store; for
+    the same open prefix it only applies cache_size. Use ``pagefs.Store`` to
+    keep several prefixes open at once."""
+    global _default
+    if root is None:
+        root = dbzero_root
+    elif dbzero_root is not None:
+        raise TypeError("init() got both root and dbzero_root")
+    if root is None:
+        raise TypeError("init() missing the root folder (root=... or dbzero_root=...)")
+    with _default_lock:
+        current = _default
+        if (
+            current is not None
+            and not current.closed
+            and current.prefix == prefix
+            and current.read_only == bool(read_only)
+            and os.path.abspath(current.path) == os.path.abspath(os.fspath(root))
+        ):
+            if cache_size is not None:
+                current.set_cache_size(cache_size)
+            return current
+        if current is not None:
+            current.close()
+            _default = None
+        _default = Store(root, prefix, cache_size=cache_size, read_only=read_only)
+        return _default
+
+
+def _store() -> Store:
+    store = _default
+    if store is None:
+        raise ClosedError("pagefs is not initialized: call pagefs.init(root, prefix) first")
+    return store
+
+
+def get_store() -> Store:
+    """The default store (raises ClosedError before init())."""
+    return _store()
+
+
+def set_cache_size(size: Union[int, str]) -> None:
+    _store().set_cache_size(size)
+
+
+def get_cache_size() -> int:
+    return _store().get_cache_size()
+
+
+def new_list(iterable: Iterable[Any] = ()) -> List:
+    return _store().list(iterable)
+
+
+def root() -> Root:
+    return _store().root()
+
+
+def commit() -> None:
+    _store().commit()
+
+
+def close() -> None:
+    """Close (and commit) the default store. Idempotent."""
+    store = _default
+    if store is not None:
+        store.close()
+
+
+def stats() -> dict:
+    return _store().stats()

@@ -1,0 +1,144 @@
+// pagefs._core.Store: one open ROOT/PREFIX. The Python class pagefs.Store
+// wraps it; lists and the root map keep it alive through shared_ptr.
+#include "pybind/binding.h"
+
+namespace pagefs::py_binding {
+
+RootMap& StoreHandle::root_map() {
+  // The root map keeps a Heap& of the store: do not let it touch a closed one.
+  if (store->closed()) {
+    throw Error(ErrorCode::kClosed, "pagefs store '" + store->root() + "' prefix '" + store->prefix() + "' is closed");
+  }
+  std::call_once(root_once, [this] { root = std::make_unique<RootMap>(store->heap()); });
+  return *root;
+}
+
+namespace {
+
+std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::string& prefix, py::object cache_size,
+                                       bool read_only, uint32_t page_size) {
+  StoreOptions options;
+  if (!cache_size.is_none()) options.cache_size = cache_size.cast<uint64_t>();
+  options.read_only = read_only;
+  if (page_size != 0) options.page_size = page_size;
+  auto handle = std::make_shared<StoreHandle>();
+  {
+    py::gil_scoped_release release;
+    handle->store = Store::Open(root, prefix, options);
+  }
+  return handle;
+}
+
+py::dict Stats(StoreHandle& h) {
+  StoreStats s;
+  {
+    py::gil_scoped_release release;
+    s = h.store->stats();
+  }
+  py::dict d;
+  d["root"] = h.store->root();
+  d["prefix"] = h.store->prefix();
+  d["budget"] = s.cache_budget;
+  d["resident_bytes"] = s.resident_bytes;
+  d["hits"] = s.hits;
+  d["misses"] = s.misses;
+  d["evictions"] = s.evictions;
+  d["dirty_pages"] = s.dirty_pages;
+  d["pinned_pages"] = s.pinned_pages;
+  d["pages"] = s.pages;
+  d["bytes_on_disk"] = s.bytes_on_disk;
+  d["tier_reads"] = s.tier_reads;
+  d["tier_writes"] = s.tier_writes;
+  d["epoch"] = s.epoch;
+  d["page_size"] = s.page_size;
+  return d;
+}
+
+void CheckName(const py::handle& name) {
+  if (!PyUnicode_Check(name.ptr())) {
+    throw py::type_error(std::string("root names must be str, not '") + Py_TYPE(name.ptr())->tp_name + "'");
+  }
+}
+
+}  // namespace
+
+void BindStore(py::module_& m) {
+  py::class_<StoreHandle, std::shared_ptr<StoreHandle>>(m, "Store",
+                                                        "An open ROOT/PREFIX (use pagefs.Store, which wraps this).")
+      .def(py::init(&OpenStore), py::arg("root"), py::arg("prefix"), py::arg("cache_size") = py::none(),
+           py::arg("read_only") = false, py::arg("page_size") = 0)
+      .def("commit",
+           [](StoreHandle& h) {
+             py::gil_scoped_release release;
+             h.store->Commit();
+           })
+      .def("close",
+           [](StoreHandle& h) {
+             py::gil_scoped_release release;
+             h.store->Close();
+           })
+      .def_property_readonly("closed", [](StoreHandle& h) { return h.store->closed(); })
+      .def_property_readonly("root", [](StoreHandle& h) { return h.store->root(); })
+      .def_property_readonly("prefix", [](StoreHandle& h) { return h.store->prefix(); })
+      .def_property_readonly("read_only", [](StoreHandle& h) { return h.store->read_only(); })
+      .def("set_cache_size",
+           [](StoreHandle& h, uint64_t bytes) {
+             py::gil_scoped_release release;
+             h.store->set_cache_size(bytes);
+           })
+      .def("get_cache_size",
+           [](StoreHandle& h) {
+             py::gil_scoped_release release;
+             return h.store->cache_size();
+           })
+      .def("stats", &Stats)
+      .def("_root_get",
+           [](const std::shared_ptr<StoreHandle>& h, py::handle name) -> py::object {
+             CheckName(name);
+             const std::string key = name.cast<std::string>();
+             std::string value;
+             bool found = false;
+             {
+               py::gil_scoped_release release;
+               found = h->root_map().Get(key, [&](std::string_view v) { value.assign(v); });
+             }
+             if (!found) return py::reinterpret_steal<py::object>(PyTuple_Pack(2, Py_False, Py_None));
+             return py::make_tuple(true, DecodeValue(value, h));
+           })
+      .def("_root_set",
+           [](StoreHandle& h, py::handle name, py::handle value) {
+             CheckName(name);
+             const std::string key = name.cast<std::string>();
+             std::string encoded;
+             EncodeValue(value.ptr(), h, encoded);
+             py::gil_scoped_release release;
+             h.root_map().Set(key, encoded);
+           })
+      .def("_root_del",
+           [](StoreHandle& h, py::handle name) {
+             CheckName(name);
+             const std::string key = name.cast<std::string>();
+             py::gil_scoped_release release;
+             return h.root_map().Erase(key);
+           })
+      .def("_root_keys",
+           [](StoreHandle& h) {
+             std::vector<std::string> keys;
+             {
+               py::gil_scoped_release release;
+               keys = h.root_map().Keys();
+             }
+             py::list out;
+             for (const std::string& k : keys) {
+               out.append(py::reinterpret_steal<py::object>(
+                   PyUnicode_DecodeUTF8(k.data(), static_cast<Py_ssize_t>(k.size()), "surrogatepass")));
+             }
+             return out;
+           })
+      .def("_root_len", [](StoreHandle& h) {
+        py::gil_scoped_release release;
+        return h.root_map().size();
+      });
+}
+
+}  // namespace pagefs::py_binding

@@ -1,0 +1,173 @@
+// PyObject <-> the engine's value encoding (pager/value_format.h).
+// Stored types: None, bool, int (any size), float (bit-exact), str (any code
+// points, UTF-8 with surrogatepass), bytes, and pagefs lists of the same
+// store. Subclasses of int/float/str/bytes are stored as the base type.
+// Anything else is a TypeError naming the type; nothing is pickled.
+#include <cstring>
+#include <string>
+
+#include "pager/value_format.h"
+#include "pybind/binding.h"
+
+namespace pagefs::py_binding {
+namespace {
+
+py::object* g_list_class = nullptr;  // pagefs.List, set once, lives until exit
+
+[[noreturn]] void ThrowPythonError() { throw py::error_already_set(); }
+
+// Drops redundant sign bytes so the encoding is minimal, as
+// int.to_bytes(length=(x.bit_length() + 8) // 8 or so, signed=True) would be.
+void TrimTwosComplement(std::string& le) {
+  while (le.size() > 1) {
+    const uint8_t top = static_cast<uint8_t>(le.back());
+    const uint8_t next = static_cast<uint8_t>(le[le.size() - 2]);
+    if ((top == 0x00 && (next & 0x80) == 0) || (top == 0xFF && (next & 0x80) != 0)) {
+      le.pop_back();
+    } else {
+      break;
+    }
+  }
+}
+
+void EncodeBigIntObject(PyObject* obj, std::string& out) {
+  std::string le;
+#if PY_VERSION_HEX >= 0x030D0000
+  const Py_ssize_t need = PyLong_AsNativeBytes(obj, nullptr, 0, Py_ASNATIVEBYTES_LITTLE_ENDIAN);
+  if (need < 0) ThrowPythonError();
+  le.resize(static_cast<size_t>(need));
+  if (PyLong_AsNativeBytes(obj, le.data(), need, Py_ASNATIVEBYTES_LITTLE_ENDIAN) < 0) ThrowPythonError();
+#else
+  const size_t bits = _PyLong_NumBits(obj);
+  if (bits == static_cast<size_t>(-1) && PyErr_Occurred()) ThrowPythonError();
+  le.resize(bits / 8 + 1);
+  if (_PyLong_AsByteArray(reinterpret_cast<PyLongObject*>(obj),
+                          reinterpret_cast<unsigned char*>(le.data()), le.size(), 1, 1) < 0) {
+    ThrowPythonError();
+  }
+#endif
+  TrimTwosComplement(le);
+  EncodeBigInt(out, le);
+}
+
+PyObject* DecodeBigInt(std::string_view le) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return PyLong_FromNativeBytes(le.data(), le.size(), Py_ASNATIVEBYTES_LITTLE_ENDIAN);
+#else
+  return _PyLong_FromByteArray(reinterpret_cast<const unsigned char*>(le.data()), le.size(), 1, 1);
+#endif
+}
+
+void EncodeUnicode(PyObject* obj, std::string& out) {
+  Py_ssize_t n = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(obj, &n);
+  if (utf8 != nullptr) {
+    EncodeStr(out, std::string_view(utf8, static_cast<size_t>(n)));
+    return;
+  }
+  // Lone surrogates have no UTF-8 form; store them as Python's
+  // "surrogatepass" does, so they round trip.
+  PyErr_Clear();
+  PyObject* bytes = PyUnicode_AsEncodedString(obj, "utf-8", "surrogatepass");
+  if (bytes == nullptr) ThrowPythonError();
+  EncodeStr(out, std::string_view(PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes))));
+  Py_DECREF(bytes);
+}
+
+[[noreturn]] void ThrowUnsupported(PyObject* obj) {
+  std::string name = Py_TYPE(obj)->tp_name;
+  std::string msg = "pagefs cannot store values of type '" + name + "'";
+  if (PyList_Check(obj)) msg += " (store a pagefs list instead: pagefs.list(value))";
+  throw py::type_error(msg);
+}
+
+}  // namespace
+
+void SetListClass(py::object cls) {
+  if (g_list_class == nullptr) g_list_class = new py::object();
+  *g_list_class = std::move(cls);
+}
+
+void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out) {
+  PyTypeObject* type = Py_TYPE(obj);
+  if (type == &PyUnicode_Type) return EncodeUnicode(obj, out);
+  if (type == &PyLong_Type || (PyLong_Check(obj) && type != &PyBool_Type)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow != 0) return EncodeBigIntObject(obj, out);
+    if (v == -1 && PyErr_Occurred()) ThrowPythonError();
+    return EncodeInt(out, v);
+  }
+  if (obj == Py_None) return EncodeNone(out);
+  if (type == &PyBool_Type) return EncodeBool(out, obj == Py_True);
+  if (PyFloat_Check(obj)) return EncodeFloat(out, PyFloat_AS_DOUBLE(obj));
+  if (PyUnicode_Check(obj)) return EncodeUnicode(obj, out);
+  if (PyBytes_Check(obj)) {
+    return EncodeBytes(out, std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+  }
+  if (py::isinstance<ListHandle>(obj)) {
+    const ListHandle& h = py::handle(obj).cast<const ListHandle&>();
+    if (h.owner->store.get() != target.store.get()) {
+      throw py::value_error("cannot store a pagefs list of store '" + h.owner->store->root() + "' prefix '" +
+                            h.owner->store->prefix() + "' in store '" + target.store->root() + "' prefix '" +
+                            target.store->prefix() + "': copy it with .list(...) of the target store");
+    }
+    return EncodeRef(out, CollectionKind::kList, h.list->id());
+  }
+  ThrowUnsupported(obj);
+}
+
+uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out) {
+  PyObject* fast = PySequence_Fast(seq, "expected an iterable");
+  if (fast == nullptr) ThrowPythonError();
+  const py::object keep = py::reinterpret_steal<py::object>(fast);
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  PyObject** items = PySequence_Fast_ITEMS(fast);
+  out.reserve(out.size() + static_cast<size_t>(n) * 12);
+  for (Py_ssize_t k = 0; k < n; ++k) EncodeValue(items[k], target, out);
+  return static_cast<uint64_t>(n);
+}
+
+py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner) {
+  const ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
+  PyObject* r = nullptr;
+  switch (v.kind) {
+    case ValueView::Kind::kNone: return py::none();
+    case ValueView::Kind::kBool: return py::bool_(v.b);
+    case ValueView::Kind::kInt: r = PyLong_FromLongLong(v.i); break;
+    case ValueView::Kind::kBigInt: r = DecodeBigInt(v.data); break;
+    case ValueView::Kind::kFloat: r = PyFloat_FromDouble(v.f); break;
+    case ValueView::Kind::kStr:
+      r = PyUnicode_DecodeUTF8(v.data.data(), static_cast<Py_ssize_t>(v.data.size()), "surrogatepass");
+      break;
+    case ValueView::Kind::kBytes:
+      r = PyBytes_FromStringAndSize(v.data.data(), static_cast<Py_ssize_t>(v.data.size()));
+      break;
+    case ValueView::Kind::kRef:
+      if (v.ref_kind != CollectionKind::kList || g_list_class == nullptr) {
+        throw Error(ErrorCode::kCorruption, "store '" + owner->store->prefix() +
+                                                "': a stored reference names a collection of unknown kind " +
+                                                std::to_string(static_cast<int>(v.ref_kind)));
+      }
+      return (*g_list_class)(py::cast(owner), v.ref_id);
+    case ValueView::Kind::kBlobStr:
+    case ValueView::Kind::kBlobBytes:
+      throw Error(ErrorCode::kCorruption,
+                  "store '" + owner->store->prefix() + "': the engine handed back an unresolved blob");
+  }
+  if (r == nullptr) ThrowPythonError();
+  return py::reinterpret_steal<py::object>(r);
+}
+
+py::list DecodeRun(const EncodedRun& run, const std::shared_ptr<StoreHandle>& owner) {
+  py::list out(run.ends.size());
+  size_t begin = 0;
+  for (size_t k = 0; k < run.ends.size(); ++k) {
+    py::object v = DecodeValue(std::string_view(run.bytes).substr(begin, run.ends[k] - begin), owner);
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(k), v.release().ptr());
+    begin = run.ends[k];
+  }
+  return out;
+}
+
+}  // namespace pagefs::py_binding

@@ -1,0 +1,181 @@
+#include "pager/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "pager/error.h"
+#include "pager/persistent_list.h"
+#include "pager/root_map.h"
+#include "pager/value_format.h"
+
+namespace pagefs {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("pagefs-store-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  static std::string Str(const std::string& s) {
+    std::string out;
+    EncodeStr(out, s);
+    return out;
+  }
+  static std::string DecodeStr(std::string_view encoded) {
+    ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
+    return std::string(v.data);
+  }
+
+  ErrorCode CodeOf(const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      last_message_ = e.what();
+      return e.code();
+    }
+    ADD_FAILURE() << "no error";
+    return ErrorCode::kIo;
+  }
+
+  fs::path root_;
+  std::string last_message_;
+};
+
+TEST_F(StoreTest, ListNamedInTheRootMapSurvivesReopen) {
+  StoreOptions small;
+  small.cache_size = 1 << 20;  // far less than the data: pages are evicted and written back
+  {
+    auto store = Store::Open(root_, "data", small);
+    uint64_t id = PersistentList::Create(store->heap());
+    PersistentList list(store->heap(), id);
+    std::string run;
+    for (int i = 0; i < 200000; ++i) EncodeStr(run, "value-" + std::to_string(i));
+    list.Append(run, 200000);
+    std::string ref;
+    EncodeRef(ref, CollectionKind::kList, id);
+    RootMap(store->heap()).Set("results", ref);
+    EXPECT_LE(store->stats().resident_bytes, small.cache_size);
+    store->Close();
+  }
+  auto store = Store::Open(root_, "data", small);
+  uint64_t id = 0;
+  ASSERT_TRUE(RootMap(store->heap()).Get("results", [&](std::string_view v) {
+    id = Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size()).ref_id;
+  }));
+  PersistentList list(store->heap(), id);
+  ASSERT_EQ(200000u, list.size());
+  for (uint64_t i : {0ull, 12313ull, 199999ull}) {
+    list.Get(i, [&](std::string_view v) { EXPECT_EQ("value-" + std::to_string(i), DecodeStr(v)); });
+  }
+}
+
+TEST_F(StoreTest, UnreferencedListIsFreedAtClose) {
+  uint64_t pages_before;
+  {
+    auto store = Store::Open(root_, "data", {});
+    store->Commit();
+    pages_before = store->stats().pages;
+    {
+      PersistentList list(store->heap(), PersistentList::Create(store->heap()));
+      std::string run;
+      for (int i = 0; i < 10000; ++i) EncodeStr(run, std::to_string(1000000 + i));
+      list.Append(run, 10000);
+    }
+    store->Close();
+  }
+  auto store = Store::Open(root_, "data", {});
+  EXPECT_EQ(pages_before, store->stats().pages);
+}
+
+TEST_F(StoreTest, SecondWriterIsRefusedWithTheHoldersPid) {
+  auto first = Store::Open(root_, "data", {});
+  // flock is per open file description: another process must be refused.
+  pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      Store::Open(root_, "data", {});
+      ::_exit(1);
+    } catch (const Error& e) {
+      std::string what = e.what();
+      bool ok = e.code() == ErrorCode::kBusy &&
+                what.find(std::to_string(::getppid())) != std::string::npos;
+      ::_exit(ok ? 0 : 2);
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  StoreOptions ro;
+  ro.read_only = true;
+  EXPECT_NO_THROW(Store::Open(root_, "data", ro));  // readers take no lock
+}
+
+TEST_F(StoreTest, BadPrefixesAreInvalidArguments) {
+  for (const char* prefix : {"", "a/b", "..", ".", ".hidden"}) {
+    EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { Store::Open(root_, prefix, {}); }))
+        << prefix;
+  }
+  const char with_nul[] = {'a', '\0', 'b'};
+  EXPECT_EQ(ErrorCode::kInvalidArgument,
+            CodeOf([&] { Store::Open(root_, std::string(with_nul, 3), {}); }));
+}
+
+TEST_F(StoreTest, UnwritableRootIsAnIoError) {
+  fs::create_directories(root_);
+  std::ofstream(root_ / "file") << "x";
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { Store::Open((root_ / "file" / "sub").string(), "data", {}); }));
+  EXPECT_NE(last_message_.find("file"), std::string::npos) << last_message_;
+}
+
+TEST_F(StoreTest, ReadOnlyOpenOfAMissingPrefixIsNotFound) {
+  StoreOptions ro;
+  ro.read_only = true;
+  EXPECT_EQ(ErrorCode::kNotFound, CodeOf([&] { Store::Open(root_, "nothing", ro); }));
+  EXPECT_FALSE(fs::exists(root_ / "nothing"));
+}
+
+TEST_F(StoreTest, ClosedStoreRefusesEveryOperation) {
+  auto store = Store::Open(root_, "data", {});
+  PersistentList list(store->heap(), PersistentList::Create(store->heap()));
+  store->Close();
+  EXPECT_TRUE(store->closed());
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { list.size(); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { store->Commit(); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { store->stats(); }));
+  EXPECT_NO_THROW(store->Close());
+}
+
+TEST_F(StoreTest, PageSizeOfAnExistingStoreIsFoundOnOpen) {
+  StoreOptions big;
+  big.page_size = 16384;
+  { Store::Open(root_, "data", big)->Close(); }
+  auto store = Store::Open(root_, "data", {});  // asks for 4096 by default
+  EXPECT_EQ(16384u, store->stats().page_size);
+}
+
+TEST_F(StoreTest, DamagedSuperblocksMakeOpenFailWithCorruption) {
+  { Store::Open(root_, "data", {})->Close(); }
+  {
+    std::fstream seg(root_ / "data" / "segment-00000.pfs", std::ios::in | std::ios::out | std::ios::binary);
+    for (std::streamoff off : {0, 2048, 4096, 4096 + 2048}) {
+      seg.seekp(off + 20);
+      seg.put('\x5a');
+    }
+  }
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Store::Open(root_, "data", {}); }));
+  EXPECT_NE(last_message_.find("prefix 'data'"), std::string::npos) << last_message_;
+}
+
+}  // namespace
+}  // namespace pagefs

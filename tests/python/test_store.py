@@ -1,0 +1,218 @@
+"""Stores: persistence across processes, the root mapping, read-only mode,
+the context manager, several prefixes, the module-level default store."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, MutableSequence
+
+import pytest
+
+import pagefs
+from conftest import run_python
+
+
+def test_list_and_root_persist_across_processes(tmp_path):
+    root = str(tmp_path / "store")
+    run_python(
+        """
+        import sys, pagefs
+        pagefs.init(sys.argv[1], prefix="data", cache_size="1M")
+        lst = pagefs.list("item-%d" % i for i in range(20000))
+        inner = pagefs.list([1, 2**70, -0.0, b"x", None])
+        lst.append(inner)
+        pagefs.root()["results"] = lst
+        pagefs.root()["answer"] = 42
+        pagefs.close()
+        """,
+        root,
+    )
+    proc = run_python(
+        """
+        import sys, pagefs
+        with pagefs.Store(sys.argv[1], "data", cache_size=1 << 20) as s:
+            r = s.root()
+            lst = r["results"]
+            assert len(lst) == 20001, len(lst)
+            assert lst[12313] == "item-12313"
+            assert lst[-1] == [1, 2**70, -0.0, b"x", None]
+            assert r["answer"] == 42
+            assert sorted(r) == ["answer", "results"]
+            lst.append("more")
+        print("ok")
+        """,
+        root,
+    )
+    assert proc.stdout.strip() == "ok"
+    # the append of the second process was committed by its close
+    with pagefs.Store(root, "data", read_only=True) as s:
+        assert s.root()["results"][-1] == "more"
+
+
+def test_uncommitted_changes_are_lost_on_crash(tmp_path):
+    root = str(tmp_path / "store")
+    run_python(
+        """
+        import os, sys, pagefs
+        s = pagefs.Store(sys.argv[1], "p")
+        s.root()["kept"] = s.list([1, 2])
+        s.commit()
+        s.root()["lost"] = 1
+        os._exit(0)  # no close, no commit
+        """,
+        root,
+    )
+    with pagefs.Store(root, "p") as s:
+        assert list(s.root()) == ["kept"]
+        assert s.root()["kept"] == [1, 2]
+
+
+def test_root_behaves_like_a_mutable_mapping(store):
+    r = store.root()
+    assert isinstance(r, MutableMapping)
+    assert len(r) == 0 and list(r) == [] and "a" not in r
+    r["a"] = 1
+    r["b"] = store.list(["x"])
+    r["a"] = "one"  # rebinding
+    assert r["a"] == "one" and r["b"] == ["x"]
+    assert dict(r) == {"a": "one", "b": ["x"]} or sorted(r) == ["a", "b"]
+    assert r.get("zz", 5) == 5
+    with pytest.raises(KeyError):
+        r["zz"]
+    with pytest.raises(KeyError):
+        del r["zz"]
+    with pytest.raises(TypeError, match="root names must be str"):
+        r[1] = 2
+    del r["a"]
+    assert sorted(r) == ["b"] and len(r) == 1
+    assert r.pop("b") == ["x"]
+    assert len(r) == 0
+
+
+def test_a_list_stored_in_root_survives_losing_its_python_references(store):
+    store.root()["keep"] = store.list(range(100))
+    assert store.root()["keep"][99] == 99
+
+
+def test_list_is_registered_as_mutable_sequence(store):
+    assert isinstance(store.list(), MutableSequence)
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    root = tmp_path / "ro"
+    with pagefs.Store(root, "p") as s:
+        s.root()["l"] = s.list([1, 2, 3])
+    with pagefs.Store(root, "p", read_only=True) as s:
+        lst = s.root()["l"]
+        assert lst == [1, 2, 3]
+        assert s.read_only
+        for write in (
+            lambda: lst.append(4),
+            lambda: lst.extend([4]),
+            lambda: lst.__setitem__(0, 9),
+            lambda: lst.pop(),
+            lambda: s.root().__setitem__("x", 1),
+            lambda: s.list([1]),
+        ):
+            with pytest.raises(pagefs.ReadOnlyError) as info:
+                write()
+            assert isinstance(info.value, PermissionError)
+        assert lst == [1, 2, 3]
+
+
+def test_read_only_open_of_a_missing_prefix_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        pagefs.Store(tmp_path / "none", "p", read_only=True)
+
+
+def test_context_manager_closes_and_commits(tmp_path):
+    with pagefs.Store(tmp_path, "p") as s:
+        lst = s.list([1])
+        s.root()["l"] = lst
+    assert s.closed
+    with pytest.raises(pagefs.ClosedError):
+        len(lst)
+    s.close()  # idempotent
+    with pagefs.Store(tmp_path, "p") as s:
+        assert s.root()["l"] == [1]
+
+
+def test_two_prefixes_open_at_once(tmp_path):
+    with pagefs.Store(tmp_path, "a", cache_size="1M") as a, pagefs.Store(tmp_path, "b", cache_size="2M") as b:
+        a.root()["x"] = a.list(["from a"])
+        b.root()["x"] = b.list(["from b"])
+        assert a.get_cache_size() == 1 << 20 and b.get_cache_size() == 2 << 20
+    with pagefs.Store(tmp_path, "a") as a, pagefs.Store(tmp_path, "b") as b:
+        assert a.root()["x"] == ["from a"] and b.root()["x"] == ["from b"]
+
+
+def test_second_writer_of_a_prefix_is_locked_out(tmp_path):
+    with pagefs.Store(tmp_path, "p"):
+        root = str(tmp_path)
+        run_python(
+            """
+            import sys, pagefs
+            try:
+                pagefs.Store(sys.argv[1], "p")
+            except pagefs.LockedError as e:
+                assert isinstance(e, BlockingIOError), type(e).__mro__
+            else:
+                raise SystemExit("second writer was let in")
+            """,
+            root,
+        )
+
+
+def test_module_level_functions_use_the_default_store(tmp_path):
+    store = pagefs.init(dbzero_root=str(tmp_path), prefix="data")
+    try:
+        pagefs.set_cache_size(2 << 20)
+        assert pagefs.get_cache_size() == 2 << 20
+        lst = pagefs.list(["a", "b"])
+        pagefs.root()["l"] = lst
+        pagefs.commit()
+        st = pagefs.stats()
+        for key in ("budget", "resident_bytes", "hits", "misses", "evictions", "dirty_pages", "pages",
+                    "bytes_on_disk", "epoch", "page_size"):
+            assert key in st, key
+        assert st["budget"] == 2 << 20 and st["page_size"] >= 4096
+        assert pagefs.init(tmp_path, "data") is store  # same prefix: same store
+    finally:
+        pagefs.close()
+    with pytest.raises(pagefs.ClosedError):
+        pagefs.list()
+    other = pagefs.init(tmp_path, "data")
+    try:
+        assert other is not store and pagefs.root()["l"] == ["a", "b"]
+    finally:
+        pagefs.close()
+
+
+def test_init_requires_a_root():
+    with pytest.raises(TypeError):
+        pagefs.init()
+
+
+def test_atexit_closes_and_commits_open_stores(tmp_path):
+    root = str(tmp_path)
+    run_python(
+        """
+        import sys, pagefs
+        pagefs.init(sys.argv[1], "p")
+        pagefs.root()["l"] = pagefs.list([1, 2, 3])
+        s = pagefs.Store(sys.argv[1], "q")
+        s.root()["m"] = s.list(["q"])
+        # no close: atexit does it
+        """,
+        root,
+    )
+    with pagefs.Store(root, "p") as p, pagefs.Store(root, "q") as q:
+        assert p.root()["l"] == [1, 2, 3] and q.root()["m"] == ["q"]
+
+
+def test_cache_size_strings(tmp_path):
+    with pagefs.Store(tmp_path, "p", cache_size="3M") as s:
+        assert s.get_cache_size() == 3 << 20
+        s.set_cache_size("1.5M")
+        assert s.get_cache_size() == 3 << 19
+        with pytest.raises(ValueError):
+            s.set_cache_size("lots")

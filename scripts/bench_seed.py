@@ -91,7 +91,7 @@ def rss_summary(run: dict) -> dict:
     elif ext is not None:
         # too short a window for a 0.1 s sampler (small --n): take the first sample after
         # the extends ended
-        later = window(s, ext, None)
+        later = window(s, ext, ev_time(run, "committed"))
         if later:
             out["steady_median"] = later[0][1]
             out["steady_single_sample"] = True

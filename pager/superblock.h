@@ -18,7 +18,7 @@ namespace pagefs {
 inline constexpr size_t kSuperblockCopySize = 2048;  // two copies fit the smallest page
 
 struct Superblock {
-  static constexpr uint64_t kMagic = 0x3153424653474150ULL;  // "PAGFSBS1"
+  static constexpr uint64_t kMagic = 0x3153424653474150ULL;  // "PAGSFBS1" in little-endian bytes
   static constexpr uint32_t kFormatVersion = 1;
 
   uint64_t magic = kMagic;

@@ -8,20 +8,10 @@
 #include "pager/error.h"
 #include "pager/list_leaf.h"
 #include "pager/list_node.h"
+#include "pager/unaligned.h"
 
 namespace pagefs {
 namespace {
-
-template <typename T>
-T Field(const uint8_t* hdr, uint32_t at) {
-  T v;
-  std::memcpy(&v, hdr + at, sizeof v);
-  return v;
-}
-template <typename T>
-void SetField(uint8_t* hdr, uint32_t at, T v) {
-  std::memcpy(hdr + at, &v, sizeof v);
-}
 
 uint64_t HdrSize(const uint8_t* h) { return Field<uint64_t>(h, ListHeaderFields::kSize); }
 uint32_t HdrHeight(const uint8_t* h) { return Field<uint32_t>(h, ListHeaderFields::kHeight); }

@@ -6,22 +6,9 @@
 #include "pager/list_leaf.h"
 #include "pager/list_node.h"
 #include "pager/list_tree.h"
+#include "pager/unaligned.h"
 
 namespace pagefs {
-namespace {
-
-template <typename T>
-T Field(const uint8_t* hdr, uint32_t at) {
-  T v;
-  std::memcpy(&v, hdr + at, sizeof v);
-  return v;
-}
-template <typename T>
-void SetField(uint8_t* hdr, uint32_t at, T v) {
-  std::memcpy(hdr + at, &v, sizeof v);
-}
-
-}  // namespace
 
 void ListTree::DropValues(const uint8_t* page, uint32_t a, uint32_t b) {
   ListLeaf leaf(page, page_size_);

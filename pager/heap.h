@@ -73,7 +73,10 @@ class Heap {
   // CloseHandle frees the collection if it was the last handle and nothing
   // stored refers to it. CloseHandle takes the op lock itself: REQUIRES the
   // caller does not hold it. After close it only forgets the handle (the
-  // orphan is collected at the next open).
+  // orphan is collected at the next open). OpenHandle takes only mu_, so it
+  // may run under a collection's mutex (the lock order is collection mutex,
+  // then mu_): that is how a reader pins a list it just read a reference to
+  // (ReferencedLists in persistent_list.h).
   std::shared_ptr<CollectionState> OpenHandle(uint64_t id);
   void CloseHandle(uint64_t id);
 

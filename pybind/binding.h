@@ -43,6 +43,8 @@ struct ListHandle {
   std::unique_ptr<PersistentList> list;
 
   ListHandle(std::shared_ptr<StoreHandle> owner, uint64_t id);
+  // Takes over a handle the engine opened (ReferencedLists::Adopt).
+  ListHandle(std::shared_ptr<StoreHandle> owner, std::unique_ptr<PersistentList> adopted);
   ~ListHandle();
 };
 
@@ -56,6 +58,29 @@ struct EncodedRun {
   }
 };
 
+// Values read under an engine lock, with handles on the lists they
+// reference opened before that lock was dropped, so that a list referenced
+// only from a slot another thread erases is never freed under a reader. Pass
+// Add as the engine's visitor (GIL released); DecodeValue/DecodeRun adopt
+// the handles; the rest are closed on destruction, with the GIL released.
+struct Visited {
+  EncodedRun run;
+  ReferencedLists refs;
+
+  explicit Visited(Heap& heap) : refs(heap) {}
+  ~Visited();
+  Visited(const Visited&) = delete;
+  Visited& operator=(const Visited&) = delete;
+  void Add(std::string_view v) {
+    run.Add(v);
+    refs.Open(v);
+  }
+  std::string_view value(size_t k) const {
+    const size_t begin = k == 0 ? 0 : run.ends[k - 1];
+    return std::string_view(run.bytes).substr(begin, run.ends[k] - begin);
+  }
+};
+
 // errors.cc: the one mapping from ErrorCode to Python exceptions.
 void RegisterErrors(py::module_& m);
 
@@ -66,12 +91,18 @@ void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out);
 // Encodes every item of a list/tuple (or any iterable) into one run.
 // Returns the number of values.
 uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out);
-// Decodes one value (GIL held). A reference becomes a pagefs.List.
-py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner);
-py::list DecodeRun(const EncodedRun& run, const std::shared_ptr<StoreHandle>& owner);
+// Decodes one value (GIL held). A reference becomes a pagefs.List on the
+// handle refs opened for it (std::logic_error if there is none).
+py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner, ReferencedLists& refs);
+py::list DecodeRun(Visited& values, const std::shared_ptr<StoreHandle>& owner);
 // The Python class that decoded references are made of (pagefs.List); set
 // once by the package.
 void SetListClass(py::object cls);
+
+// list_binding.cc: wraps an adopted engine handle for the constructor
+// List(store, id, adopted), which takes it over; if the object is dropped
+// untaken, the handle is closed (GIL held on call).
+py::object AdoptionToken(std::unique_ptr<PersistentList> adopted);
 
 // store_binding.cc / list_binding.cc
 void BindStore(py::module_& m);

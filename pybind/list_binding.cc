@@ -14,12 +14,26 @@ ListHandle::ListHandle(std::shared_ptr<StoreHandle> o, uint64_t id) : owner(std:
   list = std::make_unique<PersistentList>(owner->store->heap(), id);
 }
 
+ListHandle::ListHandle(std::shared_ptr<StoreHandle> o, std::unique_ptr<PersistentList> adopted)
+    : owner(std::move(o)), list(std::move(adopted)) {}
+
 ListHandle::~ListHandle() {
   // Closing the last handle of an unreferenced list frees its pages: engine
   // work, so let other Python threads run meanwhile.
   if (list && PyGILState_Check()) {
     py::gil_scoped_release release;
     list.reset();
+  }
+}
+
+Visited::~Visited() {
+  // Closing may free a list nothing else holds: engine work, without the GIL.
+  if (refs.empty()) return;
+  if (PyGILState_Check()) {
+    py::gil_scoped_release release;
+    refs.CloseAll();
+  } else {
+    refs.CloseAll();
   }
 }
 
@@ -62,16 +76,44 @@ bool Resolve(Py_ssize_t i, uint64_t size, uint64_t* out) {
   return true;
 }
 
-EncodedRun ScanRun(ListHandle& h, uint64_t start, uint64_t stop, bool reversed) {
-  EncodedRun run;
+// An engine handle in transit from DecodeValue to the pagefs.List
+// constructor (List(store, id, adopted)); closed if never taken.
+constexpr const char* kAdoptedName = "pagefs._core.adopted_list";
+using Adopted = std::unique_ptr<PersistentList>;
+
+void DestroyAdopted(PyObject* capsule) {
+  auto* adopted = static_cast<Adopted*>(PyCapsule_GetPointer(capsule, kAdoptedName));
+  if (adopted == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  if (*adopted) {
+    py::gil_scoped_release release;
+    adopted->reset();
+  }
+  delete adopted;
+}
+
+Adopted TakeAdopted(py::handle capsule) {
+  auto* adopted = static_cast<Adopted*>(PyCapsule_GetPointer(capsule.ptr(), kAdoptedName));
+  if (adopted == nullptr) throw py::error_already_set();
+  return std::move(*adopted);
+}
+
+void ScanInto(ListHandle& h, uint64_t start, uint64_t stop, bool reversed, Visited& out) {
   py::gil_scoped_release release;
-  auto add = [&run](std::string_view v) { run.Add(v); };
+  auto add = [&out](std::string_view v) { out.Add(v); };
   if (reversed) {
     h.list->ScanReverse(start, stop, add);
   } else {
     h.list->Scan(start, stop, add);
   }
-  return run;
+}
+
+py::list ReadRun(ListHandle& h, uint64_t start, uint64_t stop, bool reversed) {
+  Visited got(h.list->heap());
+  ScanInto(h, start, stop, reversed, got);
+  return DecodeRun(got, h.owner);
 }
 
 // Appends the values [start, stop) of another pagefs list (possibly h
@@ -86,13 +128,15 @@ void ExtendFromList(ListHandle& h, ListHandle& src, uint64_t start, uint64_t sto
   }
   for (uint64_t at = start; at < n; at += kChunk) {
     const uint64_t stop = std::min(n, at + kChunk);
-    EncodedRun run = ScanRun(src, at, stop, false);
+    Visited got(src.list->heap());
+    ScanInto(src, at, stop, false, got);
     if (same_store) {
-      // Same store: the encoded values (references included) are valid as they are.
+      // Same store: the encoded values are valid as they are; the handles
+      // in got keep the lists they reference alive until they are stored.
       py::gil_scoped_release release;
-      h.list->Append(run.bytes, run.ends.size());
+      h.list->Append(got.run.bytes, got.run.ends.size());
     } else {
-      py::list values = DecodeRun(run, src.owner);
+      py::list values = DecodeRun(got, src.owner);
       std::string encoded;
       const uint64_t count = EncodeAll(values.ptr(), *h.owner, encoded);
       py::gil_scoped_release release;
@@ -161,7 +205,7 @@ py::object GetItem(py::handle self, py::handle key) {
   }
   ListHandle& h = self.cast<ListHandle&>();
   const Py_ssize_t i = AsIndex(key);
-  std::string value;
+  Visited got(h.list->heap());
   bool found = true;
   {
     py::gil_scoped_release release;
@@ -171,11 +215,11 @@ py::object GetItem(py::handle self, py::handle key) {
         found = false;
         return;
       }
-      h.list->Get(at, [&value](std::string_view v) { value.assign(v); });
+      h.list->Get(at, [&got](std::string_view v) { got.Add(v); });
     });
   }
   if (!found) throw py::index_error("list index out of range");
-  return DecodeValue(value, h.owner);
+  return DecodeValue(got.value(0), h.owner, got.refs);
 }
 
 void SetItem(py::handle self, py::handle key, py::handle value) {
@@ -225,37 +269,17 @@ void DelItem(py::handle self, py::handle key) {
   if (!found) throw py::index_error("list assignment index out of range");
 }
 
+// One engine operation: two threads popping never get the same value, and a
+// popped list referenced only from its slot is held by its handle (opened
+// before the erase), not freed.
 py::object Pop(ListHandle& h, py::object index) {
   const Py_ssize_t i = index.is_none() ? -1 : AsIndex(index);
-  std::string value;
-  const char* error = nullptr;
-  // A popped list may have been referenced only from this slot: hold a
-  // handle on it across the erase, or the engine would free it.
-  std::unique_ptr<PersistentList> pin;
+  Visited got(h.list->heap());
   {
     py::gil_scoped_release release;
-    const uint64_t n = h.list->size();
-    uint64_t at = 0;
-    if (n == 0) {
-      error = "pop from empty list";
-    } else if (!Resolve(i, n, &at)) {
-      error = "pop index out of range";
-    } else {
-      h.list->Get(at, [&value](std::string_view v) { value.assign(v); });
-      const ValueView v = Decode(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-      if (v.kind == ValueView::Kind::kRef && v.ref_kind == CollectionKind::kList) {
-        pin = std::make_unique<PersistentList>(h.owner->store->heap(), v.ref_id);
-      }
-      h.list->Erase(at, at + 1);
-    }
+    h.list->Pop(i, [&got](std::string_view v) { got.Add(v); });
   }
-  if (error != nullptr) throw py::index_error(error);
-  py::object result = DecodeValue(value, h.owner);
-  if (pin) {
-    py::gil_scoped_release release;
-    pin.reset();
-  }
-  return result;
+  return DecodeValue(got.value(0), h.owner, got.refs);
 }
 
 void Insert(ListHandle& h, py::handle index, py::handle value) {
@@ -270,35 +294,12 @@ void Insert(ListHandle& h, py::handle index, py::handle value) {
 }
 
 // Replaces [start, stop) by the values of seq (a list or tuple), which are
-// all encoded before anything changes.
+// all encoded before anything changes; one engine operation.
 void Replace(ListHandle& h, uint64_t start, uint64_t stop, py::handle seq) {
   std::string encoded;
   const uint64_t count = EncodeAll(seq.ptr(), *h.owner, encoded);
-  EncodedRun run;
-  {
-    // Split the run into values for Insert.
-    size_t at = 0;
-    const auto* p = reinterpret_cast<const uint8_t*>(encoded.data());
-    for (uint64_t k = 0; k < count; ++k) {
-      at += EncodedSize(p + at, encoded.size() - at);
-      run.ends.push_back(at);
-    }
-    run.bytes = std::move(encoded);
-  }
   py::gil_scoped_release release;
-  const uint64_t n = h.list->size();
-  start = std::min(start, n);
-  stop = std::clamp(stop, start, n);
-  if (stop > start) h.list->Erase(start, stop);
-  if (start == h.list->size()) {
-    if (count > 0) h.list->Append(run.bytes, count);
-    return;
-  }
-  size_t begin = 0;
-  for (uint64_t k = 0; k < count; ++k) {
-    h.list->Insert(start + k, std::string_view(run.bytes).substr(begin, run.ends[k] - begin));
-    begin = run.ends[k];
-  }
+  h.list->Replace(start, stop, encoded, count);
 }
 
 // Sets positions start, start+step, ... to the values of seq (list/tuple);
@@ -324,12 +325,38 @@ void SetStrided(ListHandle& h, int64_t start, int64_t step, py::handle seq) {
 
 }  // namespace
 
+py::object AdoptionToken(std::unique_ptr<PersistentList> adopted) {
+  auto* holder = new Adopted(std::move(adopted));
+  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdopted);
+  if (capsule == nullptr) {
+    {
+      py::gil_scoped_release release;
+      holder->reset();
+    }
+    delete holder;
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::object>(capsule);
+}
+
 void BindList(py::module_& m) {
   py::class_<ListHandle, std::shared_ptr<ListHandle>>(m, "List", "Handle on a persistent list (see pagefs.List).")
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id) {
              return std::make_shared<ListHandle>(std::move(owner), id);
            }),
            py::arg("store"), py::arg("id"))
+      .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id, py::handle adopted) {
+             Adopted list = TakeAdopted(adopted);
+             if (!list || list->id() != id || &list->heap() != &owner->store->heap()) {
+               if (list) {
+                 py::gil_scoped_release release;
+                 list.reset();
+               }
+               throw py::value_error("pagefs: not a handle adopted for this list");
+             }
+             return std::make_shared<ListHandle>(std::move(owner), std::move(list));
+           }),
+           py::arg("store"), py::arg("id"), py::arg("adopted"))
       .def_static("_create",
                   [](StoreHandle& owner) {
                     py::gil_scoped_release release;
@@ -374,9 +401,9 @@ void BindList(py::module_& m) {
            },
            "Reverse *IN PLACE*.")
       .def("_run",
-           [](ListHandle& h, uint64_t start, uint64_t stop) { return DecodeRun(ScanRun(h, start, stop, false), h.owner); })
+           [](ListHandle& h, uint64_t start, uint64_t stop) { return ReadRun(h, start, stop, false); })
       .def("_run_reversed",
-           [](ListHandle& h, uint64_t start, uint64_t stop) { return DecodeRun(ScanRun(h, start, stop, true), h.owner); })
+           [](ListHandle& h, uint64_t start, uint64_t stop) { return ReadRun(h, start, stop, true); })
       .def("_erase",
            [](ListHandle& h, uint64_t start, uint64_t stop) {
              py::gil_scoped_release release;

@@ -96,14 +96,16 @@ void BindStore(py::module_& m) {
            [](const std::shared_ptr<StoreHandle>& h, py::handle name) -> py::object {
              CheckName(name);
              const std::string key = name.cast<std::string>();
-             std::string value;
+             // A list bound only under this name stays alive (its handle is
+             // opened under the root map's lock) if another thread rebinds it.
+             Visited got(h->store->heap());
              bool found = false;
              {
                py::gil_scoped_release release;
-               found = h->root_map().Get(key, [&](std::string_view v) { value.assign(v); });
+               found = h->root_map().Get(key, [&got](std::string_view v) { got.Add(v); });
              }
              if (!found) return py::reinterpret_steal<py::object>(PyTuple_Pack(2, Py_False, Py_None));
-             return py::make_tuple(true, DecodeValue(value, h));
+             return py::make_tuple(true, DecodeValue(got.value(0), h, got.refs));
            })
       .def("_root_set",
            [](StoreHandle& h, py::handle name, py::handle value) {

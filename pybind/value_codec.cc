@@ -4,6 +4,7 @@
 // store. Subclasses of int/float/str/bytes are stored as the base type.
 // Anything else is a TypeError naming the type; nothing is pickled.
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "pager/value_format.h"
@@ -128,7 +129,7 @@ uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out) {
   return static_cast<uint64_t>(n);
 }
 
-py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner) {
+py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner, ReferencedLists& refs) {
   const ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
   PyObject* r = nullptr;
   switch (v.kind) {
@@ -143,15 +144,20 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
     case ValueView::Kind::kBytes:
       r = PyBytes_FromStringAndSize(v.data.data(), static_cast<Py_ssize_t>(v.data.size()));
       break;
-    case ValueView::Kind::kRef:
+    case ValueView::Kind::kRef: {
       if (v.ref_kind != CollectionKind::kList || g_list_class == nullptr) {
         throw Error(ErrorCode::kCorruption, "store '" + owner->store->prefix() +
                                                 "': a stored reference names a collection of unknown kind " +
                                                 std::to_string(static_cast<int>(v.ref_kind)));
       }
-      return (*g_list_class)(py::cast(owner), v.ref_id);
+      std::unique_ptr<PersistentList> adopted = refs.Adopt(v.ref_id);
+      if (!adopted) throw std::logic_error("pagefs: a list reference was read without opening its handle");
+      const uint64_t id = adopted->id();
+      return (*g_list_class)(py::cast(owner), id, AdoptionToken(std::move(adopted)));
+    }
     case ValueView::Kind::kBlobStr:
     case ValueView::Kind::kBlobBytes:
+    case ValueView::Kind::kBlobBigInt:
       throw Error(ErrorCode::kCorruption,
                   "store '" + owner->store->prefix() + "': the engine handed back an unresolved blob");
   }
@@ -159,13 +165,12 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
   return py::reinterpret_steal<py::object>(r);
 }
 
-py::list DecodeRun(const EncodedRun& run, const std::shared_ptr<StoreHandle>& owner) {
-  py::list out(run.ends.size());
-  size_t begin = 0;
-  for (size_t k = 0; k < run.ends.size(); ++k) {
-    py::object v = DecodeValue(std::string_view(run.bytes).substr(begin, run.ends[k] - begin), owner);
+py::list DecodeRun(Visited& values, const std::shared_ptr<StoreHandle>& owner) {
+  const size_t n = values.run.ends.size();
+  py::list out(n);
+  for (size_t k = 0; k < n; ++k) {
+    py::object v = DecodeValue(values.value(k), owner, values.refs);
     PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(k), v.release().ptr());
-    begin = run.ends[k];
   }
   return out;
 }

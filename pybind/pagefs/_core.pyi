@@ -1,6 +1,6 @@
 # Type stubs for the compiled pagefs._core (pybind/*.cc). Use the pagefs
 # package; this module is its engine binding.
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, overload
 
 class Store:
     def __init__(
@@ -26,7 +26,11 @@ class Store:
     def _root_len(self) -> int: ...
 
 class List:
+    @overload
     def __init__(self, store: Store, id: int) -> None: ...
+    @overload
+    def __init__(self, store: Store, id: int, adopted: Any) -> None:
+        """Takes over an engine handle opened while the list was read (internal)."""
     @staticmethod
     def _create(store: Store) -> int: ...
     @property

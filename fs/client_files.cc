@@ -1,5 +1,7 @@
 #include "fs/client_files.h"
 
+#include <signal.h>
+
 #include <cerrno>
 #include <shared_mutex>
 
@@ -20,28 +22,39 @@ uint64_t GetLe(const uint8_t* p) {
   return v;
 }
 
+// REQUIRES prefix.writer_mu. A clean close commits last, so changes newer than
+// the last commit are those of a writer that went away without committing:
+// drop them, as a crash of an embedded writer would.
+void DropWriterLocked(Mount& mount, PrefixView& prefix) {
+  prefix.writer = nullptr;
+  prefix.writer_pid = 0;
+  prefix.writer_name.clear();
+  if (prefix.modified_ns.load() > prefix.committed_ns.load()) mount.Rollback(prefix);
+}
+
 }  // namespace
 
 void ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t pid) {
   if (mount.read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
   std::lock_guard<std::mutex> lock(prefix.writer_mu);
+  // A writer that died hands its descriptor back only when the kernel gets
+  // round to sending RELEASE, which can come after the next writer's open.
+  if (prefix.writer != nullptr && ::kill(prefix.writer_pid, 0) != 0 && errno == ESRCH) {
+    DropWriterLocked(mount, prefix);
+  }
   if (prefix.writer != nullptr) {
     throw Error(ErrorCode::kBusy, "prefix '" + prefix.name + "' has a writer: " +
                                       prefix.writer_name);
   }
   prefix.writer = handle;
+  prefix.writer_pid = pid;
   prefix.writer_name = "process " + std::to_string(pid) + " through the mount";
 }
 
 void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle) {
   std::lock_guard<std::mutex> lock(prefix.writer_mu);
   if (prefix.writer != handle) return;
-  // A clean close commits last, so changes newer than the last commit are
-  // those of a writer that went away without committing: drop them, as a
-  // crash of an embedded writer would.
-  if (prefix.modified_ns.load() > prefix.committed_ns.load()) mount.Rollback(prefix);
-  prefix.writer = nullptr;
-  prefix.writer_name.clear();
+  DropWriterLocked(mount, prefix);
 }
 
 std::string ReadAnchors(PrefixView& prefix) {

@@ -56,6 +56,7 @@ struct PrefixView {
   std::mutex writer_mu;
   const void* writer = nullptr;  // the OpenFile of its anchors handle
   std::string writer_name;
+  pid_t writer_pid = 0;
 };
 
 class Mount {

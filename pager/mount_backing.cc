@@ -10,10 +10,8 @@
 
 namespace pagefs {
 
-void MountBacking::Load(PageId id, uint8_t* buf) { LoadRun(id, 1, buf); }
-
-void MountBacking::LoadRun(PageId first, uint32_t count, uint8_t* buf) {
-  const size_t want = size_t{count} * page_size_;
+void MountBacking::Load(PageId first, uint8_t* buf) {
+  const size_t want = page_size_;
   size_t done = 0;
   while (done < want) {
     ssize_t n = ::pread(fd_, buf + done, want - done,

@@ -22,9 +22,6 @@ class MountBacking final : public PageBacking {
   // Bytes past the end of data read as zeros (a page the daemon never stored).
   void Load(PageId id, uint8_t* buf) override;
   void Store(PageId id, const uint8_t* buf) override;
-  // Reads count consecutive pages starting at first into buf in one pread
-  // (a sequential scan pays one FUSE round trip per batch, not per page).
-  void LoadRun(PageId first, uint32_t count, uint8_t* buf);
   uint64_t metadata_bytes() const override { return 0; }
 
  private:

@@ -84,6 +84,14 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetFile(st, 0444, RenderInfo(*prefix).size(), 4096);
       SetTimes(st, prefix->committed_ns.load());
       return true;
+    case NodeKind::kAnchors:
+      SetFile(st, rw, 16, 4096);
+      SetTimes(st, prefix->committed_ns.load());
+      return true;
+    case NodeKind::kAlloc:
+      SetFile(st, 0444, 0, 4096);  // endless: every read allocates
+      SetTimes(st, prefix->modified_ns.load());
+      return true;
     case NodeKind::kPage:
       if (!PageAllocated(*prefix, node.page)) return false;
       SetFile(st, rw, prefix->page_size, prefix->page_size);
@@ -98,6 +106,7 @@ double AttrTimeout(const Node& node) {
   switch (node.kind) {
     case NodeKind::kStats:
     case NodeKind::kInfo:
+    case NodeKind::kAlloc:
       return 0.0;
     default:
       return kLong;

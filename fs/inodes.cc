@@ -20,6 +20,8 @@ fuse_ino_t InodeOf(const Node& node) {
     case NodeKind::kPagesDir: return base | 3;
     case NodeKind::kInfo: return base | 4;
     case NodeKind::kPage: return base | kPageBit | node.page;
+    case NodeKind::kAnchors: return base | 5;
+    case NodeKind::kAlloc: return base | 6;
   }
   return 0;
 }
@@ -44,6 +46,8 @@ std::optional<Node> NodeOf(fuse_ino_t ino) {
     case 2: node.kind = NodeKind::kData; return node;
     case 3: node.kind = NodeKind::kPagesDir; return node;
     case 4: node.kind = NodeKind::kInfo; return node;
+    case 5: node.kind = NodeKind::kAnchors; return node;
+    case 6: node.kind = NodeKind::kAlloc; return node;
     default: return std::nullopt;
   }
 }

@@ -69,6 +69,7 @@ Mount::Mount(const MountOptions& options)
     throw Error(ErrorCode::kInvalidArgument,
                 options.root + " has more prefixes than one mount can show");
   }
+  prefixes_.reserve(kMaxPrefixes);
   const uint64_t share = names.empty() ? options.cache_size : options.cache_size / names.size();
   for (const std::string& name : names) {
     StoreOptions so;
@@ -82,24 +83,58 @@ Mount::Mount(const MountOptions& options)
     view->committed_ns = started_ns_;
     prefixes_.push_back(std::move(view));
   }
+  count_.store(prefixes_.size(), std::memory_order_release);
 }
 
 PrefixView* Mount::prefix(uint32_t index) const {
-  return index < prefixes_.size() ? prefixes_[index].get() : nullptr;
+  return index < prefix_count() ? prefixes_.data()[index].get() : nullptr;
 }
 
 int64_t Mount::FindPrefix(std::string_view name) const {
-  for (size_t i = 0; i < prefixes_.size(); ++i) {
-    if (prefixes_[i]->name == name) return static_cast<int64_t>(i);
+  const size_t n = prefix_count();
+  for (size_t i = 0; i < n; ++i) {
+    if (prefixes_.data()[i]->name == name) return static_cast<int64_t>(i);
   }
   return -1;
 }
 
+uint32_t Mount::AddPrefix(const std::string& name) {
+  if (read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
+  ValidatePrefix(name);
+  std::lock_guard<std::mutex> lock(add_mu_);
+  if (FindPrefix(name) >= 0) throw Error::FromErrno(EEXIST, "prefix '" + name + "' exists");
+  if (prefix_count() >= kMaxPrefixes) {
+    throw Error(ErrorCode::kInvalidArgument, "the mount shows as many prefixes as it can");
+  }
+  const std::string path = options_.root + "/" + name;
+  if (::mkdir(path.c_str(), 0755) != 0) throw Error::FromErrno(errno, "create " + path);
+  StoreOptions so;
+  so.cache_size = budget_.load() / (prefix_count() + 1);
+  auto view = std::make_unique<PrefixView>();
+  view->name = name;
+  view->store = Store::Open(options_.root, name, so);
+  view->page_size = view->store->stats().page_size;
+  view->modified_ns = NowNs();
+  view->committed_ns = view->modified_ns.load();
+  prefixes_.push_back(std::move(view));  // within the reserve: no reallocation
+  count_.store(prefixes_.size(), std::memory_order_release);
+  SetCacheSize(budget_.load());
+  return static_cast<uint32_t>(prefixes_.size() - 1);
+}
+
+void Mount::Rollback(PrefixView& prefix) {
+  if (read_only()) return;
+  prefix.store->Rollback();
+  prefix.modified_ns = NowNs();
+  prefix.committed_ns = prefix.modified_ns.load();
+}
+
 void Mount::SetCacheSize(uint64_t bytes) {
   budget_.store(bytes);
-  if (prefixes_.empty()) return;
-  const uint64_t share = bytes / prefixes_.size();
-  for (auto& p : prefixes_) p->store->set_cache_size(share);
+  const size_t n = prefix_count();
+  if (n == 0) return;
+  const uint64_t share = bytes / n;
+  for (size_t i = 0; i < n; ++i) prefixes_.data()[i]->store->set_cache_size(share);
 }
 
 void Mount::Commit(PrefixView& prefix) {
@@ -109,16 +144,19 @@ void Mount::Commit(PrefixView& prefix) {
 }
 
 void Mount::CommitAll() {
-  for (auto& p : prefixes_) Commit(*p);
+  const size_t n = prefix_count();
+  for (size_t i = 0; i < n; ++i) Commit(*prefixes_.data()[i]);
 }
 
 void Mount::FlushAll() {
   if (read_only()) return;
-  for (auto& p : prefixes_) p->store->Flush();
+  const size_t n = prefix_count();
+  for (size_t i = 0; i < n; ++i) prefixes_.data()[i]->store->Flush();
 }
 
 bool Mount::Close() {
   bool ok = true;
+  std::lock_guard<std::mutex> lock(add_mu_);
   for (auto& p : prefixes_) {
     try {
       p->store->Close();

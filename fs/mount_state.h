@@ -7,14 +7,18 @@
 // among the prefixes, each Store's BufferPool enforcing its share (at least
 // the pool's minimum of 16 pages). .control's cache_size=... re-splits at once.
 //
-// Thread safety: the prefix list is fixed after construction; every method may
-// be called from any FUSE worker thread.
+// Prefixes: those of the root at start, plus any made by mkdir on the mount
+// (AddPrefix). The list only grows, into storage reserved up front, so a
+// PrefixView* stays valid for the mount's lifetime and readers take no lock.
+//
+// Thread safety: every method may be called from any FUSE worker thread.
 #pragma once
 
 #include <atomic>
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -46,6 +50,13 @@ struct PrefixView {
   PageLocks locks;
   std::atomic<int64_t> modified_ns{0};   // last write through the mount
   std::atomic<int64_t> committed_ns{0};  // last commit through the mount
+
+  // The client holding PREFIX/anchors open for writing (client_files.h), or
+  // none. Its description names it in info.json for a refused second writer.
+  std::mutex writer_mu;
+  const void* writer = nullptr;  // the OpenFile of its anchors handle
+  std::string writer_name;
+  pid_t writer_pid = 0;
 };
 
 class Mount {
@@ -59,11 +70,18 @@ class Mount {
 
   const MountOptions& options() const { return options_; }
   bool read_only() const { return options_.read_only; }
-  size_t prefix_count() const { return prefixes_.size(); }
+  size_t prefix_count() const { return count_.load(std::memory_order_acquire); }
   // nullptr for an index this mount does not have.
   PrefixView* prefix(uint32_t index) const;
   // Index of the prefix called name, or -1.
   int64_t FindPrefix(std::string_view name) const;
+  // Makes ROOT/name and opens a new store there (mkdir on the mount); returns
+  // its index. Throws Error(kInvalidArgument) for a bad name, kReadOnly on a
+  // read-only mount, kIo(EEXIST) when it exists.
+  uint32_t AddPrefix(const std::string& name);
+  // Drops the prefix's changes since its last commit (its writer went away
+  // without committing).
+  void Rollback(PrefixView& prefix);
 
   uint64_t cache_size() const { return budget_.load(); }
   // Splits bytes among the prefixes; takes effect at once (shrinking evicts).
@@ -82,7 +100,9 @@ class Mount {
 
  private:
   MountOptions options_;
-  std::vector<std::unique_ptr<PrefixView>> prefixes_;
+  std::vector<std::unique_ptr<PrefixView>> prefixes_;  // reserved: never reallocates
+  std::atomic<size_t> count_{0};
+  std::mutex add_mu_;  // serializes AddPrefix
   std::atomic<uint64_t> budget_;
   int64_t started_ns_;
   Notifier notifier_;

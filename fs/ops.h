@@ -40,6 +40,8 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 void OpReleasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
 void OpStatfs(fuse_req_t req, fuse_ino_t ino);
+// A new prefix: ROOT/name and its store (mkdir in the mount's root).
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
 
 // File handlers (ops_file.cc).
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);

@@ -31,6 +31,8 @@ std::optional<Node> ChildOf(Mount& mount, const Node& parent, std::string_view n
       if (name == "data") return Node{NodeKind::kData, parent.prefix};
       if (name == "pages") return Node{NodeKind::kPagesDir, parent.prefix};
       if (name == "info.json") return Node{NodeKind::kInfo, parent.prefix};
+      if (name == "anchors") return Node{NodeKind::kAnchors, parent.prefix};
+      if (name == ".alloc") return Node{NodeKind::kAlloc, parent.prefix};
       return std::nullopt;
     case NodeKind::kPagesDir: {
       std::optional<PageId> id = ParsePageFileName(name);
@@ -74,9 +76,10 @@ bool EntryAt(Mount& mount, OpenFile& dir, size_t index, DirEntry& out) {
       }
       return true;
     case NodeKind::kPrefixDir: {
-      static const char* const kNames[] = {"data", "pages", "info.json"};
-      static const NodeKind kKinds[] = {NodeKind::kData, NodeKind::kPagesDir, NodeKind::kInfo};
-      if (index >= 3) return false;
+      static const char* const kNames[] = {"data", "pages", "info.json", "anchors", ".alloc"};
+      static const NodeKind kKinds[] = {NodeKind::kData, NodeKind::kPagesDir, NodeKind::kInfo,
+                                        NodeKind::kAnchors, NodeKind::kAlloc};
+      if (index >= 5) return false;
       Node child{kKinds[index], node.prefix};
       out = {kNames[index], child, InodeOf(child),
              static_cast<mode_t>(index == 1 ? S_IFDIR : S_IFREG)};
@@ -217,6 +220,18 @@ void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int /*datasync*/, fuse_file_info
       mount.Commit(*prefix);
     }
     fuse_reply_err(req, 0);
+  });
+}
+
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode*/) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    std::optional<Node> dir = NodeOf(parent);
+    if (!dir || dir->kind != NodeKind::kRoot) return (void)fuse_reply_err(req, EPERM);
+    Node node{NodeKind::kPrefixDir, mount.AddPrefix(name)};
+    fuse_entry_param e;
+    if (!EntryFor(mount, node, e)) return (void)fuse_reply_err(req, ENOENT);
+    fuse_reply_entry(req, &e);
   });
 }
 

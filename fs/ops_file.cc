@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fs/attrs.h"
+#include "fs/client_files.h"
 #include "fs/control.h"
 #include "fs/errno_map.h"
 #include "fs/ops.h"
@@ -82,10 +83,26 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       if (WantsWrite(fi) && mount.read_only()) return (void)fuse_reply_err(req, EROFS);
       if (PrefixOf(mount, node) == nullptr) return (void)fuse_reply_err(req, ENOENT);
       break;
+    case NodeKind::kAnchors: {
+      PrefixView* prefix = PrefixOf(mount, node);
+      if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      if (WantsWrite(fi)) ClaimWriter(mount, *prefix, file.get(), fuse_req_ctx(req)->pid);
+      file->text = std::make_shared<const std::string>(ReadAnchors(*prefix));
+      break;
+    }
+    case NodeKind::kAlloc:
+      if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
+      if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+      if (PrefixOf(mount, node) == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      break;
   }
   fi->fh = reinterpret_cast<uint64_t>(file.get());
   int rc = created ? fuse_reply_create(req, created, fi) : fuse_reply_open(req, fi);
-  if (rc == 0) file.release();
+  if (rc == 0) {
+    file.release();
+  } else if (node.kind == NodeKind::kAnchors) {
+    ReleaseWriter(mount, *PrefixOf(mount, node), file.get());  // the opener is gone
+  }
 }
 
 }  // namespace
@@ -151,6 +168,20 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         size_t n = ReadSpace(prefix, node.page * ps + static_cast<uint64_t>(off), size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
+      case NodeKind::kAlloc: {
+        PrefixView& prefix = *PrefixOf(mount, node);
+        uint8_t* buf = ReadBuffer(size);
+        const size_t n = AllocateIds(prefix, size, buf);
+        NotifyGrew(mount, node);
+        return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
+      }
+      case NodeKind::kAnchors: {
+        // The last commit's, read afresh: a reader's open may be old.
+        const std::string text = ReadAnchors(*PrefixOf(mount, node));
+        if (static_cast<uint64_t>(off) >= text.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+        size_t n = std::min<size_t>(size, text.size() - static_cast<size_t>(off));
+        return (void)fuse_reply_buf(req, text.data() + off, n);
+      }
       default: {
         const std::shared_ptr<const std::string> keep = file.text;
         const std::string& text = *keep;
@@ -188,6 +219,10 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         WriteResult r = WriteSpace(prefix, node.page * ps + static_cast<uint64_t>(off), bytes, size);
         return (void)fuse_reply_write(req, r.bytes);
       }
+      case NodeKind::kAnchors:
+        WriteAnchors(*PrefixOf(mount, node), &OpenFileOf(fi), bytes, size,
+                     static_cast<uint64_t>(off));
+        return (void)fuse_reply_write(req, size);
       default:
         return (void)fuse_reply_err(req, EACCES);
     }
@@ -212,7 +247,16 @@ void OpFsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_inf
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
-  delete &OpenFileOf(fi);
+  OpenFile* file = &OpenFileOf(fi);
+  if (file->node.kind == NodeKind::kAnchors) {
+    Mount& mount = MountOf(req);
+    try {
+      if (PrefixView* prefix = PrefixOf(mount, file->node)) ReleaseWriter(mount, *prefix, file);
+    } catch (...) {
+      ErrnoForCurrentException();  // logged; the handle goes regardless
+    }
+  }
+  delete file;
   fuse_reply_err(req, 0);
 }
 
@@ -321,6 +365,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.release = OpRelease;
   ops.fallocate = OpFallocate;
   ops.unlink = OpUnlink;
+  ops.mkdir = OpMkdir;
   return ops;
 }
 

@@ -95,6 +95,7 @@ std::string RenderStats(Mount& mount) {
   }
   Json j;
   j.Begin();
+  j.Str("fs", "pagefs");  // what pagefs::IsPagefsMount looks for
   j.Num("pid", static_cast<uint64_t>(::getpid()));
   j.Str("root", mount.options().root);
   j.Bool("read_only", mount.read_only());
@@ -150,6 +151,10 @@ std::string RenderInfo(PrefixView& prefix) {
   j.Num("epoch", sb.epoch);
   j.Bool("read_only", volume.read_only());
   j.Bool("failed", volume.failed());
+  {
+    std::lock_guard<std::mutex> lock(prefix.writer_mu);
+    j.Str("writer", prefix.writer_name);  // "" when no client writes
+  }
   j.Begin("superblock");
   j.Str("magic", magic);
   j.Num("format_version", sb.format_version);

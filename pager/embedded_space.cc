@@ -3,30 +3,37 @@
 namespace pagefs {
 
 EmbeddedSpace::EmbeddedSpace(Volume& volume, BufferPool& pool)
-    : volume_(volume), pool_(pool), anchors_(volume.committed().anchors) {}
+    : volume_(&volume), pool_(&pool), anchors_(volume.committed().anchors) {}
 
-PageGuard EmbeddedSpace::Read(PageId id) { return pool_.Pin(id, false); }
+void EmbeddedSpace::Rebind(Volume& volume, BufferPool& pool) {
+  std::lock_guard<std::mutex> lock(anchors_mu_);
+  volume_ = &volume;
+  pool_ = &pool;
+  anchors_ = volume.committed().anchors;
+}
+
+PageGuard EmbeddedSpace::Read(PageId id) { return pool_->Pin(id, false); }
 
 PageGuard EmbeddedSpace::Write(PageId id) {
-  volume_.CheckWritable();
-  return pool_.Pin(id, true);
+  volume_->CheckWritable();
+  return pool_->Pin(id, true);
 }
 
 PageGuard EmbeddedSpace::Allocate() {
-  PageId id = volume_.AllocateId();
-  return pool_.PinNew(id);
+  PageId id = volume_->AllocateId();
+  return pool_->PinNew(id);
 }
 
 void EmbeddedSpace::Free(PageId id) {
-  volume_.CheckWritable();
-  pool_.Discard(id);
-  volume_.FreeId(id);
+  volume_->CheckWritable();
+  pool_->Discard(id);
+  volume_->FreeId(id);
 }
 
 void EmbeddedSpace::Commit() {
-  volume_.CheckWritable();
-  pool_.FlushAll();
-  volume_.Commit(anchors());
+  volume_->CheckWritable();
+  pool_->FlushAll();
+  volume_->Commit(anchors());
 }
 
 Anchors EmbeddedSpace::anchors() const {
@@ -35,7 +42,7 @@ Anchors EmbeddedSpace::anchors() const {
 }
 
 void EmbeddedSpace::set_anchors(const Anchors& anchors) {
-  volume_.CheckWritable();
+  volume_->CheckWritable();
   std::lock_guard<std::mutex> lock(anchors_mu_);
   anchors_ = anchors;
 }

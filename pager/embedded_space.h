@@ -16,7 +16,7 @@ class EmbeddedSpace final : public PageSpace {
   // volume and pool must outlive the space.
   EmbeddedSpace(Volume& volume, BufferPool& pool);
 
-  uint32_t page_size() const override { return volume_.page_size(); }
+  uint32_t page_size() const override { return volume_->page_size(); }
   PageGuard Read(PageId id) override;
   PageGuard Write(PageId id) override;
   PageGuard Allocate() override;
@@ -24,11 +24,16 @@ class EmbeddedSpace final : public PageSpace {
   void Commit() override;
   Anchors anchors() const override;
   void set_anchors(const Anchors& anchors) override;
-  bool read_only() const override { return volume_.read_only(); }
+  bool read_only() const override { return volume_->read_only(); }
+
+  // Points the space at a fresh volume and pool (a rollback to the last
+  // commit), taking that commit's anchors. REQUIRES: the store's op lock held
+  // exclusively and no page pinned.
+  void Rebind(Volume& volume, BufferPool& pool);
 
  private:
-  Volume& volume_;
-  BufferPool& pool_;
+  Volume* volume_;
+  BufferPool* pool_;
   mutable std::mutex anchors_mu_;
   Anchors anchors_;
 };

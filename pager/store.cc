@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include "pager/buffer_pool.h"
 #include "pager/embedded_space.h"
 #include "pager/error.h"
+#include "pager/mounted_space.h"
 #include "pager/segment_tier.h"
 #include "pager/superblock.h"
 #include "pager/volume.h"
@@ -38,7 +40,22 @@ uint32_t ProbePageSize(const std::string& dir) {
   return 0;
 }
 
+constexpr long kFuseSuperMagic = 0x65735546;
+
 }  // namespace
+
+bool IsPagefsMount(const std::string& path) {
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) != 0 || fs.f_type != kFuseSuperMagic) return false;
+  // Another FUSE file system is not ours: the daemon's .stats says what it is.
+  int fd = ::open((path + "/.stats").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char head[256];
+  ssize_t n = ::pread(fd, head, sizeof(head), 0);
+  ::close(fd);
+  return n > 0 && std::string(head, static_cast<size_t>(n)).find("\"fs\": \"pagefs\"") !=
+                      std::string::npos;
+}
 
 void ValidatePrefix(const std::string& prefix) {
   std::string why;
@@ -70,10 +87,16 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
   std::shared_ptr<Store> store(new Store(root, prefix, options));
   const std::string dir = root + "/" + prefix;
   const std::string describe = "prefix '" + prefix + "' of " + root;
+  const bool mounted = IsPagefsMount(root);
   if (options.read_only) {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       throw Error(ErrorCode::kNotFound, "no " + describe + " to open read-only");
+    }
+  } else if (mounted) {
+    // The daemon makes a new prefix (its folder and store) on mkdir.
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      throw Error::FromErrno(errno, "create prefix " + dir + " on the mount");
     }
   } else {
     std::error_code ec;
@@ -81,25 +104,55 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
     if (ec) throw Error::FromErrno(ec.value(), "create store folder " + dir);
     store->Lock();
   }
-  uint32_t page_size = ProbePageSize(dir);
-  if (page_size == 0) page_size = options.page_size;
-  store->options_.page_size = page_size;
-  store->tier_ = std::make_unique<SegmentTier>(dir, page_size,
-                                               static_cast<uint32_t>(kSegmentBytes / page_size),
-                                               options.read_only);
-  VolumeOptions vopts;
-  vopts.page_size = page_size;
-  vopts.read_only = options.read_only;
-  vopts.create = !options.read_only;
-  store->volume_ = std::make_unique<Volume>(*store->tier_, describe, vopts);
-  store->pool_ = std::make_unique<BufferPool>(page_size, options.cache_size, *store->volume_);
-  store->space_ = std::make_unique<EmbeddedSpace>(*store->volume_, *store->pool_);
-  store->heap_ = std::make_unique<Heap>(*store->space_);
+  if (mounted) {
+    store->mounted_ = std::make_unique<MountedSpace>(dir, describe, options.cache_size,
+                                                     options.read_only);
+    store->options_.page_size = store->mounted_->page_size();
+    store->active_ = store->mounted_.get();
+    store->heap_ = std::make_unique<Heap>(*store->mounted_);
+  } else {
+    store->OpenVolume();
+  }
   if (!options.read_only) {
     // No process can hold a handle on an orphan left by an earlier one.
     store->heap_->CollectOrphans();
   }
   return store;
+}
+
+void Store::OpenVolume() {
+  const std::string dir = root_ + "/" + prefix_;
+  const std::string describe = "prefix '" + prefix_ + "' of " + root_;
+  uint32_t page_size = ProbePageSize(dir);
+  if (page_size == 0) page_size = options_.page_size;
+  options_.page_size = page_size;
+  tier_ = std::make_unique<SegmentTier>(dir, page_size,
+                                        static_cast<uint32_t>(kSegmentBytes / page_size),
+                                        options_.read_only);
+  VolumeOptions vopts;
+  vopts.page_size = page_size;
+  vopts.read_only = options_.read_only;
+  vopts.create = !options_.read_only;
+  volume_ = std::make_unique<Volume>(*tier_, describe, vopts);
+  pool_ = std::make_unique<BufferPool>(page_size, options_.cache_size, *volume_);
+  if (space_) {
+    space_->Rebind(*volume_, *pool_);
+  } else {
+    space_ = std::make_unique<EmbeddedSpace>(*volume_, *pool_);
+    active_ = space_.get();
+    heap_ = std::make_unique<Heap>(*space_);
+  }
+}
+
+void Store::Rollback() {
+  std::unique_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  if (mounted_) throw Error(ErrorCode::kInvalidArgument, "a mounted store cannot roll back");
+  // The pool goes first: its dirty pages belong to the changes being dropped.
+  pool_.reset();
+  volume_.reset();
+  tier_.reset();
+  OpenVolume();
 }
 
 void Store::Lock() {
@@ -136,7 +189,7 @@ Store::~Store() {
 }
 
 void Store::CheckOpen() const {
-  if (!volume_) {
+  if (!volume_ && !mounted_) {
     throw Error(ErrorCode::kClosed, "prefix '" + prefix_ + "' of " + root_ + " is closed");
   }
 }
@@ -145,43 +198,52 @@ Heap& Store::heap() { return *heap_; }
 
 PageSpace& Store::space() {
   CheckOpen();
-  return *space_;
+  return *active_;
 }
 
 Volume& Store::volume() {
   CheckOpen();
+  if (mounted_) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "prefix '" + prefix_ + "' of " + root_ + " is a mount's: its volume is the daemon's");
+  }
   return *volume_;
 }
 
 void Store::Commit() {
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
-  space_->Commit();
+  active_->Commit();
 }
 
 void Store::Flush() {
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
+  if (mounted_) return mounted_->Flush();
   volume_->CheckWritable();
   pool_->FlushAll();
 }
 
-bool Store::closed() const { return !volume_; }
+bool Store::closed() const { return !volume_ && !mounted_; }
 
 void Store::Close() {
   if (!heap_) return;
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
-  if (!volume_) return;
+  if (closed()) return;
   std::exception_ptr failure;
-  if (!options_.read_only && !volume_->failed()) {
+  const bool failed = mounted_ ? mounted_->failed() : volume_->failed();
+  if (!options_.read_only && !failed) {
     try {
       heap_->CollectOrphans();
-      space_->Commit();
+      if (mounted_) mounted_->ReturnUnusedIds();
+      active_->Commit();
     } catch (...) {
       failure = std::current_exception();
     }
   }
   heap_->MarkClosed();
+  active_ = nullptr;
+  mounted_.reset();  // closes anchors last: the mount's writer role ends
   space_.reset();
   pool_.reset();
   volume_.reset();
@@ -197,11 +259,14 @@ void Store::set_cache_size(uint64_t bytes) {
   std::shared_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   options_.cache_size = bytes;
+  if (mounted_) return mounted_->set_cache_size(bytes);
   pool_->SetBudget(bytes);
 }
 
 uint64_t Store::cache_size() const {
   CheckOpen();
+  // Through a mount the budget is the daemon's; this process keeps a share.
+  if (mounted_) return options_.cache_size;
   return pool_->budget();
 }
 
@@ -209,6 +274,22 @@ StoreStats Store::stats() const {
   std::shared_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   StoreStats s;
+  if (mounted_) {
+    PoolStats pool = mounted_->pool_stats();
+    s.cache_budget = pool.budget;
+    s.resident_bytes = pool.resident_bytes;
+    s.hits = pool.hits;
+    s.misses = pool.misses;
+    s.evictions = pool.evictions;
+    s.dirty_pages = pool.dirty;
+    s.pinned_pages = pool.pinned;
+    s.pages = mounted_->page_count();
+    s.tier_reads = pool.misses;
+    s.tier_writes = pool.writebacks;
+    s.epoch = mounted_->epoch();
+    s.page_size = mounted_->page_size();
+    return s;
+  }
   PoolStats pool = pool_->stats();
   TierStats tier = tier_->stats();
   s.cache_budget = pool.budget;

@@ -7,6 +7,13 @@
 // ROOT/PREFIX/LOCK for its lifetime; a second writer gets Error(kBusy) naming
 // the holder's pid. Read-only stores take no lock and see the last commit.
 //
+// Through a mount: when ROOT is a pagefs mount (statfs says FUSE and
+// ROOT/.stats names pagefs), Open works on the mount's files instead
+// (MountedSpace): the daemon holds the Volume, the commit and the cache budget,
+// this process a small cache (at most kMountedCacheMax of cache_size). The
+// writer role is then the mount's (Error(kBusy) naming the holder); the page
+// size is the daemon's; volume() is not available.
+//
 // Thread safety: every method is safe from any thread. Commit and Close take
 // the heap's op lock exclusively, so they wait for running operations.
 #pragma once
@@ -46,6 +53,10 @@ class Tier;
 class Volume;
 class BufferPool;
 class EmbeddedSpace;
+class MountedSpace;
+
+// Whether path is the top of a pagefs mount (FUSE, with a .stats naming pagefs).
+bool IsPagefsMount(const std::string& path);
 
 // Bytes of one segment file: slots per segment = kSegmentBytes / page_size.
 inline constexpr uint64_t kSegmentBytes = 64ull << 20;
@@ -93,11 +104,20 @@ class Store {
   // The Volume, for tools that show its state (the mount's info.json).
   // REQUIRES: not closed.
   Volume& volume();
+  // True when the store works through a pagefs mount (MountedSpace).
+  bool mounted() const { return mounted_ != nullptr; }
+
+  // Drops every change since the last commit and reopens the volume at it
+  // (the daemon does this when a writer through the mount goes away without
+  // committing). Embedded stores only. REQUIRES: no collection handles are
+  // in use (the heap is rebuilt). Throws like Open.
+  void Rollback();
 
  private:
   Store(std::string root, std::string prefix, const StoreOptions& options);
   void Lock();
   void CheckOpen() const;
+  void OpenVolume();  // tier, volume, pool, space, heap over ROOT/PREFIX
 
   const std::string root_;
   const std::string prefix_;
@@ -107,6 +127,8 @@ class Store {
   std::unique_ptr<Volume> volume_;
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<EmbeddedSpace> space_;
+  std::unique_ptr<MountedSpace> mounted_;
+  PageSpace* active_ = nullptr;  // space_ or mounted_
   std::unique_ptr<Heap> heap_;
 };
 

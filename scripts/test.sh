@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the engine's GoogleTest suite (through ctest), once in a
-# Release build and once under ASan+UBSan, the Python package's pytest suite,
-# and the mount's real-mount tests. Installs what is missing first.
+# Release build and once under ASan+UBSan, the Python package's pytest suite
+# twice (embedded, then through a real mount: PAGEFS_TEST_MODE=mount), and the
+# mount's real-mount tests. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -14,7 +15,10 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_SAN
   -DPAGEFS_BUILD_FS=OFF >/dev/null
 cmake --build build/asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2 -Q
-echo "test: Python package (pytest)"
+echo "test: Python package (pytest, embedded stores)"
 python3 -m pytest -q -W error tests/python
+echo "test: Python package (pytest, every store through a pagefs mount)"
+PAGEFS_TEST_MODE=mount PAGEFS_MOUNT_BIN="$PWD/build/cpp/fs/pagefs-mount" \
+  python3 -m pytest -q -W error tests/python
 echo "test: the mount (pytest, real FUSE mounts)"
 PAGEFS_MOUNT_BIN="$PWD/build/cpp/fs/pagefs-mount" python3 -m pytest -q -W error tests/fs

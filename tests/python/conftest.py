@@ -1,30 +1,91 @@
-"""Shared fixtures: every test gets its own store folder and closes its store."""
+"""Shared fixtures: every test gets its own store folder and closes its store.
+
+PAGEFS_TEST_MODE=mount runs the same tests through a real pagefs mount: each
+test's tmp_path is then the mountpoint of a fresh, empty store root (mounted
+with the CLI and $PAGEFS_MOUNT_BIN, always unmounted at teardown), so every
+Store(tmp_path, prefix) works on the mount's files (MountedSpace). Tests that
+cannot apply through a mount are skipped with mount_only_skip(reason).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
 import pagefs
+from pagefs._store import _close_open_stores
 
 # A budget small enough that the tests' lists do not fit and pages get evicted.
 SMALL_BUDGET = 1 << 20
 
 
+MOUNT_MODE = os.environ.get("PAGEFS_TEST_MODE", "embedded") == "mount"
+REPO = Path(__file__).resolve().parents[2]
+CLI = REPO / "pybind" / "pagefs" / "cli.py"
+# The daemon's budget in mount mode: the process keeps its own small share.
+MOUNT_BUDGET = os.environ.get("PAGEFS_TEST_MOUNT_CACHE", "64M")
+
+
+def mount_only_skip(reason: str) -> None:
+    """Skips the calling test in mount mode, saying why it cannot apply there."""
+    if MOUNT_MODE:
+        pytest.skip(f"not applicable through a mount: {reason}")
+
+
+def _is_mounted(path: Path) -> bool:
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ))
+
+
+if MOUNT_MODE:
+
+    @pytest.fixture
+    def tmp_path(tmp_path_factory):
+        """The mountpoint of a fresh store root; unmounted whatever the test did."""
+        if not os.path.exists("/dev/fuse") or shutil.which("fusermount3") is None:
+            pytest.skip("mount mode needs /dev/fuse and fusermount3")
+        assert os.environ.get("PAGEFS_MOUNT_BIN"), "mount mode needs PAGEFS_MOUNT_BIN"
+        base = tmp_path_factory.mktemp("mounted")
+        root, mnt, log = base / "root", base / "mnt", base / "daemon.log"
+        root.mkdir()
+        mnt.mkdir()
+        r = _cli("mount", root, mnt, "-o", f"cache_size={MOUNT_BUDGET},log={log}")
+        assert r.returncode == 0, f"mount failed: {r.stderr}"
+        try:
+            yield mnt
+        finally:
+            pagefs.close()
+            _close_open_stores()  # a store left open would keep the mount busy
+            if _is_mounted(mnt):
+                r = _cli("umount", mnt)
+                if r.returncode != 0 and _is_mounted(mnt):
+                    time.sleep(0.5)
+                    subprocess.run(["fusermount3", "-uz", str(mnt)], capture_output=True)
+
+
 @pytest.fixture
 def store(tmp_path):
-    s = pagefs.Store(tmp_path / "root", "test", cache_size=SMALL_BUDGET)
+    s = pagefs.Store(tmp_path, "test", cache_size=SMALL_BUDGET)
     yield s
     s.close()
 
 
 @pytest.fixture
 def default_store(tmp_path):
-    s = pagefs.init(tmp_path / "default", "main", cache_size=SMALL_BUDGET)
+    s = pagefs.init(tmp_path, "main", cache_size=SMALL_BUDGET)
     yield s
     pagefs.close()
 

@@ -12,7 +12,7 @@ from conftest import run_python
 
 
 def test_list_and_root_persist_across_processes(tmp_path):
-    root = str(tmp_path / "store")
+    root = str(tmp_path)
     run_python(
         """
         import sys, pagefs
@@ -49,7 +49,7 @@ def test_list_and_root_persist_across_processes(tmp_path):
 
 
 def test_uncommitted_changes_are_lost_on_crash(tmp_path):
-    root = str(tmp_path / "store")
+    root = str(tmp_path)
     run_python(
         """
         import os, sys, pagefs
@@ -98,7 +98,7 @@ def test_list_is_registered_as_mutable_sequence(store):
 
 
 def test_read_only_store_refuses_writes(tmp_path):
-    root = tmp_path / "ro"
+    root = tmp_path
     with pagefs.Store(root, "p") as s:
         s.root()["l"] = s.list([1, 2, 3])
     with pagefs.Store(root, "p", read_only=True) as s:

@@ -146,7 +146,7 @@ def test_generator_extend_keeps_values_before_a_bad_one(store):
 
 
 def test_list_of_another_store_is_refused(tmp_path, store):
-    with pagefs.Store(tmp_path / "other", "o") as other:
+    with pagefs.Store(tmp_path, "other") as other:
         foreign = other.list([1])
         pl = store.list()
         with pytest.raises(ValueError, match="another store|of store"):

@@ -1,0 +1,235 @@
+#include "pager/mounted_space.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "pager/error.h"
+
+namespace pagefs {
+
+namespace {
+
+constexpr size_t kAllocBatch = 64;  // ids per read of .alloc
+
+int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) throw Error::FromErrno(errno, what + " " + path);
+  return fd;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (off_t off = 0;;) {
+    ssize_t n = ::pread(fd, buf, sizeof(buf), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+  return out;
+}
+
+// The string value of "name" in a flat JSON text, or "".
+std::string StringField(const std::string& json, const std::string& name) {
+  const std::string key = "\"" + name + "\": \"";
+  size_t at = json.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  size_t end = json.find('"', at);
+  return end == std::string::npos ? "" : json.substr(at, end - at);
+}
+
+void PutLe(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+uint64_t GetLe(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+uint64_t MountedSpace::Field(const std::string& json, const std::string& name) {
+  const std::string key = "\"" + name + "\": ";
+  size_t at = json.find(key);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(json.c_str() + at + key.size(), nullptr, 10);
+}
+
+std::string MountedSpace::ReadInfo() const {
+  int fd = OpenOrThrow(dir_ + "/info.json", O_RDONLY, "open");
+  std::string text = ReadAll(fd);
+  ::close(fd);
+  return text;
+}
+
+MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
+                           uint64_t cache_bytes, bool read_only)
+    : dir_(dir), describe_(describe), read_only_(read_only) {
+  try {
+    page_size_ = static_cast<uint32_t>(Field(ReadInfo(), "page_size"));
+    if (page_size_ < 4096 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0) {
+      throw Error(ErrorCode::kCorruption, dir_ + "/info.json names no valid page size");
+    }
+    if (!read_only_) {
+      anchors_fd_ = ::open((dir_ + "/anchors").c_str(), O_RDWR | O_CLOEXEC);
+      if (anchors_fd_ < 0) {
+        const int err = errno;
+        if (err == EBUSY) {
+          std::string who = StringField(ReadInfo(), "writer");
+          if (who.empty()) who = "another client";
+          throw Error(ErrorCode::kBusy, describe_ + " is open for writing by " + who);
+        }
+        if (err == EROFS) throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
+        throw Error::FromErrno(err, "open " + dir_ + "/anchors");
+      }
+      alloc_fd_ = OpenOrThrow(dir_ + "/.alloc", O_RDONLY, "open");
+    } else {
+      anchors_fd_ = OpenOrThrow(dir_ + "/anchors", O_RDONLY, "open");
+    }
+    data_fd_ = OpenOrThrow(dir_ + "/data", read_only_ ? O_RDONLY : O_RDWR, "open");
+    uint8_t raw[16] = {0};
+    if (::pread(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
+      throw Error::FromErrno(errno != 0 ? errno : EIO, "read " + dir_ + "/anchors");
+    }
+    anchors_.root_map = GetLe(raw);
+    anchors_.orphan_head = GetLe(raw + 8);
+    backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
+    pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
+                                         *backing_);
+  } catch (...) {
+    for (int fd : {data_fd_, anchors_fd_, alloc_fd_}) {
+      if (fd >= 0) ::close(fd);
+    }
+    throw;
+  }
+}
+
+MountedSpace::~MountedSpace() {
+  pool_.reset();  // dirty pages are dropped: only Commit publishes them
+  // Closing anchors last gives up the writer role; a writer that did not
+  // commit its changes is rolled back by the daemon then.
+  for (int fd : {data_fd_, alloc_fd_, anchors_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void MountedSpace::CheckWritable() const {
+  if (read_only_) throw Error(ErrorCode::kReadOnly, describe_ + " is open read-only");
+  if (failed_.load()) {
+    throw Error(ErrorCode::kFailed,
+                describe_ + " refuses writes after a failed commit; reopen it");
+  }
+}
+
+PageGuard MountedSpace::Read(PageId id) {
+  if (id == kNoPage) throw Error(ErrorCode::kInvalidArgument, "page 0 is no page");
+  return pool_->Pin(id, false);
+}
+
+PageGuard MountedSpace::Write(PageId id) {
+  CheckWritable();
+  return pool_->Pin(id, true);
+}
+
+PageGuard MountedSpace::Allocate() {
+  CheckWritable();
+  PageId id = kNoPage;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_ids_.empty()) {
+      uint8_t raw[kAllocBatch * 8];
+      ssize_t n;
+      do {
+        n = ::pread(alloc_fd_, raw, sizeof(raw), 0);
+      } while (n < 0 && errno == EINTR);
+      if (n < 8) {
+        throw Error::FromErrno(n < 0 ? errno : EIO, "allocate pages through " + dir_ + "/.alloc");
+      }
+      // Handed out lowest first, as the embedded volume does.
+      for (ssize_t at = n - 8; at >= 0; at -= 8) spare_ids_.push_back(GetLe(raw + at));
+    }
+    id = spare_ids_.back();
+    spare_ids_.pop_back();
+  }
+  return pool_->PinNew(id);
+}
+
+void MountedSpace::Free(PageId id) {
+  CheckWritable();
+  pool_->Discard(id);
+  if (::fallocate(data_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(id * page_size_), page_size_) != 0) {
+    throw Error::FromErrno(errno, "free page " + std::to_string(id) + " of " + describe_);
+  }
+}
+
+void MountedSpace::ReturnUnusedIds() {
+  std::vector<PageId> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids.swap(spare_ids_);
+  }
+  for (PageId id : ids) {
+    if (::fallocate(data_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(id * page_size_), page_size_) != 0) {
+      throw Error::FromErrno(errno, "give back page " + std::to_string(id) + " of " + describe_);
+    }
+  }
+}
+
+void MountedSpace::Flush() {
+  CheckWritable();
+  try {
+    pool_->FlushAll();
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+}
+
+void MountedSpace::Commit() {
+  CheckWritable();
+  try {
+    pool_->FlushAll();
+    uint8_t raw[16];
+    Anchors a = anchors();
+    PutLe(raw, a.root_map);
+    PutLe(raw + 8, a.orphan_head);
+    if (::pwrite(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
+      throw Error::FromErrno(errno != 0 ? errno : EIO, "write " + dir_ + "/anchors");
+    }
+    if (::fsync(data_fd_) != 0) throw Error::FromErrno(errno, "commit " + describe_);
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+}
+
+Anchors MountedSpace::anchors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return anchors_;
+}
+
+void MountedSpace::set_anchors(const Anchors& anchors) {
+  CheckWritable();
+  std::lock_guard<std::mutex> lock(mu_);
+  anchors_ = anchors;
+}
+
+void MountedSpace::set_cache_size(uint64_t bytes) {
+  pool_->SetBudget(std::min(bytes, kMountedCacheMax));
+}
+
+uint64_t MountedSpace::epoch() const { return Field(ReadInfo(), "epoch"); }
+
+uint64_t MountedSpace::page_count() const { return Field(ReadInfo(), "page_count"); }
+
+}  // namespace pagefs

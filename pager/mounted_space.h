@@ -1,0 +1,94 @@
+// MountedSpace: the PageSpace of a store opened through a pagefs mount. The
+// daemon owns the Volume and the cache budget; this process keeps a small
+// BufferPool over MOUNT/PREFIX/data (MountBacking) so that touching a cached
+// page costs no FUSE round trip. The protocol (docs/mount.md, "Python through
+// the mount"):
+//
+//   read     pread of data at id * page_size (on a local cache miss)
+//   write    pwrite of the page (when evicted dirty, or at commit)
+//   allocate ids come in batches from reads of PREFIX/.alloc (8 bytes, little
+//            endian, per id); the daemon has allocated each one, zero-filled
+//   free     fallocate(PUNCH_HOLE | KEEP_SIZE) of the page's range of data
+//   commit   write back every dirty page, pwrite PREFIX/anchors (16 bytes:
+//            root map, orphan head), then fsync(data): the daemon commits
+//
+// A writable space holds PREFIX/anchors open for writing, which is the mount's
+// writer role for the prefix: a second writable open fails with EBUSY (here
+// Error(kBusy) naming the holder, read from PREFIX/info.json). If the writer's
+// descriptor closes with changes not committed (the process died), the daemon
+// rolls the prefix back to its last commit.
+//
+// Thread safety: as PageSpace. Commit REQUIRES the store's op lock exclusively.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pager/buffer_pool.h"
+#include "pager/mount_backing.h"
+#include "pager/page_space.h"
+
+namespace pagefs {
+
+// Budget of the process-side cache of a mounted store: the daemon holds the
+// real one, so the process takes at most this much of cache_size.
+inline constexpr uint64_t kMountedCacheMax = 8ull << 20;
+
+class MountedSpace final : public PageSpace {
+ public:
+  // dir is MOUNT/PREFIX, which must exist. Throws Error(kBusy) when another
+  // client of the mount writes the prefix, Error(kReadOnly) for a writable
+  // open of a read-only mount, Error(kIo) when the files cannot be opened.
+  MountedSpace(const std::string& dir, const std::string& describe, uint64_t cache_bytes,
+               bool read_only);
+  ~MountedSpace() override;
+  MountedSpace(const MountedSpace&) = delete;
+  MountedSpace& operator=(const MountedSpace&) = delete;
+
+  uint32_t page_size() const override { return page_size_; }
+  PageGuard Read(PageId id) override;
+  PageGuard Write(PageId id) override;
+  PageGuard Allocate() override;
+  void Free(PageId id) override;
+  void Commit() override;
+  Anchors anchors() const override;
+  void set_anchors(const Anchors& anchors) override;
+  bool read_only() const override { return read_only_; }
+
+  // Writes every dirty cached page to the daemon without committing.
+  void Flush();
+  // Gives back the ids fetched from .alloc but never used. Called before the
+  // last commit of a clean close, so no page leaks.
+  void ReturnUnusedIds();
+  void set_cache_size(uint64_t bytes);
+  PoolStats pool_stats() const { return pool_->stats(); }
+  uint64_t epoch() const;        // the daemon's last commit, from info.json
+  uint64_t page_count() const;   // data's size in pages
+  bool failed() const { return failed_.load(); }
+  void CheckWritable() const;
+
+ private:
+  std::string ReadInfo() const;
+  static uint64_t Field(const std::string& json, const std::string& name);
+
+  const std::string dir_;
+  const std::string describe_;
+  const bool read_only_;
+  uint32_t page_size_ = 0;
+  int data_fd_ = -1;
+  int anchors_fd_ = -1;
+  int alloc_fd_ = -1;
+  std::unique_ptr<MountBacking> backing_;
+  std::unique_ptr<BufferPool> pool_;
+  std::atomic<bool> failed_{false};
+
+  mutable std::mutex mu_;  // guards anchors_ and spare_ids_
+  Anchors anchors_;
+  std::vector<PageId> spare_ids_;  // fetched from .alloc, not handed out yet
+};
+
+}  // namespace pagefs

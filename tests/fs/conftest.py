@@ -13,6 +13,7 @@ build/fs-tests (ninja makes that a no-op when it is up to date).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -69,6 +70,23 @@ def is_mounted(path) -> bool:
     path = os.path.realpath(path)
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == path for line in f)
+
+
+def stat_errno(path, patience: float = 5.0) -> int:
+    """The errno of stat(path) once the kernel has noticed a killed daemon
+    (0 if it never fails). Until the daemon is gone stat may still succeed; a
+    request already queued when the connection dropped is aborted
+    (ECONNABORTED); every request after that answers ENOTCONN."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            os.stat(path)
+            err = 0
+        except OSError as e:
+            err = e.errno
+        if err not in (0, errno.ECONNABORTED) or time.monotonic() > deadline:
+            return err
+        time.sleep(0.05)
 
 
 def pid_alive(pid) -> bool:

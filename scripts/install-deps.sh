@@ -24,5 +24,5 @@ for p in "${py[@]}"; do
 done
 if ((${#need[@]})); then
   echo "install-deps: pip install ${need[*]}"
-  python3 -m pip install -q "${need[@]}"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q "${need[@]}"
 fi

@@ -83,6 +83,11 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
   const uint64_t end = volume.page_count() * ps;
   if (off >= end) return;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
+  // The pages the request covers are loaded in batches (one tier request per
+  // run of adjacent slots) instead of one pread per page on a miss. The
+  // readahead never goes past the request; the pool bounds each batch.
+  const PageId last = (off + size - 1) / ps;
+  PageId prefetched = off / ps;  // pages below this were offered to Prefetch
   size_t done = 0;
   try {
     while (done < size) {
@@ -90,6 +95,9 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
       const PageId id = pos / ps;
       const size_t in = static_cast<size_t>(pos % ps);
       const size_t n = std::min<size_t>(ps - in, size - done);
+      if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
+        prefetched = id + std::max<uint64_t>(1, space.Prefetch(id, last + 1 - id));
+      }
       std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
       const uint8_t* from;
       if (id == kNoPage || !volume.IsAllocated(id)) {

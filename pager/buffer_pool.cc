@@ -116,6 +116,62 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
   return PageGuard(this, f, id, FrameData(f));
 }
 
+uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
+  if (first == kNoPage && count > 0) {
+    return 1 + Prefetch(1, count - 1);
+  }
+  if (count == 0 || first >= max_pages_) return 0;
+  count = std::min(count, max_pages_ - first);
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  // A quarter of the cache at most, so a prefetch cannot push out the pages
+  // the caller is using, nor all the rest of the cache at once.
+  const uint64_t cap = std::max<uint64_t>(1, FrameLimit() / 4);
+  std::vector<PageId> ids;
+  std::vector<uint32_t> frames;
+  std::vector<uint8_t*> bufs;
+  uint64_t covered = 0;  // leading pages of the range resident or taken a frame for
+  try {
+    for (; covered < count && ids.size() < cap; ++covered) {
+      const PageId id = first + covered;
+      if (map_[id].load(std::memory_order_acquire) != 0) continue;
+      if (id > max_page_seen_.load(std::memory_order_relaxed)) {
+        max_page_seen_.store(id, std::memory_order_relaxed);  // the map grows before the frame
+      }
+      int64_t f = TryTakeFrame();
+      if (f < 0) break;  // the rest of the cache is pinned
+      ids.push_back(id);
+      frames.push_back(static_cast<uint32_t>(f));
+      bufs.push_back(FrameData(static_cast<uint32_t>(f)));
+    }
+  } catch (...) {  // writing back a victim failed
+    for (uint32_t f : frames) ReleaseFrame(f);
+    throw;
+  }
+  if (ids.empty()) return covered;
+  const size_t loaded = backing_.LoadMany(ids.data(), bufs.data(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i >= loaded) {
+      ReleaseFrame(frames[i]);
+      continue;
+    }
+    Frame& frame = frames_[frames[i]];
+    frame.page.store(ids[i], std::memory_order_relaxed);
+    frame.referenced.store(0, std::memory_order_relaxed);  // first to go unless used
+    frame.dirty.store(0, std::memory_order_relaxed);
+    frame.state.store(kUnpinned, std::memory_order_release);
+    map_[ids[i]].store(frames[i] + 1, std::memory_order_release);
+  }
+  misses_.fetch_add(loaded, std::memory_order_relaxed);
+  // Loading may have grown the backing's metadata (page-table leaves): give
+  // frames back until the budget holds again, as TakeFrame would.
+  while (frames_in_use() > FrameLimit()) {
+    int64_t victim = EvictOne();
+    if (victim < 0) break;
+    ReleaseFrame(static_cast<uint32_t>(victim));
+  }
+  return loaded == ids.size() ? covered : ids[loaded] - first;
+}
+
 PageGuard BufferPool::PinNew(PageId id) {
   std::lock_guard<std::mutex> lock(miss_mu_);
   PageGuard guard;
@@ -187,6 +243,16 @@ uint64_t BufferPool::FrameLimit() const {
 }
 
 uint32_t BufferPool::TakeFrame() {
+  int64_t f = TryTakeFrame();
+  if (f < 0) {
+    throw Error(ErrorCode::kBudget,
+                "cache budget of " + std::to_string(budget()) + " bytes is too small: all " +
+                    std::to_string(frames_in_use()) + " cached pages are pinned");
+  }
+  return static_cast<uint32_t>(f);
+}
+
+int64_t BufferPool::TryTakeFrame() {
   // Over the limit (the budget shrank or metadata grew): give frames back first.
   // Write-backs can grow the backing's metadata, so the limit is re-read.
   while (frames_in_use() > FrameLimit()) {
@@ -205,13 +271,7 @@ uint32_t BufferPool::TakeFrame() {
     frames_[f].state.store(kLocked, std::memory_order_relaxed);
     return f;
   }
-  int64_t victim = EvictOne();
-  if (victim < 0) {
-    throw Error(ErrorCode::kBudget,
-                "cache budget of " + std::to_string(budget()) + " bytes is too small: all " +
-                    std::to_string(frames_in_use()) + " cached pages are pinned");
-  }
-  return static_cast<uint32_t>(victim);
+  return EvictOne();
 }
 
 int64_t BufferPool::EvictOne() {

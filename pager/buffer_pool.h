@@ -51,6 +51,15 @@ class BufferPool final : public PinHolder {
   // Throws what the backing throws, or Error(kBudget) when every frame the
   // budget allows is pinned.
   PageGuard Pin(PageId id, bool write);
+  // Loads the pages of [first, first+count) that are not resident, in one
+  // batched backing call (adjacent slots become one tier request), and leaves
+  // them cached unpinned. Advisory: it loads at most a quarter of the frames
+  // the budget allows, evicts only unpinned pages (never past the budget, never
+  // a pinned page), and a page that fails to load is simply not loaded (a later
+  // Pin of it reports the error). Returns n, the length of the leading part
+  // of the range that is now resident or was loaded (n < count: the rest was
+  // left out, for the budget or a failed page). Page 0 is skipped over.
+  uint64_t Prefetch(PageId first, uint64_t count);
   // Pins a page that has no stored content yet: zero-filled, dirty, no load.
   PageGuard PinNew(PageId id);
   // Drops page id without writing it back (it was freed).
@@ -87,6 +96,8 @@ class BufferPool final : public PinHolder {
   uint64_t frames_in_use() const { return frames_used_ - free_frames_.size(); }
   // A locked frame to load into. REQUIRES miss_mu_.
   uint32_t TakeFrame();
+  // Like TakeFrame, but -1 instead of Error(kBudget) when all frames are pinned.
+  int64_t TryTakeFrame();
   // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
   // REQUIRES miss_mu_.
   int64_t EvictOne();

@@ -7,6 +7,10 @@ EmbeddedSpace::EmbeddedSpace(Volume& volume, BufferPool& pool)
 
 PageGuard EmbeddedSpace::Read(PageId id) { return pool_.Pin(id, false); }
 
+uint64_t EmbeddedSpace::Prefetch(PageId first, uint64_t count) {
+  return pool_.Prefetch(first, count);
+}
+
 PageGuard EmbeddedSpace::Write(PageId id) {
   volume_.CheckWritable();
   return pool_.Pin(id, true);

@@ -13,6 +13,9 @@ namespace pagefs::fs {
 
 namespace {
 
+// Reads at least this large start a readahead of the range that follows.
+constexpr size_t kReadAheadMin = 256 << 10;
+
 // The page cache indexes ids below 2^32; the view never addresses more.
 constexpr PageId kPageLimit = PageId{1} << 32;
 
@@ -118,6 +121,17 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
     if (done == 0) throw;
   }
   out.bytes_ = done;
+  // A large read is most likely part of a sequential one (the kernel splits a
+  // big read(2) into 1 MiB requests, one at a time): load the next range of
+  // the same length in the background while this reply is copied out. At
+  // most one range is ahead; the pool bounds it by its budget.
+  if (done == size && size >= kReadAheadMin) {
+    const PageId next = last + 1;
+    const uint64_t count_now = volume.page_count();
+    if (next < count_now) {
+      space.PrefetchAsync(next, std::min<uint64_t>(last + 1 - off / ps, count_now - next));
+    }
+  }
 }
 
 WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, size_t size) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "pager/error.h"
 
@@ -47,6 +48,12 @@ BufferPool::BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing
 }
 
 BufferPool::~BufferPool() {
+  {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    async_stop_ = true;
+  }
+  async_cv_.notify_one();
+  if (async_thread_.joinable()) async_thread_.join();
   ::munmap(frames_data_, max_frames_ * page_size_);
   ::munmap(frames_, max_frames_ * sizeof(Frame));
   ::munmap(map_, max_pages_ * sizeof(uint32_t));
@@ -170,6 +177,36 @@ uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
     ReleaseFrame(static_cast<uint32_t>(victim));
   }
   return loaded == ids.size() ? covered : ids[loaded] - first;
+}
+
+void BufferPool::PrefetchAsync(PageId first, uint64_t count) {
+  if (count == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    if (async_stop_) return;
+    async_first_ = first;
+    async_count_ = count;
+    if (!async_thread_.joinable()) async_thread_ = std::thread([this] { PrefetchLoop(); });
+  }
+  async_cv_.notify_one();
+}
+
+void BufferPool::PrefetchLoop() {
+  std::unique_lock<std::mutex> lock(async_mu_);
+  for (;;) {
+    async_cv_.wait(lock, [this] { return async_stop_ || async_count_ != 0; });
+    if (async_stop_) return;
+    const PageId first = async_first_;
+    const uint64_t count = std::exchange(async_count_, 0);
+    lock.unlock();
+    try {
+      Prefetch(first, count);
+    } catch (...) {
+      // A failed write-back of a victim: the backing has recorded it, and the
+      // next Pin that needs a frame meets it again.
+    }
+    lock.lock();
+  }
 }
 
 PageGuard BufferPool::PinNew(PageId id) {

@@ -16,8 +16,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "pager/page_backing.h"
@@ -60,6 +62,11 @@ class BufferPool final : public PinHolder {
   // of the range that is now resident or was loaded (n < count: the rest was
   // left out, for the budget or a failed page). Page 0 is skipped over.
   uint64_t Prefetch(PageId first, uint64_t count);
+  // Prefetch on the pool's background thread, started on first use: returns
+  // at once. One request waits at most; a newer one replaces it. Failures are
+  // dropped (a later Pin reports them). The destructor waits for the one in
+  // progress, so the backing must outlive the pool (as for every call).
+  void PrefetchAsync(PageId first, uint64_t count);
   // Pins a page that has no stored content yet: zero-filled, dirty, no load.
   PageGuard PinNew(PageId id);
   // Drops page id without writing it back (it was freed).
@@ -117,6 +124,15 @@ class BufferPool final : public PinHolder {
   uint32_t frames_used_ = 0;  // frames [0, frames_used_) have been handed out at least once
   std::vector<uint32_t> free_frames_;
   uint32_t hand_ = 0;
+
+  // PrefetchAsync: the pending range (count 0: none) and the thread serving it.
+  void PrefetchLoop();
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  PageId async_first_ = kNoPage;
+  uint64_t async_count_ = 0;
+  bool async_stop_ = false;
+  std::thread async_thread_;
 
   std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
 };

@@ -11,6 +11,10 @@ uint64_t EmbeddedSpace::Prefetch(PageId first, uint64_t count) {
   return pool_.Prefetch(first, count);
 }
 
+void EmbeddedSpace::PrefetchAsync(PageId first, uint64_t count) {
+  pool_.PrefetchAsync(first, count);
+}
+
 PageGuard EmbeddedSpace::Write(PageId id) {
   volume_.CheckWritable();
   return pool_.Pin(id, true);

@@ -97,6 +97,8 @@ class PageSpace {
   // budget may stop short; ask again from there). Throws only what a Read
   // could (a failed write-back of an evicted page).
   virtual uint64_t Prefetch(PageId /*first*/, uint64_t count) { return count; }
+  // Like Prefetch, but in the background: returns at once (readahead).
+  virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/) {}
   // Pin an existing page for modification; the page is marked dirty.
   // Throws Error(kReadOnly) on a read-only space.
   virtual PageGuard Write(PageId id) = 0;

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "pager/buffer_pool.h"
@@ -233,6 +234,38 @@ TEST(BatchedLoadTest, PrefetchLeavesDirtyResidentPagesAlone) {
   PageGuard g = p.space.Read(5);
   EXPECT_EQ(std::vector<uint8_t>(kPage, 0x5A), std::vector<uint8_t>(g.data(), g.data() + kPage));
   EXPECT_EQ(1u, p.pool.stats().dirty);
+}
+
+}  // namespace
+}  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+TEST(BatchedLoadTest, PrefetchAsyncLoadsInTheBackgroundAndReadsStayCorrect) {
+  MemoryTier tier(kPage);
+  StorePages(tier, 64);
+  Pool p(tier, 4 << 20);
+  p.pool.PrefetchAsync(1, 64);
+  // Reads racing the background load see the right bytes either way.
+  for (PageId i = 1; i <= 64; i += 7) {
+    PageGuard g = p.space.Read(i);
+    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
+  }
+  // Eventually every page is resident (no bound on when: no timing assertion).
+  while (p.pool.stats().frames < 64) std::this_thread::yield();
+  EXPECT_EQ(64u, p.pool.stats().misses);
+  EXPECT_EQ(0u, p.pool.stats().pinned);
+}
+
+TEST(BatchedLoadTest, PoolWithAPendingPrefetchAsyncIsDestroyedCleanly) {
+  MemoryTier tier(kPage);
+  StorePages(tier, 300);
+  for (int round = 0; round < 20; ++round) {
+    Pool p(tier, 1 << 20);
+    p.pool.PrefetchAsync(1, 300);
+    p.pool.PrefetchAsync(100, 50);  // replaces the first if it has not started
+  }
 }
 
 }  // namespace

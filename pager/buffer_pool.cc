@@ -59,17 +59,24 @@ BufferPool::~BufferPool() {
   ::munmap(map_, max_pages_ * sizeof(uint32_t));
 }
 
-std::atomic<uint32_t>& BufferPool::MapSlot(PageId id) {
-  if (id == kNoPage || id >= max_pages_) {
-    throw Error(ErrorCode::kInvalidArgument, "page id " + std::to_string(id) + " out of range");
-  }
-  return map_[id];
+void BufferPool::ThrowBadId(PageId id) {
+  throw Error(ErrorCode::kInvalidArgument, "page id " + std::to_string(id) + " out of range");
+}
+
+void BufferPool::CountHit() noexcept {
+  static std::atomic<uint32_t> next_stripe{0};
+  thread_local const uint32_t stripe =
+      next_stripe.fetch_add(1, std::memory_order_relaxed) % kHitStripes;
+  hit_stripes_[stripe].n.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool BufferPool::TryPinResident(PageId id, bool write, PageGuard& out) {
   uint32_t slot = MapSlot(id).load(std::memory_order_acquire);
   if (slot == 0) return false;
   Frame& frame = frames_[slot - 1];
+  // The caller reads the page next: start fetching its first line while the
+  // pin's compare-and-swap waits for the frame's state word.
+  __builtin_prefetch(FrameData(slot - 1));
   int32_t s = frame.state.load(std::memory_order_acquire);
   do {
     if (s < kUnpinned) return false;
@@ -95,12 +102,12 @@ void BufferPool::MarkDirty(Frame& frame) {
 PageGuard BufferPool::Pin(PageId id, bool write) {
   PageGuard guard;
   if (TryPinResident(id, write, guard)) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    CountHit();
     return guard;
   }
   std::lock_guard<std::mutex> lock(miss_mu_);
   if (TryPinResident(id, write, guard)) {  // another thread loaded it
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    CountHit();
     return guard;
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
@@ -371,7 +378,7 @@ PoolStats BufferPool::stats() const {
   s.frames = frames_in_use();
   s.frame_limit = FrameLimit();
   s.resident_bytes = s.frames * page_size_ + OwnMetadataBytes() + backing_.metadata_bytes();
-  s.hits = hits_.load(std::memory_order_relaxed);
+  for (const HitStripe& h : hit_stripes_) s.hits += h.n.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.evictions = evictions_.load(std::memory_order_relaxed);
   s.writebacks = writebacks_.load(std::memory_order_relaxed);

@@ -95,7 +95,11 @@ class BufferPool final : public PinHolder {
   };
 
   uint8_t* FrameData(uint32_t f) const { return frames_data_ + uint64_t{f} * page_size_; }
-  std::atomic<uint32_t>& MapSlot(PageId id);
+  std::atomic<uint32_t>& MapSlot(PageId id) {
+    if (id == kNoPage || id >= max_pages_) [[unlikely]] ThrowBadId(id);
+    return map_[id];
+  }
+  [[noreturn]] static void ThrowBadId(PageId id);
   bool TryPinResident(PageId id, bool write, PageGuard& out);
   void MarkDirty(Frame& frame);
   uint64_t FrameLimit() const;
@@ -134,7 +138,16 @@ class BufferPool final : public PinHolder {
   bool async_stop_ = false;
   std::thread async_thread_;
 
-  std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
+  // Hits are counted in stripes, one cache line each, picked per thread: a
+  // hit must not make every thread's core fight for one counter's line.
+  static constexpr uint32_t kHitStripes = 16;
+  struct alignas(64) HitStripe {
+    std::atomic<uint64_t> n{0};
+  };
+  void CountHit() noexcept;
+  HitStripe hit_stripes_[kHitStripes];
+
+  std::atomic<uint64_t> misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
 };
 
 }  // namespace pagefs

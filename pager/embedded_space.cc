@@ -29,6 +29,10 @@ void EmbeddedSpace::Free(PageId id) {
   volume_.CheckWritable();
   pool_.Discard(id);
   volume_.FreeId(id);
+  // A prefetch (which takes no page lock) may have loaded the old bytes after
+  // the first Discard and before FreeId cleared the page's table entry; drop
+  // them, or a reuse of the id would see them instead of zeros.
+  pool_.Discard(id);
 }
 
 void EmbeddedSpace::Commit() {

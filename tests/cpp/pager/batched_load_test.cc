@@ -270,3 +270,20 @@ TEST(BatchedLoadTest, PoolWithAPendingPrefetchAsyncIsDestroyedCleanly) {
 
 }  // namespace
 }  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+TEST(BatchedLoadTest, APrefetchedFreedPageReadsAsZerosWhenItsIdIsReused) {
+  MemoryTier tier(kPage);
+  StorePages(tier, 8);
+  Pool p(tier, 4 << 20);
+  p.space.Free(5);
+  EXPECT_EQ(8u, p.pool.Prefetch(1, 8));  // page 5 is loaded from its (empty) table entry
+  p.volume.EnsureAllocated(5);
+  PageGuard g = p.space.Read(5);
+  EXPECT_EQ(std::vector<uint8_t>(kPage, 0), std::vector<uint8_t>(g.data(), g.data() + kPage));
+}
+
+}  // namespace
+}  // namespace pagefs

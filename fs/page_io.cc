@@ -87,8 +87,9 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
   if (off >= end) return;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
   // The pages the request covers are loaded in batches (one tier request per
-  // run of adjacent slots) instead of one pread per page on a miss. The
-  // readahead never goes past the request; the pool bounds each batch.
+  // run of adjacent slots) instead of one pread per page on a miss; the pool
+  // bounds each batch by its budget. Reading past the request is left to the
+  // one background readahead below.
   const PageId last = (off + size - 1) / ps;
   PageId prefetched = off / ps;  // pages below this were offered to Prefetch
   size_t done = 0;

@@ -121,6 +121,19 @@ size_t Volume::LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
     try {
       tier_.ReadRun(entries[i].slot, static_cast<uint32_t>(end - i), bufs + i);
     } catch (...) {
+      // The run failed somewhere: read it slot by slot, so the pages before
+      // the one that fails are still loaded.
+      for (size_t j = i; j < end; ++j) {
+        try {
+          tier_.Read(entries[j].slot, bufs[j]);
+        } catch (...) {
+          end = j;
+          break;
+        }
+      }
+      for (; i < end; ++i) {
+        if (Checksum(bufs[i], page_size_, DataPageSeed(ids[i])) != entries[i].checksum) return i;
+      }
       return i;
     }
     for (; i < end; ++i) {

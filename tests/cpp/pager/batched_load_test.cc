@@ -287,3 +287,56 @@ TEST(BatchedLoadTest, APrefetchedFreedPageReadsAsZerosWhenItsIdIsReused) {
 
 }  // namespace
 }  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+// A tier whose reads of one slot fail with EIO (one at a time or in a run).
+class UnreadableSlotTier final : public Tier {
+ public:
+  UnreadableSlotTier(Tier& base, SlotId bad) : base_(base), bad_(bad) {}
+  uint32_t slot_size() const override { return base_.slot_size(); }
+  void Read(SlotId slot, uint8_t* buf) override {
+    if (slot == bad_) throw Error::FromErrno(EIO, "read slot " + std::to_string(slot));
+    base_.Read(slot, buf);
+  }
+  void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override {
+    ++runs;
+    if (bad_ >= first && bad_ < first + n) throw Error::FromErrno(EIO, "read run");
+    for (uint32_t i = 0; i < n; ++i) base_.Read(first + i, bufs[i]);
+  }
+  void Write(SlotId slot, const uint8_t* buf) override { base_.Write(slot, buf); }
+  void Sync() override { base_.Sync(); }
+  void Discard(SlotId slot) override { base_.Discard(slot); }
+  SlotId size() const override { return base_.size(); }
+  TierStats stats() const override { return base_.stats(); }
+  std::string name() const override { return "unreadable"; }
+  int runs = 0;
+
+ private:
+  Tier& base_;
+  const SlotId bad_;
+};
+
+TEST(BatchedLoadTest, AnIoErrorInsideARunKeepsThePagesBeforeIt) {
+  MemoryTier base(kPage);
+  StorePages(base, 12);
+  UnreadableSlotTier tier(base, SlotOf(base, 7));
+  Volume v(tier, "prefix 'batch'", {});
+  std::vector<PageId> ids;
+  for (PageId i = 1; i <= 12; ++i) ids.push_back(i);
+  Buffers out(ids.size());
+  ASSERT_EQ(6u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
+  EXPECT_EQ(1, tier.runs) << "adjacent slots are one tier request";
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i));
+  std::vector<uint8_t> buf(kPage);
+  try {
+    v.Load(7, buf.data());
+    FAIL() << "no error for the unreadable page";
+  } catch (const Error& e) {
+    EXPECT_EQ(ErrorCode::kIo, e.code());
+  }
+}
+
+}  // namespace
+}  // namespace pagefs

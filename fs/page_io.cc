@@ -13,6 +13,9 @@ namespace pagefs::fs {
 
 namespace {
 
+// Reads at least this large start a readahead of the range that follows.
+constexpr size_t kReadAheadMin = 256 << 10;
+
 // The page cache indexes ids below 2^32; the view never addresses more.
 constexpr PageId kPageLimit = PageId{1} << 32;
 
@@ -83,6 +86,12 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
   const uint64_t end = volume.page_count() * ps;
   if (off >= end) return;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
+  // The pages the request covers are loaded in batches (one tier request per
+  // run of adjacent slots) instead of one pread per page on a miss; the pool
+  // bounds each batch by its budget. Reading past the request is left to the
+  // one background readahead below.
+  const PageId last = (off + size - 1) / ps;
+  PageId prefetched = off / ps;  // pages below this were offered to Prefetch
   size_t done = 0;
   try {
     while (done < size) {
@@ -90,6 +99,9 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
       const PageId id = pos / ps;
       const size_t in = static_cast<size_t>(pos % ps);
       const size_t n = std::min<size_t>(ps - in, size - done);
+      if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
+        prefetched = id + std::max<uint64_t>(1, space.Prefetch(id, last + 1 - id));
+      }
       std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
       const uint8_t* from;
       if (id == kNoPage || !volume.IsAllocated(id)) {
@@ -110,6 +122,17 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
     if (done == 0) throw;
   }
   out.bytes_ = done;
+  // A large read is most likely part of a sequential one (the kernel splits a
+  // big read(2) into 1 MiB requests, one at a time): load the next range of
+  // the same length in the background while this reply is copied out. At
+  // most one range is ahead; the pool bounds it by its budget.
+  if (done == size && size >= kReadAheadMin) {
+    const PageId next = last + 1;
+    const uint64_t count_now = volume.page_count();
+    if (next < count_now) {
+      space.PrefetchAsync(next, std::min<uint64_t>(last + 1 - off / ps, count_now - next));
+    }
+  }
 }
 
 WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, size_t size) {

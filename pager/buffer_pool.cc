@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "pager/error.h"
 
@@ -47,22 +48,35 @@ BufferPool::BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing
 }
 
 BufferPool::~BufferPool() {
+  {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    async_stop_ = true;
+  }
+  async_cv_.notify_one();
+  if (async_thread_.joinable()) async_thread_.join();
   ::munmap(frames_data_, max_frames_ * page_size_);
   ::munmap(frames_, max_frames_ * sizeof(Frame));
   ::munmap(map_, max_pages_ * sizeof(uint32_t));
 }
 
-std::atomic<uint32_t>& BufferPool::MapSlot(PageId id) {
-  if (id == kNoPage || id >= max_pages_) {
-    throw Error(ErrorCode::kInvalidArgument, "page id " + std::to_string(id) + " out of range");
-  }
-  return map_[id];
+void BufferPool::ThrowBadId(PageId id) {
+  throw Error(ErrorCode::kInvalidArgument, "page id " + std::to_string(id) + " out of range");
+}
+
+void BufferPool::CountHit() noexcept {
+  static std::atomic<uint32_t> next_stripe{0};
+  thread_local const uint32_t stripe =
+      next_stripe.fetch_add(1, std::memory_order_relaxed) % kHitStripes;
+  hit_stripes_[stripe].n.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool BufferPool::TryPinResident(PageId id, bool write, PageGuard& out) {
   uint32_t slot = MapSlot(id).load(std::memory_order_acquire);
   if (slot == 0) return false;
   Frame& frame = frames_[slot - 1];
+  // The caller reads the page next: start fetching its first line while the
+  // pin's compare-and-swap waits for the frame's state word.
+  __builtin_prefetch(FrameData(slot - 1));
   int32_t s = frame.state.load(std::memory_order_acquire);
   do {
     if (s < kUnpinned) return false;
@@ -88,12 +102,12 @@ void BufferPool::MarkDirty(Frame& frame) {
 PageGuard BufferPool::Pin(PageId id, bool write) {
   PageGuard guard;
   if (TryPinResident(id, write, guard)) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    CountHit();
     return guard;
   }
   std::lock_guard<std::mutex> lock(miss_mu_);
   if (TryPinResident(id, write, guard)) {  // another thread loaded it
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    CountHit();
     return guard;
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
@@ -114,6 +128,92 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
   frame.state.store(kUnpinned + 1, std::memory_order_release);
   MapSlot(id).store(f + 1, std::memory_order_release);
   return PageGuard(this, f, id, FrameData(f));
+}
+
+uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
+  if (first == kNoPage && count > 0) {
+    return 1 + Prefetch(1, count - 1);
+  }
+  if (count == 0 || first >= max_pages_) return 0;
+  count = std::min(count, max_pages_ - first);
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  // A quarter of the cache at most, so a prefetch cannot push out the pages
+  // the caller is using, nor all the rest of the cache at once.
+  const uint64_t cap = std::max<uint64_t>(1, FrameLimit() / 4);
+  std::vector<PageId> ids;
+  std::vector<uint32_t> frames;
+  std::vector<uint8_t*> bufs;
+  uint64_t covered = 0;  // leading pages of the range resident or taken a frame for
+  try {
+    for (; covered < count && ids.size() < cap; ++covered) {
+      const PageId id = first + covered;
+      if (map_[id].load(std::memory_order_acquire) != 0) continue;
+      if (id > max_page_seen_.load(std::memory_order_relaxed)) {
+        max_page_seen_.store(id, std::memory_order_relaxed);  // the map grows before the frame
+      }
+      int64_t f = TryTakeFrame();
+      if (f < 0) break;  // the rest of the cache is pinned
+      ids.push_back(id);
+      frames.push_back(static_cast<uint32_t>(f));
+      bufs.push_back(FrameData(static_cast<uint32_t>(f)));
+    }
+  } catch (...) {  // writing back a victim failed
+    for (uint32_t f : frames) ReleaseFrame(f);
+    throw;
+  }
+  if (ids.empty()) return covered;
+  const size_t loaded = backing_.LoadMany(ids.data(), bufs.data(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i >= loaded) {
+      ReleaseFrame(frames[i]);
+      continue;
+    }
+    Frame& frame = frames_[frames[i]];
+    frame.page.store(ids[i], std::memory_order_relaxed);
+    frame.referenced.store(0, std::memory_order_relaxed);  // first to go unless used
+    frame.dirty.store(0, std::memory_order_relaxed);
+    frame.state.store(kUnpinned, std::memory_order_release);
+    map_[ids[i]].store(frames[i] + 1, std::memory_order_release);
+  }
+  misses_.fetch_add(loaded, std::memory_order_relaxed);
+  // Loading may have grown the backing's metadata (page-table leaves): give
+  // frames back until the budget holds again, as TakeFrame would.
+  while (frames_in_use() > FrameLimit()) {
+    int64_t victim = EvictOne();
+    if (victim < 0) break;
+    ReleaseFrame(static_cast<uint32_t>(victim));
+  }
+  return loaded == ids.size() ? covered : ids[loaded] - first;
+}
+
+void BufferPool::PrefetchAsync(PageId first, uint64_t count) {
+  if (count == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    if (async_stop_) return;
+    async_first_ = first;
+    async_count_ = count;
+    if (!async_thread_.joinable()) async_thread_ = std::thread([this] { PrefetchLoop(); });
+  }
+  async_cv_.notify_one();
+}
+
+void BufferPool::PrefetchLoop() {
+  std::unique_lock<std::mutex> lock(async_mu_);
+  for (;;) {
+    async_cv_.wait(lock, [this] { return async_stop_ || async_count_ != 0; });
+    if (async_stop_) return;
+    const PageId first = async_first_;
+    const uint64_t count = std::exchange(async_count_, 0);
+    lock.unlock();
+    try {
+      Prefetch(first, count);
+    } catch (...) {
+      // A failed write-back of a victim: the backing has recorded it, and the
+      // next Pin that needs a frame meets it again.
+    }
+    lock.lock();
+  }
 }
 
 PageGuard BufferPool::PinNew(PageId id) {
@@ -187,6 +287,16 @@ uint64_t BufferPool::FrameLimit() const {
 }
 
 uint32_t BufferPool::TakeFrame() {
+  int64_t f = TryTakeFrame();
+  if (f < 0) {
+    throw Error(ErrorCode::kBudget,
+                "cache budget of " + std::to_string(budget()) + " bytes is too small: all " +
+                    std::to_string(frames_in_use()) + " cached pages are pinned");
+  }
+  return static_cast<uint32_t>(f);
+}
+
+int64_t BufferPool::TryTakeFrame() {
   // Over the limit (the budget shrank or metadata grew): give frames back first.
   // Write-backs can grow the backing's metadata, so the limit is re-read.
   while (frames_in_use() > FrameLimit()) {
@@ -205,13 +315,7 @@ uint32_t BufferPool::TakeFrame() {
     frames_[f].state.store(kLocked, std::memory_order_relaxed);
     return f;
   }
-  int64_t victim = EvictOne();
-  if (victim < 0) {
-    throw Error(ErrorCode::kBudget,
-                "cache budget of " + std::to_string(budget()) + " bytes is too small: all " +
-                    std::to_string(frames_in_use()) + " cached pages are pinned");
-  }
-  return static_cast<uint32_t>(victim);
+  return EvictOne();
 }
 
 int64_t BufferPool::EvictOne() {
@@ -274,7 +378,7 @@ PoolStats BufferPool::stats() const {
   s.frames = frames_in_use();
   s.frame_limit = FrameLimit();
   s.resident_bytes = s.frames * page_size_ + OwnMetadataBytes() + backing_.metadata_bytes();
-  s.hits = hits_.load(std::memory_order_relaxed);
+  for (const HitStripe& h : hit_stripes_) s.hits += h.n.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.evictions = evictions_.load(std::memory_order_relaxed);
   s.writebacks = writebacks_.load(std::memory_order_relaxed);

@@ -16,8 +16,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "pager/page_backing.h"
@@ -51,6 +53,20 @@ class BufferPool final : public PinHolder {
   // Throws what the backing throws, or Error(kBudget) when every frame the
   // budget allows is pinned.
   PageGuard Pin(PageId id, bool write);
+  // Loads the pages of [first, first+count) that are not resident, in one
+  // batched backing call (adjacent slots become one tier request), and leaves
+  // them cached unpinned. Advisory: it loads at most a quarter of the frames
+  // the budget allows, evicts only unpinned pages (never past the budget, never
+  // a pinned page), and a page that fails to load is simply not loaded (a later
+  // Pin of it reports the error). Returns n, the length of the leading part
+  // of the range that is now resident or was loaded (n < count: the rest was
+  // left out, for the budget or a failed page). Page 0 is skipped over.
+  uint64_t Prefetch(PageId first, uint64_t count);
+  // Prefetch on the pool's background thread, started on first use: returns
+  // at once. One request waits at most; a newer one replaces it. Failures are
+  // dropped (a later Pin reports them). The destructor waits for the one in
+  // progress, so the backing must outlive the pool (as for every call).
+  void PrefetchAsync(PageId first, uint64_t count);
   // Pins a page that has no stored content yet: zero-filled, dirty, no load.
   PageGuard PinNew(PageId id);
   // Drops page id without writing it back (it was freed).
@@ -79,7 +95,11 @@ class BufferPool final : public PinHolder {
   };
 
   uint8_t* FrameData(uint32_t f) const { return frames_data_ + uint64_t{f} * page_size_; }
-  std::atomic<uint32_t>& MapSlot(PageId id);
+  std::atomic<uint32_t>& MapSlot(PageId id) {
+    if (id == kNoPage || id >= max_pages_) [[unlikely]] ThrowBadId(id);
+    return map_[id];
+  }
+  [[noreturn]] static void ThrowBadId(PageId id);
   bool TryPinResident(PageId id, bool write, PageGuard& out);
   void MarkDirty(Frame& frame);
   uint64_t FrameLimit() const;
@@ -87,6 +107,8 @@ class BufferPool final : public PinHolder {
   uint64_t frames_in_use() const { return frames_used_ - free_frames_.size(); }
   // A locked frame to load into. REQUIRES miss_mu_.
   uint32_t TakeFrame();
+  // Like TakeFrame, but -1 instead of Error(kBudget) when all frames are pinned.
+  int64_t TryTakeFrame();
   // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
   // REQUIRES miss_mu_.
   int64_t EvictOne();
@@ -107,7 +129,25 @@ class BufferPool final : public PinHolder {
   std::vector<uint32_t> free_frames_;
   uint32_t hand_ = 0;
 
-  std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
+  // PrefetchAsync: the pending range (count 0: none) and the thread serving it.
+  void PrefetchLoop();
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  PageId async_first_ = kNoPage;
+  uint64_t async_count_ = 0;
+  bool async_stop_ = false;
+  std::thread async_thread_;
+
+  // Hits are counted in stripes, one cache line each, picked per thread: a
+  // hit must not make every thread's core fight for one counter's line.
+  static constexpr uint32_t kHitStripes = 16;
+  struct alignas(64) HitStripe {
+    std::atomic<uint64_t> n{0};
+  };
+  void CountHit() noexcept;
+  HitStripe hit_stripes_[kHitStripes];
+
+  std::atomic<uint64_t> misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
 };
 
 }  // namespace pagefs

@@ -14,6 +14,14 @@ void EmbeddedSpace::Rebind(Volume& volume, BufferPool& pool) {
 
 PageGuard EmbeddedSpace::Read(PageId id) { return pool_->Pin(id, false); }
 
+uint64_t EmbeddedSpace::Prefetch(PageId first, uint64_t count) {
+  return pool_->Prefetch(first, count);
+}
+
+void EmbeddedSpace::PrefetchAsync(PageId first, uint64_t count) {
+  pool_->PrefetchAsync(first, count);
+}
+
 PageGuard EmbeddedSpace::Write(PageId id) {
   volume_->CheckWritable();
   return pool_->Pin(id, true);
@@ -28,6 +36,10 @@ void EmbeddedSpace::Free(PageId id) {
   volume_->CheckWritable();
   pool_->Discard(id);
   volume_->FreeId(id);
+  // A prefetch (which takes no page lock) may have loaded the old bytes after
+  // the first Discard and before FreeId cleared the page's table entry; drop
+  // them, or a reuse of the id would see them instead of zeros.
+  pool_->Discard(id);
 }
 
 void EmbeddedSpace::Commit() {

@@ -4,6 +4,7 @@
 // pool never loads or stores the same page twice at once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "pager/page_space.h"
@@ -15,6 +16,22 @@ class PageBacking {
   virtual ~PageBacking() = default;
   // Fills buf (page_size bytes) with page id. Throws pagefs::Error.
   virtual void Load(PageId id, uint8_t* buf) = 0;
+  // Fills bufs[i] with page ids[i] for i < n, in as few tier requests as the
+  // backing can manage. Returns k, how many leading pages were loaded (and
+  // verified); k < n means page ids[k] failed and bufs[k..n) hold unspecified
+  // bytes. Never throws for a page that fails: Load(ids[k]) reports why. For
+  // prefetching, where a page that cannot be loaded is the caller's business
+  // only once it asks for that page.
+  virtual size_t LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      try {
+        Load(ids[i], bufs[i]);
+      } catch (...) {
+        return i;
+      }
+    }
+    return n;
+  }
   // Writes buf back as the new content of page id. Throws pagefs::Error.
   virtual void Store(PageId id, const uint8_t* buf) = 0;
   // Bytes of RAM the backing holds (page table, allocators); the pool counts

@@ -90,6 +90,15 @@ class PageSpace {
   // bytes fail their checksum, Error(kIo) on I/O failure, Error(kInvalidArgument)
   // for an id that was never allocated.
   virtual PageGuard Read(PageId id) = 0;
+  // Advice that pages [first, first+count) will be read soon: a space with a
+  // cache may load the missing ones in one batch. Never required for
+  // correctness: a page that fails to load is reported by its Read. Returns
+  // how many leading pages of the range it dealt with (a cache bounded by its
+  // budget may stop short; ask again from there). Throws only what a Read
+  // could (a failed write-back of an evicted page).
+  virtual uint64_t Prefetch(PageId /*first*/, uint64_t count) { return count; }
+  // Like Prefetch, but in the background: returns at once (readahead).
+  virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/) {}
   // Pin an existing page for modification; the page is marked dirty.
   // Throws Error(kReadOnly) on a read-only space.
   virtual PageGuard Write(PageId id) = 0;

@@ -3,11 +3,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "pager/error.h"
 
@@ -29,6 +33,34 @@ void FullPread(int fd, uint8_t* buf, size_t n, off_t off, const std::string& wha
       return;
     }
     done += static_cast<size_t>(r);
+  }
+}
+
+// preadv of count buffers of size bytes each at off, retrying short transfers
+// and EINTR; what lies past the end of the (sparse) file reads as zeros.
+void FullPreadv(int fd, uint8_t* const* bufs, size_t count, size_t size, off_t off,
+                const std::string& what) {
+  std::vector<iovec> iov(count);
+  for (size_t i = 0; i < count; ++i) iov[i] = {bufs[i], size};
+  size_t first = 0;  // iov[first..] is what is left to read
+  while (first < count) {
+    int batch = static_cast<int>(std::min<size_t>(count - first, IOV_MAX));
+    ssize_t r = ::preadv(fd, iov.data() + first, batch, off);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw Error::FromErrno(errno, "read " + what);
+    }
+    if (r == 0) {  // past the end of a sparse file: zeros
+      for (size_t i = first; i < count; ++i) std::memset(iov[i].iov_base, 0, iov[i].iov_len);
+      return;
+    }
+    off += r;
+    size_t left = static_cast<size_t>(r);
+    while (left > 0 && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {  // a buffer read in part: the rest of it comes next
+      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
 }
 
@@ -116,6 +148,27 @@ void SegmentTier::Read(SlotId slot, uint8_t* buf) {
   }
   off_t off = static_cast<off_t>(slot % slots_per_segment_) * slot_size_;
   FullPread(seg->fd, buf, slot_size_, off, dir_ + " slot " + std::to_string(slot));
+}
+
+void SegmentTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
+  reads_.fetch_add(n, std::memory_order_relaxed);
+  while (n > 0) {
+    // The part of the run inside first's segment file.
+    uint32_t in_segment = slots_per_segment_ - static_cast<uint32_t>(first % slots_per_segment_);
+    uint32_t count = std::min(n, in_segment);
+    Segment* seg = SegmentFor(first, false);
+    if (seg == nullptr) {
+      for (uint32_t i = 0; i < count; ++i) std::memset(bufs[i], 0, slot_size_);
+    } else {
+      off_t off = static_cast<off_t>(first % slots_per_segment_) * slot_size_;
+      FullPreadv(seg->fd, bufs, count, slot_size_, off,
+                 dir_ + " slots " + std::to_string(first) + ".." +
+                     std::to_string(first + count - 1));
+    }
+    first += count;
+    bufs += count;
+    n -= count;
+  }
 }
 
 void SegmentTier::Write(SlotId slot, const uint8_t* buf) {

@@ -27,6 +27,8 @@ class SegmentTier final : public Tier {
 
   uint32_t slot_size() const override { return slot_size_; }
   void Read(SlotId slot, uint8_t* buf) override;
+  // One preadv per segment file the run touches (split at IOV_MAX buffers).
+  void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override;
   void Write(SlotId slot, const uint8_t* buf) override;
   void Sync() override;
   void Discard(SlotId slot) override;

@@ -34,6 +34,14 @@ class Tier {
 
   virtual uint32_t slot_size() const = 0;
   virtual void Read(SlotId slot, uint8_t* buf) = 0;
+  // Reads the n slots first .. first+n-1 into bufs[0] .. bufs[n-1] (each
+  // slot_size bytes; the buffers need not be adjacent). The same contract as
+  // n calls of Read; tiers that can fetch a run in fewer requests override it
+  // (a sequential scan is then one system call per run, not one per page).
+  // On failure the buffers hold unspecified bytes.
+  virtual void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
+    for (uint32_t i = 0; i < n; ++i) Read(first + i, bufs[i]);
+  }
   virtual void Write(SlotId slot, const uint8_t* buf) = 0;
   virtual void Sync() = 0;
   virtual void Discard(SlotId slot) = 0;

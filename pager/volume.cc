@@ -99,6 +99,50 @@ void Volume::Load(PageId id, uint8_t* buf) {
   }
 }
 
+size_t Volume::LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
+  // Runs are capped so one tier request stays a bounded size (1 MiB at 4 KiB).
+  constexpr size_t kMaxRun = 256;
+  std::vector<TableEntry> entries(n);
+  try {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < n; ++i) entries[i] = table_.Get(ids[i]);
+  } catch (...) {
+    return 0;  // a table node failed to load: Load names it
+  }
+  size_t i = 0;
+  while (i < n) {
+    if (entries[i].slot == 0) {
+      std::memset(bufs[i], 0, page_size_);
+      ++i;
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < n && end - i < kMaxRun && entries[end].slot == entries[end - 1].slot + 1) ++end;
+    try {
+      tier_.ReadRun(entries[i].slot, static_cast<uint32_t>(end - i), bufs + i);
+    } catch (...) {
+      // The run failed somewhere: read it slot by slot, so the pages before
+      // the one that fails are still loaded.
+      for (size_t j = i; j < end; ++j) {
+        try {
+          tier_.Read(entries[j].slot, bufs[j]);
+        } catch (...) {
+          end = j;
+          break;
+        }
+      }
+      for (; i < end; ++i) {
+        if (Checksum(bufs[i], page_size_, DataPageSeed(ids[i])) != entries[i].checksum) return i;
+      }
+      return i;
+    }
+    for (; i < end; ++i) {
+      if (Checksum(bufs[i], page_size_, DataPageSeed(ids[i])) != entries[i].checksum) return i;
+    }
+  }
+  return n;
+}
+
 void Volume::Store(PageId id, const uint8_t* buf) {
   CheckWritable();
   SlotId slot;

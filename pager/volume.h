@@ -52,6 +52,9 @@ class Volume final : public PageBacking {
 
   // PageBacking. Load verifies the checksum: Error(kCorruption) names the page.
   void Load(PageId id, uint8_t* buf) override;
+  // One table lookup under the lock for all n pages, then one tier ReadRun per
+  // run of adjacent slots; every page's checksum is verified.
+  size_t LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) override;
   void Store(PageId id, const uint8_t* buf) override;
   uint64_t metadata_bytes() const override;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Figures for the pagefs mount (prints them; never passes or fails).
 
-    python3 scripts/bench_mount.py [--scale 0.1] [--cache-size 64M] [--keep DIR]
+    python3 scripts/bench_mount.py [--scale 0.1] [--cache-size 64M] [--keep DIR] [--skip-ls]
 
 In one run, on a store built through the mount:
   1. sequential read MB/s of PREFIX/data through the mount, against reading
@@ -140,6 +140,8 @@ def main() -> int:
                     help="1 = 1 GiB sequential store and 1M pages for ls -l (default 0.1)")
     ap.add_argument("--cache-size", default="64M", help="the daemon's budget (default 64M)")
     ap.add_argument("--keep", help="build the stores in this folder and keep them")
+    ap.add_argument("--skip-ls", action="store_true",
+                    help="skip part 3 (ls -l of a big pages/ folder), for quick read figures")
     args = ap.parse_args()
 
     env = dict(os.environ, PAGEFS_MOUNT_BIN=daemon_bin())
@@ -198,6 +200,11 @@ def main() -> int:
         print(f"4 KiB random reads: mount {mount_rps:,.0f}/s ({1e6 / mount_rps:.1f} us each), "
               f"direct {direct_rps:,.0f}/s ({1e6 / direct_rps:.1f} us) -> "
               f"{100 * mount_rps / direct_rps:.0f}%  [cache hits {s['hits']:,}, misses {s['misses']:,}]")
+
+    if args.skip_ls:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
 
     # 3: ls -l of a big pages/ folder.
     root, mnt = work / "ls", work / "ls-mnt"

@@ -8,7 +8,10 @@ In one run, on a store built through the mount:
      the store's segment files directly (same bytes, same 1 MiB reads);
   2. 4 KiB random reads/s through the mount against direct preads of the
      segment files (random page slots);
-  3. `ls -l PREFIX/pages` for a store of N pages (N = 1M at --scale 1).
+  3. `ls -l PREFIX/pages` for a store of N pages (N = 1M at --scale 1);
+  4. the seed scenario (--seed-n strings of 12 characters in batches of 50k,
+     --seed-cache budget) embedded and through the mount: time, peak resident
+     memory of the Python process (VmHWM) and of the daemon (sampled).
 Both sides read with the host page cache warm for the segment files (the
 daemon reads them too), so the comparison is the cost of the FUSE path and
 the engine (page table, checksum, cache) against plain preads.
@@ -134,6 +137,57 @@ def random_reads(targets: list[tuple[int, int]], count: int, seed=7) -> float:
     return count / (time.perf_counter() - start)
 
 
+SEED_CODE = r"""
+import random, string, sys, time, threading
+import pagefs
+root, n, batch, cache = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(1)
+chars = string.ascii_letters + string.digits
+batches = [["".join(rng.choices(chars, k=12)) for _ in range(batch)] for _ in range(n // batch)]
+def vm(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+t0 = time.perf_counter()
+pagefs.init(root, prefix="data", cache_size=cache)
+lst = pagefs.list()
+for b in batches:
+    lst.extend(b)
+pagefs.root()["results"] = lst
+del lst
+pagefs.close()
+elapsed = time.perf_counter() - t0
+t1 = time.perf_counter()
+pagefs.init(root, prefix="data", cache_size=cache)
+lst = pagefs.root()["results"]
+i = 12313 % len(lst)
+first = lst[i]
+reopen_ms = (time.perf_counter() - t1) * 1000
+assert len(lst) == n - n % batch, len(lst)
+assert first == batches[i // batch][i % batch], first
+pagefs.close()
+print(f"{elapsed:.3f} {vm('VmHWM:'):.1f} {reopen_ms:.2f}")
+"""
+
+
+def seed_run(root: Path, n: int, batch: int, cache: int, daemon: "Mounted | None") -> tuple:
+    """Runs the seed scenario in a fresh process; returns (seconds, process
+    peak MiB, reopen-to-first-read ms, daemon peak MiB or None)."""
+    proc = subprocess.Popen([sys.executable, "-c", SEED_CODE, str(root), str(n), str(batch),
+                             str(cache)], stdout=subprocess.PIPE, text=True)
+    daemon_peak = None
+    while proc.poll() is None:
+        if daemon is not None:
+            daemon_peak = max(daemon_peak or 0.0, daemon.rss_mib())
+        time.sleep(0.1)
+    out = proc.stdout.read().split()
+    proc.stdout.close()
+    if proc.returncode != 0 or len(out) != 3:
+        raise SystemExit(f"seed scenario failed in {root}")
+    return float(out[0]), float(out[1]), float(out[2]), daemon_peak
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=0.1,
@@ -142,6 +196,9 @@ def main() -> int:
     ap.add_argument("--keep", help="build the stores in this folder and keep them")
     ap.add_argument("--skip-ls", action="store_true",
                     help="skip part 3 (ls -l of a big pages/ folder), for quick read figures")
+    ap.add_argument("--seed-n", type=int, default=5_000_000,
+                    help="strings in part 4, the seed scenario (default 5M; 0 skips it)")
+    ap.add_argument("--seed-cache", default="128M", help="budget of part 4 (default 128M)")
     args = ap.parse_args()
 
     env = dict(os.environ, PAGEFS_MOUNT_BIN=daemon_bin())
@@ -201,20 +258,25 @@ def main() -> int:
               f"direct {direct_rps:,.0f}/s ({1e6 / direct_rps:.1f} us) -> "
               f"{100 * mount_rps / direct_rps:.0f}%  [cache hits {s['hits']:,}, misses {s['misses']:,}]")
 
-    if args.skip_ls:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        return 0
+    if not args.skip_ls:
+        ls_pages_folder(work, ls_pages, args.cache_size, env)
+    if args.seed_n:
+        seed_scenario(work, args.seed_n, args.seed_cache, env)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
 
-    # 3: ls -l of a big pages/ folder.
+
+def ls_pages_folder(work: Path, ls_pages: int, cache_size: str, env: dict) -> None:
+    """Part 3: ls -l of a big pages/ folder."""
     root, mnt = work / "ls", work / "ls-mnt"
     (root / "data").mkdir(parents=True, exist_ok=True)
     mnt.mkdir(exist_ok=True)
-    with Mounted(root, mnt, args.cache_size, env):
+    with Mounted(root, mnt, cache_size, env):
         t = time.perf_counter()
         fill(mnt / "data" / "data", ls_pages)
         print(f"built {ls_pages:,} pages in {time.perf_counter() - t:.1f} s")
-    with Mounted(root, mnt, args.cache_size, env):
+    with Mounted(root, mnt, cache_size, env):
         t = time.perf_counter()
         r = subprocess.run(["ls", "-l", str(mnt / "data" / "pages")], capture_output=True)
         dt = time.perf_counter() - t
@@ -224,9 +286,30 @@ def main() -> int:
         dt2 = time.perf_counter() - t
         print(f"ls -l pages: {lines:,} files in {dt:.2f} s ({lines / dt:,.0f} files/s); "
               f"again {dt2:.2f} s")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+
+
+def seed_scenario(work: Path, n: int, cache_size: str, env: dict) -> None:
+    """Part 4: the seed scenario embedded, then through the mount (the daemon
+    holds the budget; the process keeps its small local cache)."""
+    batch = 50_000
+    cache = parse_size(cache_size)
+    embedded = seed_run(work / "seed-embedded", n, batch, cache, None)
+    root, mnt = work / "seed-root", work / "seed-mnt"
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    mnt.mkdir(exist_ok=True)
+    with Mounted(root, mnt, cache_size, env) as m:
+        mounted = seed_run(mnt, n, batch, cache, m)
+    print(f"seed scenario, {n:,} strings, budget {cache_size}: embedded {embedded[0]:.2f} s "
+          f"(process peak {embedded[1]:.0f} MiB, reopen to first read {embedded[2]:.1f} ms); "
+          f"through the mount {mounted[0]:.2f} s (process peak {mounted[1]:.0f} MiB, daemon "
+          f"peak {mounted[3]:.0f} MiB, reopen to first read {mounted[2]:.1f} ms) -> "
+          f"{mounted[0] / embedded[0]:.2f}x embedded")
+
+
+def parse_size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper()
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,14 @@ void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run
     for (uint64_t k = 0; k < count; ++k) t.Insert(start + k, values[k]);
   });
 }
+void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
+  Locked([&](ListTree& t) {
+    const int64_t n = static_cast<int64_t>(t.size());
+    const int64_t at = i < 0 ? i + n : i;
+    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "list index out of range");
+    t.Get(static_cast<uint64_t>(at), fn);
+  });
+}
 void PersistentList::Pop(int64_t i, const Visitor& fn) {
   Locked([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());

@@ -60,6 +60,9 @@ class PersistentList {
   // close a handle; they may open handles (ReferencedLists::Open).
   // fn(value at i). REQUIRES i < size(), else Error(kIndex).
   void Get(uint64_t i, const Visitor& fn);
+  // The same with Python's index rule (a negative i counts from the end),
+  // resolved and read in one locked step; Error(kIndex) when out of range.
+  void GetSigned(int64_t i, const Visitor& fn);
   // fn(value) for i in [start, stop), in order; stop is clamped to size().
   void Scan(uint64_t start, uint64_t stop, const Visitor& fn);
   // The same, from stop-1 down to start.

@@ -206,19 +206,12 @@ py::object GetItem(py::handle self, py::handle key) {
   ListHandle& h = self.cast<ListHandle&>();
   const Py_ssize_t i = AsIndex(key);
   Visited got(h.list->heap());
-  bool found = true;
   {
     py::gil_scoped_release release;
     WithIndexError("list index out of range", [&] {
-      uint64_t at = static_cast<uint64_t>(i);
-      if (i < 0 && !Resolve(i, h.list->size(), &at)) {
-        found = false;
-        return;
-      }
-      h.list->Get(at, [&got](std::string_view v) { got.Add(v); });
+      h.list->GetSigned(i, [&got](std::string_view v) { got.Add(v); });
     });
   }
-  if (!found) throw py::index_error("list index out of range");
   return DecodeValue(got.value(0), h.owner, got.refs);
 }
 

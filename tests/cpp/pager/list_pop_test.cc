@@ -91,6 +91,26 @@ TEST_P(ListPopTest, PopOutOfRangeRaisesIndexAndChangesNothing) {
   EXPECT_EQ(Int(1), PopOne(*list, -2));
 }
 
+TEST_P(ListPopTest, GetSignedCountsNegativeIndicesFromTheEnd) {
+  auto list = NewList();
+  std::string msg;
+  auto get = [&](int64_t i) {
+    std::string out;
+    list->GetSigned(i, [&](std::string_view v) { out = v; });
+    return out;
+  };
+  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { get(-1); }, &msg));
+  EXPECT_EQ("list index out of range", msg);
+  list->Append(Int(10) + Int(11) + Int(12), 3);
+  EXPECT_EQ(Int(10), get(0));
+  EXPECT_EQ(Int(12), get(-1));
+  EXPECT_EQ(Int(10), get(-3));
+  for (int64_t i : {int64_t{3}, int64_t{-4}, INT64_MAX, INT64_MIN}) {
+    EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { get(i); }, &msg)) << i;
+    EXPECT_EQ("list index out of range", msg);
+  }
+}
+
 TEST_P(ListPopTest, PoppedListReferencedOnlyFromItsSlotIsKeptByAHandleOpenedInTheVisitor) {
   auto outer = NewList();
   const uint64_t baseline = space_.pages_in_use();

@@ -270,28 +270,9 @@ uint64_t Store::cache_size() const {
   return pool_->budget();
 }
 
-StoreStats Store::stats() const {
-  std::shared_lock<std::shared_mutex> op(heap_->op_lock());
-  CheckOpen();
-  StoreStats s;
-  if (mounted_) {
-    PoolStats pool = mounted_->pool_stats();
-    s.cache_budget = pool.budget;
-    s.resident_bytes = pool.resident_bytes;
-    s.hits = pool.hits;
-    s.misses = pool.misses;
-    s.evictions = pool.evictions;
-    s.dirty_pages = pool.dirty;
-    s.pinned_pages = pool.pinned;
-    s.pages = mounted_->page_count();
-    s.tier_reads = pool.misses;
-    s.tier_writes = pool.writebacks;
-    s.epoch = mounted_->epoch();
-    s.page_size = mounted_->page_size();
-    return s;
-  }
-  PoolStats pool = pool_->stats();
-  TierStats tier = tier_->stats();
+namespace {
+
+void FillCacheStats(const PoolStats& pool, StoreStats& s) {
   s.cache_budget = pool.budget;
   s.resident_bytes = pool.resident_bytes;
   s.hits = pool.hits;
@@ -299,6 +280,27 @@ StoreStats Store::stats() const {
   s.evictions = pool.evictions;
   s.dirty_pages = pool.dirty;
   s.pinned_pages = pool.pinned;
+}
+
+}  // namespace
+
+StoreStats Store::stats() const {
+  std::shared_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  StoreStats s;
+  if (mounted_) {
+    // The local cache of this process; the daemon's figures are in MOUNT/.stats.
+    PoolStats pool = mounted_->pool_stats();
+    FillCacheStats(pool, s);
+    s.pages = mounted_->page_count();
+    s.tier_reads = pool.misses;
+    s.tier_writes = pool.writebacks;
+    s.epoch = mounted_->epoch();
+    s.page_size = mounted_->page_size();
+    return s;
+  }
+  FillCacheStats(pool_->stats(), s);
+  TierStats tier = tier_->stats();
   s.pages = volume_->pages_in_use();
   s.bytes_on_disk = tier.bytes_on_disk;
   s.tier_reads = tier.reads;

@@ -22,12 +22,14 @@ WRITER = """
 import sys, time, pagefs
 mnt, batch, batches = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 val = lambda i: "v%08d-" % i + "x" * 200
-# A small cache: each half batch evicts, so uncommitted pages reach the daemon.
+# A small cache: each half batch is written back, so uncommitted pages (the
+# list's length among them) reach the daemon.
 s = pagefs.Store(mnt, "data", cache_size="128K")
-lst = s.root()["lst"]
+lst, filler = s.root()["lst"], s.root()["filler"]
 for k in range(batches):
     base = k * batch
     lst.extend(val(i) for i in range(base, base + batch // 2))
+    filler[:]  # reading 100+ other pages evicts lst's dirty header and inner nodes
     assert s.stats()["evictions"] > 0
     time.sleep(0.005)  # a window in which data shows half a batch
     lst.extend(val(i) for i in range(base + batch // 2, base + batch))
@@ -80,6 +82,7 @@ def spawn(code, *args):
 def test_a_reader_sees_only_whole_commits_while_a_writer_appends(mounted):
     with pagefs.Store(mounted.mnt, "data") as s:
         s.root()["lst"] = s.list()
+        s.root()["filler"] = s.list("f" * 200 for _ in range(3000))
     reader = spawn(READER, mounted.mnt, BATCH, BATCHES)
     time.sleep(0.2)
     writer = spawn(WRITER, mounted.mnt, BATCH, BATCHES)

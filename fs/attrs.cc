@@ -88,6 +88,10 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetFile(st, rw, 16, 4096);
       SetTimes(st, prefix->committed_ns.load());
       return true;
+    case NodeKind::kCommitted:
+      SetFile(st, 0444, CommittedBytes(*prefix), prefix->page_size);
+      SetTimes(st, prefix->committed_ns.load());
+      return true;
     case NodeKind::kAlloc:
       SetFile(st, 0444, 0, 4096);  // endless: every read allocates
       SetTimes(st, prefix->modified_ns.load());
@@ -107,6 +111,7 @@ double AttrTimeout(const Node& node) {
     case NodeKind::kStats:
     case NodeKind::kInfo:
     case NodeKind::kAlloc:
+    case NodeKind::kCommitted:  // its size is the last commit's
       return 0.0;
     default:
       return kLong;

@@ -26,6 +26,7 @@ int ErrnoFor(const Error& e) {
     case ErrorCode::kType: return EINVAL;
     case ErrorCode::kValue: return EINVAL;
     case ErrorCode::kFailed: return EIO;
+    case ErrorCode::kStale: return ESTALE;
   }
   return EIO;
 }

@@ -22,6 +22,7 @@ fuse_ino_t InodeOf(const Node& node) {
     case NodeKind::kPage: return base | kPageBit | node.page;
     case NodeKind::kAnchors: return base | 5;
     case NodeKind::kAlloc: return base | 6;
+    case NodeKind::kCommitted: return base | 7;
   }
   return 0;
 }
@@ -48,6 +49,7 @@ std::optional<Node> NodeOf(fuse_ino_t ino) {
     case 4: node.kind = NodeKind::kInfo; return node;
     case 5: node.kind = NodeKind::kAnchors; return node;
     case 6: node.kind = NodeKind::kAlloc; return node;
+    case 7: node.kind = NodeKind::kCommitted; return node;
     default: return std::nullopt;
   }
 }

@@ -90,6 +90,13 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       file->text = std::make_shared<const std::string>(ReadAnchors(*prefix));
       break;
     }
+    case NodeKind::kCommitted: {
+      if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
+      PrefixView* prefix = PrefixOf(mount, node);
+      if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      file->commit = CommittedSnapshot(*prefix);
+      break;
+    }
     case NodeKind::kAlloc:
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
@@ -166,6 +173,12 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         if (!PageAllocated(prefix, node.page)) return (void)fuse_reply_err(req, ENOENT);
         uint8_t* buf = ReadBuffer(size);
         size_t n = ReadSpace(prefix, node.page * ps + static_cast<uint64_t>(off), size, buf);
+        return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
+      }
+      case NodeKind::kCommitted: {
+        uint8_t* buf = ReadBuffer(size);
+        size_t n = ReadCommitted(*PrefixOf(mount, node), file.commit, static_cast<uint64_t>(off),
+                                 size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       case NodeKind::kAlloc: {

@@ -7,6 +7,7 @@
 #include <shared_mutex>
 
 #include "pager/error.h"
+#include "pager/mount_backing.h"
 #include "pager/volume.h"
 
 namespace pagefs::fs {
@@ -238,6 +239,51 @@ bool ResizeSpace(PrefixView& prefix, uint64_t bytes) {
   volume.ExtendTo(count);
   Touch(prefix);
   return true;
+}
+
+uint64_t CommittedBytes(PrefixView& prefix) {
+  return prefix.store->volume().committed().page_count * prefix.page_size;
+}
+
+Superblock CommittedSnapshot(PrefixView& prefix) {
+  auto op = OpLock(prefix);
+  return prefix.store->volume().committed();
+}
+
+size_t ReadCommitted(PrefixView& prefix, const Superblock& at, uint64_t off, size_t size,
+                     uint8_t* out) {
+  // Shared op lock: a rollback (which replaces the Volume) waits. Commits do
+  // not need it to be safe: LoadCommitted pins the epoch itself.
+  auto op = OpLock(prefix);
+  Volume& volume = prefix.store->volume();
+  const uint64_t ps = prefix.page_size;
+  const uint64_t end = std::max<uint64_t>(1, at.page_count) * ps;
+  if (off >= end) return 0;
+  size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
+  thread_local std::vector<uint8_t> page;
+  page.resize(ps);
+  size_t done = 0;
+  try {
+    while (done < size) {
+      const uint64_t pos = off + done;
+      const PageId id = pos / ps;
+      const size_t in = static_cast<size_t>(pos % ps);
+      const size_t n = std::min<size_t>(ps - in, size - done);
+      if (id == kNoPage) {
+        std::memset(page.data(), 0, ps);
+        CommittedHeader h{at.epoch, at.anchors.root_map, at.anchors.orphan_head, at.page_count,
+                          volume.committed().epoch};
+        EncodeCommittedHeader(h, page.data());
+      } else {
+        volume.LoadCommitted(id, page.data(), at.epoch);
+      }
+      std::memcpy(out + done, page.data() + in, n);
+      done += n;
+    }
+  } catch (...) {
+    if (done == 0) throw;
+  }
+  return done;
 }
 
 bool PageAllocated(PrefixView& prefix, PageId id) {

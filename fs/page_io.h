@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fs/mount_state.h"
+#include "pager/superblock.h"
 
 namespace pagefs::fs {
 
@@ -74,6 +75,17 @@ bool AllocateSpace(PrefixView& prefix, uint64_t off, uint64_t len);
 // Grows the space to hold bytes (rounded up to whole pages); never shrinks.
 // Throws Error(kInvalidArgument) for a smaller size.
 bool ResizeSpace(PrefixView& prefix, uint64_t bytes);
+
+// MOUNT/PREFIX/committed (pager/mount_backing.h): the last commit's page_count * page_size.
+uint64_t CommittedBytes(PrefixView& prefix);
+// The commit a newly opened committed file reads.
+Superblock CommittedSnapshot(PrefixView& prefix);
+// Copies up to size bytes at off of the committed file of commit `at` into
+// out: page 0 is the CommittedHeader, page id the page as of that commit.
+// Throws Error(kStale) (ESTALE) when a newer commit has replaced `at`: the
+// client reopens the file. A request that fails after some bytes is short.
+size_t ReadCommitted(PrefixView& prefix, const Superblock& at, uint64_t off, size_t size,
+                     uint8_t* out);
 
 // Page-file operations.
 bool PageAllocated(PrefixView& prefix, PageId id);

@@ -6,7 +6,9 @@
 namespace pagefs {
 
 Error Error::FromErrno(int err, const std::string& what) {
-  ErrorCode code = (err == ENOSPC || err == EDQUOT) ? ErrorCode::kNoSpace : ErrorCode::kIo;
+  ErrorCode code = (err == ENOSPC || err == EDQUOT) ? ErrorCode::kNoSpace
+                   : err == ESTALE                  ? ErrorCode::kStale
+                                                    : ErrorCode::kIo;
   return Error(code, what + ": " + std::strerror(err), err);
 }
 
@@ -25,6 +27,7 @@ const char* ErrorCodeName(ErrorCode code) noexcept {
     case ErrorCode::kType: return "type";
     case ErrorCode::kValue: return "value";
     case ErrorCode::kFailed: return "failed";
+    case ErrorCode::kStale: return "stale";
   }
   return "unknown";
 }

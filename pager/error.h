@@ -23,6 +23,7 @@ enum class ErrorCode {
   kType,             // a value of a type that cannot be stored (TypeError)
   kValue,            // a value that is not there (ValueError)
   kFailed,           // a previous write failed; the store refuses writes until reopened
+  kStale,            // a read of a commit that a newer commit has replaced
 };
 
 class Error : public std::runtime_error {

@@ -33,6 +33,13 @@ void Heap::CheckOpen() const {
   if (closed()) throw Error(ErrorCode::kClosed, "pagefs: the store is closed");
 }
 
+void Heap::FollowCommits(bool force) {
+  if (closed() || !space_.NewerCommit(force)) return;
+  std::unique_lock op(op_lock_);
+  if (closed()) return;
+  space_.FollowCommit();
+}
+
 PageGuard Heap::CreateHeader(CollectionKind kind) {
   std::lock_guard l(mu_);
   PageGuard g = space_.Allocate();

@@ -95,6 +95,12 @@ class Heap {
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   // Throws Error(kClosed) if closed. Call with the op lock held.
   void CheckOpen() const;
+  // For a space that shows one commit at a time (a read-only store through
+  // a mount): moves to the newest commit when there is a newer one. Every
+  // top-level operation calls it first, so each one reads exactly one commit
+  // and a new commit is picked up by the operations that start after the
+  // space notices it (PageSpace::NewerCommit). REQUIRES: the op lock not held.
+  void FollowCommits(bool force = false);
 
   // Blobs: long str/bytes/int payloads stored out of line, in a chain of
   // pages that each start with the u64 id of the next (docs/value_format.md).

@@ -91,16 +91,21 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
         throw Error::FromErrno(err, "open " + dir_ + "/anchors");
       }
       alloc_fd_ = OpenOrThrow(dir_ + "/.alloc", O_RDONLY, "open");
+      data_fd_ = OpenOrThrow(dir_ + "/data", O_RDWR, "open");
+      uint8_t raw[16] = {0};
+      if (::pread(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
+        throw Error::FromErrno(errno != 0 ? errno : EIO, "read " + dir_ + "/anchors");
+      }
+      anchors_.root_map = GetLe(raw);
+      anchors_.orphan_head = GetLe(raw + 8);
     } else {
-      anchors_fd_ = OpenOrThrow(dir_ + "/anchors", O_RDONLY, "open");
+      // The pages and the anchors of one commit, from the same open file.
+      CommittedHeader h;
+      data_fd_ = OpenCommitted(h);
+      anchors_ = {h.root_map, h.orphan_head};
+      epoch_ = h.epoch;
+      last_look_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
     }
-    data_fd_ = OpenOrThrow(dir_ + "/data", read_only_ ? O_RDONLY : O_RDWR, "open");
-    uint8_t raw[16] = {0};
-    if (::pread(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
-      throw Error::FromErrno(errno != 0 ? errno : EIO, "read " + dir_ + "/anchors");
-    }
-    anchors_.root_map = GetLe(raw);
-    anchors_.orphan_head = GetLe(raw + 8);
     backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
     pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
                                          *backing_);
@@ -110,6 +115,63 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
     }
     throw;
   }
+}
+
+int MountedSpace::OpenCommitted(CommittedHeader& header) const {
+  const std::string path = dir_ + "/committed";
+  int fd = OpenOrThrow(path, O_RDONLY, "open");
+  uint8_t raw[CommittedHeader::kBytes];
+  ssize_t n;
+  do {
+    n = ::pread(fd, raw, sizeof(raw), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof(raw)) || !DecodeCommittedHeader(raw, header)) {
+    const int err = n < 0 ? errno : EIO;
+    ::close(fd);
+    throw Error::FromErrno(err, "read the commit header of " + path);
+  }
+  return fd;
+}
+
+bool MountedSpace::NewerCommit(bool force) {
+  if (!read_only_) return false;
+  if (stale_.load()) return true;
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const int64_t interval = std::chrono::nanoseconds(kFollowInterval).count();
+  int64_t last = last_look_ns_.load();
+  if (!force && now - last < interval) return false;
+  // One thread looks per interval.
+  if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  uint8_t raw[CommittedHeader::kBytes];
+  ssize_t n;
+  do {
+    n = ::pread(data_fd_, raw, sizeof(raw), 0);
+  } while (n < 0 && errno == EINTR);
+  CommittedHeader h;
+  if (n != static_cast<ssize_t>(sizeof(raw)) || !DecodeCommittedHeader(raw, h)) {
+    return true;  // reopening says what is wrong, if anything
+  }
+  return h.latest_epoch != epoch_;
+}
+
+void MountedSpace::FollowCommit() {
+  if (!read_only_) return;
+  CommittedHeader h;
+  const int fd = OpenCommitted(h);
+  const uint64_t budget = pool_->budget();
+  // The pool first: its destructor waits for a background prefetch that
+  // reads through the backing.
+  pool_.reset();
+  backing_.reset();
+  std::lock_guard<std::mutex> lock(mu_);
+  ::close(data_fd_);
+  data_fd_ = fd;
+  backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
+  pool_ = std::make_unique<BufferPool>(page_size_, budget, *backing_);
+  anchors_ = {h.root_map, h.orphan_head};
+  epoch_ = h.epoch;
+  stale_ = false;
 }
 
 MountedSpace::~MountedSpace() {
@@ -131,7 +193,14 @@ void MountedSpace::CheckWritable() const {
 
 PageGuard MountedSpace::Read(PageId id) {
   if (id == kNoPage) throw Error(ErrorCode::kInvalidArgument, "page 0 is no page");
-  return pool_->Pin(id, false);
+  try {
+    return pool_->Pin(id, false);
+  } catch (const Error& e) {
+    // A commit replaced the one this operation reads: the next operation
+    // moves to the newest (the daemon cannot serve this one any more).
+    if (e.code() == ErrorCode::kStale) stale_ = true;
+    throw;
+  }
 }
 
 PageGuard MountedSpace::Write(PageId id) {
@@ -228,7 +297,13 @@ void MountedSpace::set_cache_size(uint64_t bytes) {
   pool_->SetBudget(std::min(bytes, kMountedCacheMax));
 }
 
-uint64_t MountedSpace::epoch() const { return Field(ReadInfo(), "epoch"); }
+uint64_t MountedSpace::epoch() const {
+  if (read_only_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return epoch_;
+  }
+  return Field(ReadInfo(), "epoch");
+}
 
 uint64_t MountedSpace::page_count() const { return Field(ReadInfo(), "page_count"); }
 

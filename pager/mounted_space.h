@@ -18,10 +18,19 @@
 // descriptor closes with changes not committed (the process died), the daemon
 // rolls the prefix back to its last commit.
 //
+// A read-only space reads PREFIX/committed instead of data: the pages and the
+// anchors of one commit (the last when it opened the file; the daemon answers
+// ESTALE once a newer commit replaced it). It follows new commits: at the
+// start of a top-level operation (Heap::FollowCommits), when at least
+// kFollowInterval has passed since it last looked, it reads the file's 48-byte
+// header (one pread: the daemon's latest epoch); when that moved on, or a read
+// met ESTALE, it reopens the file at the newest commit and drops its cache.
+//
 // Thread safety: as PageSpace. Commit REQUIRES the store's op lock exclusively.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +46,10 @@ namespace pagefs {
 // Budget of the process-side cache of a mounted store: the daemon holds the
 // real one, so the process takes at most this much of cache_size.
 inline constexpr uint64_t kMountedCacheMax = 8ull << 20;
+
+// How often a read-only space looks for a newer commit: at most once per
+// this interval, at the start of an operation.
+inline constexpr std::chrono::milliseconds kFollowInterval{10};
 
 class MountedSpace final : public PageSpace {
  public:
@@ -58,6 +71,8 @@ class MountedSpace final : public PageSpace {
   Anchors anchors() const override;
   void set_anchors(const Anchors& anchors) override;
   bool read_only() const override { return read_only_; }
+  bool NewerCommit(bool force) override;
+  void FollowCommit() override;
 
   // Writes every dirty cached page to the daemon without committing.
   void Flush();
@@ -66,13 +81,16 @@ class MountedSpace final : public PageSpace {
   void ReturnUnusedIds();
   void set_cache_size(uint64_t bytes);
   PoolStats pool_stats() const { return pool_->stats(); }
-  uint64_t epoch() const;        // the daemon's last commit, from info.json
+  // The daemon's last commit, from info.json; a read-only space: the commit it shows.
+  uint64_t epoch() const;
   uint64_t page_count() const;   // data's size in pages
   bool failed() const { return failed_.load(); }
   void CheckWritable() const;
 
  private:
   std::string ReadInfo() const;
+  // Opens PREFIX/committed and reads its header. Returns the descriptor.
+  int OpenCommitted(CommittedHeader& header) const;
   static uint64_t Field(const std::string& json, const std::string& name);
 
   const std::string dir_;
@@ -89,6 +107,12 @@ class MountedSpace final : public PageSpace {
   mutable std::mutex mu_;  // guards anchors_ and spare_ids_
   Anchors anchors_;
   std::vector<PageId> spare_ids_;  // fetched from .alloc, not handed out yet
+  // Read-only: the commit shown (epoch_ is guarded by mu_; data_fd_ is
+  // replaced under mu_ with the op lock held exclusively) and when the
+  // daemon's was last looked at.
+  uint64_t epoch_ = 0;
+  std::atomic<bool> stale_{false};  // a read met ESTALE
+  std::atomic<int64_t> last_look_ns_{0};
 };
 
 }  // namespace pagefs

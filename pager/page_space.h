@@ -115,6 +115,14 @@ class PageSpace {
   virtual void set_anchors(const Anchors& anchors) = 0;
 
   virtual bool read_only() const = 0;
+
+  // A space that shows a reader one commit at a time (a read-only client of
+  // a mount): NewerCommit says whether a newer commit exists (cheaply: it may
+  // look only now and then, force makes it look now), FollowCommit moves the
+  // view to the newest one, dropping what it cached. REQUIRES for
+  // FollowCommit: no page pinned (the store's op lock held exclusively).
+  virtual bool NewerCommit(bool /*force*/) { return false; }
+  virtual void FollowCommit() {}
 };
 
 }  // namespace pagefs

@@ -37,6 +37,7 @@ std::vector<std::string_view> SplitRun(std::string_view run, uint64_t count) {
 // op lock shared (commit/close wait), open check, then the collection mutex.
 template <typename Fn>
 auto PersistentList::Locked(Fn&& fn) {
+  heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(state_->mu);
@@ -51,6 +52,7 @@ uint64_t PersistentList::Create(Heap& heap) {
 }
 
 PersistentList::PersistentList(Heap& heap, uint64_t id) : heap_(heap), id_(id) {
+  heap.FollowCommits();
   std::shared_lock op(heap.op_lock());
   heap.CheckOpen();
   heap.CheckHeader(id, CollectionKind::kList);

@@ -32,6 +32,7 @@ std::pair<uint64_t, bool> RootMap::Find(ListTree& tree, std::string_view name) {
 }
 
 bool RootMap::Get(std::string_view name, const PersistentList::Visitor& fn) {
+  heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(heap_.root_map_mu());
@@ -44,6 +45,7 @@ bool RootMap::Get(std::string_view name, const PersistentList::Visitor& fn) {
 }
 
 void RootMap::Set(std::string_view name, std::string_view encoded) {
+  heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(heap_.root_map_mu());
@@ -61,6 +63,7 @@ void RootMap::Set(std::string_view name, std::string_view encoded) {
 }
 
 bool RootMap::Erase(std::string_view name) {
+  heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(heap_.root_map_mu());
@@ -73,6 +76,7 @@ bool RootMap::Erase(std::string_view name) {
 }
 
 std::vector<std::string> RootMap::Keys() {
+  heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(heap_.root_map_mu());
@@ -89,6 +93,7 @@ std::vector<std::string> RootMap::Keys() {
 }
 
 uint64_t RootMap::size() {
+  heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(heap_.root_map_mu());

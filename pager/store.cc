@@ -216,6 +216,11 @@ void Store::Commit() {
   active_->Commit();
 }
 
+void Store::Refresh() {
+  CheckOpen();
+  heap_->FollowCommits(/*force=*/true);
+}
+
 void Store::Flush() {
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();

@@ -85,6 +85,9 @@ class Store {
   // refuses further writes (Error(kFailed)) until it is reopened; the last
   // successful commit is intact on disk.
   void Commit();
+  // A read-only store through a mount: moves to the daemon's newest commit
+  // now (it also does so by itself, see MountedSpace). A no-op otherwise.
+  void Refresh();
   // Writes every dirty cached page back to the volume (to slots that no
   // commit references) without committing, so they stay cached but clean.
   // Throws Error(kReadOnly)/Error(kFailed) like any write.

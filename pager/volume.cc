@@ -150,6 +150,7 @@ void Volume::Store(PageId id, const uint8_t* buf) {
     std::lock_guard<std::mutex> lock(mu_);
     EnsureAllocators();
     TableEntry old = table_.Get(id);
+    NoteChange(id, old);
     if (old.slot != 0 && slots_->IsFresh(old.slot)) {
       slot = old.slot;  // written since the last commit: no commit needs it
     } else {
@@ -245,6 +246,7 @@ void Volume::FreeId(PageId id) {
                 "free of page " + std::to_string(id) + " that " + name_ + " has not allocated");
   }
   TableEntry old = table_.Get(id);
+  NoteChange(id, old);
   if (old.slot != 0) slots_->Release(old.slot);
   table_.Set(id, {});
   free_ids_.push_back(id);
@@ -302,7 +304,59 @@ void Volume::Commit(const Anchors& anchors) {
     tier_.Sync();
     slots_->CommitSucceeded();
     committed_ = sb;
+    committed_entries_.clear();
   });
+}
+
+void Volume::NoteChange(PageId id, const TableEntry& old) {
+  // The first change since the commit sees the committed entry; later ones
+  // see entries of fresh slots, which no commit references.
+  committed_entries_.try_emplace(id, old);
+}
+
+uint64_t Volume::LoadCommitted(PageId id, uint8_t* buf, std::optional<uint64_t> expect_epoch) {
+  for (;;) {
+    TableEntry entry;
+    uint64_t epoch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      epoch = committed_.epoch;
+      if (expect_epoch && *expect_epoch != epoch) {
+        throw Error(ErrorCode::kStale, "commit " + std::to_string(*expect_epoch) + " of " + name_ +
+                                           " was replaced by commit " + std::to_string(epoch));
+      }
+      if (id != kNoPage && id < committed_.page_count) {
+        auto it = committed_entries_.find(id);
+        entry = it != committed_entries_.end() ? it->second : table_.Get(id);
+      }
+    }
+    if (entry.slot == 0) {
+      std::memset(buf, 0, page_size_);
+      return epoch;
+    }
+    // The slot stays as the commit left it until a newer commit succeeds
+    // (then it may be reused): read outside the lock, then make sure no
+    // commit happened meanwhile.
+    tier_.Read(entry.slot, buf);
+    const bool intact = Checksum(buf, page_size_, DataPageSeed(id)) == entry.checksum;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (committed_.epoch != epoch) {
+        if (expect_epoch) {
+          throw Error(ErrorCode::kStale, "commit " + std::to_string(epoch) + " of " + name_ +
+                                             " was replaced during a read");
+        }
+        continue;
+      }
+    }
+    if (!intact) {
+      throw Error(ErrorCode::kCorruption, "checksum mismatch in " + name_ + ": committed page " +
+                                              std::to_string(id) + " (slot " +
+                                              std::to_string(entry.slot) + " of " +
+                                              tier_.name() + ")");
+    }
+    return epoch;
+  }
 }
 
 Superblock Volume::committed() const {
@@ -319,7 +373,11 @@ uint64_t Volume::pages_in_use() {
 uint64_t Volume::metadata_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return table_.memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
-         free_ids_.capacity() * sizeof(PageId) + free_map_.capacity() / 8;
+         free_ids_.capacity() * sizeof(PageId) + free_map_.capacity() / 8 +
+         // an unordered_map node: the pair, a next pointer, the cached hash;
+         // plus one bucket pointer
+         committed_entries_.size() * (sizeof(std::pair<const PageId, TableEntry>) + 16) +
+         committed_entries_.bucket_count() * sizeof(void*);
 }
 
 }  // namespace pagefs

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "pager/page_backing.h"
@@ -81,6 +82,17 @@ class Volume final : public PageBacking {
   // Commits everything stored since the last commit, with these anchors.
   void Commit(const Anchors& anchors);
 
+  // Reads page id as of the last commit into buf (page_size bytes), whatever
+  // was stored, freed or allocated since: a page changed since then is read
+  // from the slot the commit references (pending-free, so intact until the
+  // next commit succeeds); a page the commit did not have reads as zeros.
+  // The checksum is verified (Error(kCorruption)). Returns the epoch of the
+  // commit read. With expect_epoch set, throws Error(kStale) instead of
+  // reading any other commit (a commit succeeded after the caller's snapshot);
+  // without it, a commit that succeeds during the read makes it retry.
+  uint64_t LoadCommitted(PageId id, uint8_t* buf,
+                         std::optional<uint64_t> expect_epoch = std::nullopt);
+
   // Throws Error(kReadOnly) or Error(kFailed) unless writes are allowed.
   void CheckWritable() const;
 
@@ -95,6 +107,9 @@ class Volume final : public PageBacking {
 
  private:
   void EnsureAllocators();  // REQUIRES mu_ held
+  // Remembers id's entry at the last commit before it first changes.
+  // REQUIRES mu_ held; old is id's current table entry.
+  void NoteChange(PageId id, const TableEntry& old);
   void GrowTo(uint64_t count);  // REQUIRES mu_ held, allocators built, count > page_count_
   template <class Fn>
   auto Guarded(Fn&& fn) -> decltype(fn());  // runs fn; on Error marks the volume failed
@@ -115,6 +130,11 @@ class Volume final : public PageBacking {
   std::vector<PageId> free_ids_;
   std::vector<bool> free_map_;  // indexed by id, sized page_count_
   uint64_t free_id_count_ = 0;
+  // Pages stored (to a new slot) or freed since the last commit: the entry
+  // each had at that commit (slot 0: none). Their slots are pending-free, so
+  // LoadCommitted can read them until the next commit succeeds, which clears
+  // this. Pages only dirty in a buffer pool still have their entry in table_.
+  std::unordered_map<PageId, TableEntry> committed_entries_;
 };
 
 }  // namespace pagefs

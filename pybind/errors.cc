@@ -58,6 +58,8 @@ void SetPythonError(const Error& e) {
       return Raise(PyExc_TypeError, py::make_tuple(msg));
     case ErrorCode::kFailed:
       return Raise(Or(c.base, PyExc_RuntimeError), py::make_tuple(msg));
+    case ErrorCode::kStale:
+      return Raise(PyExc_OSError, py::make_tuple(ESTALE, msg));
   }
   Raise(Or(c.base, PyExc_RuntimeError), py::make_tuple(msg));
 }

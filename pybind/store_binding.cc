@@ -72,6 +72,11 @@ void BindStore(py::module_& m) {
              py::gil_scoped_release release;
              h.store->Commit();
            })
+      .def("refresh",
+           [](StoreHandle& h) {
+             py::gil_scoped_release release;
+             h.store->Refresh();
+           })
       .def("close",
            [](StoreHandle& h) {
              py::gil_scoped_release release;

@@ -146,6 +146,14 @@ class Store:
         """Make every change so far durable, atomically."""
         self._core.commit()
 
+    def refresh(self) -> None:
+        """Move a read-only store through a mount to the newest commit now.
+
+        Not needed for correctness: such a store looks for a newer commit at
+        the start of an operation at most every 10 ms and follows it by
+        itself (docs/mount.md, "Readers"). A no-op for other stores."""
+        self._core.refresh()
+
     def close(self) -> None:
         """Commit (unless read-only) and release memory, files and the lock.
         Idempotent. Lists of this store raise ClosedError afterwards."""

@@ -27,7 +27,7 @@ def fill(mounted, pages, prefix="data"):
 def test_root_lists_stats_control_and_each_prefix(make_mount):
     m = make_mount(prefixes=("alpha", "beta")).mount()
     assert sorted(os.listdir(m.mnt)) == [".control", ".stats", "alpha", "beta"]
-    assert sorted(os.listdir(m.mnt / "alpha")) == [".alloc", "anchors", "data", "info.json", "pages"]
+    assert sorted(os.listdir(m.mnt / "alpha")) == [".alloc", "anchors", "committed", "data", "info.json", "pages"]
     r = sh(f"ls -la {m.mnt}")
     assert r.returncode == 0 and ".stats" in r.stdout and "alpha" in r.stdout
 

@@ -261,15 +261,23 @@ void BufferPool::Discard(PageId id) {
 
 void BufferPool::FlushAll() {
   std::lock_guard<std::mutex> lock(miss_mu_);
+  // In page order, so the backing sees runs of adjacent pages (sequential
+  // slots on a volume, combined writes through a mount).
+  std::vector<std::pair<PageId, uint32_t>> dirty;
   for (uint32_t f = 0; f < frames_used_; ++f) {
     Frame& frame = frames_[f];
     if (frame.state.load(std::memory_order_acquire) < kUnpinned) continue;
     if (frame.dirty.load(std::memory_order_acquire) == 0) continue;
-    backing_.Store(frame.page.load(std::memory_order_relaxed), FrameData(f));
-    frame.dirty.store(0, std::memory_order_release);
+    dirty.emplace_back(frame.page.load(std::memory_order_relaxed), f);
+  }
+  std::sort(dirty.begin(), dirty.end());
+  for (const auto& [page, f] : dirty) {
+    backing_.Store(page, FrameData(f));
+    frames_[f].dirty.store(0, std::memory_order_release);
     dirty_.fetch_sub(1, std::memory_order_relaxed);
     writebacks_.fetch_add(1, std::memory_order_relaxed);
   }
+  backing_.Flush();
 }
 
 uint64_t BufferPool::OwnMetadataBytes() const {

@@ -11,6 +11,14 @@
 namespace pagefs {
 
 void MountBacking::Load(PageId first, uint8_t* buf) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t pending_pages = pending_.size() / page_size_;
+    if (first >= first_pending_ && first < first_pending_ + pending_pages) {
+      std::memcpy(buf, pending_.data() + (first - first_pending_) * page_size_, page_size_);
+      return;
+    }
+  }
   const size_t want = page_size_;
   size_t done = 0;
   while (done < want) {
@@ -27,17 +35,37 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
 }
 
 void MountBacking::Store(PageId id, const uint8_t* buf) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t pending_pages = pending_.size() / page_size_;
+  if (!pending_.empty() && id >= first_pending_ && id < first_pending_ + pending_pages) {
+    std::memcpy(pending_.data() + (id - first_pending_) * page_size_, buf, page_size_);
+    return;
+  }
+  if (!pending_.empty() && id != first_pending_ + pending_pages) FlushLocked();
+  if (pending_.empty()) first_pending_ = id;
+  pending_.insert(pending_.end(), buf, buf + page_size_);
+  if (pending_.size() >= kCombineBytes) FlushLocked();
+}
+
+void MountBacking::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FlushLocked();
+}
+
+void MountBacking::FlushLocked() {
   size_t done = 0;
-  while (done < page_size_) {
-    ssize_t n = ::pwrite(fd_, buf + done, page_size_ - done,
-                         static_cast<off_t>(id * page_size_ + done));
+  const off_t base = static_cast<off_t>(first_pending_ * page_size_);
+  while (done < pending_.size()) {
+    ssize_t n = ::pwrite(fd_, pending_.data() + done, pending_.size() - done,
+                         base + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error::FromErrno(errno, "write page " + std::to_string(id) + " through the mount");
+      throw Error::FromErrno(errno, "write pages " + std::to_string(first_pending_) + ".. through the mount");
     }
-    if (n == 0) throw Error(ErrorCode::kIo, "short write of page " + std::to_string(id));
+    if (n == 0) throw Error(ErrorCode::kIo, "short write of page " + std::to_string(first_pending_));
     done += static_cast<size_t>(n);
   }
+  pending_.clear();
 }
 
 }  // namespace pagefs

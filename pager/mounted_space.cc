@@ -234,6 +234,7 @@ PageGuard MountedSpace::Allocate() {
 void MountedSpace::Free(PageId id) {
   CheckWritable();
   pool_->Discard(id);
+  backing_->Flush();  // a combined write still holding the page must not outlive the free
   if (::fallocate(data_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   static_cast<off_t>(id * page_size_), page_size_) != 0) {
     throw Error::FromErrno(errno, "free page " + std::to_string(id) + " of " + describe_);

@@ -34,6 +34,10 @@ class PageBacking {
   }
   // Writes buf back as the new content of page id. Throws pagefs::Error.
   virtual void Store(PageId id, const uint8_t* buf) = 0;
+  // Sends out whatever Store buffered (a backing may combine adjacent pages
+  // into one write). The pool calls it at the end of FlushAll, so after
+  // FlushAll every page written back has reached the backing's destination.
+  virtual void Flush() {}
   // Bytes of RAM the backing holds (page table, allocators); the pool counts
   // them against its budget.
   virtual uint64_t metadata_bytes() const = 0;

@@ -12,16 +12,6 @@ namespace pagefs::fs {
 
 namespace {
 
-void PutLe(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-uint64_t GetLe(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 // REQUIRES prefix.writer_mu. A clean close commits last, so changes newer than
 // the last commit are those of a writer that went away without committing:
 // drop them, as a crash of an embedded writer would.
@@ -61,9 +51,7 @@ std::string ReadAnchors(PrefixView& prefix) {
   std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
   const Anchors a = prefix.store->volume().committed().anchors;
   std::string out(kAnchorsBytes, '\0');
-  auto* p = reinterpret_cast<uint8_t*>(out.data());
-  PutLe(p, a.root_map);
-  PutLe(p + 8, a.orphan_head);
+  EncodeAnchors(a, reinterpret_cast<uint8_t*>(out.data()));
   return out;
 }
 
@@ -79,7 +67,7 @@ void WriteAnchors(PrefixView& prefix, const void* handle, const uint8_t* bytes, 
     throw Error(ErrorCode::kInvalidArgument, "anchors are written whole: 16 bytes at offset 0");
   }
   std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
-  prefix.store->space().set_anchors(Anchors{GetLe(bytes), GetLe(bytes + 8)});
+  prefix.store->space().set_anchors(DecodeAnchors(bytes));
   prefix.modified_ns.store(NowNs());
 }
 
@@ -90,7 +78,7 @@ size_t AllocateIds(PrefixView& prefix, size_t size, uint8_t* out) {
     // Pinned new (zero-filled, dirty) and released at once: stored at the
     // next commit even if the client never writes it.
     PageGuard page = prefix.store->space().Allocate();
-    PutLe(out + 8 * i, page.id());
+    PutLe64(out + 8 * i, page.id());
   }
   prefix.modified_ns.store(NowNs());
   return count * 8;

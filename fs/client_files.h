@@ -23,11 +23,10 @@
 #include <string>
 
 #include "fs/mount_state.h"
+#include "pager/mount_protocol.h"
 
 namespace pagefs::fs {
 
-inline constexpr size_t kAnchorsBytes = 16;
-inline constexpr size_t kMaxAllocBatch = 1024;  // ids per read of .alloc
 
 // Takes the writer role for handle (an open anchors file) on behalf of pid.
 // Throws Error(kBusy) when another handle has it, kReadOnly on a read-only mount.

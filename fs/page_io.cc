@@ -7,7 +7,7 @@
 #include <shared_mutex>
 
 #include "pager/error.h"
-#include "pager/mount_backing.h"
+#include "pager/mount_protocol.h"
 #include "pager/volume.h"
 
 namespace pagefs::fs {

@@ -76,7 +76,7 @@ bool AllocateSpace(PrefixView& prefix, uint64_t off, uint64_t len);
 // Throws Error(kInvalidArgument) for a smaller size.
 bool ResizeSpace(PrefixView& prefix, uint64_t bytes);
 
-// MOUNT/PREFIX/committed (pager/mount_backing.h): the last commit's page_count * page_size.
+// MOUNT/PREFIX/committed (pager/mount_protocol.h): the last commit's page_count * page_size.
 uint64_t CommittedBytes(PrefixView& prefix);
 // The commit a newly opened committed file reads.
 Superblock CommittedSnapshot(PrefixView& prefix);

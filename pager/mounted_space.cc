@@ -44,16 +44,6 @@ std::string StringField(const std::string& json, const std::string& name) {
   return end == std::string::npos ? "" : json.substr(at, end - at);
 }
 
-void PutLe(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-uint64_t GetLe(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 }  // namespace
 
 uint64_t MountedSpace::Field(const std::string& json, const std::string& name) {
@@ -92,12 +82,11 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
       }
       alloc_fd_ = OpenOrThrow(dir_ + "/.alloc", O_RDONLY, "open");
       data_fd_ = OpenOrThrow(dir_ + "/data", O_RDWR, "open");
-      uint8_t raw[16] = {0};
+      uint8_t raw[kAnchorsBytes] = {0};
       if (::pread(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
         throw Error::FromErrno(errno != 0 ? errno : EIO, "read " + dir_ + "/anchors");
       }
-      anchors_.root_map = GetLe(raw);
-      anchors_.orphan_head = GetLe(raw + 8);
+      anchors_ = DecodeAnchors(raw);
     } else {
       // The pages and the anchors of one commit, from the same open file.
       CommittedHeader h;
@@ -223,7 +212,7 @@ PageGuard MountedSpace::Allocate() {
         throw Error::FromErrno(n < 0 ? errno : EIO, "allocate pages through " + dir_ + "/.alloc");
       }
       // Handed out lowest first, as the embedded volume does.
-      for (ssize_t at = n - 8; at >= 0; at -= 8) spare_ids_.push_back(GetLe(raw + at));
+      for (ssize_t at = n - 8; at >= 0; at -= 8) spare_ids_.push_back(GetLe64(raw + at));
     }
     id = spare_ids_.back();
     spare_ids_.pop_back();
@@ -269,10 +258,8 @@ void MountedSpace::Commit() {
   CheckWritable();
   try {
     pool_->FlushAll();
-    uint8_t raw[16];
-    Anchors a = anchors();
-    PutLe(raw, a.root_map);
-    PutLe(raw + 8, a.orphan_head);
+    uint8_t raw[kAnchorsBytes];
+    EncodeAnchors(anchors(), raw);
     if (::pwrite(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
       throw Error::FromErrno(errno != 0 ? errno : EIO, "write " + dir_ + "/anchors");
     }

@@ -9,12 +9,12 @@ cd "$(dirname "$0")/.."
 echo "test: engine (GoogleTest, Release)"
 cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/cpp
-ctest --test-dir build/cpp --output-on-failure -j2 -Q
+ctest --test-dir build/cpp --output-on-failure -j2
 echo "test: engine (GoogleTest, ASan+UBSan)"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_SANITIZE=ON \
   -DPAGEFS_BUILD_FS=OFF >/dev/null
 cmake --build build/asan
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2 -Q
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2
 echo "test: Python package (pytest, embedded stores)"
 python3 -m pytest -q -W error tests/python
 echo "test: Python package (pytest, every store through a pagefs mount)"

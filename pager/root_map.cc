@@ -31,74 +31,68 @@ std::pair<uint64_t, bool> RootMap::Find(ListTree& tree, std::string_view name) {
   return {lo, found};
 }
 
-bool RootMap::Get(std::string_view name, const PersistentList::Visitor& fn) {
+template <typename Fn>
+auto RootMap::Locked(bool create, Fn&& fn) {
   heap_.FollowCommits();
   std::shared_lock op(heap_.op_lock());
   heap_.CheckOpen();
   std::lock_guard l(heap_.root_map_mu());
-  PageId id = heap_.RootMapId(false);
-  if (id == kNoPage) return false;
-  ListTree tree(heap_, id);
-  auto [pos, found] = Find(tree, name);
-  if (found) tree.Get(2 * pos + 1, fn);
-  return found;
+  return fn(heap_.RootMapId(create));
+}
+
+bool RootMap::Get(std::string_view name, const PersistentList::Visitor& fn) {
+  return Locked(false, [&](PageId id) {
+    if (id == kNoPage) return false;
+    ListTree tree(heap_, id);
+    auto [pos, found] = Find(tree, name);
+    if (found) tree.Get(2 * pos + 1, fn);
+    return found;
+  });
 }
 
 void RootMap::Set(std::string_view name, std::string_view encoded) {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(heap_.root_map_mu());
-  ListTree tree(heap_, heap_.RootMapId(true));
-  auto [pos, found] = Find(tree, name);
-  if (found) {
-    tree.Set(2 * pos + 1, encoded);
-    return;
-  }
-  std::string key;
-  EncodeStr(key, name);
-  // Value first: if it is rejected, no key is left without a value.
-  tree.Insert(2 * pos, encoded);
-  tree.Insert(2 * pos, key);
+  Locked(true, [&](PageId id) {
+    ListTree tree(heap_, id);
+    auto [pos, found] = Find(tree, name);
+    if (found) {
+      tree.Set(2 * pos + 1, encoded);
+      return;
+    }
+    std::string key;
+    EncodeStr(key, name);
+    // Value first: if it is rejected, no key is left without a value.
+    tree.Insert(2 * pos, encoded);
+    tree.Insert(2 * pos, key);
+  });
 }
 
 bool RootMap::Erase(std::string_view name) {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(heap_.root_map_mu());
-  PageId id = heap_.RootMapId(false);
-  if (id == kNoPage) return false;
-  ListTree tree(heap_, id);
-  auto [pos, found] = Find(tree, name);
-  if (found) tree.Erase(2 * pos, 2 * pos + 2);
-  return found;
+  return Locked(false, [&](PageId id) {
+    if (id == kNoPage) return false;
+    ListTree tree(heap_, id);
+    auto [pos, found] = Find(tree, name);
+    if (found) tree.Erase(2 * pos, 2 * pos + 2);
+    return found;
+  });
 }
 
 std::vector<std::string> RootMap::Keys() {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(heap_.root_map_mu());
-  std::vector<std::string> keys;
-  PageId id = heap_.RootMapId(false);
-  if (id == kNoPage) return keys;
-  ListTree tree(heap_, id);
-  bool is_key = true;  // keys and values alternate
-  tree.Scan(0, UINT64_MAX, [&](std::string_view enc) {
-    if (is_key) keys.push_back(KeyOf(enc));
-    is_key = !is_key;
+  return Locked(false, [&](PageId id) {
+    std::vector<std::string> keys;
+    if (id == kNoPage) return keys;
+    bool is_key = true;  // keys and values alternate
+    ListTree(heap_, id).Scan(0, UINT64_MAX, [&](std::string_view enc) {
+      if (is_key) keys.push_back(KeyOf(enc));
+      is_key = !is_key;
+    });
+    return keys;
   });
-  return keys;
 }
 
 uint64_t RootMap::size() {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(heap_.root_map_mu());
-  PageId id = heap_.RootMapId(false);
-  return id == kNoPage ? 0 : ListTree(heap_, id).size() / 2;
+  return Locked(false, [&](PageId id) -> uint64_t {
+    return id == kNoPage ? 0 : ListTree(heap_, id).size() / 2;
+  });
 }
 
 }  // namespace pagefs

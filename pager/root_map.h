@@ -43,6 +43,11 @@ class RootMap {
  private:
   // Position (in keys) of the first key >= name, and whether it is name.
   std::pair<uint64_t, bool> Find(ListTree& tree, std::string_view name);
+  // Runs fn(root map id) under the locking every operation follows: commits
+  // followed, op lock shared, open check, the root map's mutex. The id is
+  // kNoPage while there is no root map (create: make one first).
+  template <typename Fn>
+  auto Locked(bool create, Fn&& fn);
 
   Heap& heap_;
 };

@@ -304,7 +304,15 @@ uint32_t BufferPool::TakeFrame() {
   return static_cast<uint32_t>(f);
 }
 
+void BufferPool::TrimBackingMetadata() {
+  // The backing's metadata (page-table leaves) may take up to a quarter of
+  // the budget; past that, what can be read again is dropped down to an eighth.
+  const uint64_t budget = budget_.load(std::memory_order_relaxed);
+  if (backing_.metadata_bytes() > budget / 4) backing_.TrimMetadata(budget / 8);
+}
+
 int64_t BufferPool::TryTakeFrame() {
+  TrimBackingMetadata();
   // Over the limit (the budget shrank or metadata grew): give frames back first.
   // Write-backs can grow the backing's metadata, so the limit is re-read.
   while (frames_in_use() > FrameLimit()) {
@@ -372,6 +380,7 @@ void BufferPool::ReleaseFrame(uint32_t f) {
 void BufferPool::SetBudget(uint64_t bytes) {
   std::lock_guard<std::mutex> lock(miss_mu_);
   budget_.store(bytes, std::memory_order_relaxed);
+  TrimBackingMetadata();
   while (frames_in_use() > FrameLimit()) {
     int64_t victim = EvictOne();
     if (victim < 0) break;  // the rest is pinned; it goes as soon as it is unpinned

@@ -112,7 +112,8 @@ class BufferPool final : public PinHolder {
   // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
   // REQUIRES miss_mu_.
   int64_t EvictOne();
-  void ReleaseFrame(uint32_t f);  // locked frame -> free list, memory returned
+  void ReleaseFrame(uint32_t f);
+  void TrimBackingMetadata();  // REQUIRES miss_mu_  // locked frame -> free list, memory returned
 
   const uint32_t page_size_;
   PageBacking& backing_;

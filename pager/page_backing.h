@@ -41,6 +41,9 @@ class PageBacking {
   // Bytes of RAM the backing holds (page table, allocators); the pool counts
   // them against its budget.
   virtual uint64_t metadata_bytes() const = 0;
+  // Drops metadata that can be read again (page-table leaves without
+  // uncommitted changes) until metadata_bytes() <= max_bytes, if it can.
+  virtual void TrimMetadata(uint64_t /*max_bytes*/) {}
 };
 
 }  // namespace pagefs

@@ -170,6 +170,16 @@ void PageTable::Walk(const std::function<void(SlotId)>& node_slot,
   }
 }
 
+void PageTable::TrimLeaves(uint64_t max_bytes) {
+  for (uint64_t step = 0; step < leaves_.size() && memory_bytes() > max_bytes; ++step) {
+    trim_hand_ = (trim_hand_ + 1) % leaves_.size();
+    Leaf& leaf = leaves_[trim_hand_];
+    if (!leaf.entries || leaf.dirty) continue;
+    leaf.entries.reset();
+    --loaded_leaves_;
+  }
+}
+
 uint64_t PageTable::memory_bytes() const {
   uint64_t bytes = loaded_leaves_ * per_node_ * sizeof(TableEntry) + leaves_.capacity() * sizeof(Leaf);
   for (const auto& level : dir_) bytes += level.capacity() * sizeof(TableEntry);

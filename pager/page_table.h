@@ -8,7 +8,8 @@
 //
 // In memory the levels above the leaves are always loaded (1/256 of the leaf
 // count at 4 KiB pages); leaves load on first use and are counted in
-// memory_bytes(), which the buffer pool charges against the cache budget.
+// memory_bytes(), which the buffer pool charges against the cache budget;
+// leaves without uncommitted changes can be dropped again (TrimLeaves).
 //
 // WriteDirty() writes changed nodes bottom-up to slots from the allocator
 // (shadow paging: a committed node is never overwritten) and returns the new
@@ -60,6 +61,11 @@ class PageTable {
   void Walk(const std::function<void(SlotId)>& node_slot,
             const std::function<void(PageId, const TableEntry&)>& data);
 
+  // Drops loaded leaves that hold no change since the last commit (they are
+  // read again from their committed slot when next needed) until
+  // memory_bytes() <= max_bytes or only changed leaves are left.
+  void TrimLeaves(uint64_t max_bytes);
+
   uint64_t memory_bytes() const;
   uint32_t entries_per_node() const { return per_node_; }
 
@@ -89,6 +95,7 @@ class PageTable {
   std::vector<Leaf> leaves_;
   std::vector<uint64_t> dirty_leaves_;
   uint64_t loaded_leaves_ = 0;
+  uint64_t trim_hand_ = 0;  // where the next TrimLeaves sweep starts
 };
 
 }  // namespace pagefs

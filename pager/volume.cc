@@ -370,8 +370,21 @@ uint64_t Volume::pages_in_use() {
   return page_count_ - 1 - free_id_count_;
 }
 
+void Volume::TrimMetadata(uint64_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t table = table_.memory_bytes();
+  const uint64_t all = MetadataBytesLocked();
+  if (all <= max_bytes) return;
+  const uint64_t others = all - table;
+  table_.TrimLeaves(max_bytes > others ? max_bytes - others : 0);
+}
+
 uint64_t Volume::metadata_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return MetadataBytesLocked();
+}
+
+uint64_t Volume::MetadataBytesLocked() const {
   return table_.memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
          free_ids_.capacity() * sizeof(PageId) + free_map_.capacity() / 8 +
          // an unordered_map node: the pair, a next pointer, the cached hash;

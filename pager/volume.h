@@ -58,6 +58,7 @@ class Volume final : public PageBacking {
   size_t LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) override;
   void Store(PageId id, const uint8_t* buf) override;
   uint64_t metadata_bytes() const override;
+  void TrimMetadata(uint64_t max_bytes) override;
 
   PageId AllocateId();
   // Throws Error(kInvalidArgument) for an id that is not allocated (never
@@ -107,6 +108,7 @@ class Volume final : public PageBacking {
 
  private:
   void EnsureAllocators();  // REQUIRES mu_ held
+  uint64_t MetadataBytesLocked() const;  // REQUIRES mu_ held
   // Remembers id's entry at the last commit before it first changes.
   // REQUIRES mu_ held; old is id's current table entry.
   void NoteChange(PageId id, const TableEntry& old);

@@ -112,8 +112,9 @@ class BufferPool final : public PinHolder {
   // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
   // REQUIRES miss_mu_.
   int64_t EvictOne();
-  void ReleaseFrame(uint32_t f);
-  void TrimBackingMetadata();  // REQUIRES miss_mu_  // locked frame -> free list, memory returned
+  void ReleaseFrame(uint32_t f);  // locked frame -> free list, memory returned
+  // Keeps the backing's metadata within a share of the budget. REQUIRES miss_mu_.
+  void TrimBackingMetadata();
 
   const uint32_t page_size_;
   PageBacking& backing_;

@@ -13,6 +13,14 @@
 namespace pagefs {
 namespace {
 
+// Insert and Set take exactly one well-formed inline value.
+void CheckOneValue(std::string_view encoded) {
+  if (encoded.empty() || FastEncodedSize(reinterpret_cast<const uint8_t*>(encoded.data()),
+                                         encoded.size()) != encoded.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "not one encoded value");
+  }
+}
+
 uint64_t HdrSize(const uint8_t* h) { return Field<uint64_t>(h, ListHeaderFields::kSize); }
 uint32_t HdrHeight(const uint8_t* h) { return Field<uint32_t>(h, ListHeaderFields::kHeight); }
 PageId HdrRoot(const uint8_t* h) { return Field<uint64_t>(h, ListHeaderFields::kRoot); }
@@ -198,10 +206,7 @@ void ListTree::GrowRoot(uint8_t* hdr, Split s, uint64_t total) {
 }
 
 void ListTree::Insert(uint64_t i, std::string_view encoded) {
-  if (encoded.empty() || FastEncodedSize(reinterpret_cast<const uint8_t*>(encoded.data()),
-                                         encoded.size()) != encoded.size()) {
-    throw Error(ErrorCode::kInvalidArgument, "not one encoded value");
-  }
+  CheckOneValue(encoded);
   PageGuard hdr = space_.Write(header_);
   uint8_t* h = hdr.mutable_data();
   uint64_t size = HdrSize(h);
@@ -220,10 +225,7 @@ void ListTree::Insert(uint64_t i, std::string_view encoded) {
 }
 
 void ListTree::Set(uint64_t i, std::string_view encoded) {
-  if (encoded.empty() || FastEncodedSize(reinterpret_cast<const uint8_t*>(encoded.data()),
-                                         encoded.size()) != encoded.size()) {
-    throw Error(ErrorCode::kInvalidArgument, "not one encoded value");
-  }
+  CheckOneValue(encoded);
   PageGuard hdr = space_.Write(header_);
   uint8_t* h = hdr.mutable_data();
   uint64_t size = HdrSize(h);

@@ -236,7 +236,6 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=200, help="trials per system (200)")
     ap.add_argument("--systems", default="pagefs,dbzero",
                     help="comma list from pagefs,dbzero,sqlite,lmdb")
-    ap.add_argument("--rivals", action="store_true", help="add sqlite and lmdb rows")
     ap.add_argument("--kill", action="store_true", help="kill -9 trials instead of bit flips")
     ap.add_argument("--kill-batch", type=int, default=10_000,
                     help="strings appended per commit by the kill-mode writer (10k)")
@@ -248,20 +247,10 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="a verifying process with no verdict after this many s is a hang")
     ap.add_argument("--seed", type=int, default=4242)
-    ap.add_argument("--out", default="bench-out", help="output directory (./bench-out)")
-    ap.add_argument("--tmp", default=None, help="where the temporary stores go (system tmp)")
-    ap.add_argument("--no-install", action="store_true",
-                    help="do not pip-install missing optional dependencies")
+    bl.add_common_args(ap)
     args = ap.parse_args(argv)
 
-    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    if args.rivals:
-        systems += [s for s in ("sqlite", "lmdb") if s not in systems]
-    bad = [s for s in systems if s not in bl.PERSISTENT]
-    if bad:
-        ap.error(f"not persistent systems: {bad}")
-    bl.ensure_pip([s for s in ("dbzero", "lmdb") if s in systems],
-                  allow_install=not args.no_install)
+    systems = bl.chosen_systems(ap, args, bl.PERSISTENT)
 
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)

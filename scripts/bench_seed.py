@@ -299,7 +299,6 @@ def main(argv=None):
                     help="budget for the second read measurement, MiB (16)")
     ap.add_argument("--systems", default="pylist,pagefs,dbzero",
                     help="comma list from " + ",".join(bl.ALL_SYSTEMS))
-    ap.add_argument("--rivals", action="store_true", help="add sqlite and lmdb rows")
     ap.add_argument("--reads", type=int, default=1_000_000,
                     help="random lst[i] reads per read measurement (1M)")
     ap.add_argument("--read-cap", type=float, default=120.0,
@@ -308,20 +307,10 @@ def main(argv=None):
                     help="fresh processes for the init->first-read time (5)")
     ap.add_argument("--interval", type=float, default=0.1, help="RSS sampling period, s")
     ap.add_argument("--seed", type=int, default=12345)
-    ap.add_argument("--out", default="bench-out", help="output directory (./bench-out)")
-    ap.add_argument("--tmp", default=None, help="where the temporary stores go (system tmp)")
-    ap.add_argument("--no-install", action="store_true",
-                    help="do not pip-install missing optional dependencies")
+    bl.add_common_args(ap)
     args = ap.parse_args(argv)
 
-    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    if args.rivals:
-        systems += [s for s in ("sqlite", "lmdb") if s not in systems]
-    bad = [s for s in systems if s not in bl.ALL_SYSTEMS]
-    if bad:
-        ap.error(f"unknown systems {bad}")
-    want = ["matplotlib"] + [s for s in ("dbzero", "lmdb") if s in systems]
-    bl.ensure_pip(want, allow_install=not args.no_install)
+    systems = bl.chosen_systems(ap, args, bl.ALL_SYSTEMS, extra_pip=["matplotlib"])
     if "pagefs" in systems and not bl.available("pagefs")[0]:
         print("[pagefs] not installed: build and install it with `pip install .` from the "
               "repository root; its row is skipped", flush=True)

@@ -689,3 +689,26 @@ def child_main(argv):
 
 if __name__ == "__main__":
     child_main(sys.argv)
+
+
+def add_common_args(ap) -> None:
+    """The options every benchmark script takes: rows, output, scratch space."""
+    ap.add_argument("--rivals", action="store_true", help="add sqlite and lmdb rows")
+    ap.add_argument("--out", default="bench-out", help="output directory (./bench-out)")
+    ap.add_argument("--tmp", default=None, help="where the temporary stores go (system tmp)")
+    ap.add_argument("--no-install", action="store_true",
+                    help="do not pip-install missing optional dependencies")
+
+
+def chosen_systems(ap, args, allowed, extra_pip=()) -> list[str]:
+    """The systems of --systems (plus the rivals with --rivals), checked against
+    allowed; pip-installs the optional ones they need (and extra_pip)."""
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if args.rivals:
+        systems += [s for s in ("sqlite", "lmdb") if s not in systems]
+    bad = [s for s in systems if s not in allowed]
+    if bad:
+        ap.error(f"systems {bad} are not among {','.join(allowed)}")
+    ensure_pip(list(extra_pip) + [s for s in ("dbzero", "lmdb") if s in systems],
+               allow_install=not args.no_install)
+    return systems

@@ -1,5 +1,9 @@
 #include "pager/embedded_space.h"
 
+#include <chrono>
+
+#include "pager/mounted_space.h"
+
 namespace pagefs {
 
 EmbeddedSpace::EmbeddedSpace(Volume& volume, BufferPool& pool)
@@ -46,6 +50,14 @@ void EmbeddedSpace::Commit() {
   volume_->CheckWritable();
   pool_->FlushAll();
   volume_->Commit(anchors());
+}
+
+bool EmbeddedSpace::NewerCommit(bool force) {
+  return follow_ && volume_->NewerCommit(force, std::chrono::nanoseconds(kFollowInterval).count());
+}
+
+void EmbeddedSpace::FollowCommit() {
+  if (follow_) follow_();
 }
 
 Anchors EmbeddedSpace::anchors() const {

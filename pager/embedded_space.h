@@ -3,6 +3,7 @@
 // through the pool, then lets the Volume commit.
 #pragma once
 
+#include <functional>
 #include <mutex>
 
 #include "pager/buffer_pool.h"
@@ -27,6 +28,12 @@ class EmbeddedSpace final : public PageSpace {
   Anchors anchors() const override;
   void set_anchors(const Anchors& anchors) override;
   bool read_only() const override { return volume_->read_only(); }
+  // A read-only space follows new commits (as a mount's readers do): it looks
+  // at most every kFollowInterval, and follow (set by the Store, which owns
+  // the pool it must replace) moves it to the newest commit.
+  bool NewerCommit(bool force) override;
+  void FollowCommit() override;
+  void set_follow(std::function<void()> follow) { follow_ = std::move(follow); }
 
   // Points the space at a fresh volume and pool (a rollback to the last
   // commit), taking that commit's anchors. REQUIRES: the store's op lock held
@@ -38,6 +45,7 @@ class EmbeddedSpace final : public PageSpace {
   BufferPool* pool_;
   mutable std::mutex anchors_mu_;
   Anchors anchors_;
+  std::function<void()> follow_;
 };
 
 }  // namespace pagefs

@@ -213,6 +213,24 @@ void SegmentTier::Discard(SlotId slot) {
   (void)::fallocate(seg->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, slot_size_);
 }
 
+void SegmentTier::DiscardRun(SlotId first, uint64_t n) {
+  if (read_only_) return;
+  while (n > 0) {
+    const uint64_t in_segment = slots_per_segment_ - first % slots_per_segment_;
+    const uint64_t count = std::min(n, in_segment);
+    if (first / slots_per_segment_ < kMaxSegments) {
+      if (Segment* seg = SegmentFor(first, false)) {
+        const off_t off = static_cast<off_t>(first % slots_per_segment_) * slot_size_;
+        // Best effort, as Discard.
+        (void)::fallocate(seg->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+                          static_cast<off_t>(count * slot_size_));
+      }
+    }
+    first += count;
+    n -= count;
+  }
+}
+
 TierStats SegmentTier::stats() const {
   TierStats s;
   s.reads = reads_.load(std::memory_order_relaxed);

@@ -32,6 +32,8 @@ class SegmentTier final : public Tier {
   void Write(SlotId slot, const uint8_t* buf) override;
   void Sync() override;
   void Discard(SlotId slot) override;
+  // One hole punch per segment file the run touches.
+  void DiscardRun(SlotId first, uint64_t n) override;
   SlotId size() const override { return size_.load(std::memory_order_acquire); }
   TierStats stats() const override;
   std::string name() const override { return "segments:" + dir_; }

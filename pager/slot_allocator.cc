@@ -53,19 +53,52 @@ void SlotAllocator::Release(SlotId slot) {
   }
 }
 
-void SlotAllocator::CommitSucceeded() {
+void SlotAllocator::CommitSucceeded(uint64_t epoch) {
   for (SlotId s : fresh_list_) Set(fresh_, s, false);
   fresh_list_.clear();
-  for (SlotId s : pending_) {
-    if (Test(used_, s)) --used_count_;
-    Set(used_, s, false);
-    cursor_ = std::min(cursor_, s);
+  if (pending_.empty()) return;
+  held_count_ += pending_.size();
+  if (!held_.empty() && held_.back().epoch == epoch) {
+    held_.back().slots.insert(held_.back().slots.end(), pending_.begin(), pending_.end());
+    pending_.clear();
+  } else {
+    held_.push_back({epoch, std::move(pending_)});
+    pending_ = {};
   }
-  pending_.clear();
+}
+
+uint64_t SlotAllocator::Hold(uint64_t epoch, const std::vector<SlotId>& slots) {
+  std::vector<SlotId> taken;
+  for (SlotId s : slots) {
+    if (s < first_slot_ || Test(used_, s)) continue;
+    MarkUsed(s);
+    taken.push_back(s);
+  }
+  if (taken.empty()) return 0;
+  held_count_ += taken.size();
+  // Held groups stay in ascending epochs: the open's group comes first.
+  held_.push_front({epoch, std::move(taken)});
+  return held_.front().slots.size();
+}
+
+uint64_t SlotAllocator::Reclaim(std::optional<uint64_t> oldest) {
+  uint64_t freed = 0;
+  while (!held_.empty() && (!oldest || held_.front().epoch <= *oldest)) {
+    for (SlotId s : held_.front().slots) {
+      if (Test(used_, s)) --used_count_;
+      Set(used_, s, false);
+      cursor_ = std::min(cursor_, s);
+    }
+    freed += held_.front().slots.size();
+    held_.pop_front();
+  }
+  held_count_ -= freed;
+  return freed;
 }
 
 uint64_t SlotAllocator::memory_bytes() const {
-  return (used_.capacity() + fresh_.capacity() + fresh_list_.capacity() + pending_.capacity()) *
+  return (used_.capacity() + fresh_.capacity() + fresh_list_.capacity() + pending_.capacity() +
+          held_count_) *
          sizeof(uint64_t);
 }
 

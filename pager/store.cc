@@ -14,6 +14,7 @@
 #include "pager/embedded_space.h"
 #include "pager/error.h"
 #include "pager/mounted_space.h"
+#include "pager/reader_table.h"
 #include "pager/segment_tier.h"
 #include "pager/superblock.h"
 #include "pager/volume.h"
@@ -129,10 +130,12 @@ void Store::OpenVolume() {
   tier_ = std::make_unique<SegmentTier>(dir, page_size,
                                         static_cast<uint32_t>(kSegmentBytes / page_size),
                                         options_.read_only);
+  if (!readers_) readers_ = ReaderTable::Open(dir, /*writable=*/!options_.read_only);
   VolumeOptions vopts;
   vopts.page_size = page_size;
   vopts.read_only = options_.read_only;
   vopts.create = !options_.read_only;
+  vopts.readers = readers_.get();
   volume_ = std::make_unique<Volume>(*tier_, describe, vopts);
   pool_ = std::make_unique<BufferPool>(page_size, options_.cache_size, *volume_);
   if (space_) {
@@ -141,7 +144,24 @@ void Store::OpenVolume() {
     space_ = std::make_unique<EmbeddedSpace>(*volume_, *pool_);
     active_ = space_.get();
     heap_ = std::make_unique<Heap>(*space_);
+    if (options_.read_only) space_->set_follow([this] { FollowNewest(); });
   }
+}
+
+void Store::FollowNewest() {
+  const uint64_t budget = pool_->budget();
+  // The pool first: its destructor waits for a background prefetch that
+  // reads through the volume.
+  pool_.reset();
+  try {
+    volume_->FollowNewest();
+  } catch (...) {
+    pool_ = std::make_unique<BufferPool>(options_.page_size, budget, *volume_);
+    space_->Rebind(*volume_, *pool_);
+    throw;
+  }
+  pool_ = std::make_unique<BufferPool>(options_.page_size, budget, *volume_);
+  space_->Rebind(*volume_, *pool_);
 }
 
 void Store::Rollback() {
@@ -253,6 +273,7 @@ void Store::Close() {
   pool_.reset();
   volume_.reset();
   tier_.reset();
+  readers_.reset();
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);  // releases the flock
     lock_fd_ = -1;
@@ -312,6 +333,11 @@ StoreStats Store::stats() const {
   s.tier_writes = tier.writes;
   s.epoch = volume_->committed().epoch;
   s.page_size = volume_->page_size();
+  VolumeReaderStats readers = volume_->reader_stats();
+  s.readers = readers.live;
+  s.has_oldest_reader = readers.oldest.has_value();
+  s.oldest_reader_epoch = readers.oldest.value_or(0);
+  s.held_slots = readers.held_slots;
   return s;
 }
 

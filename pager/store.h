@@ -5,7 +5,10 @@
 //
 // One writer per prefix: a read-write Store holds an exclusive lock on
 // ROOT/PREFIX/LOCK for its lifetime; a second writer gets Error(kBusy) naming
-// the holder's pid. Read-only stores take no lock and see the last commit.
+// the holder's pid. Read-only stores take no lock: each holds a slot of
+// ROOT/PREFIX/readers (ReaderTable, docs/readers.md) with the commit it reads,
+// so the writer keeps that commit's pages; it follows newer commits at the
+// start of an operation (at most every kFollowInterval) and on Refresh.
 //
 // Through a mount: when ROOT is a pagefs mount (statfs says FUSE and
 // ROOT/.stats names pagefs), Open works on the mount's files instead
@@ -47,9 +50,17 @@ struct StoreStats {
   uint64_t tier_writes = 0;
   uint64_t epoch = 0;           // number of the last commit
   uint32_t page_size = 0;
+  // Readers of the prefix (read-only processes, and pins of the mount
+  // daemon), the oldest commit one of them reads (has_oldest_reader false:
+  // none), and the slots a writer keeps back for them.
+  uint64_t readers = 0;
+  bool has_oldest_reader = false;
+  uint64_t oldest_reader_epoch = 0;
+  uint64_t held_slots = 0;
 };
 
 class Tier;
+class ReaderTable;
 class Volume;
 class BufferPool;
 class EmbeddedSpace;
@@ -85,8 +96,8 @@ class Store {
   // refuses further writes (Error(kFailed)) until it is reopened; the last
   // successful commit is intact on disk.
   void Commit();
-  // A read-only store through a mount: moves to the daemon's newest commit
-  // now (it also does so by itself, see MountedSpace). A no-op otherwise.
+  // A read-only store: moves to the newest commit now (it also does so by
+  // itself, at the start of an operation). A no-op for a writer.
   void Refresh();
   // Writes every dirty cached page back to the volume (to slots that no
   // commit references) without committing, so they stay cached but clean.
@@ -121,11 +132,15 @@ class Store {
   void Lock();
   void CheckOpen() const;
   void OpenVolume();  // tier, volume, pool, space, heap over ROOT/PREFIX
+  // Read-only: the volume moves to the newest commit and the pool, which
+  // caches the old one's pages, is replaced. REQUIRES the op lock exclusively.
+  void FollowNewest();
 
   const std::string root_;
   const std::string prefix_;
   StoreOptions options_;
   int lock_fd_ = -1;
+  std::unique_ptr<ReaderTable> readers_;  // kept across a rollback: pins outlive the volume
   std::unique_ptr<Tier> tier_;
   std::unique_ptr<Volume> volume_;
   std::unique_ptr<BufferPool> pool_;

@@ -45,6 +45,11 @@ class Tier {
   virtual void Write(SlotId slot, const uint8_t* buf) = 0;
   virtual void Sync() = 0;
   virtual void Discard(SlotId slot) = 0;
+  // Discard of the n slots first .. first+n-1 (tiers that punch holes do it
+  // in one request per file).
+  virtual void DiscardRun(SlotId first, uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i) Discard(first + i);
+  }
   // One past the highest slot ever written.
   virtual SlotId size() const = 0;
   virtual TierStats stats() const = 0;

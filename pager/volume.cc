@@ -1,6 +1,7 @@
 #include "pager/volume.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "pager/checksum.h"
@@ -21,19 +22,19 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
       name_(std::move(name)),
       page_size_(options.page_size),
       read_only_(options.read_only),
-      table_(tier, options.page_size, name_) {
+      readers_(options.readers),
+      table_(std::make_unique<PageTable>(tier, options.page_size, name_)) {
+  if (readers_ == nullptr) {
+    own_readers_ = std::make_unique<ReaderTable>();
+    readers_ = own_readers_.get();
+  }
   if (!ValidPageSize(page_size_) || tier.slot_size() != page_size_) {
     throw Error(ErrorCode::kInvalidArgument,
                 "page size must be a power of two from 4096 to 65536, not " +
                     std::to_string(page_size_));
   }
   std::vector<uint8_t> buf(page_size_);
-  std::optional<Superblock> best;
-  for (SlotId s : {SlotId{0}, SlotId{1}}) {
-    tier_.Read(s, buf.data());
-    std::optional<Superblock> sb = DecodeSuperblockSlot(buf.data());
-    if (sb && (!best || sb->epoch > best->epoch)) best = sb;
-  }
+  std::optional<Superblock> best = ReadNewestSuperblock();
   if (!best) {
     if (tier_.size() != 0) {
       throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
@@ -57,9 +58,85 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
                                                  std::to_string(best->page_size) + ", not " +
                                                  std::to_string(page_size_));
   }
+  if (read_only_ && readers_->has_file()) {
+    reader_slot_ = readers_->Claim();
+    best = PublishNewest();
+  }
   committed_ = *best;
   page_count_ = std::max<uint64_t>(1, committed_.page_count);
-  table_.Open({committed_.table_height, {committed_.table_root_slot, committed_.table_root_checksum}});
+  table_->Open({committed_.table_height, {committed_.table_root_slot, committed_.table_root_checksum}});
+  last_look_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+namespace {
+
+ReaderSnapshot SnapshotOf(const Superblock& sb) {
+  return {sb.epoch, sb.table_height, sb.table_root_slot, sb.table_root_checksum, sb.page_count};
+}
+
+}  // namespace
+
+std::optional<Superblock> Volume::ReadNewestSuperblock() {
+  std::vector<uint8_t> buf(page_size_);
+  std::optional<Superblock> best;
+  for (SlotId s : {SlotId{0}, SlotId{1}}) {
+    tier_.Read(s, buf.data());
+    std::optional<Superblock> sb = DecodeSuperblockSlot(buf.data());
+    if (sb && (!best || sb->epoch > best->epoch)) best = sb;
+  }
+  return best;
+}
+
+Superblock Volume::PublishNewest() {
+  for (;;) {
+    std::optional<Superblock> sb = ReadNewestSuperblock();
+    if (!sb) {
+      throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
+                                              tier_.name() + "): the store is damaged");
+    }
+    reader_slot_->Publish(SnapshotOf(*sb));
+    // The writer scans the table after its superblock is durable: if no newer
+    // commit shows now, the writer of the next one sees this epoch.
+    std::optional<Superblock> again = ReadNewestSuperblock();
+    if (again && again->epoch == sb->epoch) return *sb;
+  }
+}
+
+bool Volume::NewerCommit(bool force, int64_t interval_ns) {
+  if (!read_only_) return false;
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  int64_t last = last_look_ns_.load();
+  if (!force && now - last < interval_ns) return false;
+  // One thread looks per interval.
+  if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
+  std::optional<Superblock> sb = ReadNewestSuperblock();
+  std::lock_guard<std::mutex> lock(mu_);
+  return sb && sb->epoch > committed_.epoch;
+}
+
+bool Volume::FollowNewest() {
+  if (!read_only_) return false;
+  std::optional<Superblock> sb =
+      reader_slot_ ? std::optional<Superblock>(PublishNewest()) : ReadNewestSuperblock();
+  if (!sb) {
+    throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
+                                            tier_.name() + "): the store is damaged");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sb->epoch == committed_.epoch) return false;
+  }
+  auto table = std::make_unique<PageTable>(tier_, page_size_, name_);
+  table->Open({sb->table_height, {sb->table_root_slot, sb->table_root_checksum}});
+  std::lock_guard<std::mutex> lock(mu_);
+  committed_ = *sb;
+  table_ = std::move(table);
+  page_count_ = std::max<uint64_t>(1, committed_.page_count);
+  slots_.reset();  // the free ids of the new commit are found on demand
+  free_ids_.clear();
+  free_map_.clear();
+  free_id_count_ = 0;
+  return true;
 }
 
 template <class Fn>
@@ -84,7 +161,7 @@ void Volume::Load(PageId id, uint8_t* buf) {
   TableEntry entry;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    entry = table_.Get(id);
+    entry = table_->Get(id);
   }
   if (entry.slot == 0) {
     std::memset(buf, 0, page_size_);
@@ -105,7 +182,7 @@ size_t Volume::LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
   std::vector<TableEntry> entries(n);
   try {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < n; ++i) entries[i] = table_.Get(ids[i]);
+    for (size_t i = 0; i < n; ++i) entries[i] = table_->Get(ids[i]);
   } catch (...) {
     return 0;  // a table node failed to load: Load names it
   }
@@ -149,7 +226,7 @@ void Volume::Store(PageId id, const uint8_t* buf) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     EnsureAllocators();
-    TableEntry old = table_.Get(id);
+    TableEntry old = table_->Get(id);
     NoteChange(id, old);
     if (old.slot != 0 && slots_->IsFresh(old.slot)) {
       slot = old.slot;  // written since the last commit: no commit needs it
@@ -161,7 +238,7 @@ void Volume::Store(PageId id, const uint8_t* buf) {
   uint64_t sum = Checksum(buf, page_size_, DataPageSeed(id));
   Guarded([&] { tier_.Write(slot, buf); });
   std::lock_guard<std::mutex> lock(mu_);
-  table_.Set(id, {slot, sum});
+  table_->Set(id, {slot, sum});
 }
 
 PageId Volume::AllocateId() {
@@ -245,10 +322,10 @@ void Volume::FreeId(PageId id) {
     throw Error(ErrorCode::kInvalidArgument,
                 "free of page " + std::to_string(id) + " that " + name_ + " has not allocated");
   }
-  TableEntry old = table_.Get(id);
+  TableEntry old = table_->Get(id);
   NoteChange(id, old);
   if (old.slot != 0) slots_->Release(old.slot);
-  table_.Set(id, {});
+  table_->Set(id, {});
   free_ids_.push_back(id);
   free_map_[id] = true;
   ++free_id_count_;
@@ -260,7 +337,7 @@ void Volume::EnsureAllocators() {
   // in use and every id below page_count without a slot is free.
   SlotAllocator slots(kFirstDataSlot);
   std::vector<bool> stored(page_count_, false);
-  table_.Walk([&](SlotId s) { slots.MarkUsed(s); },
+  table_->Walk([&](SlotId s) { slots.MarkUsed(s); },
               [&](PageId id, const TableEntry& e) {
                 if (e.slot == 0) return;
                 slots.MarkUsed(e.slot);
@@ -275,6 +352,7 @@ void Volume::EnsureAllocators() {
     }
   }
   std::reverse(free_ids.begin(), free_ids.end());  // hand out low ids first
+  if (!read_only_) HoldForReadersAndTrim(slots);
   slots_.emplace(std::move(slots));
   free_id_count_ = free_ids.size();
   free_ids_ = std::move(free_ids);
@@ -284,12 +362,12 @@ void Volume::EnsureAllocators() {
 void Volume::Commit(const Anchors& anchors) {
   CheckWritable();
   std::lock_guard<std::mutex> lock(mu_);
-  if (!table_.dirty() && anchors == committed_.anchors && page_count_ == committed_.page_count) {
+  if (!table_->dirty() && anchors == committed_.anchors && page_count_ == committed_.page_count) {
     return;
   }
   EnsureAllocators();
   Guarded([&] {
-    TableRoot root = table_.WriteDirty(*slots_);
+    TableRoot root = table_->WriteDirty(*slots_);
     tier_.Sync();
     Superblock sb = committed_;
     sb.epoch += 1;
@@ -302,10 +380,106 @@ void Volume::Commit(const Anchors& anchors) {
     EncodeSuperblock(sb, buf);
     tier_.Write(sb.epoch % 2, buf.data());
     tier_.Sync();
-    slots_->CommitSucceeded();
+    slots_->CommitSucceeded(sb.epoch);
     committed_ = sb;
     committed_entries_.clear();
+    ReclaimForReaders();
   });
+}
+
+void Volume::HoldForReadersAndTrim(SlotAllocator& slots) {
+  // A writer that crashed held slots for readers of older commits; they may
+  // still be reading. Walk each such commit's table (its slots were never
+  // reused) and hold what the last commit does not use.
+  for (const ReaderSnapshot& r : readers_->Scan().snapshots) {
+    if (r.epoch >= committed_.epoch) continue;
+    std::vector<SlotId> reached;
+    try {
+      PageTable old(tier_, page_size_, name_);
+      old.Open({r.table_height, {r.table_root_slot, r.table_root_checksum}});
+      old.Walk([&](SlotId s) { reached.push_back(s); },
+               [&](PageId, const TableEntry& e) {
+                 if (e.slot != 0) reached.push_back(e.slot);
+               });
+    } catch (const Error&) {
+      continue;  // that reader meets the same damage itself
+    }
+    slots.Hold(committed_.epoch, reached);
+  }
+  // Everything else past the superblocks is free: give its disk space back
+  // (a crashed writer's uncommitted pages), one request per free run.
+  const SlotId end = tier_.size();
+  SlotId run = 0;
+  for (SlotId s = kFirstDataSlot; s <= end; ++s) {
+    const bool free = s < end && !slots.IsUsed(s);
+    if (free && run == 0) run = s;
+    if (!free && run != 0) {
+      tier_.DiscardRun(run, s - run);
+      run = 0;
+    }
+  }
+}
+
+void Volume::ReclaimForReaders() {
+  ReaderScan scan = readers_->Scan();
+  slots_->Reclaim(scan.oldest);
+  std::erase_if(pinned_tables_, [&](const auto& kv) {
+    for (const ReaderSnapshot& r : scan.snapshots) {
+      if (r.epoch == kv.first) return false;
+    }
+    return true;
+  });
+}
+
+VolumeReaderStats Volume::reader_stats() {
+  ReaderScan scan = readers_->Scan();
+  std::lock_guard<std::mutex> lock(mu_);
+  VolumeReaderStats s;
+  s.live = scan.live;
+  s.oldest = scan.oldest;
+  s.held_slots = slots_ ? slots_->held_slots() : 0;
+  return s;
+}
+
+CommitPin Volume::PinCommitted() {
+  // Under mu_: no commit (whose reclaim scans the pins) runs in between.
+  std::lock_guard<std::mutex> lock(mu_);
+  return {committed_, readers_->PinLocal(SnapshotOf(committed_))};
+}
+
+void Volume::LoadPinned(const Superblock& at, PageId id, uint8_t* buf) {
+  TableEntry entry;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (id != kNoPage && id < at.page_count) {
+      if (at.epoch == committed_.epoch) {
+        auto it = committed_entries_.find(id);
+        entry = it != committed_entries_.end() ? it->second : table_->Get(id);
+      } else {
+        std::unique_ptr<PageTable>& table = pinned_tables_[at.epoch];
+        if (!table) {
+          auto opened = std::make_unique<PageTable>(tier_, page_size_, name_);
+          opened->Open({at.table_height, {at.table_root_slot, at.table_root_checksum}});
+          table = std::move(opened);
+        }
+        entry = table->Get(id);
+        // Pinned commits' leaves are read again when needed rather than kept.
+        table->TrimLeaves(uint64_t{page_size_} * 16);
+      }
+    }
+  }
+  if (entry.slot == 0) {
+    std::memset(buf, 0, page_size_);
+    return;
+  }
+  tier_.Read(entry.slot, buf);
+  if (Checksum(buf, page_size_, DataPageSeed(id)) != entry.checksum) {
+    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + name_ + ": page " +
+                                            std::to_string(id) + " of commit " +
+                                            std::to_string(at.epoch) + " (slot " +
+                                            std::to_string(entry.slot) + " of " + tier_.name() +
+                                            ")");
+  }
 }
 
 void Volume::NoteChange(PageId id, const TableEntry& old) {
@@ -327,7 +501,7 @@ uint64_t Volume::LoadCommitted(PageId id, uint8_t* buf, std::optional<uint64_t> 
       }
       if (id != kNoPage && id < committed_.page_count) {
         auto it = committed_entries_.find(id);
-        entry = it != committed_entries_.end() ? it->second : table_.Get(id);
+        entry = it != committed_entries_.end() ? it->second : table_->Get(id);
       }
     }
     if (entry.slot == 0) {
@@ -372,11 +546,11 @@ uint64_t Volume::pages_in_use() {
 
 void Volume::TrimMetadata(uint64_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  const uint64_t table = table_.memory_bytes();
+  const uint64_t table = table_->memory_bytes();
   const uint64_t all = MetadataBytesLocked();
   if (all <= max_bytes) return;
   const uint64_t others = all - table;
-  table_.TrimLeaves(max_bytes > others ? max_bytes - others : 0);
+  table_->TrimLeaves(max_bytes > others ? max_bytes - others : 0);
 }
 
 uint64_t Volume::metadata_bytes() const {
@@ -385,7 +559,7 @@ uint64_t Volume::metadata_bytes() const {
 }
 
 uint64_t Volume::MetadataBytesLocked() const {
-  return table_.memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
+  return table_->memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
          free_ids_.capacity() * sizeof(PageId) + free_map_.capacity() / 8 +
          // an unordered_map node: the pair, a next pointer, the cached hash;
          // plus one bucket pointer

@@ -6,7 +6,12 @@
 //   3. write the superblock for epoch+1 into slot (epoch+1) % 2, then sync.
 // A crash before 3 completes leaves epoch's superblock, which references only
 // slots that were not touched since, so reopening finds exactly the last commit.
-// Slots released by a commit become reusable once it is durable.
+// Slots released by a commit become reusable once it is durable and no live
+// reader reads an older commit (ReaderTable, docs/readers.md): they are held,
+// tagged with the epoch of the commit that released them, until the oldest
+// reader's epoch reaches that tag. Slots that no commit references and no
+// reader holds (written by a writer that crashed before committing) are given
+// back to the file system at the writer's first write after open.
 //
 // After any failed write or sync the Volume refuses further writes and commits
 // (Error(kFailed)) until it is reopened: it never carries on half-written.
@@ -26,6 +31,7 @@
 
 #include "pager/page_backing.h"
 #include "pager/page_table.h"
+#include "pager/reader_table.h"
 #include "pager/slot_allocator.h"
 #include "pager/superblock.h"
 #include "pager/tier.h"
@@ -36,6 +42,23 @@ struct VolumeOptions {
   uint32_t page_size = 4096;
   bool read_only = false;
   bool create = true;  // format an empty tier
+  // Who reads which commit (must outlive the volume); none: the volume keeps
+  // an in-memory table of its own pins. A read-only volume with a table that
+  // has a file claims a slot of it and publishes the commit it reads.
+  ReaderTable* readers = nullptr;
+};
+
+// A commit kept readable for an in-process reader (Volume::PinCommitted): its
+// slots are not reused while the pin lives, even after newer commits.
+struct CommitPin {
+  Superblock commit;
+  std::shared_ptr<const ReaderSnapshot> pin;
+};
+
+struct VolumeReaderStats {
+  uint64_t live = 0;                // readers of this prefix (processes and pins)
+  std::optional<uint64_t> oldest;   // the oldest epoch one of them reads
+  uint64_t held_slots = 0;          // slots a writer keeps back for them
 };
 
 class Volume final : public PageBacking {
@@ -94,6 +117,24 @@ class Volume final : public PageBacking {
   uint64_t LoadCommitted(PageId id, uint8_t* buf,
                          std::optional<uint64_t> expect_epoch = std::nullopt);
 
+  // Pins the last commit (see CommitPin); reads of it go through LoadPinned.
+  CommitPin PinCommitted();
+  // Reads page id as of the pinned commit at (which the caller keeps pinned)
+  // into buf; a page the commit did not have reads as zeros. Never stale:
+  // newer commits do not touch the pinned commit's slots. Throws
+  // Error(kCorruption) on a checksum mismatch.
+  void LoadPinned(const Superblock& at, PageId id, uint8_t* buf);
+
+  // Read-only volumes: whether a newer commit than the one shown exists (it
+  // looks at most every interval unless force), and FollowNewest moves the
+  // view (and the reader slot) to the newest commit; returns whether it
+  // moved. REQUIRES for FollowNewest: no read of this volume in progress.
+  bool NewerCommit(bool force, int64_t interval_ns);
+  bool FollowNewest();
+
+  // Readers of this prefix; scanning clears dead readers' slots.
+  VolumeReaderStats reader_stats();
+
   // Throws Error(kReadOnly) or Error(kFailed) unless writes are allowed.
   void CheckWritable() const;
 
@@ -108,6 +149,17 @@ class Volume final : public PageBacking {
 
  private:
   void EnsureAllocators();  // REQUIRES mu_ held
+  // The newest valid superblock on the tier, if any.
+  std::optional<Superblock> ReadNewestSuperblock();
+  // Read-only with a reader slot: publishes the newest commit until a re-read
+  // of the superblocks confirms it (the protocol of reader_table.h).
+  Superblock PublishNewest();
+  // Writers, at open: keeps the slots of older commits live readers read,
+  // then gives back every slot no commit and no reader uses. REQUIRES mu_.
+  void HoldForReadersAndTrim(SlotAllocator& slots);
+  // After a commit: frees held slots no live reader can reach and drops the
+  // tables of commits no longer pinned. REQUIRES mu_ held.
+  void ReclaimForReaders();
   uint64_t MetadataBytesLocked() const;  // REQUIRES mu_ held
   // Remembers id's entry at the last commit before it first changes.
   // REQUIRES mu_ held; old is id's current table entry.
@@ -122,9 +174,16 @@ class Volume final : public PageBacking {
   const bool read_only_;
   std::atomic<bool> failed_{false};
 
+  std::unique_ptr<ReaderTable> own_readers_;  // when the options named none
+  ReaderTable* readers_;
+  std::unique_ptr<ReaderTable::Slot> reader_slot_;  // read-only: the slot of this reader
+  std::atomic<int64_t> last_look_ns_{0};            // read-only: when NewerCommit last looked
+
   mutable std::mutex mu_;
   Superblock committed_;
-  PageTable table_;
+  std::unique_ptr<PageTable> table_;
+  // Page tables of pinned commits older than committed_ (LoadPinned).
+  std::unordered_map<uint64_t, std::unique_ptr<PageTable>> pinned_tables_;
   uint64_t page_count_ = 1;  // ids start at 1
   std::optional<SlotAllocator> slots_;      // built on first write (walk of the table)
   // Free ids: a stack to hand out (entries whose bit in free_map_ is clear are

@@ -51,6 +51,10 @@ py::dict Stats(StoreHandle& h) {
   d["tier_writes"] = s.tier_writes;
   d["epoch"] = s.epoch;
   d["page_size"] = s.page_size;
+  d["readers"] = s.readers;
+  d["oldest_reader_epoch"] =
+      s.has_oldest_reader ? py::object(py::int_(s.oldest_reader_epoch)) : py::object(py::none());
+  d["held_slots"] = s.held_slots;
   return d;
 }
 

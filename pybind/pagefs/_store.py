@@ -147,11 +147,11 @@ class Store:
         self._core.commit()
 
     def refresh(self) -> None:
-        """Move a read-only store through a mount to the newest commit now.
+        """Move a read-only store to the newest commit now.
 
-        Not needed for correctness: such a store looks for a newer commit at
-        the start of an operation at most every 10 ms and follows it by
-        itself (docs/mount.md, "Readers"). A no-op for other stores."""
+        Not needed for correctness: a read-only store looks for a newer
+        commit at the start of an operation at most every 10 ms and follows
+        it by itself (docs/readers.md). A no-op for a writer."""
         self._core.refresh()
 
     def close(self) -> None:
@@ -170,7 +170,9 @@ class Store:
     def stats(self) -> dict:
         """Cache and storage figures: budget, resident_bytes, hits, misses,
         evictions, dirty_pages, pinned_pages, pages, bytes_on_disk,
-        tier_reads, tier_writes, epoch, page_size (plus root and prefix)."""
+        tier_reads, tier_writes, epoch, page_size, readers (live readers of
+        the prefix), oldest_reader_epoch (None without readers), held_slots
+        (slots a writer keeps back for them), plus root and prefix."""
         return self._core.stats()
 
     def __enter__(self) -> "Store":

@@ -12,6 +12,7 @@
 
 #include "fs/inodes.h"
 #include "fs/mount_state.h"
+#include "pager/volume.h"
 #include "pager/superblock.h"
 
 namespace pagefs::fs {
@@ -24,7 +25,7 @@ struct OpenFile {
   // as soon as the kernel has the bytes.
   std::shared_ptr<const std::string> text;
   std::vector<PageId> pages;  // pages/: the ids at opendir, listed in order
-  Superblock commit;          // committed: the commit this handle reads (at open)
+  CommitPin commit;           // committed: the commit this handle reads (pinned at open)
 };
 
 inline Mount& MountOf(fuse_req_t req) { return *static_cast<Mount*>(fuse_req_userdata(req)); }

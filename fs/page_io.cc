@@ -245,16 +245,18 @@ uint64_t CommittedBytes(PrefixView& prefix) {
   return prefix.store->volume().committed().page_count * prefix.page_size;
 }
 
-Superblock CommittedSnapshot(PrefixView& prefix) {
+CommitPin CommittedSnapshot(PrefixView& prefix) {
   auto op = OpLock(prefix);
-  return prefix.store->volume().committed();
+  return prefix.store->volume().PinCommitted();
 }
 
-size_t ReadCommitted(PrefixView& prefix, const Superblock& at, uint64_t off, size_t size,
+size_t ReadCommitted(PrefixView& prefix, const CommitPin& pinned, uint64_t off, size_t size,
                      uint8_t* out) {
   // Shared op lock: a rollback (which replaces the Volume) waits. Commits do
-  // not need it to be safe: LoadCommitted pins the epoch itself.
+  // not need it: the pin keeps the commit's slots (the store's reader table
+  // outlives a rollback's new Volume, which holds them too).
   auto op = OpLock(prefix);
+  const Superblock& at = pinned.commit;
   Volume& volume = prefix.store->volume();
   const uint64_t ps = prefix.page_size;
   const uint64_t end = std::max<uint64_t>(1, at.page_count) * ps;
@@ -275,7 +277,7 @@ size_t ReadCommitted(PrefixView& prefix, const Superblock& at, uint64_t off, siz
                           volume.committed().epoch};
         EncodeCommittedHeader(h, page.data());
       } else {
-        volume.LoadCommitted(id, page.data(), at.epoch);
+        volume.LoadPinned(at, id, page.data());
       }
       std::memcpy(out + done, page.data() + in, n);
       done += n;

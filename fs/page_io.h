@@ -22,6 +22,7 @@
 
 #include "fs/mount_state.h"
 #include "pager/superblock.h"
+#include "pager/volume.h"
 
 namespace pagefs::fs {
 
@@ -78,13 +79,15 @@ bool ResizeSpace(PrefixView& prefix, uint64_t bytes);
 
 // MOUNT/PREFIX/committed (pager/mount_protocol.h): the last commit's page_count * page_size.
 uint64_t CommittedBytes(PrefixView& prefix);
-// The commit a newly opened committed file reads.
-Superblock CommittedSnapshot(PrefixView& prefix);
-// Copies up to size bytes at off of the committed file of commit `at` into
-// out: page 0 is the CommittedHeader, page id the page as of that commit.
-// Throws Error(kStale) (ESTALE) when a newer commit has replaced `at`: the
-// client reopens the file. A request that fails after some bytes is short.
-size_t ReadCommitted(PrefixView& prefix, const Superblock& at, uint64_t off, size_t size,
+// The commit a newly opened committed file reads, pinned (the prefix's
+// reader table): its pages stay readable after newer commits, until the
+// handle is released.
+CommitPin CommittedSnapshot(PrefixView& prefix);
+// Copies up to size bytes at off of the committed file of pinned commit `at`
+// into out: page 0 is the CommittedHeader (whose latest_epoch tells the
+// client a newer commit exists), page id the page as of that commit. A
+// request that fails after some bytes is short.
+size_t ReadCommitted(PrefixView& prefix, const CommitPin& at, uint64_t off, size_t size,
                      uint8_t* out);
 
 // Page-file operations.

@@ -19,8 +19,9 @@
 // rolls the prefix back to its last commit.
 //
 // A read-only space reads PREFIX/committed instead of data: the pages and the
-// anchors of one commit (the last when it opened the file; the daemon answers
-// ESTALE once a newer commit replaced it). It follows new commits: at the
+// anchors of one commit (the last when it opened the file; the daemon pins it
+// in the prefix's reader table until the file is closed, so its reads never
+// fail after newer commits, docs/readers.md). It follows new commits: at the
 // start of a top-level operation (Heap::FollowCommits), when at least
 // kFollowInterval has passed since it last looked, it reads the file's 48-byte
 // header (one pread: the daemon's latest epoch); when that moved on, or a read

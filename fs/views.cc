@@ -125,6 +125,10 @@ std::string RenderStats(Mount& mount) {
     j.Num("pages", s.pages);
     j.Num("page_size", s.page_size);
     j.Num("epoch", s.epoch);
+    // Open committed files and embedded read-only processes (docs/readers.md).
+    j.Begin("readers").Num("live", s.readers);
+    if (s.has_oldest_reader) j.Num("oldest_epoch", s.oldest_reader_epoch);
+    j.Num("held_slots", s.held_slots).End();
     j.Begin("tiers").Begin("segments");
     j.Num("reads", s.tier_reads).Num("writes", s.tier_writes);
     j.Num("bytes_on_disk", s.bytes_on_disk);

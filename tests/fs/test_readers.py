@@ -161,3 +161,26 @@ def test_the_committed_file_shows_the_last_commit_not_written_back_pages(mounted
         with open(committed, "rb") as c:
             c.seek(page)
             assert c.read(page) == b"E" * page
+
+
+def test_stats_show_the_readers_an_open_committed_file_pins(mounted):
+    page = mounted.info()["page_size"]
+    stats = lambda: json.loads((mounted.mnt / ".stats").read_text())["prefixes"]["data"]["readers"]
+    assert stats()["live"] == 0 and "oldest_epoch" not in stats()
+    with open(mounted.data(), "r+b") as f, open(mounted.mnt / "data" / "committed", "rb") as c:
+        epoch = mounted.info()["epoch"]
+        assert stats() == {"live": 1, "oldest_epoch": epoch, "held_slots": 0}
+        for letter in b"XY":
+            f.seek(page)
+            f.write(bytes([letter]) * page)
+            f.flush()
+            os.fsync(f.fileno())
+        seen = stats()
+        assert seen["live"] == 1 and seen["oldest_epoch"] == epoch and seen["held_slots"] > 0
+    f = os.open(mounted.data(), os.O_RDWR)  # the next commit gives the held slots back
+    try:
+        os.pwrite(f, b"Z" * page, page)
+        os.fsync(f)
+    finally:
+        os.close(f)
+    assert stats() == {"live": 0, "held_slots": 0}

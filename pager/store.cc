@@ -125,16 +125,22 @@ void Store::OpenVolume() {
   const std::string dir = root_ + "/" + prefix_;
   const std::string describe = "prefix '" + prefix_ + "' of " + root_;
   uint32_t page_size = ProbePageSize(dir);
+  const bool found = page_size != 0;
   if (page_size == 0) page_size = options_.page_size;
   options_.page_size = page_size;
   tier_ = std::make_unique<SegmentTier>(dir, page_size,
                                         static_cast<uint32_t>(kSegmentBytes / page_size),
                                         options_.read_only);
-  if (!readers_) readers_ = ReaderTable::Open(dir, /*writable=*/!options_.read_only);
   VolumeOptions vopts;
   vopts.page_size = page_size;
   vopts.read_only = options_.read_only;
   vopts.create = !options_.read_only;
+  if (!found) {
+    // Formats an empty folder, or refuses a damaged one, before the reader
+    // table is created: a refused folder gets no new file.
+    Volume probe(*tier_, describe, vopts);
+  }
+  if (!readers_) readers_ = ReaderTable::Open(dir, /*writable=*/!options_.read_only);
   vopts.readers = readers_.get();
   volume_ = std::make_unique<Volume>(*tier_, describe, vopts);
   pool_ = std::make_unique<BufferPool>(page_size, options_.cache_size, *volume_);

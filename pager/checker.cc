@@ -162,6 +162,21 @@ class PrefixChecker {
     }
   }
 
+  // The page ids under a table node that could not be read: what they hold
+  // is unknown (not missing), so the collection walk does not report them.
+  void Unmap(uint32_t level, uint64_t index) {
+    uint64_t span = 1;
+    for (uint32_t k = 0; k < level && span < page_count_; ++k) span *= per_node_;
+    const uint64_t first = index * span;
+    if (first < page_count_) unmapped_.emplace_back(first, std::min(page_count_, first + span));
+  }
+  bool Unmapped(PageId id) const {
+    for (const auto& [first, end] : unmapped_) {
+      if (id >= first && id < end) return true;
+    }
+    return false;
+  }
+
   static std::string NodeName(uint32_t level, uint64_t index) {
     return "page table node (level " + Num(level) + ", index " + Num(index) + ")";
   }
@@ -180,16 +195,23 @@ class PrefixChecker {
     } else if (!UseSlot(where.slot, name, kNoPage)) {
       return;
     }
-    if (where.slot < Volume::kFirstDataSlot || where.slot >= tier_.size()) return;
+    if (where.slot < Volume::kFirstDataSlot || where.slot >= tier_.size()) {
+      if (verify) Unmap(level, index);
+      return;
+    }
     std::vector<uint8_t> buf(page_size_);
     try {
       tier_.Read(where.slot, buf.data());
     } catch (const Error& e) {
-      if (verify) Problem("io", kNoPage, kNoPage, name + " (slot " + Num(where.slot) + "): " + e.what());
+      if (verify) {
+        Unmap(level, index);
+        Problem("io", kNoPage, kNoPage, name + " (slot " + Num(where.slot) + "): " + e.what());
+      }
       return;
     }
     if (Checksum(buf.data(), page_size_, TableNodeSeed(level, index)) != where.checksum) {
       if (verify) {
+        Unmap(level, index);
         Problem("table", kNoPage, kNoPage,
                 "checksum mismatch: " + name + " at slot " + Num(where.slot) + " of " +
                     tier_.name() + "; the pages it maps cannot be checked");
@@ -279,24 +301,35 @@ class PrefixChecker {
       return false;
     }
     if (!stored_[id]) {
+      if (Unmapped(id)) {  // reported with its table node
+        ++report_.pages_lost;
+        return false;
+      }
       Problem("page", id, owner, what + " is page " + Num(id) + ", which has no stored bytes");
       return false;
     }
-    return !bad_pages_.count(id);  // damaged: reported by the checksum walk
+    if (bad_pages_.count(id)) {  // damaged: reported by the checksum walk
+      ++report_.pages_lost;
+      return false;
+    }
+    return true;
   }
 
   // Pins page id for collection owner and counts it as reached; an empty
   // guard when it cannot be read (reported) or was reached before.
   PageGuard Take(PageId id, PageId owner, const std::string& what) {
-    if (!Readable(id, owner, what) && (id == kNoPage || id >= page_count_ || !stored_[id])) return {};
+    const bool readable = Readable(id, owner, what);
+    if (!readable && (id == kNoPage || id >= page_count_ || !stored_[id])) return {};
     if (reached_[id]) {
       Problem("page", id, owner, what + " is page " + Num(id) + ", which something else uses too");
       return {};
     }
     reached_[id] = true;  // a damaged page is still accounted for: its owner is known
     if (++report_.pages_reached % 256 == 0) Progress("structure", report_.pages_reached, report_.pages);
-    if (bad_pages_.count(id)) return {};  // reported by the checksum walk
-    return Pin(id, owner, what);
+    if (!readable) return {};
+    PageGuard g = Pin(id, owner, what);
+    if (!g) ++report_.pages_lost;
+    return g;
   }
 
   PageGuard Pin(PageId id, PageId owner, const std::string& what) {
@@ -362,12 +395,13 @@ class PrefixChecker {
         continue;
       }
       g.Release();
-      collections_[id].unreachable = true;
+      scanning_ = true;  // whatever this one reaches is unreachable from the roots too
       const uint64_t before = report_.pages_reached;
       Queue(id);
       Drain();
       report_.cycle_pages += report_.pages_reached - before;
     }
+    scanning_ = false;
     Progress("structure", report_.pages_reached, report_.pages);
   }
 
@@ -386,6 +420,7 @@ class PrefixChecker {
 
   void Visit(PageId id) {
     Collection& c = collections_[id];
+    if (scanning_) c.unreachable = true;
     const std::string who = "collection " + Num(id);
     const std::string referred =
         c.first_referrer != kNoPage ? " (referenced from collection " + Num(c.first_referrer) + ")"
@@ -624,6 +659,13 @@ class PrefixChecker {
   // ---- 4: refcounts and the orphan list ----------------------------------------
 
   void CheckBookkeeping() {
+    const bool complete = report_.pages_lost == 0;
+    if (!complete) {
+      report_.notes.push_back(Num(report_.pages_lost) +
+                              " pages of collections could not be read: references in them and "
+                              "pages under them are unknown, so refcounts are checked only for "
+                              "excess and unreached pages are not reported as leaks");
+    }
     std::vector<PageId> ids;
     ids.reserve(collections_.size());
     for (const auto& [id, c] : collections_) ids.push_back(id);
@@ -632,7 +674,9 @@ class PrefixChecker {
       const Collection& c = collections_[id];
       if (!c.valid) continue;
       const std::string who = "collection " + Num(id);
-      if (c.refcount != c.refs) {
+      // With pages lost, references in them were not counted: only more
+      // references than the count is then certainly wrong.
+      if (c.refcount != c.refs && (complete || c.refs > c.refcount)) {
         Problem("refcount", id, id,
                 who + " has refcount " + Num(c.refcount) + " but " + Num(c.refs) +
                     (c.refs == 1 ? " reference to it was" : " references to it were") + " found");
@@ -640,7 +684,7 @@ class PrefixChecker {
       if (c.on_orphan_list && c.refcount != 0) {
         Problem("orphan", id, id, who + " is on the orphan list but has refcount " + Num(c.refcount));
       }
-      if (!c.on_orphan_list && c.refcount == 0 && c.refs == 0) {
+      if (complete && !c.on_orphan_list && c.refcount == 0 && c.refs == 0) {
         Problem("orphan", id, id, who + " has no references and is not on the orphan list (it would never be freed)");
       }
       if (!c.on_orphan_list && (c.orphan_prev != kNoPage || c.orphan_next != kNoPage)) {
@@ -653,6 +697,7 @@ class PrefixChecker {
   // ---- 5: pages nothing reaches ---------------------------------------------------
 
   void ReportLeaks() {
+    if (report_.pages_lost != 0) return;
     for (PageId id = 1; id < page_count_;) {
       if (!stored_[id] || reached_[id]) {
         ++id;
@@ -685,11 +730,13 @@ class PrefixChecker {
   std::vector<bool> slots_;    // by slot: something uses it
   std::unordered_map<SlotId, std::vector<std::string>> shared_slots_;
   std::unordered_set<PageId> bad_pages_;  // failed their checksum or read
+  std::vector<std::pair<PageId, PageId>> unmapped_;  // [first, end) under unreadable table nodes
   std::unordered_map<PageId, Collection> collections_;
   std::deque<PageId> todo_;
   // The collection being walked.
   PageId current_ = kNoPage;
   bool current_is_root_map_ = false;
+  bool scanning_ = false;  // walking collections found by the scan of unreached pages
   std::optional<uint64_t> position_;  // index of the next value, unknown after a lost page
   std::optional<std::string> previous_key_;
 };
@@ -752,10 +799,20 @@ CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
   try {
     store = Store::Open(root, prefix, so);
   } catch (const Error& e) {
-    if (e.code() != ErrorCode::kCorruption) throw;
+    // Stored bytes that keep the prefix from opening are what a check
+    // reports; so are segment files without a store in them.
+    const bool damaged = e.code() == ErrorCode::kCorruption ||
+                         (e.code() == ErrorCode::kNotFound && HoldsSegments(root + "/" + prefix));
+    if (!damaged) throw;
     CheckReport report;
     report.prefix = prefix;
-    report.problems.push_back({"open", kNoPage, kNoPage, e.what()});
+    report.problems.push_back(
+        {"open", kNoPage, kNoPage,
+         e.code() == ErrorCode::kCorruption
+             ? std::string(e.what())
+             : "prefix '" + prefix + "' of " + root +
+                   " holds segment files but no valid superblock (segment-00000.pfs holds them): "
+                   "the store is damaged"});
     return report;
   }
   // A read-only store reads one commit; should it ever move to a newer one

@@ -183,9 +183,12 @@ class _ProgressBar:
 
 
 def _summary(report: dict) -> str:
-    what = (
-        f"epoch {report['epoch']}, {report['pages']} pages, {report['table_nodes']} table nodes, "
-        f"{report['lists']} lists, {report['root_names']} root names, {report['orphans']} orphans"
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    what = ", ".join(
+        [f"epoch {report['epoch']}", count(report["pages"], "page"), count(report["table_nodes"], "table node"),
+         count(report["lists"], "list"), count(report["root_names"], "root name"), count(report["orphans"], "orphan")]
     )
     if report["ok"]:
         return f"{report['prefix']}: ok ({what})"

@@ -146,6 +146,8 @@ class Volume final : public PageBacking {
   // the page table.
   uint64_t pages_in_use();
   const std::string& name() const { return name_; }
+  // The tier the volume reads, for tools that verify it slot by slot (`pagefs check`).
+  Tier& tier() const { return tier_; }
 
  private:
   void EnsureAllocators();  // REQUIRES mu_ held

@@ -107,5 +107,7 @@ py::object AdoptionToken(std::unique_ptr<PersistentList> adopted);
 // store_binding.cc / list_binding.cc
 void BindStore(py::module_& m);
 void BindList(py::module_& m);
+// check_binding.cc: `pagefs check`
+void BindCheck(py::module_& m);
 
 }  // namespace pagefs::py_binding

@@ -9,6 +9,7 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::RegisterErrors(m);
   pagefs::py_binding::BindStore(m);
   pagefs::py_binding::BindList(m);
+  pagefs::py_binding::BindCheck(m);
   m.def("_set_list_class", &pagefs::py_binding::SetListClass,
         "Set the class that stored list references decode to (pagefs.List).");
 }

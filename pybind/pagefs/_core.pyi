@@ -1,6 +1,6 @@
 # Type stubs for the compiled pagefs._core (pybind/*.cc). Use the pagefs
 # package; this module is its engine binding.
-from typing import Any, Iterable, Optional, overload
+from typing import Any, Callable, Iterable, Optional, overload
 
 class Store:
     def __init__(
@@ -59,4 +59,13 @@ class List:
     def _set_strided(self, start: int, step: int, seq: Any) -> None: ...
 
 def _register_errors(errors: Any) -> None: ...
+def _check_prefix(
+    root: str,
+    prefix: str,
+    progress: Optional[Callable[[str, int, int], None]] = ...,
+    cache_size: int = ...,
+    max_problems: int = ...,
+) -> dict[str, Any]:
+    """Checks ROOT/PREFIX read-only (pager/checker.h); the report as a dict."""
+def _find_prefixes(root: str) -> list[str]: ...
 def _set_list_class(cls: type) -> None: ...

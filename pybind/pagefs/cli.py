@@ -2,6 +2,7 @@
 
     pagefs mount ROOT MOUNTPOINT [-f] [-d] [-o cache_size=256M,ro,allow_other,...]
     pagefs umount MOUNTPOINT [-l]
+    pagefs check ROOT [PREFIX] [--json] [--quiet]
     pagefs ROOT MOUNTPOINT -o OPTIONS        (the form mount.fuse3 runs for an
                                               /etc/fstab line of type fuse.pagefs)
 
@@ -13,8 +14,13 @@ to the background and the command returns once the mount answers.
 
 Unmounting asks ``fusermount3 -u`` and then waits for the daemon to commit
 and exit, so the store's writer lock is free when the command returns. This
-file has no dependency on the compiled extension: it runs before (and
-without) ``pagefs._core``.
+file has no dependency on the compiled extension (it runs before, and
+without, ``pagefs._core``), except ``check``, which imports it when run.
+
+``check`` verifies prefixes read-only (pager/checker.h). Exit status: 0 when
+every prefix checked is clean, 1 when a problem was found, 2 for a usage
+error or a root or prefix that cannot be opened (missing, not a store, a
+mount, unreadable).
 """
 
 from __future__ import annotations
@@ -146,6 +152,92 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# Exit statuses of `pagefs check`.
+CHECK_CLEAN, CHECK_PROBLEMS, CHECK_ERROR = 0, 1, 2
+
+
+class _ProgressBar:
+    """One line on stderr, redrawn at most every 0.1 s: pages checked of total."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last = now
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        line = f"{self.prefix}: {phase:<9} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} pages"
+        self.width = max(self.width, len(line))
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _summary(report: dict) -> str:
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    what = ", ".join(
+        [f"epoch {report['epoch']}", count(report["pages"], "page"), count(report["table_nodes"], "table node"),
+         count(report["lists"], "list"), count(report["root_names"], "root name"), count(report["orphans"], "orphan")]
+    )
+    if report["ok"]:
+        return f"{report['prefix']}: ok ({what})"
+    n = len(report["problems"]) + report["problems_omitted"]
+    return f"{report['prefix']}: {n} problem{'s' if n != 1 else ''} ({what})"
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        import pagefs  # noqa: F401 -- registers the error classes
+        from pagefs import _core
+    except ImportError as e:
+        return _fail(f"check needs the compiled pagefs package: {e}", CHECK_ERROR)
+    bar_wanted = not args.quiet and not args.json_output and sys.stderr.isatty()
+    reports = []
+    try:
+        prefixes = [args.prefix] if args.prefix else _core._find_prefixes(args.root)
+        if not prefixes:
+            return _fail(f"{args.root} holds no pagefs prefix (folders with segment files)", CHECK_ERROR)
+        for prefix in prefixes:
+            bar = _ProgressBar(prefix) if bar_wanted else None
+            try:
+                reports.append(_core._check_prefix(args.root, prefix, progress=bar))
+            finally:
+                if bar is not None:
+                    bar.clear()
+    except (OSError, ValueError, pagefs.Error) as e:
+        return _fail(f"check: {e}", CHECK_ERROR)
+    ok = all(r["ok"] for r in reports)
+    if args.json_output:
+        json.dump({"root": args.root, "ok": ok, "prefixes": reports}, sys.stdout, indent=2)
+        print()
+    else:
+        for r in reports:
+            print(_summary(r))
+            for p in r["problems"]:
+                print(f"  {p['kind']}: {p['message']}")
+            if r["problems_omitted"]:
+                print(f"  ... and {r['problems_omitted']} more")
+            for note in r["notes"]:
+                print(f"  note: {note}")
+            if r["cycle_collections"]:
+                print(
+                    f"  note: {r['cycle_collections']} collections ({r['cycle_pages']} pages) are kept "
+                    "only by a reference cycle (never collected, not damage)"
+                )
+    return CHECK_CLEAN if ok else CHECK_PROBLEMS
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not usage + error
         self.exit(2, f"{self.prog}: {message} (see {PROG} --help)\n")
@@ -178,10 +270,22 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stats", help="print a mount's live cache figures")
     s.add_argument("mountpoint")
     s.set_defaults(run=_stats)
+
+    c = sub.add_parser(
+        "check",
+        help="verify a store read-only: checksums, structure, refcounts, orphans, leaks",
+        description="Verifies every prefix of ROOT (or only PREFIX) read-only; safe beside a writer. "
+        "Exit status: 0 clean, 1 problems found, 2 usage or open error.",
+    )
+    c.add_argument("root", help="the store's root folder (not a mountpoint)")
+    c.add_argument("prefix", nargs="?", help="one prefix (default: every prefix of ROOT)")
+    c.add_argument("--json", dest="json_output", action="store_true", help="print the reports as JSON")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(run=_check)
     return parser
 
 
-_COMMANDS = {"mount", "umount", "unmount", "stats", "-h", "--help"}
+_COMMANDS = {"mount", "umount", "unmount", "stats", "check", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,3 +135,16 @@ def test_umount_waits_for_the_daemon_to_release_the_lock(mounted):
     mounted.unmount()
     assert not pid_alive(pid)
     mounted.mount()  # the writer lock is free again at once
+
+
+def test_check_of_a_mount_names_the_root_folder_and_the_root_checks_clean(mounted):
+    import pagefs
+    with pagefs.Store(mounted.mnt, "data") as s:
+        s.root()["l"] = s.list(range(5000))
+    r = run_cli(mounted.env, "check", mounted.mnt)
+    assert r.returncode == 2, r.stdout + r.stderr
+    line = one_line(r.stderr)
+    assert "is a pagefs mount" in line and str(mounted.root) in line
+    beside = run_cli(mounted.env, "check", mounted.root, "data")  # the daemon holds the writer lock
+    assert beside.returncode == 0, beside.stdout + beside.stderr
+    assert beside.stdout.startswith("data: ok")

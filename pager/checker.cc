@@ -1,0 +1,851 @@
+// Checker: the table and checksum walk, the collection walk and the
+// bookkeeping comparisons of `pagefs check` (checker.h says what is checked).
+#include "pager/checker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "pager/checksum.h"
+#include "pager/error.h"
+#include "pager/heap.h"
+#include "pager/list_leaf.h"
+#include "pager/list_node.h"
+#include "pager/list_tree.h"
+#include "pager/page_table.h"
+#include "pager/store.h"
+#include "pager/unaligned.h"
+#include "pager/value_format.h"
+#include "pager/volume.h"
+
+namespace pagefs {
+namespace {
+
+constexpr uint32_t kBlobLink = 8;       // docs/value_format.md: each blob page starts with the next id
+constexpr uint32_t kMaxListHeight = 32; // far above any real tree (a 4 KiB tree of height 9 holds 2^64)
+constexpr size_t kMaxRun = 256;         // slots per tier read in the checksum walk
+constexpr uint64_t kMaxUtf8Check = 16ull << 20;  // longer blob strs are not read back for UTF-8
+
+std::string Num(uint64_t v) { return std::to_string(v); }
+
+// UTF-8 as Python's "surrogatepass" accepts it: no overlong forms, nothing
+// above U+10FFFF, lone surrogates allowed.
+bool ValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const uint8_t c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
+    i += len;
+  }
+  return true;
+}
+
+// What the walk learns about one collection id.
+struct Collection {
+  uint64_t refs = 0;              // references found (values, the root map's anchor)
+  PageId first_referrer = kNoPage;
+  bool visited = false;
+  bool valid = false;             // its header is a collection header
+  bool on_orphan_list = false;
+  bool unreachable = false;       // found by the scan of unreached pages
+  uint8_t kind = 0;
+  uint64_t refcount = 0;          // as stored in its header
+  PageId orphan_prev = kNoPage, orphan_next = kNoPage;
+};
+
+class PrefixChecker {
+ public:
+  PrefixChecker(Store& store, const CheckOptions& options, const CheckProgressFn& progress)
+      : volume_(store.volume()),
+        space_(store.space()),
+        tier_(volume_.tier()),
+        options_(options),
+        progress_(progress),
+        sb_(volume_.committed()),
+        page_size_(volume_.page_size()),
+        per_node_(page_size_ / sizeof(TableEntry)) {
+    report_.prefix = store.prefix();
+    report_.epoch = sb_.epoch;
+    report_.page_size = page_size_;
+    report_.page_count = std::max<uint64_t>(1, sb_.page_count);
+    page_count_ = report_.page_count;
+    stored_.assign(page_count_, false);
+    reached_.assign(page_count_, false);
+  }
+
+  CheckReport Run() {
+    WalkTable();
+    WalkCollections();
+    CheckBookkeeping();
+    ReportLeaks();
+    return std::move(report_);
+  }
+
+ private:
+  // ---- problems ----------------------------------------------------------------
+
+  void Problem(const char* kind, PageId page, PageId collection, std::string message) {
+    if (report_.problems.size() >= options_.max_problems) {
+      ++report_.problems_omitted;
+      return;
+    }
+    report_.problems.push_back({kind, page, collection, std::move(message)});
+  }
+
+  void Progress(const char* phase, uint64_t done, uint64_t total) {
+    if (progress_) progress_({phase, done, total});
+  }
+
+  // ---- 1 and 2: the page table and the data pages' checksums --------------------
+
+  // Marks slot used by what (a page or a node); false when it cannot be read.
+  bool UseSlot(SlotId slot, const std::string& what, PageId page) {
+    if (slot < Volume::kFirstDataSlot) {
+      Problem("slot", page, kNoPage, what + " points at slot " + Num(slot) + ", a superblock slot");
+      return false;
+    }
+    if (slot >= tier_.size()) {
+      Problem("slot", page, kNoPage,
+              what + " points at slot " + Num(slot) + ", past the end of the segments (" +
+                  Num(tier_.size()) + " slots)");
+      return false;
+    }
+    if (slots_.size() <= slot) slots_.resize(std::max<uint64_t>(tier_.size(), slot + 1));
+    if (slots_[slot]) {
+      shared_slots_[slot];  // users named by a second walk
+    }
+    slots_[slot] = true;
+    return true;
+  }
+
+  void WalkTable() {
+    if (sb_.table_height == 0) return;
+    const TableEntry root{sb_.table_root_slot, sb_.table_root_checksum};
+    WalkNode(sb_.table_height, 0, root, /*verify=*/true);
+    Progress("checksums", page_count_ - 1, page_count_ - 1);
+    if (!shared_slots_.empty()) {
+      WalkNode(sb_.table_height, 0, root, /*verify=*/false);  // collects the slots' users
+      for (auto& [slot, users] : shared_slots_) {
+        std::string list;
+        for (const std::string& u : users) list += (list.empty() ? "" : ", ") + u;
+        Problem("slot", kNoPage, kNoPage, "slot " + Num(slot) + " is used by " + list);
+      }
+    }
+  }
+
+  // The page ids under a table node that could not be read: what they hold
+  // is unknown (not missing), so the collection walk does not report them.
+  void Unmap(uint32_t level, uint64_t index) {
+    uint64_t span = 1;
+    for (uint32_t k = 0; k < level && span < page_count_; ++k) span *= per_node_;
+    const uint64_t first = index * span;
+    if (first < page_count_) unmapped_.emplace_back(first, std::min(page_count_, first + span));
+  }
+  bool Unmapped(PageId id) const {
+    for (const auto& [first, end] : unmapped_) {
+      if (id >= first && id < end) return true;
+    }
+    return false;
+  }
+
+  static std::string NodeName(uint32_t level, uint64_t index) {
+    return "page table node (level " + Num(level) + ", index " + Num(index) + ")";
+  }
+
+  void NoteSharedUser(SlotId slot, const std::string& who) {
+    auto it = shared_slots_.find(slot);
+    if (it != shared_slots_.end()) it->second.push_back(who);
+  }
+
+  // verify: the first walk (checks, counts, data checksums); otherwise only
+  // names the users of shared slots.
+  void WalkNode(uint32_t level, uint64_t index, const TableEntry& where, bool verify) {
+    const std::string name = NodeName(level, index);
+    if (!verify) {
+      NoteSharedUser(where.slot, name);
+    } else if (!UseSlot(where.slot, name, kNoPage)) {
+      return;
+    }
+    if (where.slot < Volume::kFirstDataSlot || where.slot >= tier_.size()) {
+      if (verify) Unmap(level, index);
+      return;
+    }
+    std::vector<uint8_t> buf(page_size_);
+    try {
+      tier_.Read(where.slot, buf.data());
+    } catch (const Error& e) {
+      if (verify) {
+        Unmap(level, index);
+        Problem("io", kNoPage, kNoPage, name + " (slot " + Num(where.slot) + "): " + e.what());
+      }
+      return;
+    }
+    if (Checksum(buf.data(), page_size_, TableNodeSeed(level, index)) != where.checksum) {
+      if (verify) {
+        Unmap(level, index);
+        Problem("table", kNoPage, kNoPage,
+                "checksum mismatch: " + name + " at slot " + Num(where.slot) + " of " +
+                    tier_.name() + "; the pages it maps cannot be checked");
+      }
+      return;
+    }
+    if (verify) ++report_.table_nodes;
+    std::vector<TableEntry> entries(per_node_);
+    std::memcpy(static_cast<void*>(entries.data()), buf.data(), per_node_ * sizeof(TableEntry));
+    if (level >= 2) {
+      for (uint32_t i = 0; i < per_node_; ++i) {
+        if (entries[i].slot != 0) WalkNode(level - 1, index * per_node_ + i, entries[i], verify);
+      }
+      return;
+    }
+    std::vector<std::pair<PageId, TableEntry>> data;
+    for (uint32_t i = 0; i < per_node_; ++i) {
+      const PageId id = index * per_node_ + i;
+      const TableEntry& e = entries[i];
+      if (e.slot == 0) continue;
+      const std::string page = "page " + Num(id);
+      if (!verify) {
+        NoteSharedUser(e.slot, page);
+        continue;
+      }
+      if (id == kNoPage || id >= page_count_) {
+        Problem("table", id, kNoPage,
+                name + " maps page " + Num(id) + ", outside the commit's page ids 1.." +
+                    Num(page_count_ - 1));
+        continue;
+      }
+      if (!UseSlot(e.slot, page, id)) continue;
+      stored_[id] = true;
+      ++report_.pages;
+      data.emplace_back(id, e);
+    }
+    VerifyData(data);
+    if (verify) Progress("checksums", std::min(page_count_ - 1, (index + 1) * per_node_), page_count_ - 1);
+  }
+
+  void VerifyPage(PageId id, const TableEntry& e, const uint8_t* bytes) {
+    if (Checksum(bytes, page_size_, DataPageSeed(id)) != e.checksum) {
+      bad_pages_.insert(id);
+      Problem("checksum", id, kNoPage,
+              "checksum mismatch: page " + Num(id) + " (slot " + Num(e.slot) + " of " +
+                  tier_.name() + ")");
+    }
+  }
+
+  // Reads the pages in runs of adjacent slots and verifies each checksum.
+  void VerifyData(const std::vector<std::pair<PageId, TableEntry>>& data) {
+    std::vector<uint8_t> buf(std::min(data.size(), kMaxRun) * page_size_);
+    std::vector<uint8_t*> bufs;
+    for (size_t i = 0; i < data.size();) {
+      size_t end = i + 1;
+      while (end < data.size() && end - i < kMaxRun &&
+             data[end].second.slot == data[end - 1].second.slot + 1) {
+        ++end;
+      }
+      bufs.clear();
+      for (size_t j = i; j < end; ++j) bufs.push_back(buf.data() + (j - i) * page_size_);
+      try {
+        tier_.ReadRun(data[i].second.slot, static_cast<uint32_t>(end - i), bufs.data());
+        for (size_t j = i; j < end; ++j) VerifyPage(data[j].first, data[j].second, bufs[j - i]);
+      } catch (const Error&) {
+        for (size_t j = i; j < end; ++j) {  // one by one, to name the page that fails
+          try {
+            tier_.Read(data[j].second.slot, bufs[j - i]);
+            VerifyPage(data[j].first, data[j].second, bufs[j - i]);
+          } catch (const Error& e) {
+            bad_pages_.insert(data[j].first);
+            Problem("io", data[j].first, kNoPage, "page " + Num(data[j].first) + ": " + e.what());
+          }
+        }
+      }
+      i = end;
+    }
+  }
+
+  // ---- 3: collections -------------------------------------------------------------
+
+  // Whether page id can be read as part of collection owner: in range, stored.
+  bool Readable(PageId id, PageId owner, const std::string& what) {
+    if (id == kNoPage || id >= page_count_) {
+      Problem("page", kNoPage, owner,
+              what + " is page " + Num(id) + ", outside the page ids 1.." + Num(page_count_ - 1));
+      return false;
+    }
+    if (!stored_[id]) {
+      if (Unmapped(id)) {  // reported with its table node
+        ++report_.pages_lost;
+        return false;
+      }
+      Problem("page", id, owner, what + " is page " + Num(id) + ", which has no stored bytes");
+      return false;
+    }
+    if (bad_pages_.count(id)) {  // damaged: reported by the checksum walk
+      ++report_.pages_lost;
+      return false;
+    }
+    return true;
+  }
+
+  // Pins page id for collection owner and counts it as reached; an empty
+  // guard when it cannot be read (reported) or was reached before.
+  PageGuard Take(PageId id, PageId owner, const std::string& what) {
+    const bool readable = Readable(id, owner, what);
+    if (!readable && (id == kNoPage || id >= page_count_ || !stored_[id])) return {};
+    if (reached_[id]) {
+      Problem("page", id, owner, what + " is page " + Num(id) + ", which something else uses too");
+      return {};
+    }
+    reached_[id] = true;  // a damaged page is still accounted for: its owner is known
+    if (++report_.pages_reached % 256 == 0) Progress("structure", report_.pages_reached, report_.pages);
+    if (!readable) return {};
+    PageGuard g = Pin(id, owner, what);
+    if (!g) ++report_.pages_lost;
+    return g;
+  }
+
+  PageGuard Pin(PageId id, PageId owner, const std::string& what) {
+    try {
+      return space_.Read(id);
+    } catch (const Error& e) {
+      Problem(e.code() == ErrorCode::kCorruption ? "checksum" : "io", id, owner,
+              what + " (page " + Num(id) + "): " + e.what());
+      return {};
+    }
+  }
+
+  void WalkCollections() {
+    // The orphan list first, so that every member is known as one when visited.
+    std::unordered_set<PageId> seen;
+    PageId prev = kNoPage;
+    for (PageId id = sb_.anchors.orphan_head; id != kNoPage;) {
+      const std::string what = prev == kNoPage ? std::string("the orphan list's head")
+                                               : "the orphan after collection " + Num(prev);
+      if (!seen.insert(id).second) {
+        Problem("orphan", id, id, "the orphan list loops: " + what + " is collection " + Num(id) + " again");
+        break;
+      }
+      if (!Readable(id, id, what)) break;
+      PageGuard g = Pin(id, id, what);
+      if (!g) break;
+      CollectionHeader h;
+      std::memcpy(&h, g.data(), sizeof h);
+      if (h.magic != CollectionHeader::kMagic) {
+        Problem("orphan", id, kNoPage, what + " is page " + Num(id) + ", which is not a collection");
+        break;
+      }
+      if (h.orphan_prev != prev) {
+        Problem("orphan", id, id,
+                "collection " + Num(id) + " on the orphan list links back to " + Num(h.orphan_prev) +
+                    ", not to " + Num(prev));
+      }
+      Collection& c = collections_[id];
+      c.on_orphan_list = true;
+      ++report_.orphans;
+      Queue(id);
+      prev = id;
+      id = h.orphan_next;
+    }
+    if (sb_.anchors.root_map != kNoPage) {
+      Collection& c = collections_[sb_.anchors.root_map];
+      ++c.refs;  // the anchor's own reference
+      Queue(sb_.anchors.root_map);
+      report_.root_map = true;
+    }
+    Drain();
+    // Whatever is left unreached but looks like a collection header is one that
+    // only a reference cycle keeps (or a leak, which the bookkeeping reports).
+    for (PageId id = 1; id < page_count_; ++id) {
+      if (!stored_[id] || reached_[id] || bad_pages_.count(id)) continue;
+      PageGuard g = Pin(id, kNoPage, "unreached page");
+      if (!g) continue;
+      CollectionHeader h;
+      std::memcpy(&h, g.data(), sizeof h);
+      if (h.magic != CollectionHeader::kMagic ||
+          (h.kind != static_cast<uint8_t>(CollectionKind::kList) &&
+           h.kind != static_cast<uint8_t>(CollectionKind::kRootMap))) {
+        continue;
+      }
+      g.Release();
+      scanning_ = true;  // whatever this one reaches is unreachable from the roots too
+      const uint64_t before = report_.pages_reached;
+      Queue(id);
+      Drain();
+      report_.cycle_pages += report_.pages_reached - before;
+    }
+    scanning_ = false;
+    Progress("structure", report_.pages_reached, report_.pages);
+  }
+
+  void Queue(PageId id) { todo_.push_back(id); }
+
+  void Drain() {
+    while (!todo_.empty()) {
+      const PageId id = todo_.front();
+      todo_.pop_front();
+      Collection& c = collections_[id];
+      if (c.visited) continue;
+      c.visited = true;
+      Visit(id);
+    }
+  }
+
+  void Visit(PageId id) {
+    Collection& c = collections_[id];
+    if (scanning_) c.unreachable = true;
+    const std::string who = "collection " + Num(id);
+    const std::string referred =
+        c.first_referrer != kNoPage ? " (referenced from collection " + Num(c.first_referrer) + ")"
+        : id == sb_.anchors.root_map ? " (the root map)"
+                                     : "";
+    PageGuard g = Take(id, id, "the header of " + who + referred);
+    if (!g) return;
+    CollectionHeader h;
+    std::memcpy(&h, g.data(), sizeof h);
+    if (h.magic != CollectionHeader::kMagic) {
+      Problem("header", id, id, "page " + Num(id) + referred + " is not a collection header");
+      return;
+    }
+    const bool is_root_map = id == sb_.anchors.root_map;
+    const uint8_t want = static_cast<uint8_t>(is_root_map ? CollectionKind::kRootMap : CollectionKind::kList);
+    if (h.kind != want && !(c.unreachable && h.kind == static_cast<uint8_t>(CollectionKind::kRootMap))) {
+      Problem("header", id, id,
+              who + referred + " has kind " + Num(h.kind) + ", not " + Num(want) +
+                  (is_root_map ? " (root map)" : " (list)"));
+      return;
+    }
+    c.valid = true;
+    c.kind = h.kind;
+    c.refcount = h.refcount;
+    c.orphan_prev = h.orphan_prev;
+    c.orphan_next = h.orphan_next;
+    if (c.unreachable) ++report_.cycle_collections;
+    if (h.kind == static_cast<uint8_t>(CollectionKind::kList)) ++report_.lists;
+
+    const uint64_t size = Field<uint64_t>(g.data(), ListHeaderFields::kSize);
+    const uint32_t height = Field<uint32_t>(g.data(), ListHeaderFields::kHeight);
+    const PageId root = Field<uint64_t>(g.data(), ListHeaderFields::kRoot);
+    g.Release();
+    if ((height == 0) != (root == kNoPage)) {
+      Problem("list", id, id, who + " has height " + Num(height) + " but root page " + Num(root));
+      return;
+    }
+    if (height > kMaxListHeight) {
+      Problem("list", id, id, who + " has height " + Num(height) + ", more than any tree can have");
+      return;
+    }
+    current_ = id;
+    current_is_root_map_ = is_root_map;
+    position_ = 0;
+    previous_key_.reset();
+    if (height == 0) {
+      if (size != 0) Problem("list", id, id, who + " is empty but its header says " + Num(size) + " values");
+      return;
+    }
+    std::optional<uint64_t> found = Subtree(root, height, who + "'s root");
+    if (found && *found != size) {
+      Problem("list", id, id, who + "'s header says " + Num(size) + " values, its tree holds " + Num(*found));
+    }
+    if (found && is_root_map) {
+      if (*found % 2 != 0) Problem("root_map", id, id, "the root map holds an odd number of entries (" + Num(*found) + ")");
+      report_.root_names = *found / 2;
+    }
+  }
+
+  // The number of values under page id (a node of height h), or nothing when
+  // a page under it could not be read or is not what it should be.
+  std::optional<uint64_t> Subtree(PageId id, uint32_t h, const std::string& what) {
+    const PageId owner = current_;
+    PageGuard g = Take(id, owner, what + " (collection " + Num(owner) + ")");
+    if (!g) {
+      position_ = std::nullopt;  // positions after a lost page are unknown
+      return std::nullopt;
+    }
+    const std::string where = " of collection " + Num(owner);
+    if (h == 1) {
+      ListLeaf leaf(g.data(), page_size_);
+      if (!leaf.is_leaf()) {
+        Problem("list", id, owner, "page " + Num(id) + where + " should be a leaf, its type is " + Num(g.data()[0]));
+        position_ = std::nullopt;
+        return std::nullopt;
+      }
+      const uint32_t n = leaf.count();
+      if (n == 0 || ListLeaf::kHeaderSize + 2 * n > page_size_) {
+        Problem("list", id, owner, "leaf " + Num(id) + where + " has a bad count (" + Num(n) + ")");
+        position_ = std::nullopt;
+        return std::nullopt;
+      }
+      for (uint32_t j = 0; j < n; ++j) {
+        const uint32_t s = leaf.start(j), e = leaf.end(j);
+        if (s >= e || s < ListLeaf::kHeaderSize + 2 * n || e > page_size_) {
+          Problem("list", id, owner, "leaf " + Num(id) + where + ": value " + Num(j) + " has bad offsets (" + Num(s) + ".." + Num(e) + ")");
+          position_ = std::nullopt;
+          return std::nullopt;
+        }
+      }
+      for (uint32_t j = 0; j < n; ++j) Value(leaf, id, j);
+      return n;
+    }
+    ListNode node(g.data(), page_size_);
+    if (!node.is_node()) {
+      Problem("list", id, owner, "page " + Num(id) + where + " should be an internal node (height " + Num(h) + "), its type is " + Num(g.data()[0]));
+      position_ = std::nullopt;
+      return std::nullopt;
+    }
+    const uint32_t n = node.count();
+    if (n == 0 || n > node.capacity()) {
+      Problem("list", id, owner, "node " + Num(id) + where + " has a bad count (" + Num(n) + ")");
+      position_ = std::nullopt;
+      return std::nullopt;
+    }
+    // Copy the entries out: the page stays pinned, but a deep walk is cheaper
+    // to reason about without views into it.
+    std::vector<std::pair<PageId, uint64_t>> children(n);
+    for (uint32_t j = 0; j < n; ++j) children[j] = {node.child(j), node.cum(j)};
+    g.Release();
+    bool whole = true;
+    uint64_t before = 0;
+    for (uint32_t j = 0; j < n; ++j) {
+      const auto [child, cum] = children[j];
+      if (cum <= before) {
+        Problem("list", id, owner, "node " + Num(id) + where + ": child " + Num(j) + " has count " +
+                                       (cum < before ? "below zero" : "zero") + " (cumulative " + Num(cum) + " after " + Num(before) + ")");
+        whole = false;
+      }
+      std::optional<uint64_t> got = Subtree(child, h - 1, "child " + Num(j) + " of node " + Num(id));
+      if (!got) {
+        whole = false;
+      } else if (cum > before && *got != cum - before) {
+        Problem("list", id, owner, "node " + Num(id) + where + ": child " + Num(j) + " (page " + Num(child) +
+                                       ") is counted " + Num(cum - before) + ", its subtree holds " + Num(*got));
+        whole = false;
+      }
+      before = std::max(before, cum);
+    }
+    if (!whole) return std::nullopt;
+    return before;
+  }
+
+  void Value(const ListLeaf& leaf, PageId page, uint32_t j) {
+    const PageId owner = current_;
+    const std::string_view v = leaf.value(j);
+    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+    const std::string where = "value " + Num(j) + " of leaf " + Num(page) + " of collection " + Num(owner);
+    const std::optional<uint64_t> position = position_;
+    if (position_) ++*position_;
+    ++report_.values;
+    ValueView view;
+    try {
+      if (EncodedSize(p, v.size()) != v.size()) {
+        Problem("value", page, owner, where + " does not fill its slot");
+        return;
+      }
+      view = Decode(p, v.size());
+    } catch (const Error& e) {
+      Problem("value", page, owner, where + " does not decode: " + e.what());
+      return;
+    }
+    if (OwnsHeapObject(p[0]) && !leaf.owns_heap()) {
+      Problem("list", page, owner, where + " is a blob or reference in a leaf not flagged as holding one");
+    }
+    std::optional<std::string> text;  // a str's bytes, when they are needed and known
+    switch (view.kind) {
+      case ValueView::Kind::kStr:
+        text = std::string(view.data);
+        break;
+      case ValueView::Kind::kBlobStr:
+      case ValueView::Kind::kBlobBytes:
+      case ValueView::Kind::kBlobBigInt: {
+        const bool want = view.kind == ValueView::Kind::kBlobStr && view.blob_length <= kMaxUtf8Check;
+        std::string payload;
+        if (Blob(view.blob_page, view.blob_length, owner, where, want ? &payload : nullptr) && want) {
+          text = std::move(payload);
+        }
+        break;
+      }
+      case ValueView::Kind::kRef: {
+        Collection& target = collections_[view.ref_id];
+        ++target.refs;
+        if (target.first_referrer == kNoPage) target.first_referrer = owner;
+        if (view.ref_id == sb_.anchors.root_map || view.ref_kind != CollectionKind::kList) {
+          Problem("value", page, owner, where + " refers to collection " + Num(view.ref_id) +
+                                            " of kind " + Num(static_cast<uint8_t>(view.ref_kind)) +
+                                            ": only lists can be referenced");
+        }
+        Queue(view.ref_id);
+        break;
+      }
+      default:
+        break;
+    }
+    const bool is_str = view.kind == ValueView::Kind::kStr || view.kind == ValueView::Kind::kBlobStr;
+    if (text && !ValidUtf8(*text)) Problem("value", page, owner, where + " is a str that is not UTF-8");
+    if (!current_is_root_map_ || !position || *position % 2 != 0) return;
+    // A root map key: a str, strictly after the one before.
+    if (!is_str) {
+      Problem("root_map", page, owner, "key " + Num(*position / 2) + " of the root map (" + where + ") is not a str");
+      previous_key_.reset();
+      return;
+    }
+    if (!text) {
+      previous_key_.reset();
+      return;
+    }
+    if (previous_key_ && !(*previous_key_ < *text)) {
+      Problem("root_map", page, owner, "key " + Num(*position / 2) + " of the root map (" + where +
+                                           ") is not after the key before it");
+    }
+    previous_key_ = std::move(*text);
+  }
+
+  // Walks a blob chain (taking its pages); appends the payload to out when
+  // given. False when the chain is damaged (reported).
+  bool Blob(PageId first, uint64_t length, PageId owner, const std::string& where, std::string* out) {
+    const uint32_t chunk = page_size_ - kBlobLink;
+    const uint64_t pages = std::max<uint64_t>(1, (length + chunk - 1) / chunk);
+    if (pages > page_count_) {
+      Problem("blob", kNoPage, owner, where + " is a blob of " + Num(length) + " bytes, more than the store holds");
+      return false;
+    }
+    PageId id = first;
+    uint64_t left = length;
+    for (uint64_t k = 0; k < pages; ++k) {
+      if (id == kNoPage) {
+        Problem("blob", kNoPage, owner, where + ": its blob of " + Num(length) + " bytes ends after " + Num(k) + " of " + Num(pages) + " pages");
+        return false;
+      }
+      PageGuard g = Take(id, owner, "page " + Num(k) + " of the blob of " + where);
+      if (!g) return false;
+      const uint64_t n = std::min<uint64_t>(chunk, left);
+      if (out) out->append(reinterpret_cast<const char*>(g.data()) + kBlobLink, n);
+      left -= n;
+      const PageId next = Field<uint64_t>(g.data(), 0);
+      if (k + 1 == pages && next != kNoPage) {
+        Problem("blob", id, owner, "the last page " + Num(id) + " of the blob of " + where + " links on to page " + Num(next));
+      }
+      id = next;
+    }
+    return true;
+  }
+
+  // ---- 4: refcounts and the orphan list ----------------------------------------
+
+  void CheckBookkeeping() {
+    const bool complete = report_.pages_lost == 0;
+    if (!complete) {
+      report_.notes.push_back(Num(report_.pages_lost) +
+                              " pages of collections could not be read: references in them and "
+                              "pages under them are unknown, so refcounts are checked only for "
+                              "excess and unreached pages are not reported as leaks");
+    }
+    std::vector<PageId> ids;
+    ids.reserve(collections_.size());
+    for (const auto& [id, c] : collections_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (PageId id : ids) {
+      const Collection& c = collections_[id];
+      if (!c.valid) continue;
+      const std::string who = "collection " + Num(id);
+      // With pages lost, references in them were not counted: only more
+      // references than the count is then certainly wrong.
+      if (c.refcount != c.refs && (complete || c.refs > c.refcount)) {
+        Problem("refcount", id, id,
+                who + " has refcount " + Num(c.refcount) + " but " + Num(c.refs) +
+                    (c.refs == 1 ? " reference to it was" : " references to it were") + " found");
+      }
+      if (c.on_orphan_list && c.refcount != 0) {
+        Problem("orphan", id, id, who + " is on the orphan list but has refcount " + Num(c.refcount));
+      }
+      if (complete && !c.on_orphan_list && c.refcount == 0 && c.refs == 0) {
+        Problem("orphan", id, id, who + " has no references and is not on the orphan list (it would never be freed)");
+      }
+      if (!c.on_orphan_list && (c.orphan_prev != kNoPage || c.orphan_next != kNoPage)) {
+        Problem("orphan", id, id, who + " is not on the orphan list but has orphan links (" +
+                                      Num(c.orphan_prev) + ", " + Num(c.orphan_next) + ")");
+      }
+    }
+  }
+
+  // ---- 5: pages nothing reaches ---------------------------------------------------
+
+  void ReportLeaks() {
+    if (report_.pages_lost != 0) return;
+    for (PageId id = 1; id < page_count_;) {
+      if (!stored_[id] || reached_[id]) {
+        ++id;
+        continue;
+      }
+      PageId end = id;
+      while (end < page_count_ && stored_[end] && !reached_[end]) ++end;
+      const uint64_t n = end - id;
+      Problem("leak", id, kNoPage,
+              n == 1 ? "page " + Num(id) + " is stored but no collection reaches it"
+                     : "pages " + Num(id) + ".." + Num(end - 1) + " (" + Num(n) +
+                           ") are stored but no collection reaches them");
+      id = end;
+    }
+  }
+
+  Volume& volume_;
+  PageSpace& space_;
+  Tier& tier_;
+  const CheckOptions& options_;
+  const CheckProgressFn& progress_;
+  const Superblock sb_;
+  const uint32_t page_size_;
+  const uint32_t per_node_;
+  uint64_t page_count_ = 1;
+  CheckReport report_;
+
+  std::vector<bool> stored_;   // by page id: the table gives it a slot
+  std::vector<bool> reached_;  // by page id: a collection uses it
+  std::vector<bool> slots_;    // by slot: something uses it
+  std::unordered_map<SlotId, std::vector<std::string>> shared_slots_;
+  std::unordered_set<PageId> bad_pages_;  // failed their checksum or read
+  std::vector<std::pair<PageId, PageId>> unmapped_;  // [first, end) under unreadable table nodes
+  std::unordered_map<PageId, Collection> collections_;
+  std::deque<PageId> todo_;
+  // The collection being walked.
+  PageId current_ = kNoPage;
+  bool current_is_root_map_ = false;
+  bool scanning_ = false;  // walking collections found by the scan of unreached pages
+  std::optional<uint64_t> position_;  // index of the next value, unknown after a lost page
+  std::optional<std::string> previous_key_;
+};
+
+// The store root a pagefs mount serves, from its .stats ("" if unknown).
+std::string MountedStoreRoot(const std::string& mount) {
+  int fd = ::open((mount + "/.stats").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[4096];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  if (n <= 0) return "";
+  const std::string text(buf, static_cast<size_t>(n));
+  const std::string key = "\"root\": \"";
+  size_t at = text.find(key);
+  if (at == std::string::npos) return "";
+  std::string root;
+  for (size_t i = at + key.size(); i < text.size() && text[i] != '"'; ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) ++i;
+    root += text[i];
+  }
+  return root;
+}
+
+bool HoldsSegments(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool found = false;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.starts_with("segment-") && name.ends_with(".pfs")) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+void RefuseMount(const std::string& root) {
+  if (!IsPagefsMount(root)) return;
+  const std::string store = MountedStoreRoot(root);
+  throw Error(ErrorCode::kInvalidArgument,
+              root + " is a pagefs mount: the check reads the segment files, so run it on the "
+                     "store's root folder" +
+                  (store.empty() ? std::string() : " (" + store + ")") +
+                  "; that is safe while the mount runs");
+}
+
+}  // namespace
+
+CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
+                        const CheckOptions& options, const CheckProgressFn& progress) {
+  ValidatePrefix(prefix);
+  RefuseMount(root);
+  StoreOptions so;
+  so.read_only = true;
+  so.cache_size = options.cache_size;
+  std::shared_ptr<Store> store;
+  try {
+    store = Store::Open(root, prefix, so);
+  } catch (const Error& e) {
+    // Stored bytes that keep the prefix from opening are what a check
+    // reports; so are segment files without a store in them.
+    const bool damaged = e.code() == ErrorCode::kCorruption ||
+                         (e.code() == ErrorCode::kNotFound && HoldsSegments(root + "/" + prefix));
+    if (!damaged) throw;
+    CheckReport report;
+    report.prefix = prefix;
+    report.problems.push_back(
+        {"open", kNoPage, kNoPage,
+         e.code() == ErrorCode::kCorruption
+             ? std::string(e.what())
+             : "prefix '" + prefix + "' of " + root +
+                   " holds segment files but no valid superblock (segment-00000.pfs holds them): "
+                   "the store is damaged"});
+    return report;
+  }
+  // A read-only store reads one commit; should it ever move to a newer one
+  // during the walk, the walk is repeated on that one.
+  for (int attempt = 0;; ++attempt) {
+    CheckReport report = PrefixChecker(*store, options, progress).Run();
+    if (store->volume().committed().epoch == report.epoch || attempt == 2) {
+      store->Close();
+      return report;
+    }
+  }
+}
+
+std::vector<std::string> FindPrefixes(const std::string& root) {
+  RefuseMount(root);
+  DIR* dir = ::opendir(root.c_str());
+  if (dir == nullptr) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) throw Error(ErrorCode::kNotFound, "no store root folder " + root);
+    throw Error::FromErrno(err, "list store root " + root);
+  }
+  std::vector<std::string> prefixes;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.empty() || name[0] == '.') continue;
+    struct stat st;
+    const std::string path = root + "/" + name;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (HoldsSegments(path)) prefixes.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(prefixes.begin(), prefixes.end());
+  return prefixes;
+}
+
+}  // namespace pagefs

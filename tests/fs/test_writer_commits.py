@@ -224,3 +224,22 @@ def test_a_clean_stop_rolls_a_writers_change_back_and_commits_the_others(make_mo
         assert back.root()["items"][:] == list(range(10))
     m.mount()
     assert m.data("raw").read_bytes()[4096:] == b"\x07" * 4096
+
+
+def test_other_handles_cannot_change_a_written_prefix_and_tools_changes_are_kept(mounted):
+    pages = mounted.mnt / "data" / "pages"
+    with open(mounted.data(), "r+b") as f:  # a tool's change, not committed
+        f.seek(4096)
+        f.write(b"\x05" * 4096)
+    with pagefs.Store(mounted.mnt, "data", cache_size="1M") as s:
+        # Taking the role committed the tool's change first.
+        assert mounted.info()["epoch"] == 1
+        s.root()["x"] = 1
+        for change in (lambda: (pages / "0000000000000fff").touch(),
+                       lambda: (pages / "0000000000000001").unlink(),
+                       lambda: os.truncate(mounted.data(), 1 << 30)):
+            with pytest.raises(OSError) as e:
+                change()
+            assert e.value.errno == 16  # EBUSY
+        s.commit()
+    assert (pages / "0000000000000001").read_bytes() == b"\x05" * 4096

@@ -55,8 +55,10 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetTimes(st, mount.started_ns());
       return true;
     case NodeKind::kStats:
-      SetFile(st, 0444, RenderStats(mount).size(), 4096);
-      SetTimes(st, NowNs());
+      // Live, like a /proc file: size 0 and read to the end, with times that
+      // stay put, so tar and rsync do not see it change under every stat.
+      SetFile(st, 0444, 0, 4096);
+      SetTimes(st, mount.started_ns());
       return true;
     case NodeKind::kControl:
       SetFile(st, mount.read_only() ? 0444 : 0644, std::strlen(ControlHelp()), 4096);
@@ -85,16 +87,12 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetTimes(st, prefix->committed_ns.load());
       return true;
     case NodeKind::kAnchors:
-      SetFile(st, rw, 16, 4096);
+      SetFile(st, 0444, 16, 4096);
       SetTimes(st, prefix->committed_ns.load());
       return true;
     case NodeKind::kCommitted:
       SetFile(st, 0444, CommittedBytes(*prefix), prefix->page_size);
       SetTimes(st, prefix->committed_ns.load());
-      return true;
-    case NodeKind::kAlloc:
-      SetFile(st, 0444, 0, 4096);  // endless: every read allocates
-      SetTimes(st, prefix->modified_ns.load());
       return true;
     case NodeKind::kPage:
       if (!PageAllocated(*prefix, node.page)) return false;
@@ -110,7 +108,6 @@ double AttrTimeout(const Node& node) {
   switch (node.kind) {
     case NodeKind::kStats:
     case NodeKind::kInfo:
-    case NodeKind::kAlloc:
     case NodeKind::kCommitted:  // its size is the last commit's
       return 0.0;
     default:

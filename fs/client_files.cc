@@ -3,7 +3,8 @@
 #include <signal.h>
 
 #include <cerrno>
-#include <shared_mutex>
+#include <fstream>
+#include <mutex>
 
 #include "pager/error.h"
 #include "pager/volume.h"
@@ -12,9 +13,8 @@ namespace pagefs::fs {
 
 namespace {
 
-// REQUIRES prefix.writer_mu. A clean close commits last, so changes newer than
-// the last commit are those of a writer that went away without committing:
-// drop them, as a crash of an embedded writer would.
+// REQUIRES prefix.role_mu exclusively. A writer's changes newer than its
+// last commit are half-done: drop them, as a crash of an embedded writer would.
 void DropWriterLocked(Mount& mount, PrefixView& prefix) {
   prefix.writer = nullptr;
   prefix.writer_pid = 0;
@@ -22,29 +22,69 @@ void DropWriterLocked(Mount& mount, PrefixView& prefix) {
   if (prefix.modified_ns.load() > prefix.committed_ns.load()) mount.Rollback(prefix);
 }
 
+// The process of thread tid (FUSE names the calling thread, which may end
+// before its process does).
+pid_t ProcessOf(pid_t tid) {
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "Tgid:") {
+      pid_t pid = 0;
+      if (status >> pid && pid > 0) return pid;
+      break;
+    }
+  }
+  return tid;
+}
+
+void CheckWriter(const PrefixView& prefix, const void* handle, const char* what) {
+  if (prefix.writer != handle) {
+    throw Error::FromErrno(EBADF, std::string(what) + " of prefix '" + prefix.name +
+                                      "' asked without the writer role");
+  }
+}
+
 }  // namespace
 
-void ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t pid) {
+Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid) {
   if (mount.read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
-  std::lock_guard<std::mutex> lock(prefix.writer_mu);
+  const pid_t pid = ProcessOf(tid);
+  std::lock_guard<std::shared_mutex> lock(prefix.role_mu);
   // A writer that died hands its descriptor back only when the kernel gets
   // round to sending RELEASE, which can come after the next writer's open.
   if (prefix.writer != nullptr && ::kill(prefix.writer_pid, 0) != 0 && errno == ESRCH) {
     DropWriterLocked(mount, prefix);
   }
+  if (prefix.writer == handle) return prefix.store->volume().committed().anchors;
   if (prefix.writer != nullptr) {
     throw Error(ErrorCode::kBusy, "prefix '" + prefix.name + "' has a writer: " +
                                       prefix.writer_name);
   }
+  // Changes made without the role (tools writing data) are theirs to keep:
+  // committed now, so that the writer starts from a commit it can read.
+  if (prefix.modified_ns.load() > prefix.committed_ns.load()) {
+    prefix.store->Commit();
+    prefix.committed_ns = NowNs();
+  }
   prefix.writer = handle;
   prefix.writer_pid = pid;
   prefix.writer_name = "process " + std::to_string(pid) + " through the mount";
+  return prefix.store->volume().committed().anchors;
 }
 
 void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle) {
-  std::lock_guard<std::mutex> lock(prefix.writer_mu);
+  std::lock_guard<std::shared_mutex> lock(prefix.role_mu);
   if (prefix.writer != handle) return;
   DropWriterLocked(mount, prefix);
+}
+
+std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void* handle) {
+  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  if (prefix.writer != nullptr && prefix.writer != handle) {
+    throw Error(ErrorCode::kBusy, "prefix '" + prefix.name + "' is being written by " +
+                                      prefix.writer_name + ": only it may change the prefix");
+  }
+  return role;
 }
 
 std::string ReadAnchors(PrefixView& prefix) {
@@ -55,33 +95,30 @@ std::string ReadAnchors(PrefixView& prefix) {
   return out;
 }
 
-void WriteAnchors(PrefixView& prefix, const void* handle, const uint8_t* bytes, size_t size,
-                  uint64_t off) {
+void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors) {
+  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  CheckWriter(prefix, handle, "commit");
   {
-    std::lock_guard<std::mutex> lock(prefix.writer_mu);
-    if (prefix.writer != handle) {
-      throw Error::FromErrno(EBADF, "anchors of '" + prefix.name + "' written without the writer role");
-    }
+    std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
+    prefix.store->space().set_anchors(anchors);
   }
-  if (off != 0 || size != kAnchorsBytes) {
-    throw Error(ErrorCode::kInvalidArgument, "anchors are written whole: 16 bytes at offset 0");
-  }
-  std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
-  prefix.store->space().set_anchors(DecodeAnchors(bytes));
-  prefix.modified_ns.store(NowNs());
+  // No other commit of this prefix runs while it has a writer (Mount::Commit),
+  // so the anchors just set are the ones this commit carries.
+  prefix.store->Commit();
+  prefix.committed_ns = NowNs();
 }
 
-size_t AllocateIds(PrefixView& prefix, size_t size, uint8_t* out) {
-  const size_t count = std::min(size / 8, kMaxAllocBatch);
+void AllocateIds(PrefixView& prefix, const void* handle, AllocArg& out) {
+  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  CheckWriter(prefix, handle, "page allocation");
   std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < kAllocBatch; ++i) {
     // Pinned new (zero-filled, dirty) and released at once: stored at the
     // next commit even if the client never writes it.
     PageGuard page = prefix.store->space().Allocate();
-    PutLe64(out + 8 * i, page.id());
+    PutLe64(out.ids + 8 * i, page.id());
   }
   prefix.modified_ns.store(NowNs());
-  return count * 8;
 }
 
 }  // namespace pagefs::fs

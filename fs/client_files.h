@@ -1,25 +1,29 @@
-// The files a process working through the mount (pager/mounted_space.h)
-// uses besides data, one pair per prefix:
+// The writer's side of a process working through the mount
+// (pager/mounted_space.h), one per prefix, and the rule that a prefix with a
+// writer changes and commits only at its writer's request:
 //
-//   PREFIX/anchors  16 bytes: the root map and orphan-list heads (little-endian
-//                   u64 each). A read returns the last commit's; a write sets
-//                   those the prefix's next commit carries. Opening it for
-//                   writing takes the prefix's writer role (EBUSY while another
-//                   handle has it); closing that handle gives it back, and if
-//                   the prefix changed since its last commit (the writer died)
-//                   the prefix is rolled back to that commit.
-//   PREFIX/.alloc   each read of N bytes returns N/8 page ids (little-endian
-//                   u64), each allocated zero-filled for the reader. Ids not
-//                   used are given back with a hole punch on data.
+//   kIoctlClaimWriter on a data handle open for writing takes the prefix's
+//   writer role for that handle (EBUSY while another handle has it). Pending
+//   changes that no writer made (writes to data by other tools) are committed
+//   first, so the writer starts from a commit. Closing the handle gives the
+//   role back; if the prefix changed since its last commit then (the writer
+//   died), the prefix is rolled back to that commit.
+//   kIoctlAllocate and kIoctlCommit: the writer's allocation and commit.
+//   While a handle holds the role, every other change of the prefix (writes,
+//   hole punches, truncates, page files made or removed) fails with EBUSY,
+//   and commits not asked for by it (fsync, .control, the daemon's stop)
+//   commit nothing of it (Mount::Commit).
+//   PREFIX/anchors: read-only, the last commit's root map and orphan head.
 //
-// Thread safety: any FUSE worker thread; the writer role is guarded by the
-// prefix's writer_mu.
+// Thread safety: any FUSE worker thread; the role is guarded by the prefix's
+// role_mu.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <shared_mutex>
 #include <string>
 
 #include "fs/mount_state.h"
@@ -27,21 +31,27 @@
 
 namespace pagefs::fs {
 
-
-// Takes the writer role for handle (an open anchors file) on behalf of pid.
-// Throws Error(kBusy) when another handle has it, kReadOnly on a read-only mount.
-void ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t pid);
+// Takes the writer role for handle (an open data file) on behalf of the
+// thread tid. Returns the last commit's anchors. Throws Error(kBusy) when
+// another handle has it, kReadOnly on a read-only mount.
+Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid);
 // Gives the role back if handle has it; rolls back uncommitted changes.
 void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle);
 
+// Held while a change of the prefix runs: handle (nullptr for requests that
+// name no open file) may change it when no client holds the writer role or
+// when it is the writer's. Throws Error(kBusy) naming the writer otherwise.
+std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void* handle);
+
 // The last commit's anchors, encoded.
 std::string ReadAnchors(PrefixView& prefix);
-// Sets the anchors of the next commit. REQUIRES: handle has the writer role.
-void WriteAnchors(PrefixView& prefix, const void* handle, const uint8_t* bytes, size_t size,
-                  uint64_t off);
 
-// Allocates up to size / 8 pages (at most kMaxAllocBatch) into out.
-// Returns the bytes filled.
-size_t AllocateIds(PrefixView& prefix, size_t size, uint8_t* out);
+// The writer's commit with these anchors. Throws (EBADF) unless handle has
+// the writer role.
+void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors);
+
+// Allocates kAllocBatch pages for the writer into out. REQUIRES (checked):
+// handle has the writer role.
+void AllocateIds(PrefixView& prefix, const void* handle, AllocArg& out);
 
 }  // namespace pagefs::fs

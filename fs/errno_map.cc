@@ -35,8 +35,9 @@ bool WorthLogging(const Error& e) {
   switch (e.code()) {
     case ErrorCode::kIo:
       // A caller's mistake carried as an errno (EFBIG: past what the view
-      // addresses; EEXIST: creating a page that exists) is not trouble.
-      return e.sys_errno() != EFBIG && e.sys_errno() != EEXIST;
+      // addresses; EEXIST: creating a page that exists; EBADF: a writer's
+      // request from a handle without the role) is not trouble.
+      return e.sys_errno() != EFBIG && e.sys_errno() != EEXIST && e.sys_errno() != EBADF;
     case ErrorCode::kNoSpace:
     case ErrorCode::kCorruption:
     case ErrorCode::kFailed:

@@ -21,7 +21,6 @@ fuse_ino_t InodeOf(const Node& node) {
     case NodeKind::kInfo: return base | 4;
     case NodeKind::kPage: return base | kPageBit | node.page;
     case NodeKind::kAnchors: return base | 5;
-    case NodeKind::kAlloc: return base | 6;
     case NodeKind::kCommitted: return base | 7;
   }
   return 0;
@@ -48,7 +47,6 @@ std::optional<Node> NodeOf(fuse_ino_t ino) {
     case 3: node.kind = NodeKind::kPagesDir; return node;
     case 4: node.kind = NodeKind::kInfo; return node;
     case 5: node.kind = NodeKind::kAnchors; return node;
-    case 6: node.kind = NodeKind::kAlloc; return node;
     case 7: node.kind = NodeKind::kCommitted; return node;
     default: return std::nullopt;
   }

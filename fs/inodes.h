@@ -1,8 +1,8 @@
 // Inode numbers of the mount view. They are computed from what a node is, not
 // handed out, so the daemon keeps no inode table and FORGET costs nothing:
 //   1 root, 2 .stats, 3 .control
-//   (p+1) << 48 | 1..7      folder, data, pages/, info.json, anchors, .alloc,
-//                           committed of prefix p
+//   (p+1) << 48 | 1..5, 7   folder, data, pages/, info.json, anchors,
+//                           committed of prefix p (6 was .alloc, now an ioctl)
 //   (p+1) << 48 | 1 << 47 | id   pages/<id> of prefix p (id < 2^47)
 #pragma once
 
@@ -19,7 +19,7 @@ namespace pagefs::fs {
 
 enum class NodeKind {
   kRoot, kStats, kControl, kPrefixDir, kData, kPagesDir, kInfo, kPage,
-  kAnchors, kAlloc, kCommitted,  // the files of a client through the mount (client_files.h)
+  kAnchors, kCommitted,  // the files of a client through the mount (client_files.h)
 };
 
 struct Node {

@@ -137,10 +137,13 @@ void Mount::SetCacheSize(uint64_t bytes) {
   for (size_t i = 0; i < n; ++i) prefixes_.data()[i]->store->set_cache_size(share);
 }
 
-void Mount::Commit(PrefixView& prefix) {
-  if (read_only()) return;
+bool Mount::Commit(PrefixView& prefix) {
+  if (read_only()) return false;
+  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  if (prefix.writer != nullptr) return false;
   prefix.store->Commit();
   prefix.committed_ns = NowNs();
+  return true;
 }
 
 void Mount::CommitAll() {
@@ -159,6 +162,15 @@ bool Mount::Close() {
   std::lock_guard<std::mutex> lock(add_mu_);
   for (auto& p : prefixes_) {
     try {
+      std::lock_guard<std::shared_mutex> role(p->role_mu);
+      if (p->writer != nullptr) {
+        std::fprintf(stderr,
+                     "pagefs-mount: prefix '%s': %s still writes it; its change since its "
+                     "last commit is dropped\n",
+                     p->name.c_str(), p->writer_name.c_str());
+        p->writer = nullptr;
+        if (!read_only() && p->modified_ns.load() > p->committed_ns.load()) p->store->Rollback();
+      }
       p->store->Close();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "pagefs-mount: error: closing prefix '%s': %s\n", p->name.c_str(),

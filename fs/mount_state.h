@@ -51,10 +51,12 @@ struct PrefixView {
   std::atomic<int64_t> modified_ns{0};   // last write through the mount
   std::atomic<int64_t> committed_ns{0};  // last commit through the mount
 
-  // The client holding PREFIX/anchors open for writing (client_files.h), or
-  // none. Its description names it in info.json for a refused second writer.
-  std::mutex writer_mu;
-  const void* writer = nullptr;  // the OpenFile of its anchors handle
+  // The client holding the prefix's writer role (client_files.h), or none.
+  // Its description names it in info.json for a refused second writer.
+  // role_mu is held shared by every change and commit of the prefix (who
+  // may make it is checked under it) and exclusively to give or take the role.
+  std::shared_mutex role_mu;
+  const void* writer = nullptr;  // the OpenFile of its data handle
   std::string writer_name;
   pid_t writer_pid = 0;
 };
@@ -86,13 +88,19 @@ class Mount {
   uint64_t cache_size() const { return budget_.load(); }
   // Splits bytes among the prefixes; takes effect at once (shrinking evicts).
   void SetCacheSize(uint64_t bytes);
-  // Commits every prefix (nothing for a read-only mount).
+  // Commits every prefix that no client writes (nothing for a read-only
+  // mount). A prefix whose writer role a client holds is committed only by
+  // that client (kIoctlCommit): its state is already durable as of the
+  // client's last commit, and what it wrote since is half-done.
   void CommitAll();
-  void Commit(PrefixView& prefix);
+  // Returns false, committing nothing, when a client holds the writer role.
+  bool Commit(PrefixView& prefix);
   // Writes dirty pages back without committing.
   void FlushAll();
-  // Commits and closes every store, releasing the writer locks. Errors are
-  // reported on stderr; returns false if any commit failed.
+  // Commits and closes every store, releasing the writer locks; a prefix
+  // whose writer role a client still holds is rolled back to that client's
+  // last commit first. Errors are reported on stderr; returns false if any
+  // commit failed.
   bool Close();
 
   int64_t started_ns() const { return started_ns_; }

@@ -20,6 +20,7 @@ namespace pagefs::fs {
 // What an open file or folder handle (fuse_file_info::fh) holds.
 struct OpenFile {
   Node node;
+  bool writable = false;  // opened for writing (ioctl requests carry no open flags)
   // .stats / info.json / .control: rendered at open. Shared so that a read
   // keeps it alive through its reply even if RELEASE runs on another thread
   // as soon as the kernel has the bytes.
@@ -61,6 +62,9 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                  fuse_file_info* fi);
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+// The writer's requests on data (pager/mount_protocol.h: claim, allocate, commit).
+void OpIoctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_file_info* fi,
+             unsigned flags, const void* in_buf, size_t in_bufsz, size_t out_bufsz);
 
 fuse_lowlevel_ops MakeOperations();
 

@@ -32,7 +32,6 @@ std::optional<Node> ChildOf(Mount& mount, const Node& parent, std::string_view n
       if (name == "pages") return Node{NodeKind::kPagesDir, parent.prefix};
       if (name == "info.json") return Node{NodeKind::kInfo, parent.prefix};
       if (name == "anchors") return Node{NodeKind::kAnchors, parent.prefix};
-      if (name == ".alloc") return Node{NodeKind::kAlloc, parent.prefix};
       if (name == "committed") return Node{NodeKind::kCommitted, parent.prefix};
       return std::nullopt;
     case NodeKind::kPagesDir: {
@@ -77,12 +76,10 @@ bool EntryAt(Mount& mount, OpenFile& dir, size_t index, DirEntry& out) {
       }
       return true;
     case NodeKind::kPrefixDir: {
-      static const char* const kNames[] = {"data",    "pages",  "info.json",
-                                           "anchors", ".alloc", "committed"};
-      static const NodeKind kKinds[] = {NodeKind::kData,    NodeKind::kPagesDir,
-                                        NodeKind::kInfo,    NodeKind::kAnchors,
-                                        NodeKind::kAlloc,   NodeKind::kCommitted};
-      if (index >= 6) return false;
+      static const char* const kNames[] = {"data", "pages", "info.json", "anchors", "committed"};
+      static const NodeKind kKinds[] = {NodeKind::kData, NodeKind::kPagesDir, NodeKind::kInfo,
+                                        NodeKind::kAnchors, NodeKind::kCommitted};
+      if (index >= 5) return false;
       Node child{kKinds[index], node.prefix};
       out = {kNames[index], child, InodeOf(child),
              static_cast<mode_t>(index == 1 ? S_IFDIR : S_IFREG)};

@@ -57,6 +57,7 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
   Mount& mount = MountOf(req);
   auto file = std::make_unique<OpenFile>();
   file->node = node;
+  file->writable = WantsWrite(fi);
   fi->keep_cache = 0;
   fi->direct_io = 1;
   switch (node.kind) {
@@ -84,9 +85,9 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       if (PrefixOf(mount, node) == nullptr) return (void)fuse_reply_err(req, ENOENT);
       break;
     case NodeKind::kAnchors: {
+      if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       PrefixView* prefix = PrefixOf(mount, node);
       if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-      if (WantsWrite(fi)) ClaimWriter(mount, *prefix, file.get(), fuse_req_ctx(req)->pid);
       file->text = std::make_shared<const std::string>(ReadAnchors(*prefix));
       break;
     }
@@ -97,19 +98,10 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       file->commit = CommittedSnapshot(*prefix);
       break;
     }
-    case NodeKind::kAlloc:
-      if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
-      if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
-      if (PrefixOf(mount, node) == nullptr) return (void)fuse_reply_err(req, ENOENT);
-      break;
   }
   fi->fh = reinterpret_cast<uint64_t>(file.get());
   int rc = created ? fuse_reply_create(req, created, fi) : fuse_reply_open(req, fi);
-  if (rc == 0) {
-    file.release();
-  } else if (node.kind == NodeKind::kAnchors) {
-    ReleaseWriter(mount, *PrefixOf(mount, node), file.get());  // the opener is gone
-  }
+  if (rc == 0) file.release();
 }
 
 }  // namespace
@@ -142,8 +134,9 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode
     Node node{NodeKind::kPage, dir->prefix, *id};
     if (PageAllocated(*prefix, *id)) {
       if (fi->flags & O_EXCL) return (void)fuse_reply_err(req, EEXIST);
-    } else if (CreatePage(*prefix, *id)) {
-      NotifyGrew(mount, node);
+    } else {
+      auto role = HoldForChange(*prefix, nullptr);
+      if (CreatePage(*prefix, *id)) NotifyGrew(mount, node);
     }
     fuse_entry_param e;
     if (!EntryFor(mount, node, e)) return (void)fuse_reply_err(req, ENOENT);
@@ -181,13 +174,6 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
                                  size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
-      case NodeKind::kAlloc: {
-        PrefixView& prefix = *PrefixOf(mount, node);
-        uint8_t* buf = ReadBuffer(size);
-        const size_t n = AllocateIds(prefix, size, buf);
-        NotifyGrew(mount, node);
-        return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
-      }
       case NodeKind::kAnchors: {
         // The last commit's, read afresh: a reader's open may be old.
         const std::string text = ReadAnchors(*PrefixOf(mount, node));
@@ -210,7 +196,8 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
              fuse_file_info* fi) {
   Handle(req, [&] {
     Mount& mount = MountOf(req);
-    const Node& node = OpenFileOf(fi).node;
+    OpenFile& file = OpenFileOf(fi);
+    const Node& node = file.node;
     const auto* bytes = reinterpret_cast<const uint8_t*>(buf);
     switch (node.kind) {
       case NodeKind::kControl:
@@ -218,7 +205,9 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         return (void)fuse_reply_write(req, size);
       case NodeKind::kData: {
         if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
-        WriteResult r = WriteSpace(*PrefixOf(mount, node), static_cast<uint64_t>(off), bytes, size);
+        PrefixView& prefix = *PrefixOf(mount, node);
+        auto role = HoldForChange(prefix, &file);
+        WriteResult r = WriteSpace(prefix, static_cast<uint64_t>(off), bytes, size);
         if (r.grew) NotifyGrew(mount, node);
         return (void)fuse_reply_write(req, r.bytes);
       }
@@ -228,14 +217,11 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         const uint64_t ps = prefix.page_size;
         if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_err(req, EFBIG);
         size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
+        auto role = HoldForChange(prefix, &file);
         if (!PageAllocated(prefix, node.page)) return (void)fuse_reply_err(req, ENOENT);
         WriteResult r = WriteSpace(prefix, node.page * ps + static_cast<uint64_t>(off), bytes, size);
         return (void)fuse_reply_write(req, r.bytes);
       }
-      case NodeKind::kAnchors:
-        WriteAnchors(*PrefixOf(mount, node), &OpenFileOf(fi), bytes, size,
-                     static_cast<uint64_t>(off));
-        return (void)fuse_reply_write(req, size);
       default:
         return (void)fuse_reply_err(req, EACCES);
     }
@@ -251,6 +237,9 @@ void OpFsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_inf
     Mount& mount = MountOf(req);
     const Node& node = OpenFileOf(fi).node;
     if (node.kind == NodeKind::kData || node.kind == NodeKind::kPage) {
+      // Nothing when a client holds the writer role: every write this handle
+      // could make is committed already (the others are refused), and the
+      // writer's half-done change is not this fsync's to commit.
       mount.Commit(*PrefixOf(mount, node));
     } else if (node.kind == NodeKind::kControl) {
       mount.CommitAll();
@@ -261,7 +250,7 @@ void OpFsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_inf
 
 void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   OpenFile* file = &OpenFileOf(fi);
-  if (file->node.kind == NodeKind::kAnchors) {
+  if (file->node.kind == NodeKind::kData) {
     Mount& mount = MountOf(req);
     try {
       if (PrefixView* prefix = PrefixOf(mount, file->node)) ReleaseWriter(mount, *prefix, file);
@@ -274,7 +263,7 @@ void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
 }
 
 void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-               fuse_file_info* /*fi*/) {
+               fuse_file_info* fi) {
   Handle(req, [&] {
     Mount& mount = MountOf(req);
     std::optional<Node> node = NodeOf(ino);
@@ -290,6 +279,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
         case NodeKind::kData: {
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
+          auto role = HoldForChange(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
           if (size != SpaceBytes(prefix) && ResizeSpace(prefix, size)) NotifyGrew(mount, *node);
           break;
         }
@@ -297,6 +287,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
           if (size > prefix.page_size) return (void)fuse_reply_err(req, EFBIG);
+          auto role = HoldForChange(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
           // A page file is always one page long: truncating zeroes its tail.
           ZeroPageTail(prefix, node->page, static_cast<uint32_t>(size));
           break;
@@ -319,11 +310,13 @@ void OpFallocate(fuse_req_t req, fuse_ino_t /*ino*/, int mode, off_t off, off_t 
                  fuse_file_info* fi) {
   Handle(req, [&] {
     Mount& mount = MountOf(req);
-    const Node& node = OpenFileOf(fi).node;
+    OpenFile& file = OpenFileOf(fi);
+    const Node& node = file.node;
     if (node.kind != NodeKind::kData) return (void)fuse_reply_err(req, EOPNOTSUPP);
     if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
     if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
     PrefixView& prefix = *PrefixOf(mount, node);
+    auto role = HoldForChange(prefix, &file);
     const auto start = static_cast<uint64_t>(off);
     const auto length = static_cast<uint64_t>(len);
     if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
@@ -349,8 +342,43 @@ void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     std::optional<PageId> id = ParsePageFileName(name);
     PrefixView* prefix = PrefixOf(mount, *dir);
     if (!id || prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+    auto role = HoldForChange(*prefix, nullptr);
     FreePage(*prefix, *id);  // the page's id becomes free; data reads zeros there
     fuse_reply_err(req, 0);
+  });
+}
+
+void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/, fuse_file_info* fi,
+             unsigned /*flags*/, const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+  Handle(req, [&] {
+    Mount& mount = MountOf(req);
+    OpenFile& file = OpenFileOf(fi);
+    if (file.node.kind != NodeKind::kData) return (void)fuse_reply_err(req, ENOTTY);
+    if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
+    if (!file.writable) return (void)fuse_reply_err(req, EBADF);
+    PrefixView& prefix = *PrefixOf(mount, file.node);
+    switch (cmd) {
+      case kIoctlClaimWriter: {
+        if (out_bufsz < sizeof(AnchorsArg)) return (void)fuse_reply_err(req, EINVAL);
+        AnchorsArg out;
+        EncodeAnchors(ClaimWriter(mount, prefix, &file, fuse_req_ctx(req)->pid), out.bytes);
+        return (void)fuse_reply_ioctl(req, 0, &out, sizeof(out));
+      }
+      case kIoctlAllocate: {
+        if (out_bufsz < sizeof(AllocArg)) return (void)fuse_reply_err(req, EINVAL);
+        AllocArg out;
+        AllocateIds(prefix, &file, out);
+        NotifyGrew(mount, file.node);
+        return (void)fuse_reply_ioctl(req, 0, &out, sizeof(out));
+      }
+      case kIoctlCommit: {
+        if (in_bufsz < sizeof(AnchorsArg)) return (void)fuse_reply_err(req, EINVAL);
+        WriterCommit(prefix, &file, DecodeAnchors(static_cast<const uint8_t*>(in_buf)));
+        return (void)fuse_reply_ioctl(req, 0, nullptr, 0);
+      }
+      default:
+        return (void)fuse_reply_err(req, ENOTTY);
+    }
   });
 }
 
@@ -379,6 +407,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.fallocate = OpFallocate;
   ops.unlink = OpUnlink;
   ops.mkdir = OpMkdir;
+  ops.ioctl = OpIoctl;
   return ops;
 }
 

@@ -4,6 +4,8 @@
 // are little-endian u64s. Described in docs/mount.md.
 #pragma once
 
+#include <sys/ioctl.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -21,7 +23,7 @@ inline uint64_t GetLe64(const uint8_t* p) {
   return v;
 }
 
-// MOUNT/PREFIX/anchors: the anchors the next commit carries, written whole.
+// MOUNT/PREFIX/anchors: the last commit's anchors (read-only), 16 bytes.
 inline constexpr size_t kAnchorsBytes = 16;
 
 inline void EncodeAnchors(const Anchors& a, uint8_t* out) {
@@ -31,9 +33,31 @@ inline void EncodeAnchors(const Anchors& a, uint8_t* out) {
 
 inline Anchors DecodeAnchors(const uint8_t* in) { return Anchors{GetLe64(in), GetLe64(in + 8)}; }
 
-// MOUNT/PREFIX/.alloc: each read returns up to kMaxAllocBatch newly allocated
-// page ids, one u64 each.
-inline constexpr size_t kMaxAllocBatch = 1024;
+// The writer's requests: ioctls on a descriptor of MOUNT/PREFIX/data opened
+// for writing. FUSE passes only "restricted" ioctls, whose argument size is
+// encoded in the command, so each argument is a fixed-size struct. They are
+// requests, not reads, so no file of the view has a read with a side effect.
+//
+//   kIoctlClaimWriter  takes the prefix's writer role for this open file
+//                      (EBUSY while another has it) and returns the last
+//                      commit's anchors. The role ends when the file closes;
+//                      changes not committed by then are rolled back.
+//   kIoctlAllocate     allocates kAllocBatch pages (zero-filled) and returns
+//                      their ids. Writer only.
+//   kIoctlCommit       commits the prefix with these anchors. Writer only: a
+//                      prefix with a writer is committed by nothing else.
+inline constexpr size_t kAllocBatch = 64;
+
+struct AnchorsArg {
+  uint8_t bytes[kAnchorsBytes];
+};
+struct AllocArg {
+  uint8_t ids[kAllocBatch * 8];  // little-endian u64 each
+};
+
+inline constexpr unsigned kIoctlClaimWriter = _IOR('P', 1, AnchorsArg);
+inline constexpr unsigned kIoctlAllocate = _IOR('P', 2, AllocArg);
+inline constexpr unsigned kIoctlCommit = _IOW('P', 3, AnchorsArg);
 
 // MOUNT/PREFIX/committed, the read-only clients' view: the pages of one
 // commit (the last when the file was opened) at id * page_size, as in data.

@@ -1,6 +1,7 @@
 #include "pager/mounted_space.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,14 @@ namespace pagefs {
 
 namespace {
 
-constexpr size_t kAllocBatch = 64;  // ids per read of .alloc
+// One writer request (pager/mount_protocol.h) on data; retried on EINTR.
+int WriterIoctl(int fd, unsigned cmd, void* arg) {
+  int rc;
+  do {
+    rc = ::ioctl(fd, cmd, arg);
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
 
 int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
@@ -69,8 +77,15 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
       throw Error(ErrorCode::kCorruption, dir_ + "/info.json names no valid page size");
     }
     if (!read_only_) {
-      anchors_fd_ = ::open((dir_ + "/anchors").c_str(), O_RDWR | O_CLOEXEC);
-      if (anchors_fd_ < 0) {
+      // The writer role is this open file's: claimed with a request, given
+      // back when it closes.
+      data_fd_ = ::open((dir_ + "/data").c_str(), O_RDWR | O_CLOEXEC);
+      if (data_fd_ < 0 && errno == EROFS) {
+        throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
+      }
+      if (data_fd_ < 0) throw Error::FromErrno(errno, "open " + dir_ + "/data");
+      AnchorsArg claimed;
+      if (WriterIoctl(data_fd_, kIoctlClaimWriter, &claimed) != 0) {
         const int err = errno;
         if (err == EBUSY) {
           std::string who = StringField(ReadInfo(), "writer");
@@ -78,15 +93,9 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
           throw Error(ErrorCode::kBusy, describe_ + " is open for writing by " + who);
         }
         if (err == EROFS) throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
-        throw Error::FromErrno(err, "open " + dir_ + "/anchors");
+        throw Error::FromErrno(err, "take the writer role of " + describe_);
       }
-      alloc_fd_ = OpenOrThrow(dir_ + "/.alloc", O_RDONLY, "open");
-      data_fd_ = OpenOrThrow(dir_ + "/data", O_RDWR, "open");
-      uint8_t raw[kAnchorsBytes] = {0};
-      if (::pread(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
-        throw Error::FromErrno(errno != 0 ? errno : EIO, "read " + dir_ + "/anchors");
-      }
-      anchors_ = DecodeAnchors(raw);
+      anchors_ = DecodeAnchors(claimed.bytes);
     } else {
       // The pages and the anchors of one commit, from the same open file.
       CommittedHeader h;
@@ -99,9 +108,7 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
     pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
                                          *backing_);
   } catch (...) {
-    for (int fd : {data_fd_, anchors_fd_, alloc_fd_}) {
-      if (fd >= 0) ::close(fd);
-    }
+    if (data_fd_ >= 0) ::close(data_fd_);
     throw;
   }
 }
@@ -165,11 +172,10 @@ void MountedSpace::FollowCommit() {
 
 MountedSpace::~MountedSpace() {
   pool_.reset();  // dirty pages are dropped: only Commit publishes them
-  // Closing anchors last gives up the writer role; a writer that did not
-  // commit its changes is rolled back by the daemon then.
-  for (int fd : {data_fd_, alloc_fd_, anchors_fd_}) {
-    if (fd >= 0) ::close(fd);
-  }
+  backing_.reset();
+  // Closing data gives up the writer role; a writer that did not commit its
+  // changes is rolled back by the daemon then.
+  if (data_fd_ >= 0) ::close(data_fd_);
 }
 
 void MountedSpace::CheckWritable() const {
@@ -203,16 +209,12 @@ PageGuard MountedSpace::Allocate() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (spare_ids_.empty()) {
-      uint8_t raw[kAllocBatch * 8];
-      ssize_t n;
-      do {
-        n = ::pread(alloc_fd_, raw, sizeof(raw), 0);
-      } while (n < 0 && errno == EINTR);
-      if (n < 8) {
-        throw Error::FromErrno(n < 0 ? errno : EIO, "allocate pages through " + dir_ + "/.alloc");
+      AllocArg batch;
+      if (WriterIoctl(data_fd_, kIoctlAllocate, &batch) != 0) {
+        throw Error::FromErrno(errno, "allocate pages of " + describe_);
       }
       // Handed out lowest first, as the embedded volume does.
-      for (ssize_t at = n - 8; at >= 0; at -= 8) spare_ids_.push_back(GetLe64(raw + at));
+      for (size_t i = kAllocBatch; i-- > 0;) spare_ids_.push_back(GetLe64(batch.ids + 8 * i));
     }
     id = spare_ids_.back();
     spare_ids_.pop_back();
@@ -258,12 +260,11 @@ void MountedSpace::Commit() {
   CheckWritable();
   try {
     pool_->FlushAll();
-    uint8_t raw[kAnchorsBytes];
-    EncodeAnchors(anchors(), raw);
-    if (::pwrite(anchors_fd_, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
-      throw Error::FromErrno(errno != 0 ? errno : EIO, "write " + dir_ + "/anchors");
+    AnchorsArg next;
+    EncodeAnchors(anchors(), next.bytes);
+    if (WriterIoctl(data_fd_, kIoctlCommit, &next) != 0) {
+      throw Error::FromErrno(errno, "commit " + describe_);
     }
-    if (::fsync(data_fd_) != 0) throw Error::FromErrno(errno, "commit " + describe_);
   } catch (...) {
     failed_ = true;
     throw;

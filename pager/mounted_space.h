@@ -6,17 +6,19 @@
 //
 //   read     pread of data at id * page_size (on a local cache miss)
 //   write    pwrite of the page (when evicted dirty, or at commit)
-//   allocate ids come in batches from reads of PREFIX/.alloc (8 bytes, little
-//            endian, per id); the daemon has allocated each one, zero-filled
+//   allocate ids come in batches of kAllocBatch from a kIoctlAllocate request
+//            on data; the daemon has allocated each one, zero-filled
 //   free     fallocate(PUNCH_HOLE | KEEP_SIZE) of the page's range of data
-//   commit   write back every dirty page, pwrite PREFIX/anchors (16 bytes:
-//            root map, orphan head), then fsync(data): the daemon commits
+//   commit   write back every dirty page, then a kIoctlCommit request with
+//            the anchors (root map, orphan head): the daemon commits
 //
-// A writable space holds PREFIX/anchors open for writing, which is the mount's
-// writer role for the prefix: a second writable open fails with EBUSY (here
-// Error(kBusy) naming the holder, read from PREFIX/info.json). If the writer's
-// descriptor closes with changes not committed (the process died), the daemon
-// rolls the prefix back to its last commit.
+// A writable space opens data for writing and claims the mount's writer role
+// for the prefix on it (kIoctlClaimWriter, which also returns the last
+// commit's anchors): a second claim fails with EBUSY (here Error(kBusy)
+// naming the holder, read from PREFIX/info.json). While it holds the role,
+// only its requests change or commit the prefix. If its descriptor closes
+// with changes not committed (the process died), the daemon rolls the prefix
+// back to its last commit.
 //
 // A read-only space reads PREFIX/committed instead of data: the pages and the
 // anchors of one commit (the last when it opened the file; the daemon pins it
@@ -77,7 +79,7 @@ class MountedSpace final : public PageSpace {
 
   // Writes every dirty cached page to the daemon without committing.
   void Flush();
-  // Gives back the ids fetched from .alloc but never used. Called before the
+  // Gives back the ids allocated in a batch but never used. Called before the
   // last commit of a clean close, so no page leaks.
   void ReturnUnusedIds();
   void set_cache_size(uint64_t bytes);
@@ -98,16 +100,14 @@ class MountedSpace final : public PageSpace {
   const std::string describe_;
   const bool read_only_;
   uint32_t page_size_ = 0;
-  int data_fd_ = -1;
-  int anchors_fd_ = -1;
-  int alloc_fd_ = -1;
+  int data_fd_ = -1;  // writable: the writer role's file
   std::unique_ptr<MountBacking> backing_;
   std::unique_ptr<BufferPool> pool_;
   std::atomic<bool> failed_{false};
 
   mutable std::mutex mu_;  // guards anchors_ and spare_ids_
   Anchors anchors_;
-  std::vector<PageId> spare_ids_;  // fetched from .alloc, not handed out yet
+  std::vector<PageId> spare_ids_;  // allocated in a batch, not handed out yet
   // Read-only: the commit shown (epoch_ is guarded by mu_; data_fd_ is
   // replaced under mu_ with the op lock held exclusively) and when the
   // daemon's was last looked at.

@@ -123,10 +123,13 @@ class CheckerTest : public ::testing::Test {
     f.seekp(at);
     f.write(&c, 1);
   }
-  // Every byte of the prefix folder, to show the check writes nothing.
+  // Every byte of the prefix folder, to show the check writes nothing. The
+  // reader table is left out: a read-only open registers there while it runs
+  // (docs/readers.md), which is coordination, not store data.
   std::string FolderBytes() {
     std::string all;
     for (const auto& e : fs::directory_iterator(dir())) {
+      if (e.path().filename() == "readers") continue;
       std::ifstream f(e.path(), std::ios::binary);
       all += e.path().filename().string() + ":" +
              std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
@@ -259,7 +262,9 @@ TEST_F(CheckerTest, WritesNothingAndReportsProgress) {
   EXPECT_EQ(seen.back().done, seen.back().total);
   EXPECT_EQ(seen.back().total, r.pages);
   for (size_t i = 1; i < seen.size(); ++i) {
-    if (std::string(seen[i].phase) == seen[i - 1].phase) EXPECT_GE(seen[i].done, seen[i - 1].done);
+    if (std::string(seen[i].phase) == seen[i - 1].phase) {
+      EXPECT_GE(seen[i].done, seen[i - 1].done);
+    }
   }
 }
 

@@ -11,8 +11,14 @@ Each run takes a few seconds, in a fresh interpreter (a clean RSS baseline).
 from __future__ import annotations
 
 import json
+import os
 
 from conftest import run_python
+
+# Under ThreadSanitizer (scripts/test.sh preloads libtsan) its shadow memory
+# dwarfs the budget, so only the races it reports count there (a report
+# fails the subprocess), not the resident memory.
+UNDER_TSAN = "libtsan" in os.environ.get("LD_PRELOAD", "")
 
 BUDGET = 8 << 20
 # The interpreter's part: the models (bounded), the values in flight, thread stacks.
@@ -294,7 +300,7 @@ def _run(code: str, tmp_path) -> dict:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["failures"] == [], result["failures"][:10]
     grown = result["peak"] - result["baseline"]
-    assert result["peak"] <= result["baseline"] + BUDGET + MARGIN, (
+    assert UNDER_TSAN or result["peak"] <= result["baseline"] + BUDGET + MARGIN, (
         f"resident memory grew by {grown / 2**20:.1f} MiB over a {BUDGET >> 20} MiB budget: {result}"
     )
     return result

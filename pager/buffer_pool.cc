@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -111,8 +112,6 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
     return guard;
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
-  uint64_t seen = max_page_seen_.load(std::memory_order_relaxed);
-  if (id > seen) max_page_seen_.store(id, std::memory_order_relaxed);
   uint32_t f = TakeFrame();
   Frame& frame = frames_[f];
   try {
@@ -120,6 +119,11 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
   } catch (...) {
     ReleaseFrame(f);
     throw;
+  }
+  // Only a page that loaded counts for the map's size: a refused id (from a
+  // damaged page) must not charge the budget for map entries up to it.
+  if (id > max_page_seen_.load(std::memory_order_relaxed)) {
+    max_page_seen_.store(id, std::memory_order_relaxed);
   }
   frame.page.store(id, std::memory_order_relaxed);
   frame.referenced.store(1, std::memory_order_relaxed);
@@ -241,22 +245,36 @@ void BufferPool::Unpin(uint64_t token) noexcept {
   frames_[token].state.fetch_sub(1, std::memory_order_release);
 }
 
-void BufferPool::Discard(PageId id) {
+void BufferPool::Discard(PageId id, const std::function<void()>& while_locked) {
   std::lock_guard<std::mutex> lock(miss_mu_);
   std::atomic<uint32_t>& slot = MapSlot(id);
-  uint32_t f1 = slot.load(std::memory_order_acquire);
-  if (f1 == 0) return;
-  Frame& frame = frames_[f1 - 1];
-  int32_t expected = kUnpinned;
-  if (!frame.state.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "page " + std::to_string(id) + " is freed while still pinned");
+  const uint32_t f1 = slot.load(std::memory_order_acquire);
+  if (f1 != 0) {
+    Frame& frame = frames_[f1 - 1];
+    LockForDiscard(frame, id);
+    slot.store(0, std::memory_order_release);
+    if (frame.dirty.exchange(0) != 0) dirty_.fetch_sub(1, std::memory_order_relaxed);
+    frame.page.store(kNoPage, std::memory_order_relaxed);
+    frame.state.store(kFree, std::memory_order_release);
+    free_frames_.push_back(f1 - 1);
   }
-  slot.store(0, std::memory_order_release);
-  if (frame.dirty.exchange(0) != 0) dirty_.fetch_sub(1, std::memory_order_relaxed);
-  frame.page.store(kNoPage, std::memory_order_relaxed);
-  frame.state.store(kFree, std::memory_order_release);
-  free_frames_.push_back(f1 - 1);
+  if (while_locked) while_locked();
+}
+
+void BufferPool::LockForDiscard(Frame& frame, PageId id) {
+  // A lock-free hit that read the map just before this frame was reused for
+  // id pins it, sees another page and unpins at once: wait that out. A pin
+  // that lasts is the caller's bug.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  for (uint32_t spins = 0;; ++spins) {
+    int32_t expected = kUnpinned;
+    if (frame.state.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) return;
+    if (spins % 1024 == 1023 && std::chrono::steady_clock::now() > deadline) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "page " + std::to_string(id) + " is freed while still pinned");
+    }
+    std::this_thread::yield();
+  }
 }
 
 void BufferPool::FlushAll() {

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -69,9 +70,13 @@ class BufferPool final : public PinHolder {
   void PrefetchAsync(PageId first, uint64_t count);
   // Pins a page that has no stored content yet: zero-filled, dirty, no load.
   PageGuard PinNew(PageId id);
-  // Drops page id without writing it back (it was freed).
-  // REQUIRES: the page is not pinned.
-  void Discard(PageId id);
+  // Drops page id without writing it back (it was freed), then runs
+  // while_locked (if given) before any other thread can load, write back or
+  // prefetch a page: a free of the id in the backing goes there, so no load
+  // can bring back its old bytes and no write-back can store them.
+  // REQUIRES: the page is not pinned (a lock-free hit on another page may pin
+  // its frame for an instant; Discard waits that out).
+  void Discard(PageId id, const std::function<void()>& while_locked = nullptr);
   // Writes every dirty page back; they stay cached, clean.
   void FlushAll();
 
@@ -102,6 +107,8 @@ class BufferPool final : public PinHolder {
   [[noreturn]] static void ThrowBadId(PageId id);
   bool TryPinResident(PageId id, bool write, PageGuard& out);
   void MarkDirty(Frame& frame);
+  // Locks a resident, unpinned frame of id for Discard. REQUIRES miss_mu_.
+  void LockForDiscard(Frame& frame, PageId id);
   uint64_t FrameLimit() const;
   uint64_t OwnMetadataBytes() const;
   uint64_t frames_in_use() const { return frames_used_ - free_frames_.size(); }

@@ -38,12 +38,12 @@ PageGuard EmbeddedSpace::Allocate() {
 
 void EmbeddedSpace::Free(PageId id) {
   volume_->CheckWritable();
-  pool_->Discard(id);
-  volume_->FreeId(id);
-  // A prefetch (which takes no page lock) may have loaded the old bytes after
-  // the first Discard and before FreeId cleared the page's table entry; drop
-  // them, or a reuse of the id would see them instead of zeros.
-  pool_->Discard(id);
+  // One step under the pool's miss lock: drop the cached copy, then clear the
+  // table entry and give the id back. No load (which could bring the old
+  // bytes back) nor write-back can come between; and once the id is free,
+  // another thread may allocate it and PinNew a fresh page, which nothing of
+  // this free touches any more (a Discard after FreeId threw that page away).
+  pool_->Discard(id, [&] { volume_->FreeId(id); });
 }
 
 void EmbeddedSpace::Commit() {

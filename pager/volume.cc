@@ -157,10 +157,21 @@ void Volume::CheckWritable() const {
   }
 }
 
+void Volume::CheckInRange(PageId id) const {
+  // An id read out of a damaged page: storing it would grow the table (and
+  // the memory it takes) up to that id.
+  if (id == kNoPage || id >= page_count_) {
+    throw Error(ErrorCode::kCorruption, "page " + std::to_string(id) + " is past the end of " +
+                                            name_ + " (" + std::to_string(page_count_) +
+                                            " pages)");
+  }
+}
+
 void Volume::Load(PageId id, uint8_t* buf) {
   TableEntry entry;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    CheckInRange(id);
     entry = table_->Get(id);
   }
   if (entry.slot == 0) {
@@ -182,7 +193,13 @@ size_t Volume::LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
   std::vector<TableEntry> entries(n);
   try {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < n; ++i) entries[i] = table_->Get(ids[i]);
+    for (size_t i = 0; i < n; ++i) {
+      if (ids[i] == kNoPage || ids[i] >= page_count_) {
+        n = i;  // Load names it
+        break;
+      }
+      entries[i] = table_->Get(ids[i]);
+    }
   } catch (...) {
     return 0;  // a table node failed to load: Load names it
   }
@@ -225,6 +242,7 @@ void Volume::Store(PageId id, const uint8_t* buf) {
   SlotId slot;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    CheckInRange(id);
     EnsureAllocators();
     TableEntry old = table_->Get(id);
     NoteChange(id, old);

@@ -75,6 +75,8 @@ class Volume final : public PageBacking {
   Volume& operator=(const Volume&) = delete;
 
   // PageBacking. Load verifies the checksum: Error(kCorruption) names the page.
+  // Load and Store refuse an id at or past page_count() (Error(kCorruption):
+  // such an id can only come from a damaged page).
   void Load(PageId id, uint8_t* buf) override;
   // One table lookup under the lock for all n pages, then one tier ReadRun per
   // run of adjacent slots; every page's checksum is verified.
@@ -162,6 +164,8 @@ class Volume final : public PageBacking {
   // After a commit: frees held slots no live reader can reach and drops the
   // tables of commits no longer pinned. REQUIRES mu_ held.
   void ReclaimForReaders();
+  // Error(kCorruption) unless 0 < id < page_count_. REQUIRES mu_ held.
+  void CheckInRange(PageId id) const;
   uint64_t MetadataBytesLocked() const;  // REQUIRES mu_ held
   // Remembers id's entry at the last commit before it first changes.
   // REQUIRES mu_ held; old is id's current table entry.

@@ -15,6 +15,29 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_SAN
   -DPAGEFS_BUILD_FS=OFF >/dev/null
 cmake --build build/asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2
+# ThreadSanitizer runs only the tests that start threads (buffer pool, batched
+# loads, committed reads, the concurrency suites): the whole suite takes over
+# 15 minutes under it (the crash tests replay thousands of workloads).
+echo "test: engine (GoogleTest, ThreadSanitizer, the threaded tests)"
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_TSAN=ON \
+  -DPAGEFS_BUILD_FS=OFF >/dev/null
+cmake --build build/tsan
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan \
+  --output-on-failure -j2 -R 'BufferPool|BatchedLoad|VolumeCommitted|Concurrency|ListPop'
+# The Python thread tests against an extension built with -fsanitize=thread
+# (its own build folder, imported first through PYTHONPATH, libtsan preloaded
+# into the uninstrumented interpreter). A report fails the test's process.
+echo "test: Python threads (pytest, extension under ThreadSanitizer)"
+cmake -S . -B build/tsan-py -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_TSAN=ON \
+  -DPAGEFS_BUILD_FS=OFF -DPAGEFS_BUILD_TESTS=OFF -DPAGEFS_BUILD_PYTHON=ON \
+  -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
+cmake --build build/tsan-py
+mkdir -p build/tsan-py/pkg/pagefs
+ln -sf "$PWD"/pybind/pagefs/*.py "$PWD"/build/tsan-py/pybind/_core*.so build/tsan-py/pkg/pagefs/
+LD_PRELOAD="$(g++ -print-file-name=libtsan.so)" PYTHONPATH="$PWD/build/tsan-py/pkg" \
+  TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/scripts/tsan-python.supp" \
+  python3 -m pytest -q -W error -p no:cacheprovider tests/python/test_stress_threads.py \
+  tests/python/test_threads.py tests/python/test_thread_refs.py
 echo "test: Python package (pytest, embedded stores)"
 python3 -m pytest -q -W error tests/python
 echo "test: Python package (pytest, every store through a pagefs mount)"

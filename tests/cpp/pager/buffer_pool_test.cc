@@ -212,5 +212,24 @@ TEST(BufferPoolTest, CorruptPageFailsItsPinAndLeavesThePoolUsable) {
   EXPECT_EQ(0u, pool2.stats().frames);
 }
 
+
+// An id out of a damaged page (past the end of the volume) fails its pin and
+// costs the budget nothing: the residency map is sized by pages that loaded.
+TEST(BufferPoolTest, AnIdPastTheEndFailsItsPinAndLeavesTheBudgetAlone) {
+  Fixture f(1 << 20);
+  f.Fill(10);
+  const uint64_t limit = f.pool.stats().frame_limit;
+  for (bool write : {false, true}) {
+    try {
+      f.pool.Pin(PageId{3} << 30, write);
+      ADD_FAILURE() << "pinned a page past the end";
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorCode::kCorruption, e.code());
+    }
+  }
+  EXPECT_EQ(limit, f.pool.stats().frame_limit);
+  EXPECT_LE(f.pool.stats().resident_bytes, uint64_t{1} << 20);
+}
+
 }  // namespace
 }  // namespace pagefs

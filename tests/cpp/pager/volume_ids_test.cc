@@ -1,6 +1,7 @@
 // The id-addressed allocation that the mount uses: a write names its page.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "pager/error.h"
@@ -87,6 +88,29 @@ TEST(VolumeIdsTest, ReadOnlyVolumeAnswersAllocationQueries) {
   EXPECT_FALSE(v.IsAllocated(3));
   EXPECT_EQ((std::vector<PageId>{2, 4}), v.AllocatedIds());
   EXPECT_THROW(v.EnsureAllocated(3), Error);
+}
+
+
+// A page id read out of a damaged page: storing it must not grow the page
+// table (and the process) up to that id.
+TEST(VolumeIdsTest, StoreOrLoadPastTheEndIsRefusedAndGrowsNothing) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  v.AllocateId();
+  std::vector<uint8_t> buf(kPage, 7);
+  const uint64_t before = v.metadata_bytes();
+  for (PageId id : {PageId{0}, PageId{2}, PageId{1} << 31}) {
+    try {
+      v.Store(id, buf.data());
+      ADD_FAILURE() << "stored page " << id;
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorCode::kCorruption, e.code());
+      EXPECT_NE(std::string(e.what()).find("past the end"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(v.Load(id, buf.data()), Error);
+  }
+  EXPECT_EQ(before, v.metadata_bytes());
+  EXPECT_FALSE(v.failed()) << "a refused id is not a failed write";
 }
 
 }  // namespace

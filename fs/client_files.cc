@@ -6,8 +6,8 @@
 #include <fstream>
 #include <mutex>
 
-#include "pager/error.h"
-#include "pager/volume.h"
+#include "pager/util/error.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 

@@ -1,5 +1,5 @@
 // The writer's side of a process working through the mount
-// (pager/mounted_space.h), one per prefix, and the rule that a prefix with a
+// (pager/space/mounted_space.h), one per prefix, and the rule that a prefix with a
 // writer changes and commits only at its writer's request:
 //
 //   kIoctlClaimWriter on a data handle open for writing takes the prefix's
@@ -27,7 +27,7 @@
 #include <string>
 
 #include "fs/mount_state.h"
-#include "pager/mount_protocol.h"
+#include "pager/space/mount_protocol.h"
 
 namespace pagefs::fs {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fs/options.h"
-#include "pager/error.h"
+#include "pager/util/error.h"
 
 namespace pagefs::fs {
 

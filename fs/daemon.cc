@@ -26,7 +26,7 @@
 #include "fs/mount_state.h"
 #include "fs/ops.h"
 #include "fs/options.h"
-#include "pager/error.h"
+#include "pager/util/error.h"
 
 namespace pagefs::fs {
 namespace {

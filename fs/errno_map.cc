@@ -5,7 +5,7 @@
 #include <new>
 #include <system_error>
 
-#include "pager/error.h"
+#include "pager/util/error.h"
 
 namespace pagefs::fs {
 

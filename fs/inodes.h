@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "pager/page_space.h"
+#include "pager/util/page.h"
 
 namespace pagefs::fs {
 

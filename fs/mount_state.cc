@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "pager/error.h"
+#include "pager/util/error.h"
 
 namespace pagefs::fs {
 

@@ -26,7 +26,7 @@
 #include "fs/inodes.h"
 #include "fs/notifier.h"
 #include "fs/options.h"
-#include "pager/page_space.h"
+#include "pager/util/page.h"
 #include "pager/store.h"
 
 namespace pagefs::fs {

@@ -12,8 +12,8 @@
 
 #include "fs/inodes.h"
 #include "fs/mount_state.h"
-#include "pager/volume.h"
-#include "pager/superblock.h"
+#include "pager/volume/volume.h"
+#include "pager/volume/superblock.h"
 
 namespace pagefs::fs {
 
@@ -62,7 +62,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                  fuse_file_info* fi);
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name);
-// The writer's requests on data (pager/mount_protocol.h: claim, allocate, commit).
+// The writer's requests on data (pager/space/mount_protocol.h: claim, allocate, commit).
 void OpIoctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_file_info* fi,
              unsigned flags, const void* in_buf, size_t in_bufsz, size_t out_bufsz);
 

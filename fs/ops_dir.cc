@@ -10,7 +10,7 @@
 #include "fs/errno_map.h"
 #include "fs/ops.h"
 #include "fs/page_io.h"
-#include "pager/volume.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 

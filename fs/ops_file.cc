@@ -17,7 +17,7 @@
 #include "fs/ops.h"
 #include "fs/page_io.h"
 #include "fs/views.h"
-#include "pager/error.h"
+#include "pager/util/error.h"
 
 namespace pagefs::fs {
 

@@ -6,9 +6,9 @@
 #include <mutex>
 #include <shared_mutex>
 
-#include "pager/error.h"
-#include "pager/mount_protocol.h"
-#include "pager/volume.h"
+#include "pager/util/error.h"
+#include "pager/space/mount_protocol.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 

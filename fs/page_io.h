@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "fs/mount_state.h"
-#include "pager/superblock.h"
-#include "pager/volume.h"
+#include "pager/volume/superblock.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 
@@ -77,7 +77,7 @@ bool AllocateSpace(PrefixView& prefix, uint64_t off, uint64_t len);
 // Throws Error(kInvalidArgument) for a smaller size.
 bool ResizeSpace(PrefixView& prefix, uint64_t bytes);
 
-// MOUNT/PREFIX/committed (pager/mount_protocol.h): the last commit's page_count * page_size.
+// MOUNT/PREFIX/committed (pager/space/mount_protocol.h): the last commit's page_count * page_size.
 uint64_t CommittedBytes(PrefixView& prefix);
 // The commit a newly opened committed file reads, pinned (the prefix's
 // reader table): its pages stay readable after newer commits, until the

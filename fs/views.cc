@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "fs/page_io.h"
-#include "pager/superblock.h"
-#include "pager/volume.h"
+#include "pager/volume/superblock.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 

@@ -14,17 +14,17 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "pager/checksum.h"
-#include "pager/error.h"
-#include "pager/heap.h"
-#include "pager/list_leaf.h"
-#include "pager/list_node.h"
-#include "pager/list_tree.h"
-#include "pager/page_table.h"
+#include "pager/util/checksum.h"
+#include "pager/util/error.h"
+#include "pager/collections/heap.h"
+#include "pager/collections/list_leaf.h"
+#include "pager/collections/list_node.h"
+#include "pager/collections/list_tree.h"
+#include "pager/volume/page_table.h"
 #include "pager/store.h"
-#include "pager/unaligned.h"
-#include "pager/value_format.h"
-#include "pager/volume.h"
+#include "pager/util/coding.h"
+#include "pager/values/value_format.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs {
 namespace {

@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "pager/page_space.h"
+#include "pager/util/page.h"
 
 namespace pagefs {
 

@@ -10,14 +10,14 @@
 #include <cstring>
 #include <filesystem>
 
-#include "pager/buffer_pool.h"
-#include "pager/embedded_space.h"
-#include "pager/error.h"
-#include "pager/mounted_space.h"
-#include "pager/reader_table.h"
-#include "pager/segment_tier.h"
-#include "pager/superblock.h"
-#include "pager/volume.h"
+#include "pager/cache/buffer_pool.h"
+#include "pager/space/embedded_space.h"
+#include "pager/util/error.h"
+#include "pager/space/mounted_space.h"
+#include "pager/volume/reader_table.h"
+#include "pager/tier/segment_tier.h"
+#include "pager/volume/superblock.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs {
 

@@ -25,8 +25,8 @@
 #include <memory>
 #include <string>
 
-#include "pager/heap.h"
-#include "pager/page_space.h"
+#include "pager/collections/heap.h"
+#include "pager/space/page_space.h"
 
 namespace pagefs {
 

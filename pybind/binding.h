@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "pager/error.h"
-#include "pager/persistent_list.h"
-#include "pager/root_map.h"
+#include "pager/util/error.h"
+#include "pager/collections/persistent_list.h"
+#include "pager/collections/root_map.h"
 #include "pager/store.h"
 
 namespace pagefs::py_binding {

@@ -3,7 +3,7 @@
 // rest of Python's list behaviour from (runs by Scan, slice edits).
 #include <algorithm>
 
-#include "pager/value_format.h"
+#include "pager/values/value_format.h"
 
 #include "pybind/binding.h"
 

@@ -1,4 +1,4 @@
-// PyObject <-> the engine's value encoding (pager/value_format.h).
+// PyObject <-> the engine's value encoding (pager/values/value_format.h).
 // Stored types: None, bool, int (any size), float (bit-exact), str (any code
 // points, UTF-8 with surrogatepass), bytes, and pagefs lists of the same
 // store. Subclasses of int/float/str/bytes are stored as the base type.
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "pager/value_format.h"
+#include "pager/values/value_format.h"
 #include "pybind/binding.h"
 
 namespace pagefs::py_binding {

@@ -1,5 +1,5 @@
 """Python programs through the mount: Store(MOUNT, prefix) works on the mount's
-files (pager/mounted_space.h), with one writer per prefix."""
+files (pager/space/mounted_space.h), with one writer per prefix."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Read-only clients through the mount see each commit once it is made, and
-only commits (PREFIX/committed, pager/mounted_space.h): never pages a writer
+only commits (PREFIX/committed, pager/space/mounted_space.h): never pages a writer
 wrote back without committing, and a new commit within kFollowInterval (10 ms)
 plus one operation."""
 

@@ -8,19 +8,19 @@
 #include <fstream>
 #include <sstream>
 
-#include "pager/checksum.h"
-#include "pager/error.h"
-#include "pager/list_leaf.h"
-#include "pager/list_node.h"
-#include "pager/list_tree.h"
-#include "pager/page_table.h"
-#include "pager/persistent_list.h"
-#include "pager/root_map.h"
-#include "pager/segment_tier.h"
+#include "pager/util/checksum.h"
+#include "pager/util/error.h"
+#include "pager/collections/list_leaf.h"
+#include "pager/collections/list_node.h"
+#include "pager/collections/list_tree.h"
+#include "pager/volume/page_table.h"
+#include "pager/collections/persistent_list.h"
+#include "pager/collections/root_map.h"
+#include "pager/tier/segment_tier.h"
 #include "pager/store.h"
-#include "pager/superblock.h"
-#include "pager/unaligned.h"
-#include "pager/value_format.h"
+#include "pager/volume/superblock.h"
+#include "pager/util/coding.h"
+#include "pager/values/value_format.h"
 
 namespace pagefs {
 namespace {

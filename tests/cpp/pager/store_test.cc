@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pager/error.h"
-#include "pager/persistent_list.h"
-#include "pager/root_map.h"
-#include "pager/value_format.h"
+#include "pager/util/error.h"
+#include "pager/collections/persistent_list.h"
+#include "pager/collections/root_map.h"
+#include "pager/values/value_format.h"
 
 namespace pagefs {
 namespace {

@@ -1,0 +1,162 @@
+// BufferPool: the page cache, with a byte budget that covers everything the
+// engine holds in RAM: page frames, the residency map, and the metadata its
+// backing reports (page table, allocators). The budget can change at any
+// time; shrinking evicts at once.
+//
+// Design (after vmcache): frames live in one reserved, lazily committed
+// address range; a residency map indexed by page id gives the frame, and a
+// state word per frame holds its pin count. A hit is a load, a CAS and a
+// check, with no lock, syscall or allocation. Misses take one mutex, pick a
+// victim by CLOCK (a referenced frame gets a second chance), write it back if
+// dirty and load the page. A pinned page is never evicted.
+//
+// Thread safety: Pin/PinNew/Discard/SetBudget/stats from any thread.
+// FlushAll REQUIRES that no thread modifies pages meanwhile (commit holds the
+// store's op lock exclusively).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pager/cache/page_backing.h"
+#include "pager/util/page.h"
+
+namespace pagefs {
+
+struct PoolStats {
+  uint64_t budget = 0;
+  uint64_t resident_bytes = 0;  // frames in use + residency map + backing metadata
+  uint64_t frames = 0;          // frames holding a page
+  uint64_t frame_limit = 0;     // frames the budget allows now
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t writebacks = 0;
+  uint64_t dirty = 0;
+  uint64_t pinned = 0;
+};
+
+class BufferPool final : public PinHolder {
+ public:
+  static constexpr uint64_t kMinFrames = 16;
+
+  BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // Pins page id, loading it on a miss. write marks the page dirty.
+  // Throws what the backing throws, or Error(kBudget) when every frame the
+  // budget allows is pinned.
+  PageGuard Pin(PageId id, bool write);
+  // Loads the pages of [first, first+count) that are not resident, in one
+  // batched backing call (adjacent slots become one tier request), and leaves
+  // them cached unpinned. Advisory: it loads at most a quarter of the frames
+  // the budget allows, evicts only unpinned pages (never past the budget, never
+  // a pinned page), and a page that fails to load is simply not loaded (a later
+  // Pin of it reports the error). Returns n, the length of the leading part
+  // of the range that is now resident or was loaded (n < count: the rest was
+  // left out, for the budget or a failed page). Page 0 is skipped over.
+  uint64_t Prefetch(PageId first, uint64_t count);
+  // Prefetch on the pool's background thread, started on first use: returns
+  // at once. One request waits at most; a newer one replaces it. Failures are
+  // dropped (a later Pin reports them). The destructor waits for the one in
+  // progress, so the backing must outlive the pool (as for every call).
+  void PrefetchAsync(PageId first, uint64_t count);
+  // Pins a page that has no stored content yet: zero-filled, dirty, no load.
+  PageGuard PinNew(PageId id);
+  // Drops page id without writing it back (it was freed), then runs
+  // while_locked (if given) before any other thread can load, write back or
+  // prefetch a page: a free of the id in the backing goes there, so no load
+  // can bring back its old bytes and no write-back can store them.
+  // REQUIRES: the page is not pinned (a lock-free hit on another page may pin
+  // its frame for an instant; Discard waits that out).
+  void Discard(PageId id, const std::function<void()>& while_locked = nullptr);
+  // Writes every dirty page back; they stay cached, clean.
+  void FlushAll();
+
+  void SetBudget(uint64_t bytes);
+  uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+  PoolStats stats() const;
+
+  void Unpin(uint64_t token) noexcept override;
+
+ private:
+  // Frame state word: 0 free, 1 locked (loading/evicting), 2 + n resident with n pins.
+  static constexpr int32_t kFree = 0;
+  static constexpr int32_t kLocked = 1;
+  static constexpr int32_t kUnpinned = 2;
+
+  struct Frame {
+    std::atomic<int32_t> state;
+    std::atomic<uint8_t> referenced;
+    std::atomic<uint8_t> dirty;
+    std::atomic<PageId> page;
+  };
+
+  uint8_t* FrameData(uint32_t f) const { return frames_data_ + uint64_t{f} * page_size_; }
+  std::atomic<uint32_t>& MapSlot(PageId id) {
+    if (id == kNoPage || id >= max_pages_) [[unlikely]] ThrowBadId(id);
+    return map_[id];
+  }
+  [[noreturn]] static void ThrowBadId(PageId id);
+  bool TryPinResident(PageId id, bool write, PageGuard& out);
+  void MarkDirty(Frame& frame);
+  // Locks a resident, unpinned frame of id for Discard. REQUIRES miss_mu_.
+  void LockForDiscard(Frame& frame, PageId id);
+  uint64_t FrameLimit() const;
+  uint64_t OwnMetadataBytes() const;
+  uint64_t frames_in_use() const { return frames_used_ - free_frames_.size(); }
+  // A locked frame to load into. REQUIRES miss_mu_.
+  uint32_t TakeFrame();
+  // Like TakeFrame, but -1 instead of Error(kBudget) when all frames are pinned.
+  int64_t TryTakeFrame();
+  // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
+  // REQUIRES miss_mu_.
+  int64_t EvictOne();
+  void ReleaseFrame(uint32_t f);  // locked frame -> free list, memory returned
+  // Keeps the backing's metadata within a share of the budget. REQUIRES miss_mu_.
+  void TrimBackingMetadata();
+
+  const uint32_t page_size_;
+  PageBacking& backing_;
+  std::atomic<uint64_t> budget_;
+  uint64_t max_frames_ = 0;
+  uint64_t max_pages_ = 0;
+  uint8_t* frames_data_ = nullptr;
+  Frame* frames_ = nullptr;
+  std::atomic<uint32_t>* map_ = nullptr;  // page id -> frame + 1, 0 when not resident
+  std::atomic<uint64_t> max_page_seen_{0};
+
+  mutable std::mutex miss_mu_;  // guards frames_used_, free_frames_, hand_, loading and eviction
+  uint32_t frames_used_ = 0;  // frames [0, frames_used_) have been handed out at least once
+  std::vector<uint32_t> free_frames_;
+  uint32_t hand_ = 0;
+
+  // PrefetchAsync: the pending range (count 0: none) and the thread serving it.
+  void PrefetchLoop();
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  PageId async_first_ = kNoPage;
+  uint64_t async_count_ = 0;
+  bool async_stop_ = false;
+  std::thread async_thread_;
+
+  // Hits are counted in stripes, one cache line each, picked per thread: a
+  // hit must not make every thread's core fight for one counter's line.
+  static constexpr uint32_t kHitStripes = 16;
+  struct alignas(64) HitStripe {
+    std::atomic<uint64_t> n{0};
+  };
+  void CountHit() noexcept;
+  HitStripe hit_stripes_[kHitStripes];
+
+  std::atomic<uint64_t> misses_{0}, evictions_{0}, writebacks_{0}, dirty_{0};
+};
+
+}  // namespace pagefs

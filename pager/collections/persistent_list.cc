@@ -1,0 +1,185 @@
+#include "pager/collections/persistent_list.h"
+
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
+
+#include "pager/util/error.h"
+#include "pager/collections/list_tree.h"
+
+namespace pagefs {
+
+namespace {
+
+// The values of a run of count inline values. Error(kInvalidArgument) when
+// it is not that (blob forms included), Error(kCorruption) for bytes that
+// are no value at all, as ListTree::Append reports them.
+std::vector<std::string_view> SplitRun(std::string_view run, uint64_t count) {
+  std::vector<std::string_view> values;
+  values.reserve(std::min<uint64_t>(count, run.size()));
+  const auto* p = reinterpret_cast<const uint8_t*>(run.data());
+  for (size_t pos = 0; pos < run.size();) {
+    if (OwnsHeapObject(p[pos]) && p[pos] != static_cast<uint8_t>(ValueTag::kRef)) {
+      throw Error(ErrorCode::kInvalidArgument, "blob forms cannot be stored directly");
+    }
+    const size_t len = FastEncodedSize(p + pos, run.size() - pos);
+    values.push_back(run.substr(pos, len));
+    pos += len;
+  }
+  if (values.size() != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count values");
+  return values;
+}
+
+}  // namespace
+
+// Runs fn on the tree under the locking discipline every operation follows:
+// op lock shared (commit/close wait), open check, then the collection mutex.
+template <typename Fn>
+auto PersistentList::Locked(Fn&& fn) {
+  heap_.FollowCommits();
+  std::shared_lock op(heap_.op_lock());
+  heap_.CheckOpen();
+  std::lock_guard l(state_->mu);
+  ListTree tree(heap_, id_);
+  return fn(tree);
+}
+
+uint64_t PersistentList::Create(Heap& heap) {
+  std::shared_lock op(heap.op_lock());
+  heap.CheckOpen();
+  return heap.CreateHeader(CollectionKind::kList).id();
+}
+
+PersistentList::PersistentList(Heap& heap, uint64_t id) : heap_(heap), id_(id) {
+  heap.FollowCommits();
+  std::shared_lock op(heap.op_lock());
+  heap.CheckOpen();
+  heap.CheckHeader(id, CollectionKind::kList);
+  state_ = heap.OpenHandle(id);
+}
+
+PersistentList::PersistentList(Heap& heap, uint64_t id, std::shared_ptr<CollectionState> opened)
+    : heap_(heap), id_(id), state_(std::move(opened)) {}
+
+PersistentList::~PersistentList() {
+  try {
+    heap_.CloseHandle(id_);
+  } catch (...) {
+    // A failed free leaves an orphan, which the next CollectOrphans frees.
+  }
+}
+
+uint64_t PersistentList::size() {
+  return Locked([](ListTree& t) { return t.size(); });
+}
+void PersistentList::Get(uint64_t i, const Visitor& fn) {
+  Locked([&](ListTree& t) { t.Get(i, fn); });
+}
+void PersistentList::Scan(uint64_t start, uint64_t stop, const Visitor& fn) {
+  Locked([&](ListTree& t) { t.Scan(start, stop, fn); });
+}
+void PersistentList::ScanReverse(uint64_t start, uint64_t stop, const Visitor& fn) {
+  Locked([&](ListTree& t) { t.ScanReverse(start, stop, fn); });
+}
+void PersistentList::Set(uint64_t i, std::string_view encoded) {
+  Locked([&](ListTree& t) { t.Set(i, encoded); });
+}
+void PersistentList::Insert(uint64_t i, std::string_view encoded) {
+  Locked([&](ListTree& t) { t.Insert(i, encoded); });
+}
+void PersistentList::InsertRun(uint64_t i, std::string_view run, uint64_t count) {
+  Locked([&](ListTree& t) {
+    if (i >= t.size()) return t.Append(run, count);
+    // Split (and so check) the whole run before the first insert.
+    std::vector<std::string_view> values = SplitRun(run, count);
+    for (uint64_t k = 0; k < count; ++k) t.Insert(i + k, values[k]);
+  });
+}
+void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run, uint64_t count) {
+  Locked([&](ListTree& t) {
+    std::vector<std::string_view> values = SplitRun(run, count);
+    const uint64_t n = t.size();
+    start = std::min(start, n);
+    stop = std::clamp(stop, start, n);
+    if (stop > start) t.Erase(start, stop);
+    if (start == n - (stop - start)) return t.Append(run, count);
+    for (uint64_t k = 0; k < count; ++k) t.Insert(start + k, values[k]);
+  });
+}
+void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
+  Locked([&](ListTree& t) {
+    const int64_t n = static_cast<int64_t>(t.size());
+    const int64_t at = i < 0 ? i + n : i;
+    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "list index out of range");
+    t.Get(static_cast<uint64_t>(at), fn);
+  });
+}
+void PersistentList::Pop(int64_t i, const Visitor& fn) {
+  Locked([&](ListTree& t) {
+    const int64_t n = static_cast<int64_t>(t.size());
+    if (n == 0) throw Error(ErrorCode::kIndex, "pop from empty list");
+    const int64_t at = i < 0 ? i + n : i;
+    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "pop index out of range");
+    t.Get(static_cast<uint64_t>(at), fn);
+    t.Erase(static_cast<uint64_t>(at), static_cast<uint64_t>(at) + 1);
+  });
+}
+void PersistentList::Append(std::string_view run, uint64_t count) {
+  Locked([&](ListTree& t) { t.Append(run, count); });
+}
+void PersistentList::Erase(uint64_t start, uint64_t stop) {
+  Locked([&](ListTree& t) { t.Erase(start, stop); });
+}
+void PersistentList::Clear() {
+  Locked([](ListTree& t) { t.Clear(); });
+}
+void PersistentList::Reverse() {
+  Locked([](ListTree& t) { t.Reverse(); });
+}
+ListShape PersistentList::Verify() {
+  return Locked([](ListTree& t) { return t.Verify(); });
+}
+
+ReferencedLists::~ReferencedLists() { CloseAll(); }
+
+void ReferencedLists::Open(std::string_view encoded) {
+  if (encoded.empty() || encoded[0] != static_cast<char>(ValueTag::kRef)) return;
+  const ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
+  if (v.ref_kind != CollectionKind::kList) return;  // no handles on other kinds; the reader reports them
+  heap_.CheckHeader(v.ref_id, CollectionKind::kList);
+  auto it = opened_.emplace(v.ref_id, nullptr);
+  try {
+    it->second = heap_.OpenHandle(v.ref_id);
+  } catch (...) {
+    opened_.erase(it);
+    throw;
+  }
+}
+
+std::unique_ptr<PersistentList> ReferencedLists::Adopt(uint64_t id) {
+  auto it = opened_.find(id);
+  if (it == opened_.end()) return nullptr;
+  auto list = std::make_unique<PersistentList>(heap_, id, std::move(it->second));
+  opened_.erase(it);
+  return list;
+}
+
+void ReferencedLists::CloseAll() {
+  while (!opened_.empty()) {
+    const uint64_t id = opened_.begin()->first;
+    opened_.erase(opened_.begin());
+    try {
+      heap_.CloseHandle(id);
+    } catch (...) {
+      // As ~PersistentList: a failed free leaves an orphan for CollectOrphans.
+    }
+  }
+}
+
+void PersistentList::Destroy(Heap& heap, uint64_t id) {
+  ListTree(heap, id).Clear();
+  heap.space().Free(id);
+}
+
+}  // namespace pagefs

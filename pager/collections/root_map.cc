@@ -1,0 +1,98 @@
+#include "pager/collections/root_map.h"
+
+#include <mutex>
+#include <shared_mutex>
+
+#include "pager/collections/list_tree.h"
+
+namespace pagefs {
+namespace {
+
+std::string KeyOf(std::string_view encoded) {
+  return std::string(Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size()).data);
+}
+
+}  // namespace
+
+std::pair<uint64_t, bool> RootMap::Find(ListTree& tree, std::string_view name) {
+  uint64_t lo = 0, hi = tree.size() / 2;
+  std::string key;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    tree.Get(2 * mid, [&](std::string_view enc) { key = KeyOf(enc); });
+    if (key < name) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  bool found = false;
+  if (lo < tree.size() / 2) tree.Get(2 * lo, [&](std::string_view enc) { found = KeyOf(enc) == name; });
+  return {lo, found};
+}
+
+template <typename Fn>
+auto RootMap::Locked(bool create, Fn&& fn) {
+  heap_.FollowCommits();
+  std::shared_lock op(heap_.op_lock());
+  heap_.CheckOpen();
+  std::lock_guard l(heap_.root_map_mu());
+  return fn(heap_.RootMapId(create));
+}
+
+bool RootMap::Get(std::string_view name, const PersistentList::Visitor& fn) {
+  return Locked(false, [&](PageId id) {
+    if (id == kNoPage) return false;
+    ListTree tree(heap_, id);
+    auto [pos, found] = Find(tree, name);
+    if (found) tree.Get(2 * pos + 1, fn);
+    return found;
+  });
+}
+
+void RootMap::Set(std::string_view name, std::string_view encoded) {
+  Locked(true, [&](PageId id) {
+    ListTree tree(heap_, id);
+    auto [pos, found] = Find(tree, name);
+    if (found) {
+      tree.Set(2 * pos + 1, encoded);
+      return;
+    }
+    std::string key;
+    EncodeStr(key, name);
+    // Value first: if it is rejected, no key is left without a value.
+    tree.Insert(2 * pos, encoded);
+    tree.Insert(2 * pos, key);
+  });
+}
+
+bool RootMap::Erase(std::string_view name) {
+  return Locked(false, [&](PageId id) {
+    if (id == kNoPage) return false;
+    ListTree tree(heap_, id);
+    auto [pos, found] = Find(tree, name);
+    if (found) tree.Erase(2 * pos, 2 * pos + 2);
+    return found;
+  });
+}
+
+std::vector<std::string> RootMap::Keys() {
+  return Locked(false, [&](PageId id) {
+    std::vector<std::string> keys;
+    if (id == kNoPage) return keys;
+    bool is_key = true;  // keys and values alternate
+    ListTree(heap_, id).Scan(0, UINT64_MAX, [&](std::string_view enc) {
+      if (is_key) keys.push_back(KeyOf(enc));
+      is_key = !is_key;
+    });
+    return keys;
+  });
+}
+
+uint64_t RootMap::size() {
+  return Locked(false, [&](PageId id) -> uint64_t {
+    return id == kNoPage ? 0 : ListTree(heap_, id).size() / 2;
+  });
+}
+
+}  // namespace pagefs

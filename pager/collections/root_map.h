@@ -1,0 +1,55 @@
+// RootMap: the store's named roots, a persistent mapping of names (UTF-8
+// strings) to values, anchored at Anchors::root_map. Anything reachable from
+// it is never freed: every value stored here holds a reference (OnStored),
+// and the map itself holds one from the anchor, so it is never an orphan.
+//
+// It is a list tree (list_tree.h) of alternating key, value in key order
+// (bytewise, which is code point order for UTF-8), searched by bisection. It
+// is created on the first Set and never freed.
+//
+// Thread safety: safe from any thread; every operation takes the heap's op
+// lock shared, checks the heap is open (else Error(kClosed)) and takes the
+// heap's root-map mutex. Visitors must not call back into the root map.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pager/collections/heap.h"
+#include "pager/collections/persistent_list.h"
+
+namespace pagefs {
+
+class RootMap {
+ public:
+  explicit RootMap(Heap& heap) : heap_(heap) {}
+  RootMap(const RootMap&) = delete;
+  RootMap& operator=(const RootMap&) = delete;
+
+  // fn(inline encoding of the value) and true, or false when name is absent.
+  bool Get(std::string_view name, const PersistentList::Visitor& fn);
+  // Binds name to one encoded inline value, replacing (and dropping) any
+  // previous one. Error(kInvalidArgument) if encoded is not one value.
+  void Set(std::string_view name, std::string_view encoded);
+  // Removes name; false when it was absent.
+  bool Erase(std::string_view name);
+  // All names, sorted.
+  std::vector<std::string> Keys();
+  uint64_t size();
+
+ private:
+  // Position (in keys) of the first key >= name, and whether it is name.
+  std::pair<uint64_t, bool> Find(ListTree& tree, std::string_view name);
+  // Runs fn(root map id) under the locking every operation follows: commits
+  // followed, op lock shared, open check, the root map's mutex. The id is
+  // kNoPage while there is no root map (create: make one first).
+  template <typename Fn>
+  auto Locked(bool create, Fn&& fn);
+
+  Heap& heap_;
+};
+
+}  // namespace pagefs

@@ -1,0 +1,51 @@
+// EmbeddedSpace: the PageSpace of a Volume inside this process, cached by a
+// BufferPool that holds the cache budget. Commit writes every dirty page back
+// through the pool, then lets the Volume commit.
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "pager/cache/buffer_pool.h"
+#include "pager/space/page_space.h"
+#include "pager/volume/volume.h"
+
+namespace pagefs {
+
+class EmbeddedSpace final : public PageSpace {
+ public:
+  // volume and pool must outlive the space.
+  EmbeddedSpace(Volume& volume, BufferPool& pool);
+
+  uint32_t page_size() const override { return volume_->page_size(); }
+  PageGuard Read(PageId id) override;
+  uint64_t Prefetch(PageId first, uint64_t count) override;
+  void PrefetchAsync(PageId first, uint64_t count) override;
+  PageGuard Write(PageId id) override;
+  PageGuard Allocate() override;
+  void Free(PageId id) override;
+  void Commit() override;
+  Anchors anchors() const override;
+  void set_anchors(const Anchors& anchors) override;
+  bool read_only() const override { return volume_->read_only(); }
+  // A read-only space follows new commits (as a mount's readers do): it looks
+  // at most every kFollowInterval, and follow (set by the Store, which owns
+  // the pool it must replace) moves it to the newest commit.
+  bool NewerCommit(bool force) override;
+  void FollowCommit() override;
+  void set_follow(std::function<void()> follow) { follow_ = std::move(follow); }
+
+  // Points the space at a fresh volume and pool (a rollback to the last
+  // commit), taking that commit's anchors. REQUIRES: the store's op lock held
+  // exclusively and no page pinned.
+  void Rebind(Volume& volume, BufferPool& pool);
+
+ private:
+  Volume* volume_;
+  BufferPool* pool_;
+  mutable std::mutex anchors_mu_;
+  Anchors anchors_;
+  std::function<void()> follow_;
+};
+
+}  // namespace pagefs

@@ -1,0 +1,71 @@
+#include "pager/space/mount_backing.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "pager/util/error.h"
+
+namespace pagefs {
+
+void MountBacking::Load(PageId first, uint8_t* buf) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t pending_pages = pending_.size() / page_size_;
+    if (first >= first_pending_ && first < first_pending_ + pending_pages) {
+      std::memcpy(buf, pending_.data() + (first - first_pending_) * page_size_, page_size_);
+      return;
+    }
+  }
+  const size_t want = page_size_;
+  size_t done = 0;
+  while (done < want) {
+    ssize_t n = ::pread(fd_, buf + done, want - done,
+                        static_cast<off_t>(first * page_size_ + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error::FromErrno(errno, "read page " + std::to_string(first) + " through the mount");
+    }
+    if (n == 0) break;  // past the end of data: never-stored pages are zeros
+    done += static_cast<size_t>(n);
+  }
+  if (done < want) std::memset(buf + done, 0, want - done);
+}
+
+void MountBacking::Store(PageId id, const uint8_t* buf) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t pending_pages = pending_.size() / page_size_;
+  if (!pending_.empty() && id >= first_pending_ && id < first_pending_ + pending_pages) {
+    std::memcpy(pending_.data() + (id - first_pending_) * page_size_, buf, page_size_);
+    return;
+  }
+  if (!pending_.empty() && id != first_pending_ + pending_pages) FlushLocked();
+  if (pending_.empty()) first_pending_ = id;
+  pending_.insert(pending_.end(), buf, buf + page_size_);
+  if (pending_.size() >= kCombineBytes) FlushLocked();
+}
+
+void MountBacking::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FlushLocked();
+}
+
+void MountBacking::FlushLocked() {
+  size_t done = 0;
+  const off_t base = static_cast<off_t>(first_pending_ * page_size_);
+  while (done < pending_.size()) {
+    ssize_t n = ::pwrite(fd_, pending_.data() + done, pending_.size() - done,
+                         base + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error::FromErrno(errno, "write pages " + std::to_string(first_pending_) + ".. through the mount");
+    }
+    if (n == 0) throw Error(ErrorCode::kIo, "short write of page " + std::to_string(first_pending_));
+    done += static_cast<size_t>(n);
+  }
+  pending_.clear();
+}
+
+}  // namespace pagefs

@@ -1,0 +1,47 @@
+// MountBacking: the PageBacking of a store opened through a pagefs mount. Page
+// id lives at offset id * page_size of MOUNT/PREFIX/data; a load is one pread
+// (the daemon checksums, shadow-pages and caches what is written). The daemon
+// allocates exactly the page a write names, so no extra call is needed to make
+// a written page exist.
+//
+// Every FUSE request costs tens of microseconds, so stores of adjacent pages
+// are combined into one pwrite of up to kCombineBytes; Flush() sends what is
+// pending, and a load of a pending page is served from it.
+//
+// Thread safety: Load/Store/Flush from any thread. The backing does not own
+// the descriptor.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "pager/cache/page_backing.h"
+#include "pager/space/mount_protocol.h"
+
+namespace pagefs {
+
+class MountBacking final : public PageBacking {
+ public:
+  // fd: MOUNT/PREFIX/data, opened by the caller, valid while the backing lives.
+  MountBacking(int fd, uint32_t page_size) : fd_(fd), page_size_(page_size) {}
+
+  static constexpr size_t kCombineBytes = 1 << 20;
+
+  // Bytes past the end of data read as zeros (a page the daemon never stored).
+  void Load(PageId id, uint8_t* buf) override;
+  void Store(PageId id, const uint8_t* buf) override;
+  void Flush() override;
+  uint64_t metadata_bytes() const override { return kCombineBytes; }
+
+ private:
+  void FlushLocked();  // REQUIRES mu_
+
+  const int fd_;
+  const uint32_t page_size_;
+  std::mutex mu_;
+  std::vector<uint8_t> pending_;  // pages first_pending_, first_pending_ + 1, ...
+  PageId first_pending_ = kNoPage;
+};
+
+}  // namespace pagefs

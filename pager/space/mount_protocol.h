@@ -1,0 +1,91 @@
+// The files through which a process works on a pagefs mount (MountedSpace)
+// and the daemon serves it (fs/client_files, fs/page_io): their byte layouts,
+// with one writer and one reader each, shared by both sides. All integers
+// are little-endian u64s. Described in docs/mount.md.
+#pragma once
+
+#include <sys/ioctl.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "pager/util/page.h"
+
+namespace pagefs {
+
+inline void PutLe64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+inline uint64_t GetLe64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// MOUNT/PREFIX/anchors: the last commit's anchors (read-only), 16 bytes.
+inline constexpr size_t kAnchorsBytes = 16;
+
+inline void EncodeAnchors(const Anchors& a, uint8_t* out) {
+  PutLe64(out, a.root_map);
+  PutLe64(out + 8, a.orphan_head);
+}
+
+inline Anchors DecodeAnchors(const uint8_t* in) { return Anchors{GetLe64(in), GetLe64(in + 8)}; }
+
+// The writer's requests: ioctls on a descriptor of MOUNT/PREFIX/data opened
+// for writing. FUSE passes only "restricted" ioctls, whose argument size is
+// encoded in the command, so each argument is a fixed-size struct. They are
+// requests, not reads, so no file of the view has a read with a side effect.
+//
+//   kIoctlClaimWriter  takes the prefix's writer role for this open file
+//                      (EBUSY while another has it) and returns the last
+//                      commit's anchors. The role ends when the file closes;
+//                      changes not committed by then are rolled back.
+//   kIoctlAllocate     allocates kAllocBatch pages (zero-filled) and returns
+//                      their ids. Writer only.
+//   kIoctlCommit       commits the prefix with these anchors. Writer only: a
+//                      prefix with a writer is committed by nothing else.
+inline constexpr size_t kAllocBatch = 64;
+
+struct AnchorsArg {
+  uint8_t bytes[kAnchorsBytes];
+};
+struct AllocArg {
+  uint8_t ids[kAllocBatch * 8];  // little-endian u64 each
+};
+
+inline constexpr unsigned kIoctlClaimWriter = _IOR('P', 1, AnchorsArg);
+inline constexpr unsigned kIoctlAllocate = _IOR('P', 2, AllocArg);
+inline constexpr unsigned kIoctlCommit = _IOW('P', 3, AnchorsArg);
+
+// MOUNT/PREFIX/committed, the read-only clients' view: the pages of one
+// commit (the last when the file was opened) at id * page_size, as in data.
+// Page 0 is no page, so it carries this header instead (the rest of page 0
+// reads as zeros); little-endian u64s.
+struct CommittedHeader {
+  static constexpr uint64_t kMagic = 0x5453434d4f434650;  // "PFCOMMST"
+  static constexpr size_t kBytes = 48;
+  uint64_t epoch = 0;        // the commit this open file reads
+  uint64_t root_map = 0;     // its anchors
+  uint64_t orphan_head = 0;
+  uint64_t page_count = 0;   // its page count
+  uint64_t latest_epoch = 0; // the daemon's last commit at the time of the read
+};
+
+inline void EncodeCommittedHeader(const CommittedHeader& h, uint8_t* out) {
+  const uint64_t words[6] = {CommittedHeader::kMagic, h.epoch, h.root_map, h.orphan_head,
+                             h.page_count, h.latest_epoch};
+  for (int w = 0; w < 6; ++w) PutLe64(out + 8 * w, words[w]);
+}
+
+// False unless the bytes start with the magic.
+inline bool DecodeCommittedHeader(const uint8_t* in, CommittedHeader& h) {
+  uint64_t words[6];
+  for (int w = 0; w < 6; ++w) words[w] = GetLe64(in + 8 * w);
+  if (words[0] != CommittedHeader::kMagic) return false;
+  h = {words[1], words[2], words[3], words[4], words[5]};
+  return true;
+}
+
+}  // namespace pagefs

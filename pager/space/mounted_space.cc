@@ -1,0 +1,299 @@
+#include "pager/space/mounted_space.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "pager/util/error.h"
+
+namespace pagefs {
+
+namespace {
+
+// One writer request (pager/space/mount_protocol.h) on data; retried on EINTR.
+int WriterIoctl(int fd, unsigned cmd, void* arg) {
+  int rc;
+  do {
+    rc = ::ioctl(fd, cmd, arg);
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) throw Error::FromErrno(errno, what + " " + path);
+  return fd;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (off_t off = 0;;) {
+    ssize_t n = ::pread(fd, buf, sizeof(buf), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+  return out;
+}
+
+// The string value of "name" in a flat JSON text, or "".
+std::string StringField(const std::string& json, const std::string& name) {
+  const std::string key = "\"" + name + "\": \"";
+  size_t at = json.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  size_t end = json.find('"', at);
+  return end == std::string::npos ? "" : json.substr(at, end - at);
+}
+
+}  // namespace
+
+uint64_t MountedSpace::Field(const std::string& json, const std::string& name) {
+  const std::string key = "\"" + name + "\": ";
+  size_t at = json.find(key);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(json.c_str() + at + key.size(), nullptr, 10);
+}
+
+std::string MountedSpace::ReadInfo() const {
+  int fd = OpenOrThrow(dir_ + "/info.json", O_RDONLY, "open");
+  std::string text = ReadAll(fd);
+  ::close(fd);
+  return text;
+}
+
+MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
+                           uint64_t cache_bytes, bool read_only)
+    : dir_(dir), describe_(describe), read_only_(read_only) {
+  try {
+    page_size_ = static_cast<uint32_t>(Field(ReadInfo(), "page_size"));
+    if (page_size_ < 4096 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0) {
+      throw Error(ErrorCode::kCorruption, dir_ + "/info.json names no valid page size");
+    }
+    if (!read_only_) {
+      // The writer role is this open file's: claimed with a request, given
+      // back when it closes.
+      data_fd_ = ::open((dir_ + "/data").c_str(), O_RDWR | O_CLOEXEC);
+      if (data_fd_ < 0 && errno == EROFS) {
+        throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
+      }
+      if (data_fd_ < 0) throw Error::FromErrno(errno, "open " + dir_ + "/data");
+      AnchorsArg claimed;
+      if (WriterIoctl(data_fd_, kIoctlClaimWriter, &claimed) != 0) {
+        const int err = errno;
+        if (err == EBUSY) {
+          std::string who = StringField(ReadInfo(), "writer");
+          if (who.empty()) who = "another client";
+          throw Error(ErrorCode::kBusy, describe_ + " is open for writing by " + who);
+        }
+        if (err == EROFS) throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
+        throw Error::FromErrno(err, "take the writer role of " + describe_);
+      }
+      anchors_ = DecodeAnchors(claimed.bytes);
+    } else {
+      // The pages and the anchors of one commit, from the same open file.
+      CommittedHeader h;
+      data_fd_ = OpenCommitted(h);
+      anchors_ = {h.root_map, h.orphan_head};
+      epoch_ = h.epoch;
+      last_look_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    }
+    backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
+    pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
+                                         *backing_);
+  } catch (...) {
+    if (data_fd_ >= 0) ::close(data_fd_);
+    throw;
+  }
+}
+
+int MountedSpace::OpenCommitted(CommittedHeader& header) const {
+  const std::string path = dir_ + "/committed";
+  int fd = OpenOrThrow(path, O_RDONLY, "open");
+  uint8_t raw[CommittedHeader::kBytes];
+  ssize_t n;
+  do {
+    n = ::pread(fd, raw, sizeof(raw), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof(raw)) || !DecodeCommittedHeader(raw, header)) {
+    const int err = n < 0 ? errno : EIO;
+    ::close(fd);
+    throw Error::FromErrno(err, "read the commit header of " + path);
+  }
+  return fd;
+}
+
+bool MountedSpace::NewerCommit(bool force) {
+  if (!read_only_) return false;
+  if (stale_.load()) return true;
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const int64_t interval = std::chrono::nanoseconds(kFollowInterval).count();
+  int64_t last = last_look_ns_.load();
+  if (!force && now - last < interval) return false;
+  // One thread looks per interval.
+  if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  uint8_t raw[CommittedHeader::kBytes];
+  ssize_t n;
+  do {
+    n = ::pread(data_fd_, raw, sizeof(raw), 0);
+  } while (n < 0 && errno == EINTR);
+  CommittedHeader h;
+  if (n != static_cast<ssize_t>(sizeof(raw)) || !DecodeCommittedHeader(raw, h)) {
+    return true;  // reopening says what is wrong, if anything
+  }
+  return h.latest_epoch != epoch_;
+}
+
+void MountedSpace::FollowCommit() {
+  if (!read_only_) return;
+  CommittedHeader h;
+  const int fd = OpenCommitted(h);
+  const uint64_t budget = pool_->budget();
+  // The pool first: its destructor waits for a background prefetch that
+  // reads through the backing.
+  pool_.reset();
+  backing_.reset();
+  std::lock_guard<std::mutex> lock(mu_);
+  ::close(data_fd_);
+  data_fd_ = fd;
+  backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
+  pool_ = std::make_unique<BufferPool>(page_size_, budget, *backing_);
+  anchors_ = {h.root_map, h.orphan_head};
+  epoch_ = h.epoch;
+  stale_ = false;
+}
+
+MountedSpace::~MountedSpace() {
+  pool_.reset();  // dirty pages are dropped: only Commit publishes them
+  backing_.reset();
+  // Closing data gives up the writer role; a writer that did not commit its
+  // changes is rolled back by the daemon then.
+  if (data_fd_ >= 0) ::close(data_fd_);
+}
+
+void MountedSpace::CheckWritable() const {
+  if (read_only_) throw Error(ErrorCode::kReadOnly, describe_ + " is open read-only");
+  if (failed_.load()) {
+    throw Error(ErrorCode::kFailed,
+                describe_ + " refuses writes after a failed commit; reopen it");
+  }
+}
+
+PageGuard MountedSpace::Read(PageId id) {
+  if (id == kNoPage) throw Error(ErrorCode::kInvalidArgument, "page 0 is no page");
+  try {
+    return pool_->Pin(id, false);
+  } catch (const Error& e) {
+    // A commit replaced the one this operation reads: the next operation
+    // moves to the newest (the daemon cannot serve this one any more).
+    if (e.code() == ErrorCode::kStale) stale_ = true;
+    throw;
+  }
+}
+
+PageGuard MountedSpace::Write(PageId id) {
+  CheckWritable();
+  return pool_->Pin(id, true);
+}
+
+PageGuard MountedSpace::Allocate() {
+  CheckWritable();
+  PageId id = kNoPage;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_ids_.empty()) {
+      AllocArg batch;
+      if (WriterIoctl(data_fd_, kIoctlAllocate, &batch) != 0) {
+        throw Error::FromErrno(errno, "allocate pages of " + describe_);
+      }
+      // Handed out lowest first, as the embedded volume does.
+      for (size_t i = kAllocBatch; i-- > 0;) spare_ids_.push_back(GetLe64(batch.ids + 8 * i));
+    }
+    id = spare_ids_.back();
+    spare_ids_.pop_back();
+  }
+  return pool_->PinNew(id);
+}
+
+void MountedSpace::Free(PageId id) {
+  CheckWritable();
+  pool_->Discard(id);
+  backing_->Flush();  // a combined write still holding the page must not outlive the free
+  if (::fallocate(data_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(id * page_size_), page_size_) != 0) {
+    throw Error::FromErrno(errno, "free page " + std::to_string(id) + " of " + describe_);
+  }
+}
+
+void MountedSpace::ReturnUnusedIds() {
+  std::vector<PageId> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids.swap(spare_ids_);
+  }
+  for (PageId id : ids) {
+    if (::fallocate(data_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(id * page_size_), page_size_) != 0) {
+      throw Error::FromErrno(errno, "give back page " + std::to_string(id) + " of " + describe_);
+    }
+  }
+}
+
+void MountedSpace::Flush() {
+  CheckWritable();
+  try {
+    pool_->FlushAll();
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+}
+
+void MountedSpace::Commit() {
+  CheckWritable();
+  try {
+    pool_->FlushAll();
+    AnchorsArg next;
+    EncodeAnchors(anchors(), next.bytes);
+    if (WriterIoctl(data_fd_, kIoctlCommit, &next) != 0) {
+      throw Error::FromErrno(errno, "commit " + describe_);
+    }
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+}
+
+Anchors MountedSpace::anchors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return anchors_;
+}
+
+void MountedSpace::set_anchors(const Anchors& anchors) {
+  CheckWritable();
+  std::lock_guard<std::mutex> lock(mu_);
+  anchors_ = anchors;
+}
+
+void MountedSpace::set_cache_size(uint64_t bytes) {
+  pool_->SetBudget(std::min(bytes, kMountedCacheMax));
+}
+
+uint64_t MountedSpace::epoch() const {
+  if (read_only_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return epoch_;
+  }
+  return Field(ReadInfo(), "epoch");
+}
+
+uint64_t MountedSpace::page_count() const { return Field(ReadInfo(), "page_count"); }
+
+}  // namespace pagefs

@@ -1,0 +1,119 @@
+// MountedSpace: the PageSpace of a store opened through a pagefs mount. The
+// daemon owns the Volume and the cache budget; this process keeps a small
+// BufferPool over MOUNT/PREFIX/data (MountBacking) so that touching a cached
+// page costs no FUSE round trip. The protocol (docs/mount.md, "Python through
+// the mount"):
+//
+//   read     pread of data at id * page_size (on a local cache miss)
+//   write    pwrite of the page (when evicted dirty, or at commit)
+//   allocate ids come in batches of kAllocBatch from a kIoctlAllocate request
+//            on data; the daemon has allocated each one, zero-filled
+//   free     fallocate(PUNCH_HOLE | KEEP_SIZE) of the page's range of data
+//   commit   write back every dirty page, then a kIoctlCommit request with
+//            the anchors (root map, orphan head): the daemon commits
+//
+// A writable space opens data for writing and claims the mount's writer role
+// for the prefix on it (kIoctlClaimWriter, which also returns the last
+// commit's anchors): a second claim fails with EBUSY (here Error(kBusy)
+// naming the holder, read from PREFIX/info.json). While it holds the role,
+// only its requests change or commit the prefix. If its descriptor closes
+// with changes not committed (the process died), the daemon rolls the prefix
+// back to its last commit.
+//
+// A read-only space reads PREFIX/committed instead of data: the pages and the
+// anchors of one commit (the last when it opened the file; the daemon pins it
+// in the prefix's reader table until the file is closed, so its reads never
+// fail after newer commits, docs/readers.md). It follows new commits: at the
+// start of a top-level operation (Heap::FollowCommits), when at least
+// kFollowInterval has passed since it last looked, it reads the file's 48-byte
+// header (one pread: the daemon's latest epoch); when that moved on, or a read
+// met ESTALE, it reopens the file at the newest commit and drops its cache.
+//
+// Thread safety: as PageSpace. Commit REQUIRES the store's op lock exclusively.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pager/cache/buffer_pool.h"
+#include "pager/space/mount_backing.h"
+#include "pager/space/page_space.h"
+
+namespace pagefs {
+
+// Budget of the process-side cache of a mounted store: the daemon holds the
+// real one, so the process takes at most this much of cache_size.
+inline constexpr uint64_t kMountedCacheMax = 8ull << 20;
+
+// How often a read-only space looks for a newer commit: at most once per
+// this interval, at the start of an operation.
+inline constexpr std::chrono::milliseconds kFollowInterval{10};
+
+class MountedSpace final : public PageSpace {
+ public:
+  // dir is MOUNT/PREFIX, which must exist. Throws Error(kBusy) when another
+  // client of the mount writes the prefix, Error(kReadOnly) for a writable
+  // open of a read-only mount, Error(kIo) when the files cannot be opened.
+  MountedSpace(const std::string& dir, const std::string& describe, uint64_t cache_bytes,
+               bool read_only);
+  ~MountedSpace() override;
+  MountedSpace(const MountedSpace&) = delete;
+  MountedSpace& operator=(const MountedSpace&) = delete;
+
+  uint32_t page_size() const override { return page_size_; }
+  PageGuard Read(PageId id) override;
+  PageGuard Write(PageId id) override;
+  PageGuard Allocate() override;
+  void Free(PageId id) override;
+  void Commit() override;
+  Anchors anchors() const override;
+  void set_anchors(const Anchors& anchors) override;
+  bool read_only() const override { return read_only_; }
+  bool NewerCommit(bool force) override;
+  void FollowCommit() override;
+
+  // Writes every dirty cached page to the daemon without committing.
+  void Flush();
+  // Gives back the ids allocated in a batch but never used. Called before the
+  // last commit of a clean close, so no page leaks.
+  void ReturnUnusedIds();
+  void set_cache_size(uint64_t bytes);
+  PoolStats pool_stats() const { return pool_->stats(); }
+  // The daemon's last commit, from info.json; a read-only space: the commit it shows.
+  uint64_t epoch() const;
+  uint64_t page_count() const;   // data's size in pages
+  bool failed() const { return failed_.load(); }
+  void CheckWritable() const;
+
+ private:
+  std::string ReadInfo() const;
+  // Opens PREFIX/committed and reads its header. Returns the descriptor.
+  int OpenCommitted(CommittedHeader& header) const;
+  static uint64_t Field(const std::string& json, const std::string& name);
+
+  const std::string dir_;
+  const std::string describe_;
+  const bool read_only_;
+  uint32_t page_size_ = 0;
+  int data_fd_ = -1;  // writable: the writer role's file
+  std::unique_ptr<MountBacking> backing_;
+  std::unique_ptr<BufferPool> pool_;
+  std::atomic<bool> failed_{false};
+
+  mutable std::mutex mu_;  // guards anchors_ and spare_ids_
+  Anchors anchors_;
+  std::vector<PageId> spare_ids_;  // allocated in a batch, not handed out yet
+  // Read-only: the commit shown (epoch_ is guarded by mu_; data_fd_ is
+  // replaced under mu_ with the op lock held exclusively) and when the
+  // daemon's was last looked at.
+  uint64_t epoch_ = 0;
+  std::atomic<bool> stale_{false};  // a read met ESTALE
+  std::atomic<int64_t> last_look_ns_{0};
+};
+
+}  // namespace pagefs

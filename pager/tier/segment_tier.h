@@ -1,0 +1,65 @@
+// SegmentTier: slots stored in a folder of large segment files, many slots per
+// file (never one OS file per page). Slot s lives in file
+// segment-<s / slots_per_segment>.pfs at offset (s % slots_per_segment) * slot_size.
+// Files are sparse: a slot never written reads as zeros. The format is in
+// docs/segment_format.md.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "pager/tier/tier.h"
+
+namespace pagefs {
+
+class SegmentTier final : public Tier {
+ public:
+  static constexpr uint32_t kMaxSegments = 16384;
+
+  // Opens the segment files in dir, which must exist. Throws Error(kIo) when
+  // the folder cannot be used.
+  SegmentTier(std::string dir, uint32_t slot_size, uint32_t slots_per_segment, bool read_only);
+  ~SegmentTier() override;
+  SegmentTier(const SegmentTier&) = delete;
+  SegmentTier& operator=(const SegmentTier&) = delete;
+
+  uint32_t slot_size() const override { return slot_size_; }
+  void Read(SlotId slot, uint8_t* buf) override;
+  // One preadv per segment file the run touches (split at IOV_MAX buffers).
+  void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override;
+  void Write(SlotId slot, const uint8_t* buf) override;
+  void Sync() override;
+  void Discard(SlotId slot) override;
+  // One hole punch per segment file the run touches.
+  void DiscardRun(SlotId first, uint64_t n) override;
+  SlotId size() const override { return size_.load(std::memory_order_acquire); }
+  TierStats stats() const override;
+  std::string name() const override { return "segments:" + dir_; }
+
+  static std::string SegmentFileName(uint64_t index);
+
+ private:
+  struct Segment {
+    int fd = -1;
+    std::atomic<bool> dirty{false};
+  };
+  // The segment holding slot, opened (or created, for writes) on demand;
+  // nullptr when reading a segment that does not exist.
+  Segment* SegmentFor(SlotId slot, bool for_write);
+
+  const std::string dir_;
+  const uint32_t slot_size_;
+  const uint32_t slots_per_segment_;
+  const bool read_only_;
+  int dir_fd_ = -1;
+
+  std::mutex open_mu_;  // serializes opening/creating segment files
+  std::unique_ptr<std::atomic<Segment*>[]> segments_;
+  std::atomic<bool> dir_dirty_{false};
+  std::atomic<SlotId> size_{0};
+  std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0};
+};
+
+}  // namespace pagefs

@@ -1,0 +1,235 @@
+#include "pager/cache/buffer_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "pager/space/embedded_space.h"
+#include "pager/util/error.h"
+#include "pager/tier/memory_tier.h"
+#include "pager/volume/volume.h"
+
+namespace pagefs {
+namespace {
+
+constexpr uint32_t kPage = 4096;
+
+void Stamp(uint8_t* data, PageId id, uint32_t version) {
+  std::memcpy(data, &id, sizeof(id));
+  std::memcpy(data + 8, &version, sizeof(version));
+  std::memset(data + 12, static_cast<int>(id + version), kPage - 12);
+}
+
+bool HasStamp(const uint8_t* data, PageId id, uint32_t version) {
+  std::vector<uint8_t> want(kPage);
+  Stamp(want.data(), id, version);
+  return std::memcmp(want.data(), data, kPage) == 0;
+}
+
+struct Fixture {
+  explicit Fixture(uint64_t budget)
+      : volume(tier, "prefix 'pool'", {}), pool(kPage, budget, volume), space(volume, pool) {}
+  MemoryTier tier{kPage};
+  Volume volume;
+  BufferPool pool;
+  EmbeddedSpace space;
+
+  std::vector<PageId> Fill(int n, uint32_t version = 1) {
+    std::vector<PageId> ids;
+    for (int i = 0; i < n; ++i) {
+      PageGuard g = space.Allocate();
+      Stamp(g.mutable_data(), g.id(), version);
+      ids.push_back(g.id());
+    }
+    return ids;
+  }
+};
+
+TEST(BufferPoolTest, BudgetIsRespectedUnderLoad) {
+  const uint64_t budget = 1 << 20;
+  Fixture f(budget);
+  std::vector<PageId> ids = f.Fill(5000);
+  EXPECT_LE(f.pool.stats().resident_bytes, budget);
+  f.space.Commit();
+  std::mt19937 rng(1);
+  for (int i = 0; i < 20000; ++i) {
+    PageId id = ids[rng() % ids.size()];
+    PageGuard g = f.space.Read(id);
+    ASSERT_TRUE(HasStamp(g.data(), id, 1)) << id;
+    if (i % 1000 == 0) {
+      ASSERT_LE(f.pool.stats().resident_bytes, budget);
+    }
+  }
+  PoolStats s = f.pool.stats();
+  EXPECT_LE(s.resident_bytes, budget);
+  EXPECT_GT(s.evictions, 0u);
+  EXPECT_GT(s.hits, 0u);
+}
+
+TEST(BufferPoolTest, PageTableLeavesAreDroppedToStayWithinTheBudget) {
+  // 60,000 pages: 235 table leaves, 940 KiB of table once all are loaded,
+  // far more than a quarter of the 1 MiB budget.
+  const uint64_t budget = 1 << 20;
+  MemoryTier tier(kPage);
+  std::vector<PageId> ids;
+  {
+    Volume volume(tier, "prefix 'pool'", {});
+    BufferPool pool(kPage, budget, volume);
+    EmbeddedSpace space(volume, pool);
+    for (int i = 0; i < 60000; ++i) {
+      PageGuard g = space.Allocate();
+      Stamp(g.mutable_data(), g.id(), 1);
+      ids.push_back(g.id());
+    }
+    space.Commit();
+  }
+  Volume volume(tier, "prefix 'pool'", {});
+  BufferPool pool(kPage, budget, volume);
+  EmbeddedSpace space(volume, pool);
+  for (int round = 0; round < 2; ++round) {
+    for (PageId id : ids) {
+      ASSERT_TRUE(HasStamp(space.Read(id).data(), id, 1)) << id;
+      if (id % 5000 == 0) {
+        ASSERT_LE(volume.metadata_bytes(), budget / 4 + kPage);
+        ASSERT_LE(pool.stats().resident_bytes, budget);
+      }
+    }
+  }
+  // A write walks the whole table (to find free slots); the next misses trim it.
+  for (PageId id = ids.front(); id < ids.front() + 100; ++id) {
+    PageGuard g = space.Write(id);
+    Stamp(g.mutable_data(), id, 2);
+  }
+  for (PageId id : ids) ASSERT_TRUE(HasStamp(space.Read(id).data(), id, id < ids.front() + 100 ? 2 : 1));
+  EXPECT_LE(pool.stats().resident_bytes, budget);
+  space.Commit();
+  Volume reopened(tier, "prefix 'pool'", {});
+  std::vector<uint8_t> buf(kPage);
+  for (PageId id : ids) {
+    reopened.Load(id, buf.data());
+    ASSERT_TRUE(HasStamp(buf.data(), id, id < ids.front() + 100 ? 2 : 1)) << id;
+  }
+}
+
+TEST(BufferPoolTest, DirtyPagesAreWrittenBackOnEvictionAndCommitted) {
+  Fixture f(256 * 1024);
+  std::vector<PageId> ids = f.Fill(3000);  // far more than the budget: most are evicted dirty
+  EXPECT_GT(f.pool.stats().writebacks, 2000u);
+  f.space.Commit();
+  Volume reopened(f.tier, "prefix 'pool'", {});
+  std::vector<uint8_t> buf(kPage);
+  for (PageId id : ids) {
+    reopened.Load(id, buf.data());
+    ASSERT_TRUE(HasStamp(buf.data(), id, 1)) << id;
+  }
+}
+
+TEST(BufferPoolTest, PinnedPagesAreNeverEvicted) {
+  Fixture f(256 * 1024);
+  std::vector<PageId> ids = f.Fill(10);
+  std::vector<PageGuard> pins;
+  std::vector<const uint8_t*> where;
+  for (PageId id : ids) {
+    pins.push_back(f.space.Read(id));
+    where.push_back(pins.back().data());
+  }
+  f.Fill(2000);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    PageGuard again = f.space.Read(ids[i]);
+    EXPECT_EQ(where[i], again.data());
+    EXPECT_TRUE(HasStamp(again.data(), ids[i], 1));
+  }
+  EXPECT_EQ(10u, f.pool.stats().pinned);
+}
+
+TEST(BufferPoolTest, ShrinkingTheBudgetEvictsAtOnce) {
+  Fixture f(8 << 20);
+  std::vector<PageId> ids = f.Fill(1500);
+  EXPECT_GT(f.pool.stats().frames, 1400u);
+  f.pool.SetBudget(512 * 1024);
+  PoolStats s = f.pool.stats();
+  EXPECT_LE(s.resident_bytes, 512u * 1024);
+  EXPECT_LE(s.frames, s.frame_limit);
+  f.space.Commit();
+  for (PageId id : ids) ASSERT_TRUE(HasStamp(f.space.Read(id).data(), id, 1));
+}
+
+TEST(BufferPoolTest, EveryFramePinnedIsABudgetError) {
+  Fixture f(0);  // the pool still keeps its minimum of frames
+  std::vector<PageGuard> pins;
+  try {
+    for (int i = 0; i < 1000; ++i) pins.push_back(f.space.Allocate());
+    FAIL() << "pinned more pages than the pool has frames";
+  } catch (const Error& e) {
+    EXPECT_EQ(ErrorCode::kBudget, e.code());
+  }
+  EXPECT_EQ(BufferPool::kMinFrames, pins.size());
+}
+
+TEST(BufferPoolTest, ConcurrentReadersAlwaysSeeTheirOwnPage) {
+  Fixture f(128 * 1024);
+  std::vector<PageId> ids = f.Fill(2000);
+  f.space.Commit();
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int i = 0; i < 20000; ++i) {
+        PageId id = ids[rng() % ids.size()];
+        PageGuard g = f.space.Read(id);
+        if (!HasStamp(g.data(), id, 1)) bad++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(0, bad.load());
+  EXPECT_EQ(0u, f.pool.stats().pinned);
+}
+
+TEST(BufferPoolTest, CorruptPageFailsItsPinAndLeavesThePoolUsable) {
+  Fixture f(1 << 20);
+  std::vector<PageId> ids = f.Fill(50);
+  f.space.Commit();
+  Volume v2(f.tier, "prefix 'pool'", {});
+  BufferPool pool2(kPage, 1 << 20, v2);
+  // Flip one bit in every data slot: each pin now fails with kCorruption.
+  for (SlotId s = Volume::kFirstDataSlot; s < f.tier.size(); ++s) f.tier.FlipBit(s, 77);
+  int failures = 0;
+  for (PageId id : ids) {
+    try {
+      pool2.Pin(id, false);
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorCode::kCorruption, e.code());
+      ++failures;
+    }
+  }
+  EXPECT_EQ(50, failures);
+  EXPECT_EQ(0u, pool2.stats().frames);
+}
+
+
+// An id out of a damaged page (past the end of the volume) fails its pin and
+// costs the budget nothing: the residency map is sized by pages that loaded.
+TEST(BufferPoolTest, AnIdPastTheEndFailsItsPinAndLeavesTheBudgetAlone) {
+  Fixture f(1 << 20);
+  f.Fill(10);
+  const uint64_t limit = f.pool.stats().frame_limit;
+  for (bool write : {false, true}) {
+    try {
+      f.pool.Pin(PageId{3} << 30, write);
+      ADD_FAILURE() << "pinned a page past the end";
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorCode::kCorruption, e.code());
+    }
+  }
+  EXPECT_EQ(limit, f.pool.stats().frame_limit);
+  EXPECT_LE(f.pool.stats().resident_bytes, uint64_t{1} << 20);
+}
+
+}  // namespace
+}  // namespace pagefs

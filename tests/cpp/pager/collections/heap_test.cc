@@ -1,0 +1,189 @@
+// Collection lifetime: blobs, stored references, the orphan list, freeing,
+// and the closed heap.
+#include "pager/collections/heap.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pager/testing/list_test_util.h"
+#include "pager/testing/memory_page_space.h"
+#include "pager/collections/persistent_list.h"
+
+namespace pagefs {
+namespace {
+
+class HeapTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  HeapTest() : space_(GetParam()), heap_(space_) {}
+  void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
+
+  std::unique_ptr<PersistentList> NewList() {
+    return std::make_unique<PersistentList>(heap_, PersistentList::Create(heap_));
+  }
+
+  MemoryPageSpace space_;
+  Heap heap_;
+};
+
+INSTANTIATE_TEST_SUITE_P(PageSizes, HeapTest, ::testing::Values(4096u, 65536u),
+                         [](const auto& info) { return "page" + std::to_string(info.param); });
+
+TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
+  auto list = NewList();
+  uint64_t baseline = space_.pages_in_use();
+  std::vector<std::string> expect;
+  size_t t = heap_.blob_threshold();
+  for (size_t n : {size_t{1}, size_t{100}, t, t + 1, size_t{5000}, size_t{65536}, size_t{1} << 20}) {
+    std::string payload(n, '\0');
+    for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(i * 7 + n);
+    std::string s, b;
+    EncodeStr(s, payload);
+    EncodeBytes(b, payload);
+    list->Append(s + b, 2);
+    expect.push_back(s);
+    expect.push_back(b);
+  }
+  std::string big_int;
+  EncodeBigInt(big_int, std::string(t + 50, '\x11'));
+  list->Insert(3, big_int);
+  expect.insert(expect.begin() + 3, big_int);
+  EXPECT_EQ(expect, ReadAll(*list));
+  EXPECT_EQ(expect.back(), GetOne(*list, expect.size() - 1));
+  EXPECT_GT(space_.pages_in_use(), baseline + 2 * ((1u << 20) / GetParam()));
+  list->Verify();
+
+  // Overwriting and erasing blobs gives their pages back.
+  for (size_t i = 0; i < expect.size(); ++i) list->Set(i, Int(static_cast<int64_t>(i)));
+  EXPECT_LE(space_.pages_in_use(), baseline + 1);
+  list->Append(expect.back(), 1);
+  list->Erase(0, 1);
+  list->Erase(list->size() - 1, list->size());
+  EXPECT_LE(space_.pages_in_use(), baseline + 1);
+}
+
+TEST_P(HeapTest, ListStoredInAnotherListSurvivesDroppingItsHandle) {
+  auto outer = NewList();
+  uint64_t inner_id;
+  {
+    PersistentList inner(heap_, PersistentList::Create(heap_));
+    inner_id = inner.id();
+    inner.Append(Str("kept"), 1);
+    outer->Append(Ref(inner_id), 1);
+  }
+  EXPECT_EQ(Ref(inner_id), GetOne(*outer, 0));
+  heap_.CollectOrphans();  // inner is referenced, so it is not an orphan
+  PersistentList again(heap_, inner_id);
+  EXPECT_EQ(Str("kept"), GetOne(again, 0));
+}
+
+TEST_P(HeapTest, DroppingTheLastReferenceAndHandleFreesEveryPage) {
+  auto outer = NewList();
+  uint64_t baseline = space_.pages_in_use();
+  uint64_t inner_id;
+  {
+    PersistentList inner(heap_, PersistentList::Create(heap_));
+    inner_id = inner.id();
+    std::string run;
+    for (int i = 0; i < 20000; ++i) run += Str("inner" + std::to_string(i));
+    inner.Append(run, 20000);
+    inner.Append(Str(std::string(200000, 'z')), 1);
+    outer->Append(Ref(inner_id) + Ref(inner_id), 2);  // two stored references
+  }
+  EXPECT_GT(space_.pages_in_use(), baseline + 10);
+  outer->Erase(0, 1);
+  EXPECT_GT(space_.pages_in_use(), baseline + 10) << "one reference is left";
+  outer->Set(0, Int(1));
+  EXPECT_EQ(baseline + 1, space_.pages_in_use()) << "all that is left is outer's one leaf";
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { PersistentList gone(heap_, inner_id); }))
+      << "its header page was freed";
+}
+
+TEST_P(HeapTest, AnOpenHandleKeepsAnUnreferencedListAlive) {
+  auto outer = NewList();
+  auto inner = NewList();
+  inner->Append(Int(5), 1);
+  outer->Append(Ref(inner->id()), 1);
+  outer->Clear();
+  EXPECT_EQ(Int(5), GetOne(*inner, 0));
+  heap_.CollectOrphans();
+  EXPECT_EQ(Int(5), GetOne(*inner, 0));
+  uint64_t before = space_.pages_in_use();
+  inner.reset();
+  EXPECT_EQ(before - 2, space_.pages_in_use()) << "header and leaf freed with the last handle";
+}
+
+TEST_P(HeapTest, CollectOrphansFreesUnreferencedLists) {
+  uint64_t baseline = space_.pages_in_use();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(PersistentList::Create(heap_));  // never opened
+  auto kept = NewList();
+  kept->Append(Ref(ids[3]), 1);
+  EXPECT_EQ(baseline + 12, space_.pages_in_use());
+  heap_.CollectOrphans();
+  EXPECT_EQ(space_.anchors().orphan_head, kept->id()) << "only the open list is still an orphan";
+  PersistentList survivor(heap_, ids[3]);
+  EXPECT_EQ(0u, survivor.size());
+  EXPECT_EQ(baseline + 2 + 1, space_.pages_in_use());  // kept (header+leaf) and ids[3]
+}
+
+TEST_P(HeapTest, OrphanListStaysConsistentAcrossLinksAndUnlinks) {
+  auto holder = NewList();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(PersistentList::Create(heap_));
+  // Unlink from the middle, the head and the tail of the orphan list.
+  for (int i : {2, 5, 0}) holder->Append(Ref(ids[i]), 1);
+  holder->Clear();  // all three back on the list, and freed (no handles)
+  heap_.CollectOrphans();
+  EXPECT_EQ(holder->id(), space_.anchors().orphan_head);
+  EXPECT_EQ(1u, space_.pages_in_use()) << "only holder's header is left";
+}
+
+TEST_P(HeapTest, LongChainsOfNestedListsAreFreedIteratively) {
+  const int depth = GetParam() == 4096 ? 30000 : 3000;  // pages are RAM here
+  uint64_t baseline = space_.pages_in_use();
+  auto next = NewList();
+  for (int i = 0; i < depth; ++i) {
+    auto cur = NewList();
+    cur->Append(Ref(next->id()), 1);
+    next = std::move(cur);  // the old handle closes; the reference keeps it
+  }
+  EXPECT_EQ(baseline + 2 * (depth + 1u) - 1, space_.pages_in_use());
+  next.reset();
+  EXPECT_EQ(baseline, space_.pages_in_use());
+  EXPECT_EQ(kNoPage, space_.anchors().orphan_head);
+}
+
+TEST_P(HeapTest, ReferencesToNonCollectionsAreRejected) {
+  auto list = NewList();
+  list->Append(Int(1), 1);
+  std::string never_allocated, leaf_page;
+  EncodeRef(never_allocated, CollectionKind::kList, 999999);
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->Append(never_allocated, 1); }));
+  EncodeRef(leaf_page, CollectionKind::kList, list->Verify().height == 1 ? list->id() + 1 : 0);
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { list->Insert(0, leaf_page); }));
+  EXPECT_EQ(1u, list->size());
+}
+
+TEST_P(HeapTest, ClosedHeapThrowsClosedOnEveryOperation) {
+  auto list = NewList();
+  list->Append(Int(1), 1);
+  heap_.MarkClosed();
+  std::string msg;
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { list->size(); }, &msg));
+  EXPECT_NE(std::string::npos, msg.find("store is closed"));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { GetOne(*list, 0); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { list->Append(Int(2), 1); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { list->Erase(0, 1); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { list->Reverse(); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { PersistentList::Create(heap_); }));
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { PersistentList other(heap_, list->id()); }));
+  uint64_t pages = space_.pages_in_use();
+  list.reset();  // closing a handle after close touches no page
+  EXPECT_EQ(pages, space_.pages_in_use());
+}
+
+}  // namespace
+}  // namespace pagefs

@@ -1,0 +1,66 @@
+// Helpers shared by the collection tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pager/util/error.h"
+#include "pager/collections/persistent_list.h"
+#include "pager/values/value_format.h"
+
+namespace pagefs {
+
+// Concatenation by appending: GCC 12 warns falsely (-Wrestrict) on
+// "literal" + std::string at -O3.
+template <typename... Parts>
+std::string Cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
+inline std::string Str(std::string_view s) {
+  std::string out;
+  EncodeStr(out, s);
+  return out;
+}
+inline std::string Int(int64_t v) {
+  std::string out;
+  EncodeInt(out, v);
+  return out;
+}
+inline std::string Ref(uint64_t id) {
+  std::string out;
+  EncodeRef(out, CollectionKind::kList, id);
+  return out;
+}
+
+inline std::vector<std::string> ReadAll(PersistentList& list) {
+  std::vector<std::string> out;
+  list.Scan(0, UINT64_MAX, [&](std::string_view v) { out.emplace_back(v); });
+  return out;
+}
+
+inline std::string GetOne(PersistentList& list, uint64_t i) {
+  std::string out;
+  list.Get(i, [&](std::string_view v) { out = v; });
+  return out;
+}
+
+// Runs fn and returns the code of the Error it throws (fails if none).
+template <typename Fn>
+ErrorCode CodeOf(Fn&& fn, std::string* message = nullptr) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (message != nullptr) *message = e.what();
+    return e.code();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return ErrorCode::kFailed;
+}
+
+}  // namespace pagefs

@@ -70,8 +70,9 @@ inline constexpr uint64_t kSegmentBytes = 64ull << 20;
 // The smallest cache budget the engine holds: below it, its fixed needs (the
 // minimum of frames a tree operation pins, the cache's tables) alone pass the
 // budget. CheckCacheSize throws Error(kInvalidArgument) naming it for a
-// smaller one; the Python package checks every budget a user gives (the
-// mount's daemon splits its own budget and keeps whatever share it gets).
+// smaller one; the Python package checks every budget a user gives to an
+// embedded store (the mount's daemon splits its own budget and keeps whatever
+// share it gets; a process through a mount keeps only a small local cache).
 inline constexpr uint64_t kMinCacheSize = 1ull << 20;
 void CheckCacheSize(uint64_t bytes);
 

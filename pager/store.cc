@@ -12,10 +12,11 @@
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
-#include "pager/util/error.h"
 #include "pager/space/mounted_space.h"
-#include "pager/volume/reader_table.h"
 #include "pager/tier/segment_tier.h"
+#include "pager/util/error.h"
+#include "pager/util/fork_guard.h"
+#include "pager/volume/reader_table.h"
 #include "pager/volume/superblock.h"
 #include "pager/volume/volume.h"
 
@@ -27,8 +28,10 @@ constexpr uint32_t kProbeSlot = 4096;
 
 // The page size of an existing volume folder, read from whichever superblock
 // copy is intact; 0 when there is none (an empty or damaged folder).
-uint32_t ProbePageSize(const std::string& dir) {
-  SegmentTier probe(dir, kProbeSlot, kSegmentBytes / kProbeSlot, /*read_only=*/true);
+// Throws Error(kCorruption) for a folder with segment data but no superblock,
+// and whatever SegmentTier's scan of the folder finds wrong.
+uint32_t ProbePageSize(const std::string& dir, const std::string& describe, bool for_writer) {
+  SegmentTier probe(dir, kProbeSlot, kSegmentBytes / kProbeSlot, /*read_only=*/true, for_writer);
   if (probe.size() == 0) return 0;
   std::vector<uint8_t> buf(kProbeSlot);
   for (uint32_t size = 4096; size <= 65536; size *= 2) {
@@ -38,7 +41,9 @@ uint32_t ProbePageSize(const std::string& dir) {
       if (sb && sb->page_size == size) return size;
     }
   }
-  return 0;
+  throw Error(ErrorCode::kCorruption, "no valid superblock in " + describe + " (" + dir + "/" +
+                                          SegmentTier::SegmentFileName(0) +
+                                          "): the store is damaged (nothing was changed)");
 }
 
 constexpr long kFuseSuperMagic = 0x65735546;
@@ -56,6 +61,14 @@ bool IsPagefsMount(const std::string& path) {
   ::close(fd);
   return n > 0 && std::string(head, static_cast<size_t>(n)).find("\"fs\": \"pagefs\"") !=
                       std::string::npos;
+}
+
+void CheckCacheSize(uint64_t bytes) {
+  if (bytes < kMinCacheSize) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cache size " + std::to_string(bytes) + " is below the engine's floor of " +
+                    std::to_string(kMinCacheSize) + " bytes (1 MiB)");
+  }
 }
 
 void ValidatePrefix(const std::string& prefix) {
@@ -79,7 +92,10 @@ void ValidatePrefix(const std::string& prefix) {
 }
 
 Store::Store(std::string root, std::string prefix, const StoreOptions& options)
-    : root_(std::move(root)), prefix_(std::move(prefix)), options_(options) {}
+    : root_(std::move(root)),
+      prefix_(std::move(prefix)),
+      options_(options),
+      fork_generation_(ForkGeneration()) {}
 
 std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& prefix,
                                    const StoreOptions& options) {
@@ -100,9 +116,22 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
       throw Error::FromErrno(errno, "create prefix " + dir + " on the mount");
     }
   } else {
+    if (options.page_size < 4096 || options.page_size > 65536 ||
+        (options.page_size & (options.page_size - 1)) != 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "page size must be a power of two from 4096 to 65536, not " +
+                      std::to_string(options.page_size));
+    }
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) throw Error::FromErrno(ec.value(), "create store folder " + dir);
+    std::filesystem::create_directories(root, ec);
+    if (ec) throw Error::FromErrno(ec.value(), "create store root " + root);
+    // The prefix folder is private: a store holds a program's data.
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      throw Error::FromErrno(errno, "create store folder " + dir);
+    }
+    // A damaged folder is refused before anything (the lock file included)
+    // is written in it.
+    ProbePageSize(dir, describe, /*for_writer=*/true);
     store->Lock();
   }
   if (mounted) {
@@ -124,7 +153,7 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
 void Store::OpenVolume() {
   const std::string dir = root_ + "/" + prefix_;
   const std::string describe = "prefix '" + prefix_ + "' of " + root_;
-  uint32_t page_size = ProbePageSize(dir);
+  uint32_t page_size = ProbePageSize(dir, describe, !options_.read_only);
   const bool found = page_size != 0;
   if (page_size == 0) page_size = options_.page_size;
   options_.page_size = page_size;
@@ -171,6 +200,7 @@ void Store::FollowNewest() {
 }
 
 void Store::Rollback() {
+  CheckOpen();
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   if (mounted_) throw Error(ErrorCode::kInvalidArgument, "a mounted store cannot roll back");
@@ -183,7 +213,7 @@ void Store::Rollback() {
 
 void Store::Lock() {
   const std::string path = root_ + "/" + prefix_ + "/LOCK";
-  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (lock_fd_ < 0) throw Error::FromErrno(errno, "open lock file " + path);
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
@@ -199,11 +229,23 @@ void Store::Lock() {
     }
     throw Error::FromErrno(err, "lock " + path);
   }
+  // A forked child must not keep the flock held once this process closes.
+  CloseInChildren(lock_fd_);
   std::string me = "process " + std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) != 0 ||
       ::pwrite(lock_fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
     // The lock is held; the holder's name is only a courtesy for error messages.
   }
+}
+
+void Store::ReleaseLock() {
+  if (lock_fd_ < 0) return;
+  // In a forked child the fork handler has closed this number already.
+  if (!forked()) {
+    ForgetInChildren(lock_fd_);
+    ::close(lock_fd_);  // releases the flock
+  }
+  lock_fd_ = -1;
 }
 
 Store::~Store() {
@@ -212,9 +254,13 @@ Store::~Store() {
   } catch (...) {
     // Close already released everything it could; a destructor cannot report.
   }
+  ReleaseLock();  // also after an Open that failed before the heap existed
 }
 
+bool Store::forked() const { return fork_generation_ != ForkGeneration(); }
+
 void Store::CheckOpen() const {
+  if (heap_ && heap_->forked()) heap_->CheckOpen();  // names both processes
   if (!volume_ && !mounted_) {
     throw Error(ErrorCode::kClosed, "prefix '" + prefix_ + "' of " + root_ + " is closed");
   }
@@ -237,6 +283,7 @@ Volume& Store::volume() {
 }
 
 void Store::Commit() {
+  CheckOpen();  // before the lock: a forked child must not wait on it
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   active_->Commit();
@@ -248,6 +295,7 @@ void Store::Refresh() {
 }
 
 void Store::Flush() {
+  CheckOpen();
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   if (mounted_) return mounted_->Flush();
@@ -258,7 +306,21 @@ void Store::Flush() {
 bool Store::closed() const { return !volume_ && !mounted_; }
 
 void Store::Close() {
-  if (!heap_) return;
+  if (!heap_) return ReleaseLock();  // Open failed part way
+  if (forked()) {
+    // The child's copy of the parent's store: no commit, no freeing, no
+    // lock taken or released, no destructor that could write back a page or
+    // join a thread the child does not have. Its memory is left as it is.
+    heap_->MarkClosed();
+    active_ = nullptr;
+    (void)mounted_.release();
+    (void)space_.release();
+    (void)pool_.release();
+    (void)volume_.release();
+    (void)tier_.release();
+    lock_fd_ = -1;
+    return;
+  }
   std::unique_lock<std::shared_mutex> op(heap_->op_lock());
   if (closed()) return;
   std::exception_ptr failure;
@@ -280,14 +342,12 @@ void Store::Close() {
   volume_.reset();
   tier_.reset();
   readers_.reset();
-  if (lock_fd_ >= 0) {
-    ::close(lock_fd_);  // releases the flock
-    lock_fd_ = -1;
-  }
+  ReleaseLock();
   if (failure) std::rethrow_exception(failure);
 }
 
 void Store::set_cache_size(uint64_t bytes) {
+  CheckOpen();
   std::shared_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   options_.cache_size = bytes;
@@ -317,6 +377,7 @@ void FillCacheStats(const PoolStats& pool, StoreStats& s) {
 }  // namespace
 
 StoreStats Store::stats() const {
+  CheckOpen();
   std::shared_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
   StoreStats s;

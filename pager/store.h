@@ -19,6 +19,12 @@
 //
 // Thread safety: every method is safe from any thread. Commit and Close take
 // the heap's op lock exclusively, so they wait for running operations.
+//
+// Fork: a child forked while the store is open gets Error(kClosed) saying so
+// from every operation (fork_guard.h), before any lock is taken; it never
+// writes, commits, frees or unlocks the parent's store, and its copy of the
+// writer lock is closed at the fork. Close in the child only drops the
+// child's copy (it never touches a file). The child opens the store again.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +77,15 @@ bool IsPagefsMount(const std::string& path);
 
 // Bytes of one segment file: slots per segment = kSegmentBytes / page_size.
 inline constexpr uint64_t kSegmentBytes = 64ull << 20;
+
+// The smallest cache budget the engine holds: below it, its fixed needs (the
+// minimum of frames a tree operation pins, the cache's tables) alone pass the
+// budget. CheckCacheSize throws Error(kInvalidArgument) naming it for a
+// smaller one; the Python package checks every budget a user gives to an
+// embedded store (the mount's daemon splits its own budget and keeps whatever
+// share it gets; a process through a mount keeps only a small local cache).
+inline constexpr uint64_t kMinCacheSize = 1ull << 20;
+void CheckCacheSize(uint64_t bytes);
 
 // Throws Error(kInvalidArgument) unless prefix can name a folder of a root:
 // not empty, at most 255 bytes, no '/', no NUL, not "." or "..".
@@ -130,7 +145,10 @@ class Store {
  private:
   Store(std::string root, std::string prefix, const StoreOptions& options);
   void Lock();
+  void ReleaseLock();
+  // Throws Error(kClosed) when closed or in a forked child (before any lock).
   void CheckOpen() const;
+  bool forked() const;
   void OpenVolume();  // tier, volume, pool, space, heap over ROOT/PREFIX
   // Read-only: the volume moves to the newest commit and the pool, which
   // caches the old one's pages, is replaced. REQUIRES the op lock exclusively.
@@ -140,6 +158,7 @@ class Store {
   const std::string prefix_;
   StoreOptions options_;
   int lock_fd_ = -1;
+  const uint64_t fork_generation_;  // ForkGeneration() at open
   std::unique_ptr<ReaderTable> readers_;  // kept across a rollback: pins outlive the volume
   std::unique_ptr<Tier> tier_;
   std::unique_ptr<Volume> volume_;

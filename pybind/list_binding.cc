@@ -2,6 +2,7 @@
 // extend, insert, pop) and the primitives that pagefs/_list.py builds the
 // rest of Python's list behaviour from (runs by Scan, slice edits).
 #include <algorithm>
+#include <optional>
 
 #include "pager/values/value_format.h"
 
@@ -50,6 +51,18 @@ Py_ssize_t AsIndex(py::handle key) {
   return i;
 }
 
+// An index argument as list.pop and list.insert take it (their argument
+// clinic's Py_ssize_t converter): TypeError for a non-integer, OverflowError
+// "Python int too large to convert to C ssize_t" past the range.
+Py_ssize_t AsSsizeArgument(py::handle arg) {
+  PyObject* number = PyNumber_Index(arg.ptr());
+  if (number == nullptr) throw py::error_already_set();
+  const Py_ssize_t i = PyLong_AsSsize_t(number);
+  Py_DECREF(number);
+  if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return i;
+}
+
 bool IsIndexKey(py::handle key) { return PyLong_Check(key.ptr()) || (!PySlice_Check(key.ptr()) && PyIndex_Check(key.ptr())); }
 
 [[noreturn]] void ThrowBadKey(py::handle key) {
@@ -65,15 +78,6 @@ void WithIndexError(const char* message, Fn&& fn) {
     if (e.code() == ErrorCode::kIndex) throw py::index_error(message);
     throw;
   }
-}
-
-// Resolves a possibly negative index against the current size; false if out of range.
-bool Resolve(Py_ssize_t i, uint64_t size, uint64_t* out) {
-  const int64_t n = static_cast<int64_t>(size);
-  const int64_t j = i < 0 ? i + n : i;
-  if (j < 0 || j >= n) return false;
-  *out = static_cast<uint64_t>(j);
-  return true;
 }
 
 // An engine handle in transit from DecodeValue to the pagefs.List
@@ -145,6 +149,25 @@ void ExtendFromList(ListHandle& h, ListHandle& src, uint64_t start, uint64_t sto
   }
 }
 
+// A private list of the store, for values on their way into another list: it
+// has no stored reference and one handle, so closing the handle frees it (and
+// a crash leaves an orphan that the next open frees).
+struct ScratchList {
+  std::unique_ptr<PersistentList> list;
+  explicit ScratchList(Heap& heap) {
+    py::gil_scoped_release release;
+    list = std::make_unique<PersistentList>(heap, PersistentList::Create(heap));
+  }
+  ~ScratchList() {
+    if (PyGILState_Check()) {
+      py::gil_scoped_release release;
+      list.reset();
+    }
+  }
+  ScratchList(const ScratchList&) = delete;
+  ScratchList& operator=(const ScratchList&) = delete;
+};
+
 void Extend(ListHandle& h, py::handle iterable) {
   PyObject* obj = iterable.ptr();
   if (PyList_Check(obj) || PyTuple_Check(obj)) {
@@ -157,18 +180,26 @@ void Extend(ListHandle& h, py::handle iterable) {
     h.list->Append(encoded, count);
     return;
   }
-  if (py::isinstance<ListHandle>(iterable)) return ExtendFromList(h, iterable.cast<ListHandle&>(), 0, UINT64_MAX);
-  // Any other iterable (generators included) is streamed in bounded batches;
-  // a bad value or an exception from the iterator keeps the batches before
-  // it, as list.extend keeps the items before it.
+  if (py::isinstance<ListHandle>(iterable)) {
+    ListHandle& src = iterable.cast<ListHandle&>();
+    // Another store's values are encoded again, and one of them may be
+    // refused: that goes the all-or-nothing way below.
+    if (src.owner->store.get() == h.owner->store.get()) return ExtendFromList(h, src, 0, UINT64_MAX);
+  }
+  // Any other iterable (generators included), all or nothing: values are
+  // encoded in bounded batches, and a batch that fills up goes to a scratch
+  // list rather than to h, so a bad value or an exception from the iterator
+  // leaves h as it was. At the end, the values go to h in one Append (when
+  // they fit one batch, the usual case) or are copied from the scratch list.
   py::iterator it = py::iter(iterable);
   std::string encoded;
   uint64_t count = 0;
-  auto flush = [&] {
-    if (count == 0) return;
+  std::optional<ScratchList> scratch;
+  auto spill = [&] {
+    if (!scratch) scratch.emplace(h.list->heap());
     {
       py::gil_scoped_release release;
-      h.list->Append(encoded, count);
+      scratch->list->Append(encoded, count);
     }
     encoded.clear();
     count = 0;
@@ -176,26 +207,33 @@ void Extend(ListHandle& h, py::handle iterable) {
   while (true) {
     PyObject* item = PyIter_Next(it.ptr());
     if (item == nullptr) {
-      if (PyErr_Occurred()) {
-        py::error_already_set err;
-        flush();
-        throw err;
-      }
+      if (PyErr_Occurred()) throw py::error_already_set();
       break;
     }
     const py::object keep = py::reinterpret_steal<py::object>(item);
-    const size_t mark = encoded.size();
-    try {
-      EncodeValue(item, *h.owner, encoded);
-    } catch (...) {
-      encoded.resize(mark);
-      flush();
-      throw;
-    }
+    EncodeValue(item, *h.owner, encoded);
     ++count;
-    if (count >= kFlushCount || encoded.size() >= kFlushBytes) flush();
+    if (count >= kFlushCount || encoded.size() >= kFlushBytes) spill();
   }
-  flush();
+  if (!scratch) {
+    if (count == 0) return;
+    py::gil_scoped_release release;
+    h.list->Append(encoded, count);
+    return;
+  }
+  if (count > 0) spill();
+  uint64_t n = 0;
+  {
+    py::gil_scoped_release release;
+    n = scratch->list->size();
+  }
+  for (uint64_t at = 0; at < n; at += kChunk) {
+    Visited got(h.list->heap());
+    py::gil_scoped_release release;
+    scratch->list->Scan(at, std::min(n, at + kChunk), [&got](std::string_view v) { got.Add(v); });
+    // The handles in got keep the lists these values reference alive.
+    h.list->Append(got.run.bytes, got.run.ends.size());
+  }
 }
 
 py::object GetItem(py::handle self, py::handle key) {
@@ -227,19 +265,8 @@ void SetItem(py::handle self, py::handle key, py::handle value) {
   const Py_ssize_t i = AsIndex(key);
   std::string encoded;
   EncodeValue(value.ptr(), *h.owner, encoded);
-  bool found = true;
-  {
-    py::gil_scoped_release release;
-    WithIndexError("list assignment index out of range", [&] {
-      uint64_t at = static_cast<uint64_t>(i);
-      if (i < 0 && !Resolve(i, h.list->size(), &at)) {
-        found = false;
-        return;
-      }
-      h.list->Set(at, encoded);
-    });
-  }
-  if (!found) throw py::index_error("list assignment index out of range");
+  py::gil_scoped_release release;
+  h.list->SetSigned(i, encoded);  // resolved under the list's lock
 }
 
 void DelItem(py::handle self, py::handle key) {
@@ -252,21 +279,15 @@ void DelItem(py::handle self, py::handle key) {
   }
   ListHandle& h = self.cast<ListHandle&>();
   const Py_ssize_t i = AsIndex(key);
-  bool found = true;
-  {
-    py::gil_scoped_release release;
-    uint64_t at = 0;
-    found = Resolve(i, h.list->size(), &at);
-    if (found) h.list->Erase(at, at + 1);
-  }
-  if (!found) throw py::index_error("list assignment index out of range");
+  py::gil_scoped_release release;
+  h.list->EraseSigned(i);  // resolved under the list's lock
 }
 
 // One engine operation: two threads popping never get the same value, and a
 // popped list referenced only from its slot is held by its handle (opened
 // before the erase), not freed.
 py::object Pop(ListHandle& h, py::object index) {
-  const Py_ssize_t i = index.is_none() ? -1 : AsIndex(index);
+  const Py_ssize_t i = index.is_none() ? -1 : AsSsizeArgument(index);
   Visited got(h.list->heap());
   {
     py::gil_scoped_release release;
@@ -276,14 +297,11 @@ py::object Pop(ListHandle& h, py::object index) {
 }
 
 void Insert(ListHandle& h, py::handle index, py::handle value) {
-  const Py_ssize_t i = PyNumber_AsSsize_t(index.ptr(), PyExc_OverflowError);
-  if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
+  const Py_ssize_t i = AsSsizeArgument(index);
   std::string encoded;
   EncodeValue(value.ptr(), *h.owner, encoded);
   py::gil_scoped_release release;
-  const int64_t n = static_cast<int64_t>(h.list->size());
-  int64_t at = i < 0 ? std::max<int64_t>(0, i + n) : std::min<int64_t>(i, n);
-  h.list->Insert(static_cast<uint64_t>(at), encoded);
+  h.list->InsertSigned(i, encoded);  // clamped under the list's lock
 }
 
 // Replaces [start, stop) by the values of seq (a list or tuple), which are

@@ -18,7 +18,11 @@ namespace {
 std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::string& prefix, py::object cache_size,
                                        bool read_only, uint32_t page_size) {
   StoreOptions options;
-  if (!cache_size.is_none()) options.cache_size = cache_size.cast<uint64_t>();
+  if (!cache_size.is_none()) {
+    options.cache_size = cache_size.cast<uint64_t>();
+    // Through a mount the budget is the daemon's; this process keeps a share.
+    if (!IsPagefsMount(root)) CheckCacheSize(options.cache_size);
+  }
   options.read_only = read_only;
   if (page_size != 0) options.page_size = page_size;
   auto handle = std::make_shared<StoreHandle>();
@@ -92,6 +96,7 @@ void BindStore(py::module_& m) {
       .def_property_readonly("read_only", [](StoreHandle& h) { return h.store->read_only(); })
       .def("set_cache_size",
            [](StoreHandle& h, uint64_t bytes) {
+             if (!h.store->mounted()) CheckCacheSize(bytes);
              py::gil_scoped_release release;
              h.store->set_cache_size(bytes);
            })

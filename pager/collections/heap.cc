@@ -2,6 +2,8 @@
 // and freeing. Blobs and value conversion live in heap_values.cc.
 #include "pager/collections/heap.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "pager/util/error.h"
@@ -27,13 +29,24 @@ void CheckMagic(const CollectionHeader& h, uint64_t id) {
 
 }  // namespace
 
-Heap::Heap(PageSpace& space) : space_(space) {}
+Heap::Heap(PageSpace& space)
+    : space_(space), fork_generation_(ForkGeneration()), opener_pid_(::getpid()) {}
 
 void Heap::CheckOpen() const {
+  if (forked()) {
+    throw Error(ErrorCode::kClosed,
+                "pagefs: this store was opened by process " + std::to_string(opener_pid_) +
+                    " and process " + std::to_string(::getpid()) +
+                    " is a fork of it: a child cannot use its parent's store; open the "
+                    "store again in the child");
+  }
   if (closed()) throw Error(ErrorCode::kClosed, "pagefs: the store is closed");
 }
 
 void Heap::FollowCommits(bool force) {
+  // Every top-level operation starts here, before any lock: a forked child
+  // must not wait on a lock that a thread of its parent held at the fork.
+  if (forked()) CheckOpen();
   if (closed() || !space_.NewerCommit(force)) return;
   std::unique_lock op(op_lock_);
   if (closed()) return;
@@ -169,6 +182,7 @@ std::shared_ptr<CollectionState> Heap::OpenHandle(uint64_t id) {
 }
 
 void Heap::CloseHandle(uint64_t id) {
+  if (forked()) return;  // the parent's handles and pages are the parent's
   std::shared_lock op(op_lock_);
   std::lock_guard l(mu_);
   auto it = handle_counts_.find(id);
@@ -187,6 +201,7 @@ void Heap::CloseHandle(uint64_t id) {
 // ---- freeing ----------------------------------------------------------------
 
 void Heap::CollectOrphans() {
+  if (forked()) return;
   std::lock_guard l(mu_);
   if (space_.read_only()) return;
   for (PageId id = space_.anchors().orphan_head; id != kNoPage;) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "pager/space/page_space.h"
+#include "pager/util/fork_guard.h"
 #include "pager/values/value_format.h"
 
 namespace pagefs {
@@ -92,8 +93,12 @@ class Heap {
   // After MarkClosed (by Store::Close, under the op lock held exclusively),
   // every collection operation throws Error(kClosed) instead of touching pages.
   void MarkClosed() { closed_.store(true, std::memory_order_release); }
-  bool closed() const { return closed_.load(std::memory_order_acquire); }
-  // Throws Error(kClosed) if closed. Call with the op lock held.
+  // In a process forked after the heap was made (fork_guard.h) the heap is
+  // closed too: the child never touches the parent's pages or locks.
+  bool closed() const { return closed_.load(std::memory_order_acquire) || forked(); }
+  bool forked() const { return fork_generation_ != ForkGeneration(); }
+  // Throws Error(kClosed) if closed, saying so when this is a forked child.
+  // Call with the op lock held, or before taking it.
   void CheckOpen() const;
   // For a space that shows one commit at a time (a read-only store through
   // a mount): moves to the newest commit when there is a newer one. Every
@@ -136,6 +141,8 @@ class Heap {
   void DrainFreeQueue();
 
   PageSpace& space_;
+  const uint64_t fork_generation_;
+  const int opener_pid_;  // for the message a forked child gets
   std::atomic<bool> closed_{false};
   std::shared_mutex op_lock_;
   std::recursive_mutex mu_;  // guards refcounts, the orphan list and states_

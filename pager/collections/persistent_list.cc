@@ -46,6 +46,7 @@ auto PersistentList::Locked(Fn&& fn) {
 }
 
 uint64_t PersistentList::Create(Heap& heap) {
+  if (heap.forked()) heap.CheckOpen();  // before the lock, as FollowCommits
   std::shared_lock op(heap.op_lock());
   heap.CheckOpen();
   return heap.CreateHeader(CollectionKind::kList).id();
@@ -87,6 +88,35 @@ void PersistentList::Set(uint64_t i, std::string_view encoded) {
 }
 void PersistentList::Insert(uint64_t i, std::string_view encoded) {
   Locked([&](ListTree& t) { t.Insert(i, encoded); });
+}
+namespace {
+
+// Python's index rule for element assignment and deletion; Error(kIndex) when
+// i is out of range of a list of n values.
+uint64_t ResolveAssignment(int64_t i, uint64_t n) {
+  const int64_t size = static_cast<int64_t>(n);
+  const int64_t at = i < 0 ? i + size : i;
+  if (at < 0 || at >= size) throw Error(ErrorCode::kIndex, "list assignment index out of range");
+  return static_cast<uint64_t>(at);
+}
+
+}  // namespace
+
+void PersistentList::SetSigned(int64_t i, std::string_view encoded) {
+  Locked([&](ListTree& t) { t.Set(ResolveAssignment(i, t.size()), encoded); });
+}
+void PersistentList::EraseSigned(int64_t i) {
+  Locked([&](ListTree& t) {
+    const uint64_t at = ResolveAssignment(i, t.size());
+    t.Erase(at, at + 1);
+  });
+}
+void PersistentList::InsertSigned(int64_t i, std::string_view encoded) {
+  Locked([&](ListTree& t) {
+    const int64_t n = static_cast<int64_t>(t.size());
+    const int64_t at = i < 0 ? std::max<int64_t>(0, i + n) : std::min<int64_t>(i, n);
+    t.Insert(static_cast<uint64_t>(at), encoded);
+  });
 }
 void PersistentList::InsertRun(uint64_t i, std::string_view run, uint64_t count) {
   Locked([&](ListTree& t) {

@@ -70,6 +70,15 @@ class PersistentList {
   void Set(uint64_t i, std::string_view encoded);
   // Inserts before i; i is clamped to [0, size()] by the caller.
   void Insert(uint64_t i, std::string_view encoded);
+  // Single-element edits with Python's index rules, the index resolved
+  // against the size inside the same locked step as the edit (so a racing
+  // thread can never make it name another element): SetSigned and EraseSigned
+  // throw Error(kIndex) "list assignment index out of range" when i (negative
+  // counts from the end) is out of range then; InsertSigned clamps i like
+  // list.insert.
+  void SetSigned(int64_t i, std::string_view encoded);
+  void EraseSigned(int64_t i);
+  void InsertSigned(int64_t i, std::string_view encoded);
   // Inserts count values, given as one concatenated run, before i (clamped
   // to size()), in order, under one lock: no other operation sees part of
   // the run. Error(kInvalidArgument) and no change when run is not count

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "pager/util/error.h"
@@ -85,7 +86,7 @@ std::string SegmentTier::SegmentFileName(uint64_t index) {
 }
 
 SegmentTier::SegmentTier(std::string dir, uint32_t slot_size, uint32_t slots_per_segment,
-                         bool read_only)
+                         bool read_only, std::optional<bool> for_writer)
     : dir_(std::move(dir)),
       slot_size_(slot_size),
       slots_per_segment_(slots_per_segment),
@@ -94,12 +95,104 @@ SegmentTier::SegmentTier(std::string dir, uint32_t slot_size, uint32_t slots_per
   for (uint32_t i = 0; i < kMaxSegments; ++i) segments_[i].store(nullptr);
   dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0) throw Error::FromErrno(errno, "open segment folder " + dir_);
-  // The tier's size is one past the last slot of the last existing segment's data.
-  for (uint64_t index = 0; index < kMaxSegments; ++index) {
+  try {
+    ScanFolder(for_writer.value_or(!read_only));
+  } catch (...) {
+    ::close(dir_fd_);
+    throw;
+  }
+}
+
+namespace {
+
+// Files of a store folder that are not segments.
+bool IsStoreFile(const std::string& name) {
+  // LOCK and the reader table (docs/readers.md) hold no pages; a format in
+  // progress writes segment 0 under a temporary name first.
+  return name == "LOCK" || name == "readers" || name == SegmentTier::SegmentFileName(0) + ".new";
+}
+
+// The index of a segment file's name as SegmentFileName spells it, or -1.
+int64_t SegmentIndex(const std::string& name) {
+  constexpr std::string_view kHead = "segment-", kTail = ".pfs";
+  if (name.size() <= kHead.size() + kTail.size() || name.compare(0, kHead.size(), kHead) != 0 ||
+      name.compare(name.size() - kTail.size(), kTail.size(), kTail) != 0) {
+    return -1;
+  }
+  const std::string digits = name.substr(kHead.size(), name.size() - kHead.size() - kTail.size());
+  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  const int64_t index = std::stoll(digits);
+  return SegmentTier::SegmentFileName(static_cast<uint64_t>(index)) == name ? index : -1;
+}
+
+}  // namespace
+
+// The tier's size is one past the last slot of the last segment's data.
+// A folder that cannot be a store, or a store missing its superblocks, is
+// refused here, before anything reads or writes it.
+void SegmentTier::ScanFolder(bool for_writer) {
+  int fd = ::dup(dir_fd_);
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (d == nullptr) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw Error::FromErrno(err, "list segment folder " + dir_);
+  }
+  struct Closer {
+    DIR* d;
+    ~Closer() { ::closedir(d); }
+  } closer{d};
+  std::vector<std::string> strays;
+  std::string last;  // the segment with the highest index
+  bool has_first = false;
+  uint64_t first_bytes = 0;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == ".." || IsStoreFile(name)) continue;
+    const int64_t index = SegmentIndex(name);
+    if (index < 0 || index >= kMaxSegments) {
+      strays.push_back(name);
+      continue;
+    }
     struct stat st;
-    if (::fstatat(dir_fd_, SegmentFileName(index).c_str(), &st, 0) != 0) break;
-    uint64_t slots = (static_cast<uint64_t>(st.st_size) + slot_size_ - 1) / slot_size_;
-    size_.store(index * slots_per_segment_ + slots);
+    if (::fstatat(dir_fd_, name.c_str(), &st, 0) != 0) {
+      throw Error::FromErrno(errno, "stat " + dir_ + "/" + name);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      throw Error(ErrorCode::kCorruption, dir_ + "/" + name +
+                                              " is not a regular file: the store is damaged");
+    }
+    if (index == 0) {
+      has_first = true;
+      first_bytes = static_cast<uint64_t>(st.st_size);
+    }
+    const uint64_t slots = (static_cast<uint64_t>(st.st_size) + slot_size_ - 1) / slot_size_;
+    const uint64_t end = static_cast<uint64_t>(index) * slots_per_segment_ + slots;
+    if (last.empty() || end > size_.load()) {
+      size_.store(end);
+      last = name;
+    }
+  }
+  const std::string first = SegmentFileName(0);
+  if (!last.empty() && !has_first) {
+    throw Error(ErrorCode::kCorruption, dir_ + "/" + first +
+                                            " (the superblocks) is missing while " + last +
+                                            " holds pages: the store is damaged");
+  }
+  if (has_first && first_bytes < slot_size_) {
+    // Segment 0 is only ever created whole, one page at least (see
+    // SegmentFor): shorter is damage, never a format cut short.
+    throw Error(ErrorCode::kCorruption, dir_ + "/" + first + " (the superblocks) is " +
+                                            (first_bytes == 0 ? "empty" : "truncated") +
+                                            ": the store is damaged");
+  }
+  if (last.empty() && !strays.empty() && for_writer) {
+    std::sort(strays.begin(), strays.end());
+    const std::string names = "'" + strays.front() + "'" + (strays.size() > 1 ? ", ..." : "");
+    const bool ours = strays.front().compare(0, 8, "segment-") == 0;
+    throw Error(ours ? ErrorCode::kCorruption : ErrorCode::kInvalidArgument,
+                dir_ + " holds no pagefs store but is not empty (" + names +
+                    "): refusing to create a store over it");
   }
 }
 
@@ -129,7 +222,16 @@ SegmentTier::Segment* SegmentTier::SegmentFor(SlotId slot, bool for_write) {
   int fd = ::openat(dir_fd_, name.c_str(), flags);
   if (fd < 0 && errno == ENOENT) {
     if (!for_write) return nullptr;
-    fd = ::openat(dir_fd_, name.c_str(), flags | O_CREAT, 0644);
+    if (index == 0) {
+      // Segment 0 holds the superblocks: it is written under a temporary
+      // name and renamed by the next Sync, so it never exists empty or torn
+      // (an empty segment 0 is then damage, never a format cut short).
+      name += ".new";
+      fd = ::openat(dir_fd_, name.c_str(), flags | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) first_pending_.store(true);
+    } else {
+      fd = ::openat(dir_fd_, name.c_str(), flags | O_CREAT, 0600);
+    }
     if (fd >= 0) dir_dirty_.store(true);
   }
   if (fd < 0) throw Error::FromErrno(errno, "open " + dir_ + "/" + name);
@@ -197,6 +299,14 @@ void SegmentTier::Sync() {
       seg->dirty.store(true);
       throw Error::FromErrno(errno, "sync " + dir_ + "/" + SegmentFileName(i));
     }
+  }
+  if (first_pending_.load()) {
+    const std::string first = SegmentFileName(0);
+    if (::renameat(dir_fd_, (first + ".new").c_str(), dir_fd_, first.c_str()) != 0) {
+      throw Error::FromErrno(errno, "rename " + dir_ + "/" + first + ".new");
+    }
+    first_pending_.store(false);
+    dir_dirty_.store(true);
   }
   if (dir_dirty_.exchange(false) && ::fsync(dir_fd_) != 0) {
     dir_dirty_.store(true);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "pager/tier/tier.h"
@@ -19,8 +20,16 @@ class SegmentTier final : public Tier {
   static constexpr uint32_t kMaxSegments = 16384;
 
   // Opens the segment files in dir, which must exist. Throws Error(kIo) when
-  // the folder cannot be used.
-  SegmentTier(std::string dir, uint32_t slot_size, uint32_t slots_per_segment, bool read_only);
+  // the folder cannot be used; Error(kCorruption) when it is damaged (a
+  // segment file that is not a regular file, segment 0 missing beside other
+  // segments, or empty); and, unless read_only, Error(kInvalidArgument) (or
+  // kCorruption for segment-like names) when it holds no segment but files
+  // that are not a store's, which a format would go over. Files are created
+  // 0600.
+  // for_writer: refuse a folder with files but no segment (a writer would
+  // format it); a read-only probe made for a writer's open passes true.
+  SegmentTier(std::string dir, uint32_t slot_size, uint32_t slots_per_segment, bool read_only,
+              std::optional<bool> for_writer = std::nullopt);
   ~SegmentTier() override;
   SegmentTier(const SegmentTier&) = delete;
   SegmentTier& operator=(const SegmentTier&) = delete;
@@ -48,6 +57,7 @@ class SegmentTier final : public Tier {
   // The segment holding slot, opened (or created, for writes) on demand;
   // nullptr when reading a segment that does not exist.
   Segment* SegmentFor(SlotId slot, bool for_write);
+  void ScanFolder(bool for_writer);
 
   const std::string dir_;
   const uint32_t slot_size_;
@@ -58,6 +68,7 @@ class SegmentTier final : public Tier {
   std::mutex open_mu_;  // serializes opening/creating segment files
   std::unique_ptr<std::atomic<Segment*>[]> segments_;
   std::atomic<bool> dir_dirty_{false};
+  std::atomic<bool> first_pending_{false};  // segment 0 written as .new, renamed by Sync
   std::atomic<SlotId> size_{0};
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0};
 };

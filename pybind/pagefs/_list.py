@@ -314,8 +314,11 @@ class List(_core.List):
     def _compare(self, other: Any, op: Callable[[Any, Any], bool]) -> Any:
         if not isinstance(other, (list, _core.List)):
             return NotImplemented
-        if other is self:
-            return op(0, 0)  # as list's identity shortcut makes x == x hold, nan included
+        if other is self or (isinstance(other, List) and other._key() == self._key()):
+            # Two references to one stored list are the same list: list's
+            # identity shortcut makes x == x hold, nan included, and a list
+            # that contains itself compares without recursing.
+            return op(0, 0)
         n, m = len(self), len(other)
         if n != m and op in (operator.eq, operator.ne):
             return op is operator.ne

@@ -28,13 +28,38 @@ def parse_size(size: Union[int, str]) -> int:
     if isinstance(size, int):
         if size < 0:
             raise ValueError(f"cache size must not be negative, got {size}")
-        return size
+        return _check_size_range(size)
     if isinstance(size, str):
         match = _SIZE_RE.match(size)
         if not match:
             raise ValueError(f"cannot read cache size {size!r}: use bytes or a number with K, M, G or T")
-        return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+        return _check_size_range(int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]))
     raise TypeError(f"cache size must be an int or a string like '64M', not '{type(size).__name__}'")
+
+
+def _check_size_range(size: int) -> int:
+    if size >= 1 << 64:
+        raise OverflowError(f"cache size {size} is too large (at most 2**64 - 1 bytes)")
+    return size
+
+
+def _utf8_name(value: str, what: str) -> str:
+    """value, if it can be a file name the engine takes (UTF-8); else ValueError naming it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"invalid {what} {value!r}: it is not valid UTF-8 ({exc.reason})") from None
+    return value
+
+
+def _page_size(page_size: Any) -> int:
+    if page_size is None:
+        return 0
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise TypeError(f"page_size must be an int, not '{type(page_size).__name__}'")
+    if not 0 < page_size < 1 << 32:
+        raise ValueError(f"page_size must be a power of two from 4096 to 65536, not {page_size}")
+    return page_size
 
 
 class Root(MutableMapping):
@@ -97,8 +122,10 @@ class Store:
             raise TypeError(f"root must be a str or os.PathLike of str, not '{type(path).__name__}'")
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be str, not '{type(prefix).__name__}'")
+        _utf8_name(path, "root")
+        _utf8_name(prefix, "prefix")
         size = None if cache_size is None else parse_size(cache_size)
-        self._core = _core.Store(path, prefix, size, bool(read_only), page_size or 0)
+        self._core = _core.Store(path, prefix, size, bool(read_only), _page_size(page_size))
         self._root: Optional[Root] = None
         _open_stores.add(self)
 

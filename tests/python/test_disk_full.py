@@ -30,7 +30,7 @@ def small_fs(tmp_path):
 
 
 def test_disk_full_raises_enospc_and_keeps_the_last_commit(small_fs):
-    store = pagefs.Store(small_fs, "data", cache_size=256 << 10)
+    store = pagefs.Store(small_fs, "data", cache_size=1 << 20)
     kept = store.list(f"committed-{i}" for i in range(10_000))
     store.root()["kept"] = kept
     store.commit()
@@ -59,5 +59,5 @@ def test_disk_full_raises_enospc_and_keeps_the_last_commit(small_fs):
         assert "grow" not in names
         assert list(names["kept"]) == [f"committed-{i}" for i in range(10_000)]
     # And it opens for writing again, at the last commit.
-    with pagefs.Store(small_fs, "data", cache_size=256 << 10) as again:
+    with pagefs.Store(small_fs, "data", cache_size=1 << 20) as again:
         assert len(again.root()["kept"]) == 10_000

@@ -286,3 +286,42 @@ def test_comparisons_between_pagefs_lists(store):
     nan = store.list([float("nan")])
     assert nan == nan  # identity, as for list
     assert (a == (1, 2, 3)) is False
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x.pop(2**63),
+        lambda x: x.pop(-(2**70)),
+        lambda x: x.pop(2**70),
+        lambda x: x.insert(2**63, 0),
+        lambda x: x.insert(-(2**63) - 1, 0),
+        lambda x: x.pop("1"),
+        lambda x: x.insert(1.0, 0),
+        lambda x: x[2**63],
+        lambda x: x.__delitem__(2**63),
+        lambda x: x.__setitem__(-(2**70), 0),
+    ],
+)
+def test_huge_and_bad_indices_raise_like_list(store, op):
+    ref = [1, 2]
+    pl = store.list(ref)
+    with pytest.raises(Exception) as expected:
+        op(ref)
+    with pytest.raises(Exception) as got:
+        op(pl)
+    assert (type(got.value), str(got.value)) == (type(expected.value), str(expected.value))
+    assert list(pl) == [1, 2]
+
+
+def test_a_list_that_contains_itself(store):
+    x = store.list([1])
+    x.append(x)
+    ref = [1]
+    ref.append(ref)
+    assert (x[1] == x) is (ref[1] == ref) is True
+    assert x.count(x) == ref.count(ref) == 1
+    assert x.index(x) == ref.index(ref) == 1
+    assert (x in x) is (ref in ref) is True
+    assert x[1] != [1, 2] and not (x[1] < x)
+    assert repr(x) == "[1, [...]]"

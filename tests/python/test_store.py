@@ -216,3 +216,74 @@ def test_cache_size_strings(tmp_path):
         assert s.get_cache_size() == 3 << 19
         with pytest.raises(ValueError):
             s.set_cache_size("lots")
+
+
+def test_a_failed_open_releases_the_writer_lock(tmp_path):
+    from conftest import mount_only_skip
+
+    mount_only_skip("the page size is the daemon's")
+    with pytest.raises(ValueError, match="page size"):
+        pagefs.Store(tmp_path, "p", page_size=1000)
+    with pytest.raises(ValueError, match="page size"):
+        pagefs.Store(tmp_path, "p", page_size=8192 + 4096)
+    with pagefs.Store(tmp_path, "p") as s:  # not LockedError naming this process
+        s.root()["x"] = s.list([1])
+    with pagefs.Store(tmp_path, "p") as s:
+        with pytest.raises(ValueError):  # an existing 4096 store opened with a wrong page size
+            pagefs.Store(tmp_path, "q", page_size=3)
+    with pagefs.Store(tmp_path, "p") as s:
+        assert list(s.root()["x"]) == [1]
+
+
+def test_store_files_are_private(tmp_path):
+    import os
+    import stat
+
+    from conftest import mount_only_skip
+
+    mount_only_skip("the daemon creates the files")
+    old = os.umask(0o022)
+    try:
+        with pagefs.Store(tmp_path, "p", cache_size="1M") as s:
+            s.root()["x"] = s.list(b"y" * 1000 for _ in range(100_000))  # two segments
+    finally:
+        os.umask(old)
+    folder = tmp_path / "p"
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    names = os.listdir(folder)
+    assert "segment-00001.pfs" in names and "LOCK" in names
+    for name in names:
+        assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("size", [0, 4096, 65536, (1 << 20) - 1])
+def test_a_budget_below_the_floor_is_refused(tmp_path, size):
+    from conftest import mount_only_skip
+
+    mount_only_skip("the budget is the daemon's; the process's local cache may be smaller")
+    with pytest.raises(ValueError, match="floor of 1048576 bytes"):
+        pagefs.Store(tmp_path, "p", cache_size=size)
+    with pagefs.Store(tmp_path, "p", cache_size=1 << 20) as s:
+        with pytest.raises(ValueError, match="floor of 1048576 bytes"):
+            s.set_cache_size(size)
+        assert s.get_cache_size() == 1 << 20
+
+
+def test_bad_arguments_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="page_size"):
+        pagefs.Store(tmp_path, "p", page_size=-1)
+    with pytest.raises(ValueError, match="page_size"):
+        pagefs.Store(tmp_path, "p", page_size=1 << 40)
+    with pytest.raises(TypeError, match="page_size"):
+        pagefs.Store(tmp_path, "p", page_size="4096")
+    with pytest.raises(OverflowError, match="cache size"):
+        pagefs.Store(tmp_path, "p", cache_size=1 << 70)
+    with pytest.raises(OverflowError, match="cache size"):
+        pagefs.Store(tmp_path, "p", cache_size="99999999999T")
+    with pytest.raises(ValueError, match="prefix"):
+        pagefs.Store(tmp_path, "a\udc80b")
+    with pytest.raises(ValueError, match="root"):
+        pagefs.Store(str(tmp_path) + "/\ud800", "p")
+    with pagefs.Store(tmp_path, "p") as s:
+        with pytest.raises(OverflowError, match="cache size"):
+            s.set_cache_size(1 << 70)

@@ -9,6 +9,7 @@ import struct
 import pytest
 
 import pagefs
+from conftest import MOUNT_MODE
 
 ROUND_TRIP = [
     None,
@@ -137,12 +138,38 @@ def test_unsupported_values_are_refused_and_nothing_is_written(store, bad, name)
     assert "x" not in store.root()
 
 
-def test_generator_extend_keeps_values_before_a_bad_one(store):
-    # As list.extend(generator) keeps the items before a raising one.
-    pl = store.list()
+@pytest.mark.parametrize("n", [5, 200_000])  # one batch, and several (staged in a scratch list)
+def test_extend_of_a_generator_is_all_or_nothing(store, n):
+    pl = store.list([-1])
+    pages = store.stats()["pages"]
+
+    def gen():
+        yield from range(n)
+        yield object()
+
+    with pytest.raises(TypeError, match="type 'object'"):
+        pl.extend(gen())
+    assert list(pl) == [-1]
     with pytest.raises(TypeError):
-        pl.extend(x for x in [1, 2, {}, 4])
-    assert list(pl) == [1, 2]
+        pl += gen()
+    assert list(pl) == [-1]
+    with pytest.raises(TypeError):
+        store.list(gen())
+
+    def failing():
+        yield from range(n)
+        raise RuntimeError("the iterator failed")
+
+    with pytest.raises(RuntimeError):
+        pl.extend(failing())
+    with pytest.raises(TypeError):
+        pl[0:1] = gen()
+    assert list(pl) == [-1]
+    store.commit()
+    if not MOUNT_MODE:  # through a mount, pages counts ids the daemon handed out
+        assert store.stats()["pages"] <= pages + 1, "the staged values were not freed"
+    pl.extend(x for x in range(n))  # and a good one goes in whole
+    assert len(pl) == n + 1 and pl[-1] == n - 1
 
 
 def test_list_of_another_store_is_refused(tmp_path, store):

@@ -158,5 +158,29 @@ TEST(CommitRootTest, AFailedPublishFailsTheCommitAndReopenFindsTheLastOne) {
   EXPECT_EQ(PageBytes(1, 1), buf);
 }
 
+TEST(CommitRootTest, AReadOnlyVolumeLooksForNewerCommitsThroughTheRoot) {
+  MemoryTier tier(kPage);
+  SeparateRoot root;
+  VolumeOptions options;
+  options.commit_root = &root;
+  Volume writer(tier, "prefix 'root'", options);
+  PageId id = writer.AllocateId();
+  writer.Store(id, PageBytes(id, 1).data());
+  writer.Commit({});
+  VolumeOptions ro = options;
+  ro.read_only = true;
+  Volume reader(tier, "prefix 'root'", ro);
+  EXPECT_EQ(1u, reader.committed().epoch);
+  EXPECT_FALSE(reader.NewerCommit(/*force=*/true, 0));
+  writer.Store(id, PageBytes(id, 2).data());
+  writer.Commit({});
+  EXPECT_TRUE(reader.NewerCommit(/*force=*/true, 0));
+  ASSERT_TRUE(reader.FollowNewest());
+  EXPECT_EQ(2u, reader.committed().epoch);
+  std::vector<uint8_t> buf(kPage);
+  reader.Load(id, buf.data());
+  EXPECT_EQ(PageBytes(id, 2), buf);
+}
+
 }  // namespace
 }  // namespace pagefs

@@ -88,8 +88,9 @@ TEST(SuperblockTest, TheSlotHoldsTwoFramedCopiesAsTheFormatSays) {
 
 TEST(SuperblockTest, EitherCopyDamagedLeavesTheOther) {
   const Superblock sb = Sample(9);
+  const size_t sum_at = 4 + LengthAt(Encoded(sb), 0);
   for (size_t base : {size_t{0}, kSuperblockCopySize}) {
-    for (size_t offset : {size_t{0}, size_t{3}, size_t{4}, size_t{30}, size_t{4} + LengthAt(Encoded(sb), 0)}) {
+    for (size_t offset : {size_t{0}, size_t{3}, size_t{4}, size_t{30}, sum_at}) {
       std::vector<uint8_t> slot = Encoded(sb);
       slot[base + offset] ^= 0x10;
       ExpectSame(sb, DecodeSuperblockSlot(slot.data()));

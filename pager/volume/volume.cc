@@ -33,8 +33,12 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
                 "page size must be a power of two from 4096 to 65536, not " +
                     std::to_string(page_size_));
   }
-  std::vector<uint8_t> buf(page_size_);
-  std::optional<Superblock> best = ReadNewestSuperblock();
+  root_ = options.commit_root;
+  if (root_ == nullptr) {
+    own_root_ = std::make_unique<SuperblockSlots>(tier_);
+    root_ = own_root_.get();
+  }
+  std::optional<Superblock> best = root_->Load();
   if (!best) {
     if (tier_.size() != 0) {
       throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
@@ -46,11 +50,7 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
     Superblock sb;
     sb.page_size = page_size_;
     sb.page_count = 1;
-    EncodeSuperblock(sb, buf);
-    Guarded([&] {
-      tier_.Write(0, buf.data());
-      tier_.Sync();
-    });
+    Guarded([&] { root_->Publish(sb); });
     best = sb;
   }
   if (best->page_size != page_size_) {
@@ -76,20 +76,9 @@ ReaderSnapshot SnapshotOf(const Superblock& sb) {
 
 }  // namespace
 
-std::optional<Superblock> Volume::ReadNewestSuperblock() {
-  std::vector<uint8_t> buf(page_size_);
-  std::optional<Superblock> best;
-  for (SlotId s : {SlotId{0}, SlotId{1}}) {
-    tier_.Read(s, buf.data());
-    std::optional<Superblock> sb = DecodeSuperblockSlot(buf.data());
-    if (sb && (!best || sb->epoch > best->epoch)) best = sb;
-  }
-  return best;
-}
-
 Superblock Volume::PublishNewest() {
   for (;;) {
-    std::optional<Superblock> sb = ReadNewestSuperblock();
+    std::optional<Superblock> sb = root_->Load();
     if (!sb) {
       throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
                                               tier_.name() + "): the store is damaged");
@@ -97,7 +86,7 @@ Superblock Volume::PublishNewest() {
     reader_slot_->Publish(SnapshotOf(*sb));
     // The writer scans the table after its superblock is durable: if no newer
     // commit shows now, the writer of the next one sees this epoch.
-    std::optional<Superblock> again = ReadNewestSuperblock();
+    std::optional<Superblock> again = root_->Load();
     if (again && again->epoch == sb->epoch) return *sb;
   }
 }
@@ -109,7 +98,7 @@ bool Volume::NewerCommit(bool force, int64_t interval_ns) {
   if (!force && now - last < interval_ns) return false;
   // One thread looks per interval.
   if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
-  std::optional<Superblock> sb = ReadNewestSuperblock();
+  std::optional<Superblock> sb = root_->Load();
   std::lock_guard<std::mutex> lock(mu_);
   return sb && sb->epoch > committed_.epoch;
 }
@@ -117,7 +106,7 @@ bool Volume::NewerCommit(bool force, int64_t interval_ns) {
 bool Volume::FollowNewest() {
   if (!read_only_) return false;
   std::optional<Superblock> sb =
-      reader_slot_ ? std::optional<Superblock>(PublishNewest()) : ReadNewestSuperblock();
+      reader_slot_ ? std::optional<Superblock>(PublishNewest()) : root_->Load();
   if (!sb) {
     throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
                                             tier_.name() + "): the store is damaged");
@@ -394,10 +383,7 @@ void Volume::Commit(const Anchors& anchors) {
     sb.table_root_slot = root.entry.slot;
     sb.table_root_checksum = root.entry.checksum;
     sb.anchors = anchors;
-    std::vector<uint8_t> buf(page_size_);
-    EncodeSuperblock(sb, buf);
-    tier_.Write(sb.epoch % 2, buf.data());
-    tier_.Sync();
+    root_->Publish(sb);
     slots_->CommitSucceeded(sb.epoch);
     committed_ = sb;
     committed_entries_.clear();

@@ -3,7 +3,8 @@
 // Commit, in three lines (LMDB-style):
 //   1. write dirty pages and changed page-table nodes to slots no commit uses;
 //   2. sync the tier;
-//   3. write the superblock for epoch+1 into slot (epoch+1) % 2, then sync.
+//   3. publish the superblock for epoch+1 through the CommitRoot (by default:
+//      write it into slot (epoch+1) % 2, then sync).
 // A crash before 3 completes leaves epoch's superblock, which references only
 // slots that were not touched since, so reopening finds exactly the last commit.
 // Slots released by a commit become reusable once it is durable and no live
@@ -35,6 +36,7 @@
 #include "pager/volume/slot_allocator.h"
 #include "pager/volume/superblock.h"
 #include "pager/tier/tier.h"
+#include "pager/volume/commit_root.h"
 
 namespace pagefs {
 
@@ -46,6 +48,10 @@ struct VolumeOptions {
   // an in-memory table of its own pins. A read-only volume with a table that
   // has a file claims a slot of it and publishes the commit it reads.
   ReaderTable* readers = nullptr;
+  // Where commits are found and published (must outlive the volume); none:
+  // the superblock slots 0 and 1 of the tier (SuperblockSlots), which the
+  // volume never uses for pages either way.
+  CommitRoot* commit_root = nullptr;
 };
 
 // A commit kept readable for an in-process reader (Volume::PinCommitted): its
@@ -63,7 +69,7 @@ struct VolumeReaderStats {
 
 class Volume final : public PageBacking {
  public:
-  static constexpr SlotId kFirstDataSlot = 2;  // slots 0 and 1 are the superblocks
+  static constexpr SlotId kFirstDataSlot = SuperblockSlots::kSlotCount;  // slots 0 and 1
 
   // Opens the volume stored on tier (which must outlive it), or formats it
   // when the tier is empty and options.create is set. name appears in errors
@@ -153,8 +159,6 @@ class Volume final : public PageBacking {
 
  private:
   void EnsureAllocators();  // REQUIRES mu_ held
-  // The newest valid superblock on the tier, if any.
-  std::optional<Superblock> ReadNewestSuperblock();
   // Read-only with a reader slot: publishes the newest commit until a re-read
   // of the superblocks confirms it (the protocol of reader_table.h).
   Superblock PublishNewest();
@@ -180,6 +184,8 @@ class Volume final : public PageBacking {
   const bool read_only_;
   std::atomic<bool> failed_{false};
 
+  std::unique_ptr<CommitRoot> own_root_;  // when the options named none
+  CommitRoot* root_ = nullptr;
   std::unique_ptr<ReaderTable> own_readers_;  // when the options named none
   ReaderTable* readers_;
   std::unique_ptr<ReaderTable::Slot> reader_slot_;  // read-only: the slot of this reader

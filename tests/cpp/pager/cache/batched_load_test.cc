@@ -10,9 +10,11 @@
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
 #include "pager/util/error.h"
+#include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/tier/segment_tier.h"
 #include "pager/volume/volume.h"
+#include "pager/testing/recording_tier.h"
 
 namespace pagefs {
 namespace {
@@ -291,43 +293,17 @@ TEST(BatchedLoadTest, APrefetchedFreedPageReadsAsZerosWhenItsIdIsReused) {
 namespace pagefs {
 namespace {
 
-// A tier whose reads of one slot fail with EIO (one at a time or in a run).
-class UnreadableSlotTier final : public Tier {
- public:
-  UnreadableSlotTier(Tier& base, SlotId bad) : base_(base), bad_(bad) {}
-  uint32_t slot_size() const override { return base_.slot_size(); }
-  void Read(SlotId slot, uint8_t* buf) override {
-    if (slot == bad_) throw Error::FromErrno(EIO, "read slot " + std::to_string(slot));
-    base_.Read(slot, buf);
-  }
-  void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override {
-    ++runs;
-    if (bad_ >= first && bad_ < first + n) throw Error::FromErrno(EIO, "read run");
-    for (uint32_t i = 0; i < n; ++i) base_.Read(first + i, bufs[i]);
-  }
-  void Write(SlotId slot, const uint8_t* buf) override { base_.Write(slot, buf); }
-  void Sync() override { base_.Sync(); }
-  void Discard(SlotId slot) override { base_.Discard(slot); }
-  SlotId size() const override { return base_.size(); }
-  TierStats stats() const override { return base_.stats(); }
-  std::string name() const override { return "unreadable"; }
-  int runs = 0;
-
- private:
-  Tier& base_;
-  const SlotId bad_;
-};
-
 TEST(BatchedLoadTest, AnIoErrorInsideARunKeepsThePagesBeforeIt) {
   MemoryTier base(kPage);
   StorePages(base, 12);
-  UnreadableSlotTier tier(base, SlotOf(base, 7));
+  FaultTier tier(base);
+  tier.FailReadsOf(SlotOf(base, 7));
   Volume v(tier, "prefix 'batch'", {});
   std::vector<PageId> ids;
   for (PageId i = 1; i <= 12; ++i) ids.push_back(i);
   Buffers out(ids.size());
   ASSERT_EQ(6u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
-  EXPECT_EQ(1, tier.runs) << "adjacent slots are one tier request";
+  EXPECT_EQ(1u, tier.read_runs()) << "adjacent slots are one tier request";
   for (size_t i = 0; i < 6; ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i));
   std::vector<uint8_t> buf(kPage);
   try {
@@ -336,6 +312,70 @@ TEST(BatchedLoadTest, AnIoErrorInsideARunKeepsThePagesBeforeIt) {
   } catch (const Error& e) {
     EXPECT_EQ(ErrorCode::kIo, e.code());
   }
+}
+
+}  // namespace
+}  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+TEST(BatchedLoadTest, AFaultTierPassesTheRunOnAsOneRequest) {
+  RecordingTier base(kPage);
+  StorePages(base, 40);
+  FaultTier tier(base);
+  Volume v(tier, "prefix 'batch'", {});
+  std::vector<PageId> ids;
+  for (PageId i = 1; i <= 40; ++i) ids.push_back(i);
+  Buffers out(ids.size());
+  const int runs_before = base.calls().read_run, reads_before = base.calls().read;
+  ASSERT_EQ(40u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
+  EXPECT_EQ(runs_before + 1, base.calls().read_run) << "the batched read path is not hidden";
+  EXPECT_EQ(reads_before + 1, base.calls().read) << "the table leaf only";
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i)) << ids[i];
+}
+
+TEST(BatchedLoadTest, AReadFaultInARunReachesPrefetchAndIsReportedForItsPage) {
+  MemoryTier base(kPage);
+  StorePages(base, 30);
+  FaultTier tier(base);
+  const SlotId bad = SlotOf(base, 17);
+  tier.FailReadsOf(bad);
+  Pool p(tier, 4 << 20);
+  EXPECT_EQ(16u, p.pool.Prefetch(1, 30));  // 1..16 loaded; the run failed at 17
+  EXPECT_EQ(1u, tier.read_runs());
+  EXPECT_EQ(16u, p.pool.stats().frames);
+  try {
+    p.space.Read(17);
+    FAIL() << "no error for the unreadable page";
+  } catch (const Error& e) {
+    EXPECT_EQ(ErrorCode::kIo, e.code());
+    EXPECT_NE(std::string(e.what()).find("slot " + std::to_string(bad)), std::string::npos)
+        << e.what();
+  }
+  for (PageId i : {PageId{16}, PageId{18}, PageId{30}}) {
+    PageGuard g = p.space.Read(i);
+    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
+  }
+  tier.ClearReadFaults();  // a transient fault: the page reads once it is gone
+  PageGuard g = p.space.Read(17);
+  EXPECT_EQ(Pattern(17), std::vector<uint8_t>(g.data(), g.data() + kPage));
+}
+
+TEST(BatchedLoadTest, AOneTimeReadFaultInARunCostsThePrefetchNoPage) {
+  MemoryTier base(kPage);
+  StorePages(base, 30);
+  FaultTier tier(base);
+  Pool p(tier, 4 << 20);
+  const uint64_t reads_before = tier.reads();
+  tier.FailRead(10);  // the 10th slot of the run: the run fails, the slot-by-slot retry works
+  EXPECT_EQ(30u, p.pool.Prefetch(1, 30));
+  EXPECT_EQ(reads_before + 1 + 30 + 30, tier.reads()) << "the table leaf, the run, each slot once";
+  for (PageId i = 1; i <= 30; ++i) {
+    PageGuard g = p.space.Read(i);
+    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
+  }
+  EXPECT_EQ(30u, p.pool.stats().misses);
 }
 
 }  // namespace

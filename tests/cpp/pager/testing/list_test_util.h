@@ -10,6 +10,7 @@
 #include "pager/util/error.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/values/value_format.h"
+#include "pager/testing/error_code.h"
 
 namespace pagefs {
 
@@ -48,19 +49,6 @@ inline std::string GetOne(PersistentList& list, uint64_t i) {
   std::string out;
   list.Get(i, [&](std::string_view v) { out = v; });
   return out;
-}
-
-// Runs fn and returns the code of the Error it throws (fails if none).
-template <typename Fn>
-ErrorCode CodeOf(Fn&& fn, std::string* message = nullptr) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (message != nullptr) *message = e.what();
-    return e.code();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return ErrorCode::kFailed;
 }
 
 }  // namespace pagefs

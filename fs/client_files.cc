@@ -19,7 +19,7 @@ void DropWriterLocked(Mount& mount, PrefixView& prefix) {
   prefix.writer = nullptr;
   prefix.writer_pid = 0;
   prefix.writer_name.clear();
-  if (prefix.modified_ns.load() > prefix.committed_ns.load()) mount.Rollback(prefix);
+  if (prefix.store->has_uncommitted_changes()) mount.Rollback(prefix);
 }
 
 // The process of thread tid (FUSE names the calling thread, which may end
@@ -62,7 +62,7 @@ Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t 
   }
   // Changes made without the role (tools writing data) are theirs to keep:
   // committed now, so that the writer starts from a commit it can read.
-  if (prefix.modified_ns.load() > prefix.committed_ns.load()) {
+  if (prefix.store->has_uncommitted_changes()) {
     prefix.store->Commit();
     prefix.committed_ns = NowNs();
   }
@@ -118,7 +118,7 @@ void AllocateIds(PrefixView& prefix, const void* handle, AllocArg& out) {
     PageGuard page = prefix.store->space().Allocate();
     PutLe64(out.ids + 8 * i, page.id());
   }
-  prefix.modified_ns.store(NowNs());
+  prefix.flat->MarkChanged();
 }
 
 }  // namespace pagefs::fs

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "fs/page_io.h"
 #include "pager/superblock.h"
 #include "pager/volume.h"
 

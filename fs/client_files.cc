@@ -68,7 +68,7 @@ Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t 
   }
   prefix.writer = handle;
   prefix.writer_pid = pid;
-  prefix.writer_name = "process " + std::to_string(pid) + " through the mount";
+  prefix.writer_name = DescribeMountWriter(static_cast<uint64_t>(pid));
   return prefix.store->volume().committed().anchors;
 }
 
@@ -85,6 +85,20 @@ std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void
                                       prefix.writer_name + ": only it may change the prefix");
   }
   return role;
+}
+
+SpaceInfo DescribeSpace(PrefixView& prefix) {
+  SpaceInfo info;
+  info.page_size = prefix.page_size;
+  {
+    std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
+    Volume& volume = prefix.store->volume();
+    info.epoch = volume.committed().epoch;
+    info.page_count = volume.page_count();
+  }
+  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  info.writer_pid = prefix.writer != nullptr ? static_cast<uint64_t>(prefix.writer_pid) : 0;
+  return info;
 }
 
 std::string ReadAnchors(PrefixView& prefix) {

@@ -352,6 +352,13 @@ void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/
   Handle(req, [&] {
     Mount& mount = MountOf(req);
     OpenFile& file = OpenFileOf(fi);
+    if (cmd == kIoctlSpaceInfo &&
+        (file.node.kind == NodeKind::kData || file.node.kind == NodeKind::kCommitted)) {
+      if (out_bufsz < sizeof(SpaceInfoArg)) return (void)fuse_reply_err(req, EINVAL);
+      SpaceInfoArg out;
+      EncodeSpaceInfo(DescribeSpace(*PrefixOf(mount, file.node)), out.bytes);
+      return (void)fuse_reply_ioctl(req, 0, &out, sizeof(out));
+    }
     if (file.node.kind != NodeKind::kData) return (void)fuse_reply_err(req, ENOTTY);
     if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
     if (!file.writable) return (void)fuse_reply_err(req, EBADF);

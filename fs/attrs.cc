@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "fs/page_io.h"
 #include "fs/views.h"
 
 namespace pagefs::fs {
@@ -72,15 +71,15 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
   switch (node.kind) {
     case NodeKind::kPrefixDir:
       SetDir(st, 3);
-      SetTimes(st, prefix->modified_ns.load());
+      SetTimes(st, prefix->flat->changed_ns());
       return true;
     case NodeKind::kData:
-      SetFile(st, rw, SpaceBytes(*prefix), prefix->page_size);
-      SetTimes(st, prefix->modified_ns.load());
+      SetFile(st, rw, prefix->flat->bytes(), prefix->page_size);
+      SetTimes(st, prefix->flat->changed_ns());
       return true;
     case NodeKind::kPagesDir:
       SetDir(st, 2);
-      SetTimes(st, prefix->modified_ns.load());
+      SetTimes(st, prefix->flat->changed_ns());
       return true;
     case NodeKind::kInfo:
       SetFile(st, 0444, RenderInfo(*prefix).size(), 4096);
@@ -91,13 +90,13 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetTimes(st, prefix->committed_ns.load());
       return true;
     case NodeKind::kCommitted:
-      SetFile(st, 0444, CommittedBytes(*prefix), prefix->page_size);
+      SetFile(st, 0444, prefix->flat->committed_bytes(), prefix->page_size);
       SetTimes(st, prefix->committed_ns.load());
       return true;
     case NodeKind::kPage:
-      if (!PageAllocated(*prefix, node.page)) return false;
+      if (!prefix->flat->PageAllocated(node.page)) return false;
       SetFile(st, rw, prefix->page_size, prefix->page_size);
-      SetTimes(st, prefix->modified_ns.load());
+      SetTimes(st, prefix->flat->changed_ns());
       return true;
     default:
       return false;

@@ -19,7 +19,7 @@ void DropWriterLocked(Mount& mount, PrefixView& prefix) {
   prefix.writer = nullptr;
   prefix.writer_pid = 0;
   prefix.writer_name.clear();
-  if (prefix.modified_ns.load() > prefix.committed_ns.load()) mount.Rollback(prefix);
+  if (prefix.store->has_uncommitted_changes()) mount.Rollback(prefix);
 }
 
 // The process of thread tid (FUSE names the calling thread, which may end
@@ -62,13 +62,13 @@ Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t 
   }
   // Changes made without the role (tools writing data) are theirs to keep:
   // committed now, so that the writer starts from a commit it can read.
-  if (prefix.modified_ns.load() > prefix.committed_ns.load()) {
+  if (prefix.store->has_uncommitted_changes()) {
     prefix.store->Commit();
     prefix.committed_ns = NowNs();
   }
   prefix.writer = handle;
   prefix.writer_pid = pid;
-  prefix.writer_name = "process " + std::to_string(pid) + " through the mount";
+  prefix.writer_name = DescribeMountWriter(static_cast<uint64_t>(pid));
   return prefix.store->volume().committed().anchors;
 }
 
@@ -85,6 +85,20 @@ std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void
                                       prefix.writer_name + ": only it may change the prefix");
   }
   return role;
+}
+
+SpaceInfo DescribeSpace(PrefixView& prefix) {
+  SpaceInfo info;
+  info.page_size = prefix.page_size;
+  {
+    std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
+    Volume& volume = prefix.store->volume();
+    info.epoch = volume.committed().epoch;
+    info.page_count = volume.page_count();
+  }
+  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  info.writer_pid = prefix.writer != nullptr ? static_cast<uint64_t>(prefix.writer_pid) : 0;
+  return info;
 }
 
 std::string ReadAnchors(PrefixView& prefix) {
@@ -118,7 +132,7 @@ void AllocateIds(PrefixView& prefix, const void* handle, AllocArg& out) {
     PageGuard page = prefix.store->space().Allocate();
     PutLe64(out.ids + 8 * i, page.id());
   }
-  prefix.modified_ns.store(NowNs());
+  prefix.flat->MarkChanged();
 }
 
 }  // namespace pagefs::fs

@@ -14,6 +14,8 @@
 //   and commits not asked for by it (fsync, .control, the daemon's stop)
 //   commit nothing of it (Mount::Commit).
 //   PREFIX/anchors: read-only, the last commit's root map and orphan head.
+//   kIoctlSpaceInfo on any data or committed handle: the prefix's state for
+//   a client (page size, last commit, size, writer), as a binary record.
 //
 // Thread safety: any FUSE worker thread; the role is guarded by the prefix's
 // role_mu.
@@ -42,6 +44,9 @@ void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle);
 // name no open file) may change it when no client holds the writer role or
 // when it is the writer's. Throws Error(kBusy) naming the writer otherwise.
 std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void* handle);
+
+// kIoctlSpaceInfo's answer: the prefix's page size, last commit, size and writer.
+SpaceInfo DescribeSpace(PrefixView& prefix);
 
 // The last commit's anchors, encoded.
 std::string ReadAnchors(PrefixView& prefix);

@@ -1,6 +1,5 @@
 #include "fs/mount_state.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <cstring>
 
 #include "pager/util/error.h"
+#include "pager/store_folders.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 
@@ -20,44 +21,23 @@ int64_t NowNs() {
 
 namespace {
 
-bool IsEmptyFolder(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return false;
-  bool empty = true;
-  while (dirent* e = ::readdir(dir)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return empty;
+// Prefix folders of root: stores, and empty folders (a new prefix, made with
+// mkdir); other folders are left alone rather than turned into stores.
+std::vector<std::string> ListPrefixes(const std::string& root) {
+  return ListStoreFolders(root, StoreFolders::kStoresAndEmpty);
 }
 
-// Prefix folders of root: subfolders whose names the engine accepts.
-std::vector<std::string> ListPrefixes(const std::string& root) {
-  std::vector<std::string> names;
-  DIR* dir = ::opendir(root.c_str());
-  if (dir == nullptr) throw Error::FromErrno(errno, "open root folder " + root);
-  while (dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;
-    const std::string path = root + "/" + name;
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    // A store's folder, or an empty one (a new prefix, made with mkdir);
-    // other folders are left alone rather than turned into stores.
-    if (::stat((path + "/segment-00000.pfs").c_str(), &st) != 0 && !IsEmptyFolder(path)) continue;
-    try {
-      ValidatePrefix(name);
-    } catch (const Error&) {
-      continue;
-    }
-    names.push_back(name);
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
+std::unique_ptr<PrefixView> OpenPrefix(const std::string& root, const std::string& name,
+                                       const StoreOptions& so) {
+  auto view = std::make_unique<PrefixView>();
+  view->name = name;
+  view->store = Store::Open(root, name, so);
+  view->page_size = view->store->stats().page_size;
+  Store* store = view->store.get();
+  view->flat = std::make_unique<FlatView>(store->heap().op_lock(), store->space(),
+                                          [store]() -> Volume& { return store->volume(); }, name);
+  view->committed_ns = view->flat->changed_ns();
+  return view;
 }
 
 }  // namespace
@@ -75,13 +55,7 @@ Mount::Mount(const MountOptions& options)
     StoreOptions so;
     so.cache_size = share;
     so.read_only = options.read_only;
-    auto view = std::make_unique<PrefixView>();
-    view->name = name;
-    view->store = Store::Open(options.root, name, so);
-    view->page_size = view->store->stats().page_size;
-    view->modified_ns = started_ns_;
-    view->committed_ns = started_ns_;
-    prefixes_.push_back(std::move(view));
+    prefixes_.push_back(OpenPrefix(options.root, name, so));
   }
   count_.store(prefixes_.size(), std::memory_order_release);
 }
@@ -110,13 +84,7 @@ uint32_t Mount::AddPrefix(const std::string& name) {
   if (::mkdir(path.c_str(), 0755) != 0) throw Error::FromErrno(errno, "create " + path);
   StoreOptions so;
   so.cache_size = budget_.load() / (prefix_count() + 1);
-  auto view = std::make_unique<PrefixView>();
-  view->name = name;
-  view->store = Store::Open(options_.root, name, so);
-  view->page_size = view->store->stats().page_size;
-  view->modified_ns = NowNs();
-  view->committed_ns = view->modified_ns.load();
-  prefixes_.push_back(std::move(view));  // within the reserve: no reallocation
+  prefixes_.push_back(OpenPrefix(options_.root, name, so));  // within the reserve: no reallocation
   count_.store(prefixes_.size(), std::memory_order_release);
   SetCacheSize(budget_.load());
   return static_cast<uint32_t>(prefixes_.size() - 1);
@@ -125,8 +93,8 @@ uint32_t Mount::AddPrefix(const std::string& name) {
 void Mount::Rollback(PrefixView& prefix) {
   if (read_only()) return;
   prefix.store->Rollback();
-  prefix.modified_ns = NowNs();
-  prefix.committed_ns = prefix.modified_ns.load();
+  prefix.flat->MarkChanged();
+  prefix.committed_ns = prefix.flat->changed_ns();
 }
 
 void Mount::SetCacheSize(uint64_t bytes) {
@@ -169,7 +137,7 @@ bool Mount::Close() {
                      "last commit is dropped\n",
                      p->name.c_str(), p->writer_name.c_str());
         p->writer = nullptr;
-        if (!read_only() && p->modified_ns.load() > p->committed_ns.load()) p->store->Rollback();
+        if (!read_only() && p->store->has_uncommitted_changes()) p->store->Rollback();
       }
       p->store->Close();
     } catch (const std::exception& e) {

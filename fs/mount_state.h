@@ -15,7 +15,6 @@
 #pragma once
 
 #include <atomic>
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,30 +25,19 @@
 #include "fs/inodes.h"
 #include "fs/notifier.h"
 #include "fs/options.h"
-#include "pager/util/page.h"
+#include "pager/space/page_space.h"
+#include "pager/space/flat_view.h"
 #include "pager/store.h"
 
 namespace pagefs::fs {
-
-// Content locks of one prefix's pages, striped by id. A read of a page copies
-// it out under the shared lock, a write copies in under the exclusive one, so
-// a reader sees each page as of one write (never torn) and a free never meets
-// a pinned page.
-class PageLocks {
- public:
-  std::shared_mutex& For(PageId id) { return stripes_[id % stripes_.size()]; }
-
- private:
-  std::array<std::shared_mutex, 1024> stripes_;
-};
 
 struct PrefixView {
   std::string name;
   std::shared_ptr<Store> store;
   uint32_t page_size = 0;
-  PageLocks locks;
-  std::atomic<int64_t> modified_ns{0};   // last write through the mount
-  std::atomic<int64_t> committed_ns{0};  // last commit through the mount
+  // data and pages/ (its changed_ns() is their mtime).
+  std::unique_ptr<FlatView> flat;
+  std::atomic<int64_t> committed_ns{0};  // last commit through the mount (mtime of committed)
 
   // The client holding the prefix's writer role (client_files.h), or none.
   // Its description names it in info.json for a refused second writer.

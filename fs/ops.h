@@ -1,5 +1,5 @@
 // The FUSE low-level handler table. Each handler translates one request into
-// calls on the Mount (mount_state.h, page_io.h, views.h, control.h) and
+// calls on the Mount (mount_state.h, pager/space/flat_view.h, views.h, control.h) and
 // replies once; errors become errno in errno_map.cc. Handlers keep no state
 // of their own beyond the per-open OpenFile.
 #pragma once

@@ -9,7 +9,6 @@
 #include "fs/attrs.h"
 #include "fs/errno_map.h"
 #include "fs/ops.h"
-#include "fs/page_io.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs::fs {
@@ -188,7 +187,7 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (node->kind != NodeKind::kRoot) {
       PrefixView* prefix = mount.prefix(node->prefix);
       if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-      if (node->kind == NodeKind::kPagesDir) dir->pages = prefix->store->volume().AllocatedIds();
+      if (node->kind == NodeKind::kPagesDir) dir->pages = prefix->flat->AllocatedPages();
     }
     fi->fh = reinterpret_cast<uint64_t>(dir.get());
     if (fuse_reply_open(req, fi) == 0) dir.release();

@@ -15,7 +15,6 @@
 #include "fs/control.h"
 #include "fs/errno_map.h"
 #include "fs/ops.h"
-#include "fs/page_io.h"
 #include "fs/views.h"
 #include "pager/util/error.h"
 
@@ -95,7 +94,7 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       PrefixView* prefix = PrefixOf(mount, node);
       if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-      file->commit = CommittedSnapshot(*prefix);
+      file->commit = prefix->flat->PinCommitted();
       break;
     }
   }
@@ -112,7 +111,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     if (node->kind == NodeKind::kPage) {
       PrefixView* prefix = PrefixOf(MountOf(req), *node);
-      if (prefix == nullptr || !PageAllocated(*prefix, node->page)) {
+      if (prefix == nullptr || !prefix->flat->PageAllocated(node->page)) {
         return (void)fuse_reply_err(req, ENOENT);
       }
     }
@@ -132,11 +131,11 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode
     PrefixView* prefix = PrefixOf(mount, *dir);
     if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
     Node node{NodeKind::kPage, dir->prefix, *id};
-    if (PageAllocated(*prefix, *id)) {
+    if (prefix->flat->PageAllocated(*id)) {
       if (fi->flags & O_EXCL) return (void)fuse_reply_err(req, EEXIST);
     } else {
       auto role = HoldForChange(*prefix, nullptr);
-      if (CreatePage(*prefix, *id)) NotifyGrew(mount, node);
+      if (prefix->flat->CreatePage(*id)) NotifyGrew(mount, node);
     }
     fuse_entry_param e;
     if (!EntryFor(mount, node, e)) return (void)fuse_reply_err(req, ENOENT);
@@ -153,9 +152,9 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
       case NodeKind::kData: {
         // The reply points into the cache; the pins end after it is sent.
         PrefixView& prefix = *PrefixOf(mount, node);
-        PinnedRead read;
-        ReadSpacePinned(prefix, static_cast<uint64_t>(off), size, PinLimit(mount, prefix),
-                        ReadBuffer(size), read);
+        FlatView::PinnedRead read;
+        prefix.flat->ReadPinned(static_cast<uint64_t>(off), size, PinLimit(mount, prefix),
+                                ReadBuffer(size), read);
         return (void)fuse_reply_iov(req, read.iov().data(), static_cast<int>(read.iov().size()));
       }
       case NodeKind::kPage: {
@@ -163,15 +162,15 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         const uint64_t ps = prefix.page_size;
         if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_buf(req, nullptr, 0);
         size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
-        if (!PageAllocated(prefix, node.page)) return (void)fuse_reply_err(req, ENOENT);
+        if (!prefix.flat->PageAllocated(node.page)) return (void)fuse_reply_err(req, ENOENT);
         uint8_t* buf = ReadBuffer(size);
-        size_t n = ReadSpace(prefix, node.page * ps + static_cast<uint64_t>(off), size, buf);
+        size_t n = prefix.flat->Read(node.page * ps + static_cast<uint64_t>(off), size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       case NodeKind::kCommitted: {
         uint8_t* buf = ReadBuffer(size);
-        size_t n = ReadCommitted(*PrefixOf(mount, node), file.commit, static_cast<uint64_t>(off),
-                                 size, buf);
+        size_t n = PrefixOf(mount, node)->flat->ReadCommitted(
+            file.commit, static_cast<uint64_t>(off), size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       case NodeKind::kAnchors: {
@@ -207,7 +206,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
         PrefixView& prefix = *PrefixOf(mount, node);
         auto role = HoldForChange(prefix, &file);
-        WriteResult r = WriteSpace(prefix, static_cast<uint64_t>(off), bytes, size);
+        FlatView::WriteResult r = prefix.flat->Write(static_cast<uint64_t>(off), bytes, size);
         if (r.grew) NotifyGrew(mount, node);
         return (void)fuse_reply_write(req, r.bytes);
       }
@@ -218,8 +217,9 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_err(req, EFBIG);
         size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
         auto role = HoldForChange(prefix, &file);
-        if (!PageAllocated(prefix, node.page)) return (void)fuse_reply_err(req, ENOENT);
-        WriteResult r = WriteSpace(prefix, node.page * ps + static_cast<uint64_t>(off), bytes, size);
+        if (!prefix.flat->PageAllocated(node.page)) return (void)fuse_reply_err(req, ENOENT);
+        FlatView::WriteResult r =
+            prefix.flat->Write(node.page * ps + static_cast<uint64_t>(off), bytes, size);
         return (void)fuse_reply_write(req, r.bytes);
       }
       default:
@@ -280,7 +280,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
           auto role = HoldForChange(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
-          if (size != SpaceBytes(prefix) && ResizeSpace(prefix, size)) NotifyGrew(mount, *node);
+          if (size != prefix.flat->bytes() && prefix.flat->Resize(size)) NotifyGrew(mount, *node);
           break;
         }
         case NodeKind::kPage: {
@@ -289,7 +289,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
           if (size > prefix.page_size) return (void)fuse_reply_err(req, EFBIG);
           auto role = HoldForChange(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
           // A page file is always one page long: truncating zeroes its tail.
-          ZeroPageTail(prefix, node->page, static_cast<uint32_t>(size));
+          prefix.flat->ZeroPageTail(node->page, static_cast<uint32_t>(size));
           break;
         }
         case NodeKind::kStats:
@@ -320,12 +320,11 @@ void OpFallocate(fuse_req_t req, fuse_ino_t /*ino*/, int mode, off_t off, off_t 
     const auto start = static_cast<uint64_t>(off);
     const auto length = static_cast<uint64_t>(len);
     if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
-      NotifyFreed(mount, node.prefix, PunchSpace(prefix, start, length));
+      NotifyFreed(mount, node.prefix, prefix.flat->Punch(start, length));
     } else if (mode == 0) {
-      if (AllocateSpace(prefix, start, length)) NotifyGrew(mount, node);
+      if (prefix.flat->Allocate(start, length)) NotifyGrew(mount, node);
     } else if (mode == FALLOC_FL_KEEP_SIZE) {
-      const uint64_t size = SpaceBytes(prefix);
-      if (start < size) AllocateSpace(prefix, start, std::min(length, size - start));
+      prefix.flat->Allocate(start, length, /*keep_size=*/true);
     } else {
       return (void)fuse_reply_err(req, EOPNOTSUPP);
     }
@@ -343,7 +342,7 @@ void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     PrefixView* prefix = PrefixOf(mount, *dir);
     if (!id || prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
     auto role = HoldForChange(*prefix, nullptr);
-    FreePage(*prefix, *id);  // the page's id becomes free; data reads zeros there
+    prefix->flat->FreePage(*id);  // the page's id becomes free; data reads zeros there
     fuse_reply_err(req, 0);
   });
 }
@@ -353,6 +352,13 @@ void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/
   Handle(req, [&] {
     Mount& mount = MountOf(req);
     OpenFile& file = OpenFileOf(fi);
+    if (cmd == kIoctlSpaceInfo &&
+        (file.node.kind == NodeKind::kData || file.node.kind == NodeKind::kCommitted)) {
+      if (out_bufsz < sizeof(SpaceInfoArg)) return (void)fuse_reply_err(req, EINVAL);
+      SpaceInfoArg out;
+      EncodeSpaceInfo(DescribeSpace(*PrefixOf(mount, file.node)), out.bytes);
+      return (void)fuse_reply_ioctl(req, 0, &out, sizeof(out));
+    }
     if (file.node.kind != NodeKind::kData) return (void)fuse_reply_err(req, ENOTTY);
     if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
     if (!file.writable) return (void)fuse_reply_err(req, EBADF);

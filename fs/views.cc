@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "fs/page_io.h"
 #include "pager/volume/superblock.h"
 #include "pager/volume/volume.h"
 
@@ -150,6 +149,7 @@ std::string RenderInfo(PrefixView& prefix) {
   j.Str("prefix", prefix.name);
   j.Num("page_size", volume.page_size());
   j.Num("page_count", volume.page_count());
+  j.Num("committed_page_count", sb.page_count);
   j.Num("pages_in_use", volume.pages_in_use());
   j.Num("data_bytes", volume.page_count() * volume.page_size());
   j.Num("epoch", sb.epoch);
@@ -165,7 +165,6 @@ std::string RenderInfo(PrefixView& prefix) {
   j.Num("page_size", sb.page_size);
   j.Num("slots_per_segment", sb.slots_per_segment);
   j.Num("epoch", sb.epoch);
-  j.Num("page_count", sb.page_count);
   j.Num("table_height", sb.table_height);
   j.Num("table_root_slot", sb.table_root_slot);
   j.Num("table_root_checksum", sb.table_root_checksum);

@@ -2,7 +2,6 @@
 // bookkeeping comparisons of `pagefs check` (checker.h says what is checked).
 #include "pager/checker.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "pager/collections/list_tree.h"
 #include "pager/volume/page_table.h"
 #include "pager/store.h"
+#include "pager/store_folders.h"
 #include "pager/util/coding.h"
 #include "pager/values/value_format.h"
 #include "pager/volume/volume.h"
@@ -761,21 +761,6 @@ std::string MountedStoreRoot(const std::string& mount) {
   return root;
 }
 
-bool HoldsSegments(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return false;
-  bool found = false;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string_view name = e->d_name;
-    if (name.starts_with("segment-") && name.ends_with(".pfs")) {
-      found = true;
-      break;
-    }
-  }
-  ::closedir(d);
-  return found;
-}
-
 void RefuseMount(const std::string& root) {
   if (!IsPagefsMount(root)) return;
   const std::string store = MountedStoreRoot(root);
@@ -802,7 +787,7 @@ CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
     // Stored bytes that keep the prefix from opening are what a check
     // reports; so are segment files without a store in them.
     const bool damaged = e.code() == ErrorCode::kCorruption ||
-                         (e.code() == ErrorCode::kNotFound && HoldsSegments(root + "/" + prefix));
+                         (e.code() == ErrorCode::kNotFound && IsStoreFolder(root + "/" + prefix));
     if (!damaged) throw;
     CheckReport report;
     report.prefix = prefix;
@@ -828,24 +813,7 @@ CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
 
 std::vector<std::string> FindPrefixes(const std::string& root) {
   RefuseMount(root);
-  DIR* dir = ::opendir(root.c_str());
-  if (dir == nullptr) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) throw Error(ErrorCode::kNotFound, "no store root folder " + root);
-    throw Error::FromErrno(err, "list store root " + root);
-  }
-  std::vector<std::string> prefixes;
-  while (const dirent* e = ::readdir(dir)) {
-    const std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;
-    struct stat st;
-    const std::string path = root + "/" + name;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    if (HoldsSegments(path)) prefixes.push_back(name);
-  }
-  ::closedir(dir);
-  std::sort(prefixes.begin(), prefixes.end());
-  return prefixes;
+  return ListStoreFolders(root);
 }
 
 }  // namespace pagefs

@@ -89,8 +89,8 @@ CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
                         const CheckOptions& options = {},
                         const CheckProgressFn& progress = nullptr);
 
-// The prefixes of root: its folders (names not starting with '.') that hold
-// a segment file, sorted. Throws Error(kNotFound) when root is not a folder,
+// The prefixes of root: its store folders (ListStoreFolders,
+// pager/store_folders.h), sorted. Throws Error(kNotFound) when root is not a folder,
 // Error(kInvalidArgument) when it is a pagefs mount (as CheckPrefix).
 std::vector<std::string> FindPrefixes(const std::string& root);
 

@@ -211,6 +211,18 @@ void Store::Rollback() {
   OpenVolume();
 }
 
+bool Store::has_uncommitted_changes() const {
+  std::shared_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  if (mounted_) {
+    throw Error(ErrorCode::kInvalidArgument, "a mounted store's changes are the daemon's to tell");
+  }
+  // The pool counts a page dirty until its write-back has reached the volume,
+  // so a page on its way between the two is never missed.
+  return pool_->stats().dirty != 0 || volume_->has_uncommitted_changes() ||
+         space_->anchors() != volume_->committed().anchors;
+}
+
 void Store::Lock() {
   const std::string path = root_ + "/" + prefix_ + "/LOCK";
   lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

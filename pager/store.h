@@ -136,6 +136,12 @@ class Store {
   // True when the store works through a pagefs mount (MountedSpace).
   bool mounted() const { return mounted_ != nullptr; }
 
+  // Whether the store holds changes since its last commit: pages dirty in the
+  // cache, pages written back, freed or grown, or new anchors (what Rollback
+  // would drop). Embedded stores only: Error(kInvalidArgument) through a
+  // mount, where the daemon holds them.
+  bool has_uncommitted_changes() const;
+
   // Drops every change since the last commit and reopens the volume at it
   // (the daemon does this when a writer through the mount goes away without
   // committing). Embedded stores only. REQUIRES: no collection handles are

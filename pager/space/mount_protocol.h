@@ -1,5 +1,5 @@
 // The files through which a process works on a pagefs mount (MountedSpace)
-// and the daemon serves it (fs/client_files, fs/page_io): their byte layouts,
+// and the daemon serves it (fs/client_files, pager/space/flat_view): their byte layouts,
 // with one writer and one reader each, shared by both sides. All integers
 // are little-endian u64s. Described in docs/mount.md.
 #pragma once
@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "pager/util/page.h"
 
@@ -58,6 +59,46 @@ struct AllocArg {
 inline constexpr unsigned kIoctlClaimWriter = _IOR('P', 1, AnchorsArg);
 inline constexpr unsigned kIoctlAllocate = _IOR('P', 2, AllocArg);
 inline constexpr unsigned kIoctlCommit = _IOW('P', 3, AnchorsArg);
+
+// kIoctlSpaceInfo: the prefix's state as the daemon has it now, on any open
+// descriptor of MOUNT/PREFIX/data or MOUNT/PREFIX/committed (read-only ones
+// and read-only mounts too): what a client needs to open the prefix and
+// show its stats. PREFIX/info.json says the same for people. 40 bytes,
+// little-endian u64s: the magic, then the fields in order.
+struct SpaceInfo {
+  static constexpr uint64_t kMagic = 0x314f464e49534650;  // "PFSINFO1"
+  static constexpr size_t kBytes = 40;
+  uint64_t page_size = 0;
+  uint64_t epoch = 0;       // the daemon's last commit
+  uint64_t page_count = 0;  // data's size in pages (uncommitted growth included)
+  uint64_t writer_pid = 0;  // the process holding the writer role; 0: none
+  bool operator==(const SpaceInfo&) const = default;
+};
+
+struct SpaceInfoArg {
+  uint8_t bytes[SpaceInfo::kBytes];
+};
+
+inline constexpr unsigned kIoctlSpaceInfo = _IOR('P', 4, SpaceInfoArg);
+
+inline void EncodeSpaceInfo(const SpaceInfo& s, uint8_t* out) {
+  const uint64_t words[5] = {SpaceInfo::kMagic, s.page_size, s.epoch, s.page_count, s.writer_pid};
+  for (int w = 0; w < 5; ++w) PutLe64(out + 8 * w, words[w]);
+}
+
+// False unless the bytes start with the magic.
+inline bool DecodeSpaceInfo(const uint8_t* in, SpaceInfo& s) {
+  uint64_t words[5];
+  for (int w = 0; w < 5; ++w) words[w] = GetLe64(in + 8 * w);
+  if (words[0] != SpaceInfo::kMagic) return false;
+  s = {words[1], words[2], words[3], words[4]};
+  return true;
+}
+
+// How both sides name the holder of the writer role in messages.
+inline std::string DescribeMountWriter(uint64_t pid) {
+  return "process " + std::to_string(pid) + " through the mount";
+}
 
 // MOUNT/PREFIX/committed, the read-only clients' view: the pages of one
 // commit (the last when the file was opened) at id * page_size, as in data.

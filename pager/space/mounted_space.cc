@@ -14,8 +14,8 @@ namespace pagefs {
 
 namespace {
 
-// One writer request (pager/space/mount_protocol.h) on data; retried on EINTR.
-int WriterIoctl(int fd, unsigned cmd, void* arg) {
+// One request of the mount protocol (pager/space/mount_protocol.h); retried on EINTR.
+int MountIoctl(int fd, unsigned cmd, void* arg) {
   int rc;
   do {
     rc = ::ioctl(fd, cmd, arg);
@@ -29,53 +29,25 @@ int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
   return fd;
 }
 
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  for (off_t off = 0;;) {
-    ssize_t n = ::pread(fd, buf, sizeof(buf), off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-  }
-  return out;
-}
-
-// The string value of "name" in a flat JSON text, or "".
-std::string StringField(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\": \"";
-  size_t at = json.find(key);
-  if (at == std::string::npos) return "";
-  at += key.size();
-  size_t end = json.find('"', at);
-  return end == std::string::npos ? "" : json.substr(at, end - at);
-}
-
 }  // namespace
 
-uint64_t MountedSpace::Field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\": ";
-  size_t at = json.find(key);
-  if (at == std::string::npos) return 0;
-  return std::strtoull(json.c_str() + at + key.size(), nullptr, 10);
-}
-
-std::string MountedSpace::ReadInfo() const {
-  int fd = OpenOrThrow(dir_ + "/info.json", O_RDONLY, "open");
-  std::string text = ReadAll(fd);
-  ::close(fd);
-  return text;
+SpaceInfo MountedSpace::AskInfo(int fd) const {
+  SpaceInfoArg arg;
+  if (MountIoctl(fd, kIoctlSpaceInfo, &arg) != 0) {
+    throw Error::FromErrno(errno, "ask the mount about " + describe_);
+  }
+  SpaceInfo info;
+  if (!DecodeSpaceInfo(arg.bytes, info)) {
+    throw Error(ErrorCode::kCorruption,
+                "the mount's answer about " + describe_ + " is not a space record");
+  }
+  return info;
 }
 
 MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
                            uint64_t cache_bytes, bool read_only)
     : dir_(dir), describe_(describe), read_only_(read_only) {
   try {
-    page_size_ = static_cast<uint32_t>(Field(ReadInfo(), "page_size"));
-    if (page_size_ < 4096 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0) {
-      throw Error(ErrorCode::kCorruption, dir_ + "/info.json names no valid page size");
-    }
     if (!read_only_) {
       // The writer role is this open file's: claimed with a request, given
       // back when it closes.
@@ -84,13 +56,15 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
         throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
       }
       if (data_fd_ < 0) throw Error::FromErrno(errno, "open " + dir_ + "/data");
+      page_size_ = static_cast<uint32_t>(AskInfo(data_fd_).page_size);
       AnchorsArg claimed;
-      if (WriterIoctl(data_fd_, kIoctlClaimWriter, &claimed) != 0) {
+      if (MountIoctl(data_fd_, kIoctlClaimWriter, &claimed) != 0) {
         const int err = errno;
         if (err == EBUSY) {
-          std::string who = StringField(ReadInfo(), "writer");
-          if (who.empty()) who = "another client";
-          throw Error(ErrorCode::kBusy, describe_ + " is open for writing by " + who);
+          const uint64_t pid = AskInfo(data_fd_).writer_pid;
+          throw Error(ErrorCode::kBusy, describe_ + " is open for writing by " +
+                                            (pid != 0 ? DescribeMountWriter(pid)
+                                                      : std::string("another client")));
         }
         if (err == EROFS) throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
         throw Error::FromErrno(err, "take the writer role of " + describe_);
@@ -100,9 +74,15 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
       // The pages and the anchors of one commit, from the same open file.
       CommittedHeader h;
       data_fd_ = OpenCommitted(h);
+      page_size_ = static_cast<uint32_t>(AskInfo(data_fd_).page_size);
       anchors_ = {h.root_map, h.orphan_head};
       epoch_ = h.epoch;
       last_look_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    }
+    if (page_size_ < 4096 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0) {
+      throw Error(ErrorCode::kCorruption,
+                  "the mount names no valid page size for " + describe_ + ": " +
+                      std::to_string(page_size_));
     }
     backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
     pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
@@ -210,7 +190,7 @@ PageGuard MountedSpace::Allocate() {
     std::lock_guard<std::mutex> lock(mu_);
     if (spare_ids_.empty()) {
       AllocArg batch;
-      if (WriterIoctl(data_fd_, kIoctlAllocate, &batch) != 0) {
+      if (MountIoctl(data_fd_, kIoctlAllocate, &batch) != 0) {
         throw Error::FromErrno(errno, "allocate pages of " + describe_);
       }
       // Handed out lowest first, as the embedded volume does.
@@ -262,7 +242,7 @@ void MountedSpace::Commit() {
     pool_->FlushAll();
     AnchorsArg next;
     EncodeAnchors(anchors(), next.bytes);
-    if (WriterIoctl(data_fd_, kIoctlCommit, &next) != 0) {
+    if (MountIoctl(data_fd_, kIoctlCommit, &next) != 0) {
       throw Error::FromErrno(errno, "commit " + describe_);
     }
   } catch (...) {
@@ -287,13 +267,13 @@ void MountedSpace::set_cache_size(uint64_t bytes) {
 }
 
 uint64_t MountedSpace::epoch() const {
-  if (read_only_) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return epoch_;
-  }
-  return Field(ReadInfo(), "epoch");
+  std::lock_guard<std::mutex> lock(mu_);  // a read-only space replaces data_fd_ under it
+  return read_only_ ? epoch_ : AskInfo(data_fd_).epoch;
 }
 
-uint64_t MountedSpace::page_count() const { return Field(ReadInfo(), "page_count"); }
+uint64_t MountedSpace::page_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return AskInfo(data_fd_).page_count;
+}
 
 }  // namespace pagefs

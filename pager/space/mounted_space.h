@@ -15,7 +15,7 @@
 // A writable space opens data for writing and claims the mount's writer role
 // for the prefix on it (kIoctlClaimWriter, which also returns the last
 // commit's anchors): a second claim fails with EBUSY (here Error(kBusy)
-// naming the holder, read from PREFIX/info.json). While it holds the role,
+// naming the holder, from kIoctlSpaceInfo). While it holds the role,
 // only its requests change or commit the prefix. If its descriptor closes
 // with changes not committed (the process died), the daemon rolls the prefix
 // back to its last commit.
@@ -84,17 +84,17 @@ class MountedSpace final : public PageSpace {
   void ReturnUnusedIds();
   void set_cache_size(uint64_t bytes);
   PoolStats pool_stats() const { return pool_->stats(); }
-  // The daemon's last commit, from info.json; a read-only space: the commit it shows.
+  // The daemon's last commit (kIoctlSpaceInfo); a read-only space: the commit it shows.
   uint64_t epoch() const;
-  uint64_t page_count() const;   // data's size in pages
+  uint64_t page_count() const;   // data's size in pages, as the daemon has it now
   bool failed() const { return failed_.load(); }
   void CheckWritable() const;
 
  private:
-  std::string ReadInfo() const;
+  // The daemon's record of the prefix, asked on fd (data or committed).
+  SpaceInfo AskInfo(int fd) const;
   // Opens PREFIX/committed and reads its header. Returns the descriptor.
   int OpenCommitted(CommittedHeader& header) const;
-  static uint64_t Field(const std::string& json, const std::string& name);
 
   const std::string dir_;
   const std::string describe_;

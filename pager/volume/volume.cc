@@ -391,6 +391,11 @@ void Volume::Commit(const Anchors& anchors) {
   });
 }
 
+bool Volume::has_uncommitted_changes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return table_->dirty() || page_count_ != committed_.page_count || !committed_entries_.empty();
+}
+
 void Volume::HoldForReadersAndTrim(SlotAllocator& slots) {
   // A writer that crashed held slots for readers of older commits; they may
   // still be reading. Walk each such commit's table (its slots were never

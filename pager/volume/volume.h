@@ -113,6 +113,10 @@ class Volume final : public PageBacking {
 
   // Commits everything stored since the last commit, with these anchors.
   void Commit(const Anchors& anchors);
+  // Whether anything was stored, freed or grown since the last commit (what a
+  // Commit with the committed anchors would write). Pages only dirty in a
+  // buffer pool are the pool's to count.
+  bool has_uncommitted_changes() const;
 
   // Reads page id as of the last commit into buf (page_size bytes), whatever
   // was stored, freed or allocated since: a page changed since then is read

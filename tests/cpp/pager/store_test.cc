@@ -11,6 +11,7 @@
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
 #include "pager/values/value_format.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs {
 namespace {
@@ -175,6 +176,41 @@ TEST_F(StoreTest, DamagedSuperblocksMakeOpenFailWithCorruption) {
   }
   EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Store::Open(root_, "data", {}); }));
   EXPECT_NE(last_message_.find("prefix 'data'"), std::string::npos) << last_message_;
+}
+
+}  // namespace
+}  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+// What the mount daemon asks before rolling back a writer that went away.
+TEST_F(StoreTest, HasUncommittedChangesCoversCacheVolumeAndAnchors) {
+  StoreOptions small;
+  small.cache_size = 1 << 16;  // 16 frames: most pages are written back before the commit
+  auto store = Store::Open(root_, "data", small);
+  EXPECT_FALSE(store->has_uncommitted_changes());
+  PageId first;
+  { first = store->space().Allocate().id(); }  // dirty in the cache only
+  EXPECT_TRUE(store->has_uncommitted_changes());
+  store->Commit();
+  EXPECT_FALSE(store->has_uncommitted_changes());
+  for (int i = 0; i < 64; ++i) store->space().Allocate();
+  store->Flush();  // nothing dirty in the cache, all in the volume
+  EXPECT_EQ(store->stats().dirty_pages, 0u);
+  EXPECT_TRUE(store->has_uncommitted_changes());
+  store->Commit();
+  EXPECT_FALSE(store->has_uncommitted_changes());
+  store->space().Free(first);
+  EXPECT_TRUE(store->has_uncommitted_changes());
+  store->Rollback();
+  EXPECT_FALSE(store->has_uncommitted_changes());
+  store->space().set_anchors({first, kNoPage});
+  EXPECT_TRUE(store->has_uncommitted_changes());
+  store->Commit();
+  EXPECT_FALSE(store->has_uncommitted_changes());
+  store->volume().ExtendTo(store->volume().page_count() + 5);
+  EXPECT_TRUE(store->has_uncommitted_changes());
 }
 
 }  // namespace

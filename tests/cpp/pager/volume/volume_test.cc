@@ -219,3 +219,28 @@ TEST(VolumeTest, FreedSlotsAreReusedAfterCommit) {
 
 }  // namespace
 }  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+TEST(VolumeTest, HasUncommittedChangesUntilTheCommit) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "t", {});
+  EXPECT_FALSE(v.has_uncommitted_changes());
+  const PageId id = v.AllocateId();
+  v.Store(id, Pattern(id, 1).data());
+  EXPECT_TRUE(v.has_uncommitted_changes());
+  v.Commit({});
+  EXPECT_FALSE(v.has_uncommitted_changes());
+  v.FreeId(id);
+  EXPECT_TRUE(v.has_uncommitted_changes());
+  v.Commit({});
+  EXPECT_FALSE(v.has_uncommitted_changes());
+  v.ExtendTo(10);  // growth alone is a change: the data file's size
+  EXPECT_TRUE(v.has_uncommitted_changes());
+  v.Commit({});
+  EXPECT_FALSE(v.has_uncommitted_changes());
+}
+
+}  // namespace
+}  // namespace pagefs

@@ -1,56 +1,62 @@
-#include "fs/page_io.h"
+#include "pager/space/flat_view.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <mutex>
-#include <shared_mutex>
 
 #include "pager/util/error.h"
 #include "pager/space/mount_protocol.h"
-#include "pager/volume/volume.h"
 
-namespace pagefs::fs {
+namespace pagefs {
 
 namespace {
 
-// Reads at least this large start a readahead of the range that follows.
-constexpr size_t kReadAheadMin = 256 << 10;
-
-// The page cache indexes ids below 2^32; the view never addresses more.
-constexpr PageId kPageLimit = PageId{1} << 32;
-
-std::shared_lock<std::shared_mutex> OpLock(PrefixView& prefix) {
-  return std::shared_lock<std::shared_mutex>(prefix.store->heap().op_lock());
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-void CheckWritablePage(PrefixView& prefix, PageId id) {
-  if (id >= kPageLimit) {
-    throw Error::FromErrno(EFBIG, "page " + std::to_string(id) + " of prefix '" + prefix.name +
+bool AllZero(const uint8_t* p, size_t n) {
+  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+}
+
+}  // namespace
+
+std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done,
+                                        uint64_t page_count, uint32_t page_size) {
+  if (size == 0 || done != size || size < kReadAheadMin) return std::nullopt;
+  const PageId first = off / page_size;
+  const PageId next = (off + size - 1) / page_size + 1;
+  if (next >= page_count) return std::nullopt;
+  return PageRange{next, std::min<uint64_t>(next - first, page_count - next)};
+}
+
+FlatView::FlatView(std::shared_mutex& op_lock, PageSpace& space, std::function<Volume&()> volume,
+                   std::string name)
+    : op_lock_(op_lock),
+      space_(space),
+      volume_(std::move(volume)),
+      name_(std::move(name)),
+      page_size_(space.page_size()),
+      changed_ns_(WallNs()) {}
+
+void FlatView::MarkChanged() { changed_ns_.store(WallNs(), std::memory_order_relaxed); }
+
+void FlatView::CheckPageLimit(PageId id) const {
+  if (id >= kFlatViewPageLimit) {
+    throw Error::FromErrno(EFBIG, "page " + std::to_string(id) + " of prefix '" + name_ +
                                       "' is past the largest page id the mount can address");
   }
 }
 
-bool AllZero(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != 0) return false;
-  }
-  return true;
-}
+uint64_t FlatView::bytes() { return volume_().page_count() * page_size_; }
 
-void Touch(PrefixView& prefix) { prefix.modified_ns.store(NowNs(), std::memory_order_relaxed); }
-
-}  // namespace
-
-uint64_t SpaceBytes(PrefixView& prefix) {
-  return prefix.store->volume().page_count() * prefix.page_size;
-}
-
-size_t ReadSpace(PrefixView& prefix, uint64_t off, size_t size, uint8_t* out) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
-  PageSpace& space = prefix.store->space();
-  const uint64_t ps = prefix.page_size;
+size_t FlatView::Read(uint64_t off, size_t size, uint8_t* out) {
+  auto op = OpLock();
+  Volume& volume = volume_();
+  const uint64_t ps = page_size_;
   const uint64_t end = volume.page_count() * ps;
   if (off >= end) return 0;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
@@ -61,11 +67,11 @@ size_t ReadSpace(PrefixView& prefix, uint64_t off, size_t size, uint8_t* out) {
       const PageId id = pos / ps;
       const size_t in = static_cast<size_t>(pos % ps);
       const size_t n = std::min<size_t>(ps - in, size - done);
-      std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
+      std::shared_lock<std::shared_mutex> lock(locks_.For(id));
       if (id == kNoPage || !volume.IsAllocated(id)) {
         std::memset(out + done, 0, n);
       } else {
-        PageGuard page = space.Read(id);
+        PageGuard page = space_.Read(id);
         std::memcpy(out + done, page.data() + in, n);
       }
       done += n;
@@ -76,14 +82,13 @@ size_t ReadSpace(PrefixView& prefix, uint64_t off, size_t size, uint8_t* out) {
   return done;
 }
 
-void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_pins,
-                     uint8_t* spill, PinnedRead& out) {
+void FlatView::ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* spill,
+                          PinnedRead& out) {
   // Zeros for pages that are not allocated (and page 0): the largest page size.
   static const uint8_t kZeros[65536] = {};
-  out.op_ = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
-  PageSpace& space = prefix.store->space();
-  const uint64_t ps = prefix.page_size;
+  out.op_ = OpLock();
+  Volume& volume = volume_();
+  const uint64_t ps = page_size_;
   const uint64_t end = volume.page_count() * ps;
   if (off >= end) return;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
@@ -101,18 +106,18 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
       const size_t in = static_cast<size_t>(pos % ps);
       const size_t n = std::min<size_t>(ps - in, size - done);
       if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
-        prefetched = id + std::max<uint64_t>(1, space.Prefetch(id, last + 1 - id));
+        prefetched = id + std::max<uint64_t>(1, space_.Prefetch(id, last + 1 - id));
       }
-      std::shared_lock<std::shared_mutex> lock(prefix.locks.For(id));
+      std::shared_lock<std::shared_mutex> lock(locks_.For(id));
       const uint8_t* from;
       if (id == kNoPage || !volume.IsAllocated(id)) {
         from = kZeros;
       } else if (out.pins_.size() < max_pins) {
-        out.pins_.push_back(space.Read(id));
+        out.pins_.push_back(space_.Read(id));
         out.locks_.push_back(std::move(lock));
         from = out.pins_.back().data() + in;
       } else {
-        PageGuard page = space.Read(id);
+        PageGuard page = space_.Read(id);
         std::memcpy(spill + done, page.data() + in, n);
         from = spill + done;
       }
@@ -123,25 +128,17 @@ void ReadSpacePinned(PrefixView& prefix, uint64_t off, size_t size, size_t max_p
     if (done == 0) throw;
   }
   out.bytes_ = done;
-  // A large read is most likely part of a sequential one (the kernel splits a
-  // big read(2) into 1 MiB requests, one at a time): load the next range of
-  // the same length in the background while this reply is copied out. At
-  // most one range is ahead; the pool bounds it by its budget.
-  if (done == size && size >= kReadAheadMin) {
-    const PageId next = last + 1;
-    const uint64_t count_now = volume.page_count();
-    if (next < count_now) {
-      space.PrefetchAsync(next, std::min<uint64_t>(last + 1 - off / ps, count_now - next));
-    }
+  // At most one range is ahead; the pool bounds it by its budget.
+  if (auto ahead = ReadAheadAfter(off, size, done, volume.page_count(), page_size_)) {
+    space_.PrefetchAsync(ahead->first, ahead->count);
   }
 }
 
-WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, size_t size) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
-  PageSpace& space = prefix.store->space();
+FlatView::WriteResult FlatView::Write(uint64_t off, const uint8_t* data, size_t size) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  const uint64_t ps = prefix.page_size;
+  const uint64_t ps = page_size_;
   const uint64_t count_before = volume.page_count();
   WriteResult result;
   try {
@@ -154,15 +151,15 @@ WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, si
       if (id == kNoPage) {
         if (!AllZero(src, n)) {
           throw Error(ErrorCode::kInvalidArgument,
-                      "the first page of prefix '" + prefix.name +
-                          "' (bytes 0.." + std::to_string(ps - 1) +
+                      "the first page of prefix '" + name_ + "' (bytes 0.." +
+                          std::to_string(ps - 1) +
                           " of data) is not a page: only zeros can be written there");
         }
       } else {
-        CheckWritablePage(prefix, id);
-        std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+        CheckPageLimit(id);
+        std::unique_lock<std::shared_mutex> lock(locks_.For(id));
         volume.EnsureAllocated(id);
-        PageGuard page = space.Write(id);
+        PageGuard page = space_.Write(id);
         std::memcpy(page.mutable_data() + in, src, n);
       }
       result.bytes += n;
@@ -170,17 +167,16 @@ WriteResult WriteSpace(PrefixView& prefix, uint64_t off, const uint8_t* data, si
   } catch (...) {
     if (result.bytes == 0) throw;
   }
-  Touch(prefix);
+  MarkChanged();
   result.grew = volume.page_count() != count_before;
   return result;
 }
 
-std::vector<PageId> PunchSpace(PrefixView& prefix, uint64_t off, uint64_t len) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
-  PageSpace& space = prefix.store->space();
+std::vector<PageId> FlatView::Punch(uint64_t off, uint64_t len) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  const uint64_t ps = prefix.page_size;
+  const uint64_t ps = page_size_;
   const uint64_t end = std::min<uint64_t>(off + len, volume.page_count() * ps);
   std::vector<PageId> freed;
   for (uint64_t pos = off; pos < end;) {
@@ -189,76 +185,74 @@ std::vector<PageId> PunchSpace(PrefixView& prefix, uint64_t off, uint64_t len) {
     const uint64_t n = std::min<uint64_t>(ps - in, end - pos);
     pos += n;
     if (id == kNoPage) continue;
-    std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+    std::unique_lock<std::shared_mutex> lock(locks_.For(id));
     if (!volume.IsAllocated(id)) continue;
     if (n == ps) {
-      space.Free(id);
+      space_.Free(id);
       freed.push_back(id);
     } else {
-      PageGuard page = space.Write(id);
+      PageGuard page = space_.Write(id);
       std::memset(page.mutable_data() + in, 0, n);
     }
   }
-  Touch(prefix);
+  MarkChanged();
   return freed;
 }
 
-bool AllocateSpace(PrefixView& prefix, uint64_t off, uint64_t len) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
-  PageSpace& space = prefix.store->space();
+bool FlatView::Allocate(uint64_t off, uint64_t len, bool keep_size) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  const uint64_t ps = prefix.page_size;
+  const uint64_t ps = page_size_;
   const uint64_t count_before = volume.page_count();
+  if (keep_size) len = off < count_before * ps ? std::min(len, count_before * ps - off) : 0;
   if (len == 0) return false;
   const PageId last = (off + len - 1) / ps;
-  CheckWritablePage(prefix, last);
+  CheckPageLimit(last);
   for (PageId id = std::max<PageId>(1, off / ps); id <= last; ++id) {
-    std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+    std::unique_lock<std::shared_mutex> lock(locks_.For(id));
     if (volume.IsAllocated(id)) continue;
     volume.EnsureAllocated(id);
-    space.Write(id);  // marks the zero page dirty, so it is stored and stays allocated
+    space_.Write(id);  // marks the zero page dirty, so it is stored and stays allocated
   }
-  Touch(prefix);
+  MarkChanged();
   return volume.page_count() != count_before;
 }
 
-bool ResizeSpace(PrefixView& prefix, uint64_t bytes) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
+bool FlatView::Resize(uint64_t bytes) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  const uint64_t ps = prefix.page_size;
+  const uint64_t ps = page_size_;
   const uint64_t count = (bytes + ps - 1) / ps;
   if (count < volume.page_count()) {
     throw Error(ErrorCode::kInvalidArgument,
-                "the data file of prefix '" + prefix.name +
+                "the data file of prefix '" + name_ +
                     "' cannot shrink; free pages with fallocate(PUNCH_HOLE) instead");
   }
   if (count == volume.page_count()) return false;
-  CheckWritablePage(prefix, count - 1);
+  CheckPageLimit(count - 1);
   volume.ExtendTo(count);
-  Touch(prefix);
+  MarkChanged();
   return true;
 }
 
-uint64_t CommittedBytes(PrefixView& prefix) {
-  return prefix.store->volume().committed().page_count * prefix.page_size;
+uint64_t FlatView::committed_bytes() { return volume_().committed().page_count * page_size_; }
+
+CommitPin FlatView::PinCommitted() {
+  auto op = OpLock();
+  return volume_().PinCommitted();
 }
 
-CommitPin CommittedSnapshot(PrefixView& prefix) {
-  auto op = OpLock(prefix);
-  return prefix.store->volume().PinCommitted();
-}
-
-size_t ReadCommitted(PrefixView& prefix, const CommitPin& pinned, uint64_t off, size_t size,
-                     uint8_t* out) {
+size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t size,
+                               uint8_t* out) {
   // Shared op lock: a rollback (which replaces the Volume) waits. Commits do
-  // not need it: the pin keeps the commit's slots (the store's reader table
-  // outlives a rollback's new Volume, which holds them too).
-  auto op = OpLock(prefix);
+  // not need it: the pin keeps the commit's slots (the reader table outlives
+  // a rollback's new Volume, which holds them too).
+  auto op = OpLock();
   const Superblock& at = pinned.commit;
-  Volume& volume = prefix.store->volume();
-  const uint64_t ps = prefix.page_size;
+  Volume& volume = volume_();
+  const uint64_t ps = page_size_;
   const uint64_t end = std::max<uint64_t>(1, at.page_count) * ps;
   if (off >= end) return 0;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
@@ -288,46 +282,52 @@ size_t ReadCommitted(PrefixView& prefix, const CommitPin& pinned, uint64_t off, 
   return done;
 }
 
-bool PageAllocated(PrefixView& prefix, PageId id) {
-  return prefix.store->volume().IsAllocated(id);
+bool FlatView::PageAllocated(PageId id) {
+  auto op = OpLock();
+  return volume_().IsAllocated(id);
 }
 
-bool CreatePage(PrefixView& prefix, PageId id) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
+std::vector<PageId> FlatView::AllocatedPages() {
+  auto op = OpLock();
+  return volume_().AllocatedIds();
+}
+
+bool FlatView::CreatePage(PageId id) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  CheckWritablePage(prefix, id);
+  CheckPageLimit(id);
   const uint64_t count_before = volume.page_count();
-  std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+  std::unique_lock<std::shared_mutex> lock(locks_.For(id));
   if (volume.IsAllocated(id)) {
     throw Error::FromErrno(EEXIST, "page " + std::to_string(id) + " exists");
   }
   volume.EnsureAllocated(id);
-  prefix.store->space().Write(id);  // dirty: a created page is stored even if never written
-  Touch(prefix);
+  space_.Write(id);  // dirty: a created page is stored even if never written
+  MarkChanged();
   return volume.page_count() != count_before;
 }
 
-void ZeroPageTail(PrefixView& prefix, PageId id, uint32_t from) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
+void FlatView::ZeroPageTail(PageId id, uint32_t from) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  if (from >= prefix.page_size) return;
-  std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+  if (from >= page_size_) return;
+  std::unique_lock<std::shared_mutex> lock(locks_.For(id));
   if (!volume.IsAllocated(id)) throw Error(ErrorCode::kNotFound, "no page " + std::to_string(id));
-  PageGuard page = prefix.store->space().Write(id);
-  std::memset(page.mutable_data() + from, 0, prefix.page_size - from);
-  Touch(prefix);
+  PageGuard page = space_.Write(id);
+  std::memset(page.mutable_data() + from, 0, page_size_ - from);
+  MarkChanged();
 }
 
-void FreePage(PrefixView& prefix, PageId id) {
-  auto op = OpLock(prefix);
-  Volume& volume = prefix.store->volume();
+void FlatView::FreePage(PageId id) {
+  auto op = OpLock();
+  Volume& volume = volume_();
   volume.CheckWritable();
-  std::unique_lock<std::shared_mutex> lock(prefix.locks.For(id));
+  std::unique_lock<std::shared_mutex> lock(locks_.For(id));
   if (!volume.IsAllocated(id)) throw Error(ErrorCode::kNotFound, "no page " + std::to_string(id));
-  prefix.store->space().Free(id);
-  Touch(prefix);
+  space_.Free(id);
+  MarkChanged();
 }
 
-}  // namespace pagefs::fs
+}  // namespace pagefs

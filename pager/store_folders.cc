@@ -1,0 +1,73 @@
+#include "pager/store_folders.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string_view>
+
+#include "pager/util/error.h"
+#include "pager/store.h"
+
+namespace pagefs {
+
+namespace {
+
+// What dir holds: a segment file (true), nothing at all (empty set), or
+// neither. A folder that cannot be read holds nothing we know of.
+struct FolderContents {
+  bool segments = false;
+  bool empty = true;
+};
+
+FolderContents Look(const std::string& dir) {
+  FolderContents c;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return {false, false};
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    c.empty = false;
+    if (name.starts_with("segment-") && name.ends_with(".pfs")) {
+      c.segments = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return c;
+}
+
+}  // namespace
+
+bool IsStoreFolder(const std::string& dir) { return Look(dir).segments; }
+
+std::vector<std::string> ListStoreFolders(const std::string& root, StoreFolders which) {
+  DIR* dir = ::opendir(root.c_str());
+  if (dir == nullptr) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      throw Error(ErrorCode::kNotFound, "no store root folder " + root);
+    }
+    throw Error::FromErrno(err, "list store root " + root);
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    try {
+      ValidatePrefix(name);
+    } catch (const Error&) {
+      continue;
+    }
+    const std::string path = root + "/" + name;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    const FolderContents c = Look(path);
+    if (c.segments || (which == StoreFolders::kStoresAndEmpty && c.empty)) names.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace pagefs

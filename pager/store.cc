@@ -95,6 +95,7 @@ Store::Store(std::string root, std::string prefix, const StoreOptions& options)
     : root_(std::move(root)),
       prefix_(std::move(prefix)),
       options_(options),
+      cache_size_(options.cache_size),
       fork_generation_(ForkGeneration()) {}
 
 std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& prefix,
@@ -172,7 +173,8 @@ void Store::OpenVolume() {
   if (!readers_) readers_ = ReaderTable::Open(dir, /*writable=*/!options_.read_only);
   vopts.readers = readers_.get();
   volume_ = std::make_unique<Volume>(*tier_, describe, vopts);
-  pool_ = std::make_unique<BufferPool>(page_size, options_.cache_size, *volume_);
+  pool_ = std::make_unique<BufferPool>(page_size, cache_size_.load(std::memory_order_relaxed),
+                                       *volume_);
   if (space_) {
     space_->Rebind(*volume_, *pool_);
   } else {
@@ -362,7 +364,8 @@ void Store::set_cache_size(uint64_t bytes) {
   CheckOpen();
   std::shared_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();
-  options_.cache_size = bytes;
+  // Several threads may set it at once: they share the op lock.
+  cache_size_.store(bytes, std::memory_order_relaxed);
   if (mounted_) return mounted_->set_cache_size(bytes);
   pool_->SetBudget(bytes);
 }
@@ -370,7 +373,7 @@ void Store::set_cache_size(uint64_t bytes) {
 uint64_t Store::cache_size() const {
   CheckOpen();
   // Through a mount the budget is the daemon's; this process keeps a share.
-  if (mounted_) return options_.cache_size;
+  if (mounted_) return cache_size_.load(std::memory_order_relaxed);
   return pool_->budget();
 }
 

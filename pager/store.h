@@ -27,6 +27,7 @@
 // child's copy (it never touches a file). The child opens the store again.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -162,7 +163,8 @@ class Store {
 
   const std::string root_;
   const std::string prefix_;
-  StoreOptions options_;
+  StoreOptions options_;  // as opened; the budget changes in cache_size_
+  std::atomic<uint64_t> cache_size_;
   int lock_fd_ = -1;
   const uint64_t fork_generation_;  // ForkGeneration() at open
   std::unique_ptr<ReaderTable> readers_;  // kept across a rollback: pins outlive the volume

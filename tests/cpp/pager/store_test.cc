@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "pager/util/error.h"
@@ -211,6 +212,31 @@ TEST_F(StoreTest, HasUncommittedChangesCoversCacheVolumeAndAnchors) {
   EXPECT_FALSE(store->has_uncommitted_changes());
   store->volume().ExtendTo(store->volume().page_count() + 5);
   EXPECT_TRUE(store->has_uncommitted_changes());
+}
+
+}  // namespace
+}  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+// Named *Concurrency so scripts/test.sh runs it under ThreadSanitizer too.
+TEST_F(StoreTest, ConcurrencyOfBudgetChangesFromManyThreads) {
+  auto store = Store::Open(root_, "data", {});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        store->set_cache_size((uint64_t{2} + (i + t) % 6) << 20);
+        EXPECT_GE(store->cache_size(), uint64_t{2} << 20);
+        (void)store->stats();
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  store->set_cache_size(uint64_t{3} << 20);
+  EXPECT_EQ(store->cache_size(), uint64_t{3} << 20);
+  EXPECT_EQ(store->stats().cache_budget, uint64_t{3} << 20);
 }
 
 }  // namespace

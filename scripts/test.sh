@@ -34,9 +34,12 @@ cmake -S . -B build/tsan-py -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_
 cmake --build build/tsan-py
 mkdir -p build/tsan-py/pkg/pagefs
 ln -sf "$PWD"/pybind/pagefs/*.py "$PWD"/build/tsan-py/pybind/_core*.so build/tsan-py/pkg/pagefs/
+# The interpreter itself, not a wrapper script (a pyenv shim is bash, which
+# crashes with libtsan preloaded).
+python_bin="$(python3 -c 'import sys; print(sys.executable)')"
 LD_PRELOAD="$(g++ -print-file-name=libtsan.so)" PYTHONPATH="$PWD/build/tsan-py/pkg" \
   TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/scripts/tsan-python.supp" \
-  python3 -m pytest -q -W error -p no:cacheprovider tests/python/test_stress_threads.py \
+  "$python_bin" -m pytest -q -W error -p no:cacheprovider tests/python/test_stress_threads.py \
   tests/python/test_threads.py tests/python/test_thread_refs.py
 echo "test: Python package (pytest, embedded stores)"
 python3 -m pytest -q -W error tests/python

@@ -163,6 +163,11 @@ void Volume::Load(PageId id, uint8_t* buf) {
     CheckInRange(id);
     entry = table_->Get(id);
   }
+  ReadVerified(id, entry, buf, {});
+}
+
+void Volume::ReadVerified(PageId id, const TableEntry& entry, uint8_t* buf,
+                          std::string_view which) {
   if (entry.slot == 0) {
     std::memset(buf, 0, page_size_);
     return;
@@ -170,7 +175,7 @@ void Volume::Load(PageId id, uint8_t* buf) {
   tier_.Read(entry.slot, buf);
   if (Checksum(buf, page_size_, DataPageSeed(id)) != entry.checksum) {
     throw Error(ErrorCode::kCorruption, "checksum mismatch in " + name_ + ": page " +
-                                            std::to_string(id) + " (slot " +
+                                            std::to_string(id) + std::string(which) + " (slot " +
                                             std::to_string(entry.slot) + " of " + tier_.name() +
                                             ")");
   }
@@ -477,18 +482,7 @@ void Volume::LoadPinned(const Superblock& at, PageId id, uint8_t* buf) {
       }
     }
   }
-  if (entry.slot == 0) {
-    std::memset(buf, 0, page_size_);
-    return;
-  }
-  tier_.Read(entry.slot, buf);
-  if (Checksum(buf, page_size_, DataPageSeed(id)) != entry.checksum) {
-    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + name_ + ": page " +
-                                            std::to_string(id) + " of commit " +
-                                            std::to_string(at.epoch) + " (slot " +
-                                            std::to_string(entry.slot) + " of " + tier_.name() +
-                                            ")");
-  }
+  ReadVerified(id, entry, buf, " of commit " + std::to_string(at.epoch));
 }
 
 void Volume::NoteChange(PageId id, const TableEntry& old) {

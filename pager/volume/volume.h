@@ -27,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -175,6 +176,9 @@ class Volume final : public PageBacking {
   // Error(kCorruption) unless 0 < id < page_count_. REQUIRES mu_ held.
   void CheckInRange(PageId id) const;
   uint64_t MetadataBytesLocked() const;  // REQUIRES mu_ held
+  // Reads entry's slot into buf (zeros for no slot) and verifies it as page
+  // id; a mismatch is Error(kCorruption) naming "page <id><which>".
+  void ReadVerified(PageId id, const TableEntry& entry, uint8_t* buf, std::string_view which);
   // Remembers id's entry at the last commit before it first changes.
   // REQUIRES mu_ held; old is id's current table entry.
   void NoteChange(PageId id, const TableEntry& old);

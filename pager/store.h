@@ -74,6 +74,8 @@ class EmbeddedSpace;
 class MountedSpace;
 
 // Whether path is the top of a pagefs mount (FUSE, with a .stats naming pagefs).
+// Throws when path is a FUSE mount whose .stats cannot be read for a second:
+// never a guess that would open a store beside its daemon.
 bool IsPagefsMount(const std::string& path);
 
 // Bytes of one segment file: slots per segment = kSegmentBytes / page_size.

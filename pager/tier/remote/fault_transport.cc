@@ -16,7 +16,10 @@ size_t FaultTransport::queued() const {
 }
 
 HttpResponse FaultTransport::Send(const HttpRequest& request) {
-  requests_.fetch_add(1);
+  const uint64_t n = requests_.fetch_add(1) + 1;
+  if (uint64_t from = fail_from_.load(); from != 0 && n >= from) {
+    throw TransportError(request.method + " " + request.url + ": connection refused (injected)");
+  }
   if (int64_t ns = latency_ns_.load(); ns > 0) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
   }

@@ -31,6 +31,10 @@ class FaultTransport final : public HttpTransport {
 
   // Queues fault for the next Send that has none queued before it.
   void Queue(Fault fault, long status = 503);
+  // Every Send from the nth from now on (1 = the next) throws TransportError
+  // before reaching the server, as if it had been killed; Heal() ends it.
+  void FailFrom(uint64_t nth) { fail_from_.store(requests_.load() + nth); }
+  void Heal() { fail_from_.store(0); }
   void SetLatency(std::chrono::nanoseconds latency) { latency_ns_.store(latency.count()); }
   uint64_t requests() const { return requests_.load(); }  // Sends seen, faulted or not
   size_t queued() const;
@@ -47,6 +51,7 @@ class FaultTransport final : public HttpTransport {
   std::deque<Planned> plan_;
   std::atomic<int64_t> latency_ns_{0};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> fail_from_{0};  // 0: off
 };
 
 }  // namespace pagefs

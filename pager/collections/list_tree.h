@@ -9,7 +9,7 @@
 // Values come in as inline encodings and go through Heap::ToStored (blobs,
 // reference counts); overwritten and erased values go through
 // Heap::OnDropped; values handed to visitors are inline again.
-// Errors: Error(kIndex) for an index out of range, Error(kInvalidArgument)
+// Errors: Error(kOutOfRange) for an index out of range, Error(kInvalidArgument)
 // for a run that is not `count` well-formed inline values, Error(kCorruption)
 // for a page that is not what the tree expects, plus what the PageSpace throws.
 // A PageSpace failure in the middle of a change may leave the tree

@@ -91,12 +91,12 @@ void PersistentList::Insert(uint64_t i, std::string_view encoded) {
 }
 namespace {
 
-// Python's index rule for element assignment and deletion; Error(kIndex) when
+// Python's index rule for element assignment and deletion; Error(kOutOfRange) when
 // i is out of range of a list of n values.
 uint64_t ResolveAssignment(int64_t i, uint64_t n) {
   const int64_t size = static_cast<int64_t>(n);
   const int64_t at = i < 0 ? i + size : i;
-  if (at < 0 || at >= size) throw Error(ErrorCode::kIndex, "list assignment index out of range");
+  if (at < 0 || at >= size) throw Error(ErrorCode::kOutOfRange, "list assignment index out of range");
   return static_cast<uint64_t>(at);
 }
 
@@ -141,16 +141,16 @@ void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
   Locked([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());
     const int64_t at = i < 0 ? i + n : i;
-    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "list index out of range");
+    if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "list index out of range");
     t.Get(static_cast<uint64_t>(at), fn);
   });
 }
 void PersistentList::Pop(int64_t i, const Visitor& fn) {
   Locked([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());
-    if (n == 0) throw Error(ErrorCode::kIndex, "pop from empty list");
+    if (n == 0) throw Error(ErrorCode::kOutOfRange, "pop from empty list");
     const int64_t at = i < 0 ? i + n : i;
-    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "pop index out of range");
+    if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "pop index out of range");
     t.Get(static_cast<uint64_t>(at), fn);
     t.Erase(static_cast<uint64_t>(at), static_cast<uint64_t>(at) + 1);
   });

@@ -42,9 +42,9 @@ TEST_P(PersistentListTest, EmptyListHasNoElements) {
   auto list = NewList();
   EXPECT_EQ(0u, list->size());
   std::string msg;
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { GetOne(*list, 0); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { GetOne(*list, 0); }, &msg));
   EXPECT_EQ("list index out of range", msg);
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { list->Set(0, Int(1)); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { list->Set(0, Int(1)); }, &msg));
   EXPECT_EQ("list assignment index out of range", msg);
   EXPECT_TRUE(ReadAll(*list).empty());
   list->Erase(0, 10);

@@ -140,8 +140,7 @@ class Store:
         return self._core.closed
 
     def _check_open(self) -> None:
-        if self._core.closed:
-            raise ClosedError(f"pagefs store {self.path!r} prefix {self.prefix!r} is closed")
+        self._core._check_open()  # the engine's one message for a closed store
 
     # ------------------------------------------------------------ collections
     def list(self, iterable: Iterable[Any] = ()) -> List:

@@ -206,3 +206,39 @@ def test_pop_from_an_empty_list_says_so_as_python(store):
     with pytest.raises(IndexError) as info:
         store.list().pop()
     assert str(info.value) == "pop from empty list"
+
+
+def closed_messages(uses):
+    """The (type, message) of the error each use raises."""
+    out = set()
+    for use in uses:
+        with pytest.raises(pagefs.ClosedError) as info:
+            use()
+        out.add((type(info.value), str(info.value)))
+    return out
+
+
+def test_a_closed_store_has_one_message_wherever_it_is_used(tmp_path):
+    # Embedded and (PAGEFS_TEST_MODE=mount) through a mount alike.
+    s = pagefs.Store(tmp_path, "p")
+    lst = s.list([1, 2, 3])
+    r = s.root()
+    s.close()
+    expected = {(pagefs.ClosedError, f"prefix 'p' of {tmp_path} is closed")}
+    store_uses = [s.list, s.root, s.commit, s.stats, s.get_cache_size, s.refresh,
+                  lambda: s.set_cache_size("2M")]
+    outliving_uses = [lambda: len(lst), lambda: lst[0], lambda: lst[0:2], lambda: lst.append(4),
+                      lambda: list(lst), lambda: lst.pop(), lambda: r["x"], lambda: r.__setitem__("x", 1),
+                      lambda: len(r)]
+    assert closed_messages(store_uses) == expected
+    assert closed_messages(outliving_uses) == expected
+
+
+def test_the_default_store_after_close_says_the_same(tmp_path):
+    pagefs.init(tmp_path, "d")
+    lst = pagefs.list([1])
+    pagefs.close()
+    expected = {(pagefs.ClosedError, f"prefix 'd' of {tmp_path} is closed")}
+    assert closed_messages([pagefs.list, pagefs.root, pagefs.commit, pagefs.stats, pagefs.get_cache_size,
+                            lambda: pagefs.set_cache_size("2M"), lambda: len(lst),
+                            lambda: lst.append(2)]) == expected

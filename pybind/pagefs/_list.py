@@ -73,6 +73,8 @@ class List(_core.List):
     """A persistent list. Create one with ``pagefs.list(iterable)`` or
     ``Store.list(iterable)``; it behaves like ``list`` (see the module notes)."""
 
+    # Like list: no per-instance attributes, unhashable.
+    __slots__ = ()
     __hash__ = None  # type: ignore[assignment]
 
     #: sort() sorts runs of this many values in RAM, then merges them.
@@ -371,6 +373,20 @@ class List(_core.List):
 
     def __reduce__(self) -> Any:
         raise TypeError("cannot pickle a pagefs list: it lives in its store (use list(lst) for a copy)")
+
+    def __dir__(self) -> list:
+        # What a list user needs, as dir([]) shows it: not the members that
+        # implement it here and in pagefs._core.
+        return list(_PUBLIC_NAMES)
+
+
+# Dunders of the implementation, not of the list protocol.
+_IMPLEMENTATION_DUNDERS = {"__dict__", "__module__", "__slots__", "__weakref__"}
+_PUBLIC_NAMES = tuple(
+    name
+    for name in dir(List)
+    if not name.startswith("_") or (name.startswith("__") and name.endswith("__") and name not in _IMPLEMENTATION_DUNDERS)
+)
 
 
 MutableSequence.register(List)

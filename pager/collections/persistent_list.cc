@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <vector>
 
 #include "pager/util/error.h"
+#include "pager/collections/list_slice.h"
 #include "pager/collections/list_tree.h"
 
 namespace pagefs {
@@ -135,6 +137,23 @@ void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run
     if (stop > start) t.Erase(start, stop);
     if (start == n - (stop - start)) return t.Append(run, count);
     for (uint64_t k = 0; k < count; ++k) t.Insert(start + k, values[k]);
+  });
+}
+void PersistentList::EraseSlice(int64_t start, int64_t stop, int64_t step) {
+  Locked([&](ListTree& t) {
+    t.EraseSlice(ResolveSlice(start, stop, step, t.size()));
+  });
+}
+void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run, uint64_t count) {
+  if (step == 1) throw Error(ErrorCode::kInvalidArgument, "a slice with step 1 is assigned by Replace");
+  Locked([&](ListTree& t) {
+    std::vector<std::string_view> values = SplitRun(run, count);
+    const ListSlice s = ResolveSlice(start, stop, step, t.size());
+    if (count != s.count) {
+      throw Error(ErrorCode::kInvalidArgument, "attempt to assign sequence of size " + std::to_string(count) +
+                                                   " to extended slice of size " + std::to_string(s.count));
+    }
+    for (uint64_t k = 0; k < count; ++k) t.Set(s.at(k), values[k]);
   });
 }
 void PersistentList::GetSigned(int64_t i, const Visitor& fn) {

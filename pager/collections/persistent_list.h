@@ -95,6 +95,17 @@ class PersistentList {
   // locked, before the erase: a reference it visits still holds its target,
   // so fn may open a handle on it (ReferencedLists::Open).
   void Pop(int64_t i, const Visitor& fn);
+  // Extended slices (lst[start:stop:step]), each one operation under the
+  // list's lock, the slice resolved against the size there (ListSlice):
+  // start, stop and step as PySlice_Unpack gives them, step != 0.
+  // EraseSlice removes the positions the slice names (del lst[a:b:c]).
+  // AssignSlice sets them, in the slice's order, to the count values of run
+  // (lst[a:b:c] = values); step must not be 1 (that is Replace), else
+  // Error(kInvalidArgument). Error(kInvalidArgument) "attempt to assign
+  // sequence of size <count> to extended slice of size <positions>" when the
+  // counts differ, and no change, as for a malformed run.
+  void EraseSlice(int64_t start, int64_t stop, int64_t step);
+  void AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run, uint64_t count);
   // Appends count values given as one concatenated run.
   void Append(std::string_view run, uint64_t count);
   // Removes [start, stop).

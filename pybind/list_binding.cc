@@ -1,6 +1,7 @@
 // pagefs._core.List: the fast paths of pagefs.List (len, lst[i], append,
-// extend, insert, pop, del of any slice) and the primitives that pagefs/_list.py builds the
-// rest of Python's list behaviour from (runs by Scan, slice edits).
+// extend, insert, pop, del of any slice) and the primitives that
+// pagefs/_list.py builds the rest of Python's list behaviour from (runs by
+// Scan, slice edits).
 #include <algorithm>
 #include <optional>
 

@@ -39,8 +39,8 @@ pid_t ProcessOf(pid_t tid) {
 
 void CheckWriter(const PrefixView& prefix, const void* handle, const char* what) {
   if (prefix.writer != handle) {
-    throw Error::FromErrno(EBADF, std::string(what) + " of prefix '" + prefix.name +
-                                      "' asked without the writer role");
+    throw Error(ErrorCode::kNotAllowed, std::string(what) + " of prefix '" + prefix.name +
+                                            "' asked without the writer role");
   }
 }
 

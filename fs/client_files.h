@@ -51,8 +51,8 @@ SpaceInfo DescribeSpace(PrefixView& prefix);
 // The last commit's anchors, encoded.
 std::string ReadAnchors(PrefixView& prefix);
 
-// The writer's commit with these anchors. Throws (EBADF) unless handle has
-// the writer role.
+// The writer's commit with these anchors. Throws Error(kNotAllowed) unless
+// handle has the writer role.
 void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors);
 
 // Allocates kAllocBatch pages for the writer into out. REQUIRES (checked):

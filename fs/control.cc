@@ -1,7 +1,6 @@
 #include "fs/control.h"
 
 #include <cctype>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +27,7 @@ Command Parse(std::string_view line) {
   if (line == "flush") return {Command::kFlush};
   constexpr std::string_view kCache = "cache_size=";
   if (line.substr(0, kCache.size()) == kCache) {
-    std::optional<uint64_t> bytes = ParseSize(Trim(line.substr(kCache.size())));
-    if (bytes && *bytes > 0) return {Command::kCacheSize, *bytes};
+    return {Command::kCacheSize, ParseCacheSize(line.substr(kCache.size()))};
   }
   throw Error(ErrorCode::kInvalidArgument,
               "unknown .control command '" + std::string(line) + "'");

@@ -11,41 +11,51 @@ namespace pagefs::fs {
 
 namespace {
 
+// One errno per condition. kIo carries the errno of the call that failed.
 int ErrnoFor(const Error& e) {
   switch (e.code()) {
     case ErrorCode::kIo: return e.sys_errno() != 0 ? e.sys_errno() : EIO;
     case ErrorCode::kNoSpace: return ENOSPC;
     case ErrorCode::kCorruption: return EIO;
     case ErrorCode::kInvalidArgument: return EINVAL;
+    case ErrorCode::kOutOfRange: return EINVAL;
+    case ErrorCode::kTooLarge: return EFBIG;
     case ErrorCode::kNotFound: return ENOENT;
+    case ErrorCode::kExists: return EEXIST;
     case ErrorCode::kReadOnly: return EROFS;
+    case ErrorCode::kNotAllowed: return EBADF;  // as a write on a descriptor not open for writing
     case ErrorCode::kClosed: return ESHUTDOWN;
     case ErrorCode::kBusy: return EBUSY;
     case ErrorCode::kBudget: return ENOMEM;
-    case ErrorCode::kIndex: return EINVAL;
-    case ErrorCode::kType: return EINVAL;
-    case ErrorCode::kValue: return EINVAL;
     case ErrorCode::kFailed: return EIO;
     case ErrorCode::kStale: return ESTALE;
   }
   return EIO;
 }
 
+// Trouble with the stored data or the device is logged; a caller's mistake
+// or a refusal the caller can act on is only answered.
 bool WorthLogging(const Error& e) {
   switch (e.code()) {
     case ErrorCode::kIo:
-      // A caller's mistake carried as an errno (EFBIG: past what the view
-      // addresses; EEXIST: creating a page that exists; EBADF: a writer's
-      // request from a handle without the role) is not trouble.
-      return e.sys_errno() != EFBIG && e.sys_errno() != EEXIST && e.sys_errno() != EBADF;
     case ErrorCode::kNoSpace:
     case ErrorCode::kCorruption:
     case ErrorCode::kFailed:
     case ErrorCode::kBudget:
       return true;
-    default:
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kOutOfRange:
+    case ErrorCode::kTooLarge:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kExists:
+    case ErrorCode::kReadOnly:
+    case ErrorCode::kNotAllowed:
+    case ErrorCode::kClosed:
+    case ErrorCode::kBusy:
+    case ErrorCode::kStale:
       return false;
   }
+  return true;
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ uint32_t Mount::AddPrefix(const std::string& name) {
   if (read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
   ValidatePrefix(name);
   std::lock_guard<std::mutex> lock(add_mu_);
-  if (FindPrefix(name) >= 0) throw Error::FromErrno(EEXIST, "prefix '" + name + "' exists");
+  if (FindPrefix(name) >= 0) throw Error(ErrorCode::kExists, "prefix '" + name + "' exists");
   if (prefix_count() >= kMaxPrefixes) {
     throw Error(ErrorCode::kInvalidArgument, "the mount shows as many prefixes as it can");
   }

@@ -67,7 +67,7 @@ class Mount {
   int64_t FindPrefix(std::string_view name) const;
   // Makes ROOT/name and opens a new store there (mkdir on the mount); returns
   // its index. Throws Error(kInvalidArgument) for a bad name, kReadOnly on a
-  // read-only mount, kIo(EEXIST) when it exists.
+  // read-only mount, kExists when it exists.
   uint32_t AddPrefix(const std::string& name);
   // Drops the prefix's changes since its last commit (its writer went away
   // without committing).

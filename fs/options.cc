@@ -1,8 +1,10 @@
 #include "fs/options.h"
 
-#include <cctype>
+#include <charconv>
 #include <cstring>
-#include <limits>
+
+#include "pager/util/error.h"
+#include "pager/util/size.h"
 
 namespace pagefs::fs {
 
@@ -59,24 +61,24 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
         return -1;
       }
       return 0;
-    case kKeyCacheSize: {
-      std::optional<uint64_t> size = ParseSize(ValueOf(arg));
-      if (!size || *size == 0) {
-        state->error = std::string("invalid cache_size '") + std::string(ValueOf(arg)) +
-                       "': expected a size such as 64M, 1G or 262144";
+    case kKeyCacheSize:
+      try {
+        o.cache_size = ParseCacheSize(ValueOf(arg));
+      } catch (const Error& e) {
+        state->error = e.what();
         return -1;
       }
-      o.cache_size = *size;
       return 0;
-    }
     case kKeyThreads: {
-      std::optional<uint64_t> n = ParseSize(ValueOf(arg));
-      if (!n || *n == 0 || *n > 256) {
+      const std::string_view text = ValueOf(arg);
+      unsigned n = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc() || end != text.data() + text.size() || n == 0 || n > 256) {
         state->error = std::string("invalid threads '") + std::string(ValueOf(arg)) +
                        "': expected a number from 1 to 256";
         return -1;
       }
-      o.threads = static_cast<unsigned>(*n);
+      o.threads = n;
       return 0;
     }
     case kKeyLog:
@@ -109,36 +111,12 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
 
 }  // namespace
 
-std::optional<uint64_t> ParseSize(std::string_view text) {
-  size_t i = 0;
-  uint64_t value = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-    ++i;
+uint64_t ParseCacheSize(std::string_view text) {
+  const uint64_t bytes = ParseSize(text, "cache_size");
+  if (bytes == 0) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid cache_size '" + std::string(text) + "': it must be more than 0");
   }
-  if (i == 0) return std::nullopt;
-  std::string_view suffix = text.substr(i);
-  unsigned shift = 0;
-  if (!suffix.empty()) {
-    switch (std::toupper(static_cast<unsigned char>(suffix[0]))) {
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
-      case 'B': shift = 0; break;
-      default: return std::nullopt;
-    }
-    std::string_view rest = suffix.substr(1);
-    if (suffix[0] == 'B' || suffix[0] == 'b') {
-      if (!rest.empty()) return std::nullopt;
-    } else if (!(rest.empty() || rest == "B" || rest == "b" || rest == "iB" || rest == "ib")) {
-      return std::nullopt;
-    }
-  }
-  if (shift > 0 && value > (std::numeric_limits<uint64_t>::max() >> shift)) return std::nullopt;
-  return value << shift;
+  return bytes;
 }
 
 std::string ParseMountOptions(int argc, char** argv, MountOptions& out, fuse_args& fuse_out) {
@@ -165,7 +143,7 @@ const char* UsageText() {
          "  -f                  stay in the foreground\n"
          "  -d                  print every FUSE request (implies -f)\n"
          "  -o cache_size=SIZE  the daemon's cache budget, split evenly among the\n"
-         "                      prefixes (K/M/G suffixes; default 64M)\n"
+         "                      prefixes (bytes, or K/M/G/T: 64M, 1.5G; default 64M)\n"
          "  -o ro               read-only: writes fail with EROFS, no writer lock taken\n"
          "  -o threads=N        most FUSE worker threads (default 8)\n"
          "  -o log=FILE         where the background daemon writes its messages\n"

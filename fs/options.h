@@ -7,7 +7,6 @@
 #include <fuse_lowlevel.h>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,9 +25,10 @@ struct MountOptions {
   std::string log_file;     // where the daemon's stderr goes once it runs in the background
 };
 
-// "64M", "1G", "4096", "512k": bytes. K/M/G/T are powers of 1024, an optional
-// trailing "B"/"iB" is accepted. nullopt for anything else or an overflow.
-std::optional<uint64_t> ParseSize(std::string_view text);
+// The daemon's budget from `-o cache_size=` or a .control line: a size in the
+// engine's one grammar (pager/util/size.h: "64M", "1.5G", "262144"), more
+// than 0. Throws Error(kInvalidArgument) or Error(kTooLarge) saying why not.
+uint64_t ParseCacheSize(std::string_view text);
 
 // Parses argv into out and fuse_out. Returns "" on success, else one line
 // saying what is wrong (without a program-name prefix).

@@ -176,7 +176,7 @@ std::string RenderInfo(PrefixView& prefix) {
 }
 
 const char* ControlHelp() {
-  return "# write one command per line: cache_size=SIZE (K/M/G), commit, flush\n";
+  return "# write one command per line: cache_size=SIZE (64M, 1.5G, ...), commit, flush\n";
 }
 
 }  // namespace pagefs::fs

@@ -155,7 +155,7 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
                                                      options.read_only);
     store->options_.page_size = store->mounted_->page_size();
     store->active_ = store->mounted_.get();
-    store->heap_ = std::make_unique<Heap>(*store->mounted_);
+    store->heap_ = std::make_unique<Heap>(*store->mounted_, describe);
   } else {
     store->OpenVolume();
   }
@@ -195,7 +195,7 @@ void Store::OpenVolume() {
   } else {
     space_ = std::make_unique<EmbeddedSpace>(*volume_, *pool_);
     active_ = space_.get();
-    heap_ = std::make_unique<Heap>(*space_);
+    heap_ = std::make_unique<Heap>(*space_, describe);
     if (options_.read_only) space_->set_follow([this] { FollowNewest(); });
   }
 }
@@ -291,7 +291,7 @@ bool Store::forked() const { return fork_generation_ != ForkGeneration(); }
 void Store::CheckOpen() const {
   if (heap_ && heap_->forked()) heap_->CheckOpen();  // names both processes
   if (!volume_ && !mounted_) {
-    throw Error(ErrorCode::kClosed, "prefix '" + prefix_ + "' of " + root_ + " is closed");
+    throw Error::Closed("prefix '" + prefix_ + "' of " + root_);  // as the heap says it
   }
 }
 

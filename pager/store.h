@@ -125,6 +125,9 @@ class Store {
   // releases memory, files and the writer lock. Idempotent.
   void Close();
   bool closed() const;
+  // Throws Error(kClosed) when closed ("prefix 'p' of ROOT is closed", the
+  // message the heap gives too) or in a forked child (before any lock).
+  void CheckOpen() const;
 
   void set_cache_size(uint64_t bytes);
   uint64_t cache_size() const;
@@ -155,8 +158,6 @@ class Store {
   Store(std::string root, std::string prefix, const StoreOptions& options);
   void Lock();
   void ReleaseLock();
-  // Throws Error(kClosed) when closed or in a forked child (before any lock).
-  void CheckOpen() const;
   bool forked() const;
   void OpenVolume();  // tier, volume, pool, space, heap over ROOT/PREFIX
   // Read-only: the volume moves to the newest commit and the pool, which

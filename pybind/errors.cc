@@ -40,26 +40,29 @@ void SetPythonError(const Error& e) {
     case ErrorCode::kCorruption:
       return Raise(Or(c.corruption, PyExc_OSError), py::make_tuple(msg));
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kValue:
       return Raise(PyExc_ValueError, py::make_tuple(msg));
+    case ErrorCode::kOutOfRange:
+      return Raise(PyExc_IndexError, py::make_tuple(msg));
+    case ErrorCode::kTooLarge:
+      return Raise(PyExc_OverflowError, py::make_tuple(msg));
     case ErrorCode::kNotFound:
       return Raise(PyExc_FileNotFoundError, py::make_tuple(ENOENT, msg));
+    case ErrorCode::kExists:
+      return Raise(PyExc_FileExistsError, py::make_tuple(EEXIST, msg));
     case ErrorCode::kReadOnly:
       return Raise(Or(c.read_only, PyExc_PermissionError), py::make_tuple(msg));
+    case ErrorCode::kNotAllowed:
+      return Raise(PyExc_PermissionError, py::make_tuple(msg));
     case ErrorCode::kClosed:
       return Raise(Or(c.closed, PyExc_ValueError), py::make_tuple(msg));
     case ErrorCode::kBusy:
       return Raise(Or(c.locked, PyExc_BlockingIOError), py::make_tuple(EWOULDBLOCK, msg));
     case ErrorCode::kBudget:
       return Raise(Or(c.budget, PyExc_MemoryError), py::make_tuple(msg));
-    case ErrorCode::kIndex:
-      return Raise(PyExc_IndexError, py::make_tuple(msg));
-    case ErrorCode::kType:
-      return Raise(PyExc_TypeError, py::make_tuple(msg));
     case ErrorCode::kFailed:
       return Raise(Or(c.base, PyExc_RuntimeError), py::make_tuple(msg));
     case ErrorCode::kStale:
-      return Raise(PyExc_OSError, py::make_tuple(ESTALE, msg));
+      return Raise(PyExc_OSError, py::make_tuple(e.sys_errno() != 0 ? e.sys_errno() : ESTALE, msg));
   }
   Raise(Or(c.base, PyExc_RuntimeError), py::make_tuple(msg));
 }
@@ -86,6 +89,21 @@ void RegisterErrors(py::module_& m) {
         g_classes->budget = errors.attr("BudgetError");
       },
       "Hand the exception classes of pagefs._errors to the extension (called once by the package).");
+  m.def("_error_codes", [] {
+    py::list names;
+    for (ErrorCode code : kAllErrorCodes) names.append(ErrorCodeName(code));
+    return names;
+  }, "The names of the engine's error codes (pager/util/error.h), for tests of the mapping.");
+  m.def(
+      "_raise_error",
+      [](const std::string& name, const std::string& message, int sys_errno) {
+        for (ErrorCode code : kAllErrorCodes) {
+          if (name == ErrorCodeName(code)) throw Error(code, message, sys_errno);
+        }
+        throw py::value_error("no error code named '" + name + "'");
+      },
+      py::arg("code"), py::arg("message"), py::arg("sys_errno") = 0,
+      "Raise what an engine Error(code, message, sys_errno) becomes, for tests of the mapping.");
 }
 
 }  // namespace pagefs::py_binding

@@ -1,10 +1,9 @@
 // pagefs._core.List: the fast paths of pagefs.List (len, lst[i], append,
-// extend, insert, pop) and the primitives that pagefs/_list.py builds the
-// rest of Python's list behaviour from (runs by Scan, slice edits).
+// extend, insert, pop, del of any slice) and the primitives that
+// pagefs/_list.py builds the rest of Python's list behaviour from (runs by
+// Scan, slice edits).
 #include <algorithm>
 #include <optional>
-
-#include "pager/values/value_format.h"
 
 #include "pybind/binding.h"
 
@@ -67,17 +66,6 @@ bool IsIndexKey(py::handle key) { return PyLong_Check(key.ptr()) || (!PySlice_Ch
 
 [[noreturn]] void ThrowBadKey(py::handle key) {
   throw py::type_error(std::string("list indices must be integers or slices, not ") + Py_TYPE(key.ptr())->tp_name);
-}
-
-// Runs fn(size) and translates an engine kIndex into IndexError(message).
-template <typename Fn>
-void WithIndexError(const char* message, Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::kIndex) throw py::index_error(message);
-    throw;
-  }
 }
 
 // An engine handle in transit from DecodeValue to the pagefs.List
@@ -246,9 +234,7 @@ py::object GetItem(py::handle self, py::handle key) {
   Visited got(h.list->heap());
   {
     py::gil_scoped_release release;
-    WithIndexError("list index out of range", [&] {
-      h.list->GetSigned(i, [&got](std::string_view v) { got.Add(v); });
-    });
+    h.list->GetSigned(i, [&got](std::string_view v) { got.Add(v); });  // "list index out of range"
   }
   return DecodeValue(got.value(0), h.owner, got.refs);
 }
@@ -269,13 +255,25 @@ void SetItem(py::handle self, py::handle key, py::handle value) {
   h.list->SetSigned(i, encoded);  // resolved under the list's lock
 }
 
+// A slice's start, stop and step as list takes them: TypeError for indices
+// that are not integers, ValueError for a zero step, as Python's own.
+struct SliceArgs {
+  Py_ssize_t start, stop, step;
+};
+SliceArgs UnpackSlice(py::handle key) {
+  SliceArgs s{};
+  if (PySlice_Unpack(key.ptr(), &s.start, &s.stop, &s.step) < 0) throw py::error_already_set();
+  return s;
+}
+
 void DelItem(py::handle self, py::handle key) {
   if (!IsIndexKey(key)) {
-    if (PySlice_Check(key.ptr())) {
-      self.attr("_delitem_slice")(key);
-      return;
-    }
-    ThrowBadKey(key);
+    if (!PySlice_Check(key.ptr())) ThrowBadKey(key);
+    ListHandle& h = self.cast<ListHandle&>();
+    const SliceArgs s = UnpackSlice(key);
+    py::gil_scoped_release release;
+    h.list->EraseSlice(s.start, s.stop, s.step);  // resolved and erased under the list's lock
+    return;
   }
   ListHandle& h = self.cast<ListHandle&>();
   const Py_ssize_t i = AsIndex(key);
@@ -313,25 +311,15 @@ void Replace(ListHandle& h, uint64_t start, uint64_t stop, py::handle seq) {
   h.list->Replace(start, stop, encoded, count);
 }
 
-// Sets positions start, start+step, ... to the values of seq (list/tuple);
-// the caller checked that the sizes match.
-void SetStrided(ListHandle& h, int64_t start, int64_t step, py::handle seq) {
+// lst[key] = seq for an extended slice key (step != 1) and a list or tuple
+// seq, whose values are all encoded before the engine resolves the slice and
+// sets them under one lock.
+void AssignExtended(ListHandle& h, py::handle key, py::handle seq) {
+  const SliceArgs s = UnpackSlice(key);
   std::string encoded;
   const uint64_t count = EncodeAll(seq.ptr(), *h.owner, encoded);
-  std::vector<size_t> ends;
-  size_t at = 0;
-  const auto* p = reinterpret_cast<const uint8_t*>(encoded.data());
-  for (uint64_t k = 0; k < count; ++k) {
-    at += EncodedSize(p + at, encoded.size() - at);
-    ends.push_back(at);
-  }
   py::gil_scoped_release release;
-  size_t begin = 0;
-  for (uint64_t k = 0; k < count; ++k) {
-    h.list->Set(static_cast<uint64_t>(start + static_cast<int64_t>(k) * step),
-                std::string_view(encoded).substr(begin, ends[k] - begin));
-    begin = ends[k];
-  }
+  h.list->AssignSlice(s.start, s.stop, s.step, encoded, count);
 }
 
 }  // namespace
@@ -422,7 +410,7 @@ void BindList(py::module_& m) {
              if (start < stop) h.list->Erase(start, stop);
            })
       .def("_replace", &Replace)
-      .def("_set_strided", &SetStrided);
+      .def("_assign_extended", &AssignExtended, py::arg("key"), py::arg("seq"));
 }
 
 }  // namespace pagefs::py_binding

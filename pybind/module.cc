@@ -1,5 +1,6 @@
 // pagefs._core: the compiled half of the pagefs package. See binding.h for
 // the rules every binding file follows.
+#include "pager/util/size.h"
 #include "pybind/binding.h"
 
 namespace py = pybind11;
@@ -10,6 +11,12 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::BindStore(m);
   pagefs::py_binding::BindList(m);
   pagefs::py_binding::BindCheck(m);
+  m.def(
+      "parse_size",
+      [](const std::string& text, const std::string& what) { return pagefs::ParseSize(text, what); },
+      py::arg("text"), py::arg("what") = "size",
+      "Bytes from a size such as '4096', '64M', '64 MiB' or '1.5G' (pager/util/size.h). ValueError for\n"
+      "text outside the grammar or a negative size, OverflowError past 2**64 - 1; what names it.");
   m.def("_set_list_class", &pagefs::py_binding::SetListClass,
         "Set the class that stored list references decode to (pagefs.List).");
 }

@@ -6,9 +6,7 @@ namespace pagefs::py_binding {
 
 RootMap& StoreHandle::root_map() {
   // The root map keeps a Heap& of the store: do not let it touch a closed one.
-  if (store->closed()) {
-    throw Error(ErrorCode::kClosed, "pagefs store '" + store->root() + "' prefix '" + store->prefix() + "' is closed");
-  }
+  store->CheckOpen();
   std::call_once(root_once, [this] { root = std::make_unique<RootMap>(store->heap()); });
   return *root;
 }
@@ -91,6 +89,7 @@ void BindStore(py::module_& m) {
              h.store->Close();
            })
       .def_property_readonly("closed", [](StoreHandle& h) { return h.store->closed(); })
+      .def("_check_open", [](StoreHandle& h) { h.store->CheckOpen(); })
       .def_property_readonly("root", [](StoreHandle& h) { return h.store->root(); })
       .def_property_readonly("prefix", [](StoreHandle& h) { return h.store->prefix(); })
       .def_property_readonly("read_only", [](StoreHandle& h) { return h.store->read_only(); })

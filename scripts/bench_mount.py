@@ -316,9 +316,10 @@ def seed_scenario(work: Path, n: int, cache_size: str, env: dict) -> None:
 
 
 def parse_size(text: str) -> int:
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    text = text.strip().upper()
-    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+    """--cache-size as init() and the mount read it: the engine's one grammar."""
+    from pagefs._core import parse_size as engine_parse_size
+
+    return engine_parse_size(text, "--cache-size")
 
 
 if __name__ == "__main__":

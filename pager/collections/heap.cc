@@ -29,8 +29,8 @@ void CheckMagic(const CollectionHeader& h, uint64_t id) {
 
 }  // namespace
 
-Heap::Heap(PageSpace& space)
-    : space_(space), fork_generation_(ForkGeneration()), opener_pid_(::getpid()) {}
+Heap::Heap(PageSpace& space, std::string name)
+    : space_(space), name_(std::move(name)), fork_generation_(ForkGeneration()), opener_pid_(::getpid()) {}
 
 void Heap::CheckOpen() const {
   if (forked()) {
@@ -40,7 +40,7 @@ void Heap::CheckOpen() const {
                     " is a fork of it: a child cannot use its parent's store; open the "
                     "store again in the child");
   }
-  if (closed()) throw Error(ErrorCode::kClosed, "pagefs: the store is closed");
+  if (closed()) throw Error::Closed(name_);
 }
 
 void Heap::FollowCommits(bool force) {

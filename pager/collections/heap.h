@@ -56,7 +56,9 @@ struct CollectionState {
 
 class Heap {
  public:
-  explicit Heap(PageSpace& space);
+  // name describes the store in messages, as the engine does everywhere
+  // ("prefix 'data' of /srv/db"): a closed heap says "<name> is closed".
+  explicit Heap(PageSpace& space, std::string name = "the store");
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
@@ -141,6 +143,7 @@ class Heap {
   void DrainFreeQueue();
 
   PageSpace& space_;
+  const std::string name_;
   const uint64_t fork_generation_;
   const int opener_pid_;  // for the message a forked child gets
   std::atomic<bool> closed_{false};

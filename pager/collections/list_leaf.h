@@ -85,6 +85,26 @@ class ListLeaf {
     Store16(2, n - (b - a));
   }
 
+  // Removes values first, first + stride, ... (erased of them) in one pass.
+  // REQUIRES stride >= 1, erased >= 1, first + (erased - 1) * stride < count().
+  void EraseEvery(uint32_t first, uint32_t stride, uint32_t erased) {
+    const uint32_t n = count();
+    const uint32_t last = first + (erased - 1) * stride;
+    uint32_t old_end = end(first), write_end = old_end, kept = first;
+    for (uint32_t j = first; j < n; ++j) {
+      const uint32_t old_start = start(j);  // read before entry `kept` <= j is rewritten
+      const uint32_t len = old_end - old_start;
+      old_end = old_start;
+      if (j <= last && (j - first) % stride == 0) continue;
+      // Kept values move up (toward the page end), over bytes already read.
+      write_end -= len;
+      std::memmove(p_ + write_end, p_ + old_start, len);
+      Store16(kHeaderSize + 2 * kept, write_end);
+      ++kept;
+    }
+    Store16(2, kept);
+  }
+
   // Replaces value i by v. REQUIRES free_bytes() + value(i).size() >= v.size().
   void Replace(uint32_t i, std::string_view v) {
     uint32_t n = count(), ds = data_start(), e = end(i), s = start(i);

@@ -87,7 +87,7 @@ void ListTree::Emit(std::string_view stored, const Visitor& fn) {
 
 void ListTree::Get(uint64_t i, const Visitor& fn) {
   PageGuard hdr = space_.Read(header_);
-  if (i >= HdrSize(hdr.data())) throw Error(ErrorCode::kIndex, "list index out of range");
+  if (i >= HdrSize(hdr.data())) throw Error(ErrorCode::kOutOfRange, "list index out of range");
   PageId root = HdrRoot(hdr.data());
   uint32_t height = HdrHeight(hdr.data());
   hdr.Release();
@@ -229,7 +229,7 @@ void ListTree::Set(uint64_t i, std::string_view encoded) {
   PageGuard hdr = space_.Write(header_);
   uint8_t* h = hdr.mutable_data();
   uint64_t size = HdrSize(h);
-  if (i >= size) throw Error(ErrorCode::kIndex, "list assignment index out of range");
+  if (i >= size) throw Error(ErrorCode::kOutOfRange, "list assignment index out of range");
   std::string scratch;
   // Store the new value before dropping the old: x[0] = x[0] must not free x[0].
   std::string_view v = heap_.ToStored(encoded, scratch);

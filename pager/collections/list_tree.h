@@ -9,7 +9,7 @@
 // Values come in as inline encodings and go through Heap::ToStored (blobs,
 // reference counts); overwritten and erased values go through
 // Heap::OnDropped; values handed to visitors are inline again.
-// Errors: Error(kIndex) for an index out of range, Error(kInvalidArgument)
+// Errors: Error(kOutOfRange) for an index out of range, Error(kInvalidArgument)
 // for a run that is not `count` well-formed inline values, Error(kCorruption)
 // for a page that is not what the tree expects, plus what the PageSpace throws.
 // A PageSpace failure in the middle of a change may leave the tree
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "pager/collections/heap.h"
+#include "pager/collections/list_slice.h"
 
 namespace pagefs {
 
@@ -58,6 +59,9 @@ class ListTree {
   void Insert(uint64_t i, std::string_view encoded);
   void Append(std::string_view run, uint64_t count);
   void Erase(uint64_t start, uint64_t stop);
+  // Removes the positions of s (all < size()) in one walk: each leaf they
+  // fall in is compacted once, subtrees they miss are not visited.
+  void EraseSlice(const ListSlice& s);
   void Clear();
   void Reverse();
   // Walks the whole tree and checks every structural invariant; throws
@@ -84,6 +88,7 @@ class ListTree {
 
   // Shrinking (list_tree_shrink.cc).
   void EraseRange(PageId id, uint32_t h, uint64_t a, uint64_t b);
+  void EraseEvery(PageId id, uint32_t h, uint64_t first, uint64_t stride, uint64_t count);
   void FixUnderflow(PageGuard& parent, uint32_t h, uint32_t slot);
   void CollapseRoot(uint8_t* hdr);
   void FreeSubtree(PageId id, uint32_t h);

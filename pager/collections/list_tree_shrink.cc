@@ -75,6 +75,75 @@ void ListTree::EraseRange(PageId id, uint32_t h, uint64_t a, uint64_t b) {
   for (auto it = partial.rbegin(); it != partial.rend(); ++it) FixUnderflow(g, h, *it);
 }
 
+// Removes positions first, first + stride, ... (count of them, all inside
+// the subtree at id, which they do not wholly cover; relative to it).
+void ListTree::EraseEvery(PageId id, uint32_t h, uint64_t first, uint64_t stride, uint64_t count) {
+  PageGuard g = space_.Write(id);
+  if (h == 1) {
+    for (uint64_t k = 0; k < count; ++k) {
+      const auto at = static_cast<uint32_t>(first + k * stride);
+      DropValues(g.data(), at, at + 1);
+    }
+    // Two positions in one leaf are less than a page apart; one alone may be
+    // given any stride (up to 2**63 - 1), which does not fit a leaf's u32.
+    const auto leaf_stride = static_cast<uint32_t>(count == 1 ? 1 : stride);
+    ListLeaf(g.mutable_data(), page_size_)
+        .EraseEvery(static_cast<uint32_t>(first), leaf_stride, static_cast<uint32_t>(count));
+    return;
+  }
+  ListNode node(g.mutable_data(), page_size_);
+  const uint64_t last = first + (count - 1) * stride;
+  const uint32_t s0 = node.Find(first), s1 = node.Find(last);
+  std::vector<uint32_t> partial;
+  std::vector<PageId> ids;
+  std::vector<uint64_t> counts;
+  for (uint32_t s = 0; s < node.count(); ++s) {
+    const uint64_t lo = node.before(s), hi = node.cum(s);
+    // The positions k in [k0, k1) fall in this child.
+    uint64_t k0 = 0, k1 = 0;
+    if (s >= s0 && s <= s1) {
+      k0 = lo <= first ? 0 : (lo - first + stride - 1) / stride;
+      k1 = hi <= first ? 0 : std::min(count, (hi - first + stride - 1) / stride);
+    }
+    if (k1 <= k0) {
+      ids.push_back(node.child(s));
+      counts.push_back(hi - lo);
+      continue;
+    }
+    if (k1 - k0 == hi - lo) {  // every value of the child goes
+      FreeSubtree(node.child(s), h - 1);
+      continue;
+    }
+    EraseEvery(node.child(s), h - 1, first + k0 * stride - lo, stride, k1 - k0);
+    partial.push_back(static_cast<uint32_t>(ids.size()));
+    ids.push_back(node.child(s));
+    counts.push_back(hi - lo - (k1 - k0));
+  }
+  node.Assign(ids.data(), counts.data(), static_cast<uint32_t>(ids.size()));
+  // Right to left: a merge removes the right one of two slots, so the slots
+  // still to mend keep their places.
+  for (auto it = partial.rbegin(); it != partial.rend(); ++it) FixUnderflow(g, h, *it);
+}
+
+void ListTree::EraseSlice(const ListSlice& s) {
+  if (s.count == 0) return;
+  const uint64_t stride = s.step > 0 ? static_cast<uint64_t>(s.step) : static_cast<uint64_t>(-s.step);
+  if (stride == 1) return Erase(s.low(), s.high());
+  PageGuard hdr = space_.Write(header_);
+  uint8_t* h = hdr.mutable_data();
+  const uint64_t size = Field<uint64_t>(h, ListHeaderFields::kSize);
+  if (s.high() > size) throw Error(ErrorCode::kInvalidArgument, "slice past the end of the list");
+  if (s.count == size) {
+    hdr.Release();
+    Clear();
+    return;
+  }
+  EraseEvery(Field<uint64_t>(h, ListHeaderFields::kRoot), Field<uint32_t>(h, ListHeaderFields::kHeight), s.low(),
+             stride, s.count);
+  SetField<uint64_t>(h, ListHeaderFields::kSize, size - s.count);
+  CollapseRoot(h);
+}
+
 // If child slot of parent (at height h) is underfull, merges it with a
 // neighbour or evens the two out.
 void ListTree::FixUnderflow(PageGuard& pg, uint32_t h, uint32_t slot) {

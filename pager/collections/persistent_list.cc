@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <vector>
 
 #include "pager/util/error.h"
+#include "pager/collections/list_slice.h"
 #include "pager/collections/list_tree.h"
 
 namespace pagefs {
@@ -91,12 +93,12 @@ void PersistentList::Insert(uint64_t i, std::string_view encoded) {
 }
 namespace {
 
-// Python's index rule for element assignment and deletion; Error(kIndex) when
+// Python's index rule for element assignment and deletion; Error(kOutOfRange) when
 // i is out of range of a list of n values.
 uint64_t ResolveAssignment(int64_t i, uint64_t n) {
   const int64_t size = static_cast<int64_t>(n);
   const int64_t at = i < 0 ? i + size : i;
-  if (at < 0 || at >= size) throw Error(ErrorCode::kIndex, "list assignment index out of range");
+  if (at < 0 || at >= size) throw Error(ErrorCode::kOutOfRange, "list assignment index out of range");
   return static_cast<uint64_t>(at);
 }
 
@@ -137,20 +139,37 @@ void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run
     for (uint64_t k = 0; k < count; ++k) t.Insert(start + k, values[k]);
   });
 }
+void PersistentList::EraseSlice(int64_t start, int64_t stop, int64_t step) {
+  Locked([&](ListTree& t) {
+    t.EraseSlice(ResolveSlice(start, stop, step, t.size()));
+  });
+}
+void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run, uint64_t count) {
+  if (step == 1) throw Error(ErrorCode::kInvalidArgument, "a slice with step 1 is assigned by Replace");
+  Locked([&](ListTree& t) {
+    std::vector<std::string_view> values = SplitRun(run, count);
+    const ListSlice s = ResolveSlice(start, stop, step, t.size());
+    if (count != s.count) {
+      throw Error(ErrorCode::kInvalidArgument, "attempt to assign sequence of size " + std::to_string(count) +
+                                                   " to extended slice of size " + std::to_string(s.count));
+    }
+    for (uint64_t k = 0; k < count; ++k) t.Set(s.at(k), values[k]);
+  });
+}
 void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
   Locked([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());
     const int64_t at = i < 0 ? i + n : i;
-    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "list index out of range");
+    if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "list index out of range");
     t.Get(static_cast<uint64_t>(at), fn);
   });
 }
 void PersistentList::Pop(int64_t i, const Visitor& fn) {
   Locked([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());
-    if (n == 0) throw Error(ErrorCode::kIndex, "pop from empty list");
+    if (n == 0) throw Error(ErrorCode::kOutOfRange, "pop from empty list");
     const int64_t at = i < 0 ? i + n : i;
-    if (at < 0 || at >= n) throw Error(ErrorCode::kIndex, "pop index out of range");
+    if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "pop index out of range");
     t.Get(static_cast<uint64_t>(at), fn);
     t.Erase(static_cast<uint64_t>(at), static_cast<uint64_t>(at) + 1);
   });

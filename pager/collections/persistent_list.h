@@ -12,7 +12,7 @@
 // A PersistentList object is a handle; several handles on one id share one
 // CollectionState and so one lock. Every method takes the heap's op lock
 // shared and the collection's mutex; methods are safe from any thread.
-// Errors: Error(kIndex) for an index out of range (message like Python's),
+// Errors: Error(kOutOfRange) for an index out of range (message like Python's),
 // plus whatever the PageSpace throws.
 //
 // A value read out of a collection may reference a list that nothing else
@@ -58,10 +58,10 @@ class PersistentList {
   uint64_t size();
   // Visitors run with the list locked: they must not call back into it, nor
   // close a handle; they may open handles (ReferencedLists::Open).
-  // fn(value at i). REQUIRES i < size(), else Error(kIndex).
+  // fn(value at i). REQUIRES i < size(), else Error(kOutOfRange).
   void Get(uint64_t i, const Visitor& fn);
   // The same with Python's index rule (a negative i counts from the end),
-  // resolved and read in one locked step; Error(kIndex) when out of range.
+  // resolved and read in one locked step; Error(kOutOfRange) when out of range.
   void GetSigned(int64_t i, const Visitor& fn);
   // fn(value) for i in [start, stop), in order; stop is clamped to size().
   void Scan(uint64_t start, uint64_t stop, const Visitor& fn);
@@ -73,7 +73,7 @@ class PersistentList {
   // Single-element edits with Python's index rules, the index resolved
   // against the size inside the same locked step as the edit (so a racing
   // thread can never make it name another element): SetSigned and EraseSigned
-  // throw Error(kIndex) "list assignment index out of range" when i (negative
+  // throw Error(kOutOfRange) "list assignment index out of range" when i (negative
   // counts from the end) is out of range then; InsertSigned clamps i like
   // list.insert.
   void SetSigned(int64_t i, std::string_view encoded);
@@ -90,11 +90,22 @@ class PersistentList {
   void Replace(uint64_t start, uint64_t stop, std::string_view run, uint64_t count);
   // Removes the value at i and hands it to fn first, as one operation, so
   // two threads popping never get the same value. i is a Python index
-  // (negative counts from the end). Error(kIndex) "pop from empty list" or
+  // (negative counts from the end). Error(kOutOfRange) "pop from empty list" or
   // "pop index out of range", with the list unchanged. fn runs with the list
   // locked, before the erase: a reference it visits still holds its target,
   // so fn may open a handle on it (ReferencedLists::Open).
   void Pop(int64_t i, const Visitor& fn);
+  // Extended slices (lst[start:stop:step]), each one operation under the
+  // list's lock, the slice resolved against the size there (ListSlice):
+  // start, stop and step as PySlice_Unpack gives them, step != 0.
+  // EraseSlice removes the positions the slice names (del lst[a:b:c]).
+  // AssignSlice sets them, in the slice's order, to the count values of run
+  // (lst[a:b:c] = values); step must not be 1 (that is Replace), else
+  // Error(kInvalidArgument). Error(kInvalidArgument) "attempt to assign
+  // sequence of size <count> to extended slice of size <positions>" when the
+  // counts differ, and no change, as for a malformed run.
+  void EraseSlice(int64_t start, int64_t stop, int64_t step);
+  void AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run, uint64_t count);
   // Appends count values given as one concatenated run.
   void Append(std::string_view run, uint64_t count);
   // Removes [start, stop).

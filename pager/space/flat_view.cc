@@ -1,7 +1,6 @@
 #include "pager/space/flat_view.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -46,8 +45,8 @@ void FlatView::MarkChanged() { changed_ns_.store(WallNs(), std::memory_order_rel
 
 void FlatView::CheckPageLimit(PageId id) const {
   if (id >= kFlatViewPageLimit) {
-    throw Error::FromErrno(EFBIG, "page " + std::to_string(id) + " of prefix '" + name_ +
-                                      "' is past the largest page id the mount can address");
+    throw Error(ErrorCode::kTooLarge, "page " + std::to_string(id) + " of prefix '" + name_ +
+                                          "' is past the largest page id the mount can address");
   }
 }
 
@@ -300,7 +299,7 @@ bool FlatView::CreatePage(PageId id) {
   const uint64_t count_before = volume.page_count();
   std::unique_lock<std::shared_mutex> lock(locks_.For(id));
   if (volume.IsAllocated(id)) {
-    throw Error::FromErrno(EEXIST, "page " + std::to_string(id) + " exists");
+    throw Error(ErrorCode::kExists, "page " + std::to_string(id) + " exists");
   }
   volume.EnsureAllocated(id);
   space_.Write(id);  // dirty: a created page is stored even if never written

@@ -120,7 +120,7 @@ class FlatView {
     bool grew = false;  // page_count grew: the space's size changed
   };
   // Writes size bytes at off, allocating the pages it touches. Throws
-  // Error(kIo, EFBIG) past kFlatViewPageLimit, kInvalidArgument for bytes
+  // Error(kTooLarge) past kFlatViewPageLimit, kInvalidArgument for bytes
   // other than zeros in page 0.
   WriteResult Write(uint64_t off, const uint8_t* data, size_t size);
 
@@ -150,7 +150,7 @@ class FlatView {
   // Every allocated id, ascending.
   std::vector<PageId> AllocatedPages();
   // Allocates page id, zero-filled and stored even if never written.
-  // Error(kIo, EEXIST) when it is allocated. Returns whether the space grew.
+  // Error(kExists) when it is allocated. Returns whether the space grew.
   bool CreatePage(PageId id);
   // Zeroes page id from byte from to its end. Error(kNotFound) for a page
   // that is not allocated.

@@ -12,20 +12,23 @@ Error Error::FromErrno(int err, const std::string& what) {
   return Error(code, what + ": " + std::strerror(err), err);
 }
 
+Error Error::Closed(const std::string& store) { return Error(ErrorCode::kClosed, store + " is closed"); }
+
 const char* ErrorCodeName(ErrorCode code) noexcept {
   switch (code) {
     case ErrorCode::kIo: return "io";
     case ErrorCode::kNoSpace: return "no-space";
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kInvalidArgument: return "invalid-argument";
+    case ErrorCode::kOutOfRange: return "out-of-range";
+    case ErrorCode::kTooLarge: return "too-large";
     case ErrorCode::kNotFound: return "not-found";
+    case ErrorCode::kExists: return "exists";
     case ErrorCode::kReadOnly: return "read-only";
+    case ErrorCode::kNotAllowed: return "not-allowed";
     case ErrorCode::kClosed: return "closed";
     case ErrorCode::kBusy: return "busy";
     case ErrorCode::kBudget: return "budget";
-    case ErrorCode::kIndex: return "index";
-    case ErrorCode::kType: return "type";
-    case ErrorCode::kValue: return "value";
     case ErrorCode::kFailed: return "failed";
     case ErrorCode::kStale: return "stale";
   }

@@ -27,7 +27,9 @@ from ._store import (
     set_cache_size,
     stats,
 )
-from ._store import new_list as list  # noqa: A001 -- pagefs.list mirrors list()
+# pagefs.list mirrors list(); it stays out of __all__ so that
+# `from pagefs import *` never replaces the builtin in the caller's module.
+from ._store import new_list as list  # noqa: A001
 
 from . import _errors as _errors_module
 
@@ -52,7 +54,6 @@ __all__ = [
     "get_cache_size",
     "get_store",
     "init",
-    "list",
     "root",
     "set_cache_size",
     "stats",

@@ -1,6 +1,8 @@
 """Exceptions raised by pagefs.
 
-Every engine failure reaches Python through one mapping (pybind/errors.cc):
+Every engine failure reaches Python through one mapping (pybind/errors.cc).
+The engine's codes (pager/util/error.h) name conditions; each becomes one
+exception:
 
 =====================  ===============================================
 engine code            Python exception
@@ -10,14 +12,22 @@ kIo                    OSError(errno, msg) -- its errno subclass, e.g.
 kNoSpace               OSError(ENOSPC, msg)
 kCorruption            CorruptionError  (pagefs.Error and OSError)
 kInvalidArgument       ValueError
+kOutOfRange            IndexError (Python's own messages, such as
+                       "list index out of range")
+kTooLarge              OverflowError
 kNotFound              FileNotFoundError
+kExists                FileExistsError
 kReadOnly              ReadOnlyError    (pagefs.Error and PermissionError)
+kNotAllowed            PermissionError
 kClosed                ClosedError      (pagefs.Error and ValueError)
 kBusy                  LockedError      (pagefs.Error and BlockingIOError)
 kBudget                BudgetError      (pagefs.Error and MemoryError)
-kIndex / kType / kValue  IndexError / TypeError / ValueError
 kFailed                Error
+kStale                 OSError(ESTALE, msg)
 =====================  ===============================================
+
+Values the engine cannot store are refused by the binding itself, before the
+engine sees them (TypeError naming the type).
 
 The pagefs-specific classes derive from both :class:`Error` (so
 ``except pagefs.Error`` catches everything pagefs-specific) and the builtin

@@ -1,11 +1,12 @@
 """pagefs.List: a persistent list that behaves like Python's ``list``.
 
 The fast paths (``len``, ``lst[i]``, ``lst[i] = v``, ``del lst[i]``,
-``append``, ``extend``, ``insert``, ``pop``, ``clear``, ``reverse``) are C++
-(pagefs._core.List). This module adds the rest of ``list``'s behaviour on top
-of runs of values read by the engine's Scan, so that searching and comparing
-use Python's own comparisons (``chunk.index(x)``, ``chunk == other``) and match
-``list`` exactly, user-defined ``__eq__`` included.
+``del lst[a:b:c]``, ``append``, ``extend``, ``insert``, ``pop``, ``clear``,
+``reverse``) are C++ (pagefs._core.List). This module adds the rest of
+``list``'s behaviour on top of runs of values read by the engine's Scan, so
+that searching and comparing use Python's own comparisons (``chunk.index(x)``,
+``chunk == other``) and match ``list`` exactly, user-defined ``__eq__``
+included.
 
 Choices where a persistent list cannot simply be a ``list``:
 
@@ -73,6 +74,8 @@ class List(_core.List):
     """A persistent list. Create one with ``pagefs.list(iterable)`` or
     ``Store.list(iterable)``; it behaves like ``list`` (see the module notes)."""
 
+    # Like list: no per-instance attributes, unhashable.
+    __slots__ = ()
     __hash__ = None  # type: ignore[assignment]
 
     #: sort() sorts runs of this many values in RAM, then merges them.
@@ -197,23 +200,10 @@ class List(_core.List):
                 f"attempt to assign sequence of size {len(items)} to extended slice of size {length}"
             )
         if length:
-            self._set_strided(start, step, items)
-
-    def _delitem_slice(self, key: slice) -> None:
-        start, stop, step = key.indices(len(self))
-        if step == 1:
-            if start < stop:
-                self._erase(start, stop)
-            return
-        positions = range(start, stop, step)
-        if step > 0:
-            positions = positions[::-1]  # highest first, so the others stay put
-        if abs(step) == 1:
-            if len(positions):
-                self._erase(positions[-1], positions[0] + 1)
-            return
-        for i in positions:
-            self._erase(i, i + 1)
+            # The engine resolves the slice again under the list's lock (and
+            # checks the size again there, should another thread have
+            # changed the list meanwhile).
+            self._assign_extended(key, items)
 
     def remove(self, value: Any) -> None:
         """Remove first occurrence of value.
@@ -371,6 +361,20 @@ class List(_core.List):
 
     def __reduce__(self) -> Any:
         raise TypeError("cannot pickle a pagefs list: it lives in its store (use list(lst) for a copy)")
+
+    def __dir__(self) -> list:
+        # What a list user needs, as dir([]) shows it: not the members that
+        # implement it here and in pagefs._core.
+        return list(_PUBLIC_NAMES)
+
+
+# Dunders of the implementation, not of the list protocol.
+_IMPLEMENTATION_DUNDERS = {"__dict__", "__module__", "__slots__", "__weakref__"}
+_PUBLIC_NAMES = tuple(
+    name
+    for name in dir(List)
+    if not name.startswith("_") or (name.startswith("__") and name.endswith("__") and name not in _IMPLEMENTATION_DUNDERS)
+)
 
 
 MutableSequence.register(List)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import threading
 import weakref
 from collections.abc import MutableMapping
@@ -17,30 +16,23 @@ from ._list import List
 
 CacheSize = Union[int, str, None]
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
 
 def parse_size(size: Union[int, str]) -> int:
-    """Bytes from an int or a string such as "64M", "1.5G", "4096"."""
+    """Bytes from an int or a string such as "64M", "64 MiB", "1.5G", "4096".
+
+    Strings follow the engine's one grammar of sizes (pager/util/size.h),
+    which the mount's ``-o cache_size=`` and ``.control`` take too; an int is
+    read as its decimal digits, so both refuse the same sizes the same way."""
     if isinstance(size, bool):
         raise TypeError("cache size must be an int or a string like '64M', not bool")
     if isinstance(size, int):
-        if size < 0:
-            raise ValueError(f"cache size must not be negative, got {size}")
-        return _check_size_range(size)
-    if isinstance(size, str):
-        match = _SIZE_RE.match(size)
-        if not match:
-            raise ValueError(f"cannot read cache size {size!r}: use bytes or a number with K, M, G or T")
-        return _check_size_range(int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]))
-    raise TypeError(f"cache size must be an int or a string like '64M', not '{type(size).__name__}'")
-
-
-def _check_size_range(size: int) -> int:
-    if size >= 1 << 64:
-        raise OverflowError(f"cache size {size} is too large (at most 2**64 - 1 bytes)")
-    return size
+        text = str(int(size))
+    elif isinstance(size, str):
+        text = size
+    else:
+        raise TypeError(f"cache size must be an int or a string like '64M', not '{type(size).__name__}'")
+    # Lone surrogates cannot go to the engine as UTF-8: show them escaped.
+    return _core.parse_size(text.encode("utf-8", "backslashreplace"), "cache size")
 
 
 def _utf8_name(value: str, what: str) -> str:
@@ -148,8 +140,7 @@ class Store:
         return self._core.closed
 
     def _check_open(self) -> None:
-        if self._core.closed:
-            raise ClosedError(f"pagefs store {self.path!r} prefix {self.prefix!r} is closed")
+        self._core._check_open()  # the engine's one message for a closed store
 
     # ------------------------------------------------------------ collections
     def list(self, iterable: Iterable[Any] = ()) -> List:

@@ -258,7 +258,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="options",
         action="append",
         metavar="OPTIONS",
-        help="cache_size=SIZE (K/M/G), ro, allow_other, threads=N, log=FILE, ...",
+        help="cache_size=SIZE (64M, 1.5G, ...), ro, allow_other, threads=N, log=FILE, ...",
     )
     m.set_defaults(run=_mount)
 

@@ -35,6 +35,8 @@ def test_missing_mountpoint(cli_env, tmp_path):
 
 @pytest.mark.parametrize("opts,word", [("cache_size=12X", "cache_size"),
                                        ("cache_size=0", "cache_size"),
+                                       ("cache_size=-1M", "negative"),
+                                       ("cache_size=99999999999T", "too large"),
                                        ("bogus_option", "bogus_option"),
                                        ("threads=0", "threads")])
 def test_bad_options(cli_env, tmp_path, opts, word):
@@ -45,6 +47,12 @@ def test_bad_options(cli_env, tmp_path, opts, word):
     assert word in one_line(r.stderr)
     assert not is_mounted(tmp_path / "mnt")
     assert os.listdir(tmp_path / "store" / "data") == []  # no lock, no segment created
+
+
+@pytest.mark.parametrize("size,budget", [("1.5G", 3 << 29), ("64 M", 64 << 20), ("32MiB", 32 << 20)])
+def test_cache_size_takes_the_forms_that_init_takes(make_mount, size, budget):
+    m = make_mount().mount(f"cache_size={size}")
+    assert m.stats()["budget"] == budget
 
 
 def test_mountpoint_in_use(mounted):

@@ -85,3 +85,31 @@ def test_read_only_mount_refuses_writes_with_erofs(make_mount):
     assert oct(os.stat(m.data()).st_mode & 0o777) == "0o444"
     # A read-only mount takes no writer lock: a second read-only mount works too.
     assert not (m.root / "data" / "LOCK").read_text().strip().endswith(str(m.pid))
+
+
+# The engine's one grammar of sizes (pager/util/size.h), as pagefs.init()
+# takes it (tests/python/test_store.py holds the same forms).
+SIZE_FORMS = [("8388608", 8 << 20), ("8M", 8 << 20), ("8 M", 8 << 20), ("1.5M", 3 << 19),
+              ("8MiB", 8 << 20), ("8mb", 8 << 20), ("0.5g", 1 << 29), (" 4096K ", 4 << 20)]
+
+
+@pytest.mark.parametrize("text,bytes_", SIZE_FORMS)
+def test_cache_size_takes_every_form_of_size(mounted, text, bytes_):
+    write_control(mounted, f"cache_size={text}\n")
+    assert mounted.stats()["budget"] == bytes_
+
+
+@pytest.mark.parametrize("bad", ["cache_size=99999999999T", "cache_size=18446744073709551616"])
+def test_a_cache_size_past_64_bits_fails_with_efbig_and_changes_nothing(mounted, bad):
+    with pytest.raises(OSError) as e:
+        write_control(mounted, bad)
+    assert e.value.errno == errno.EFBIG  # kTooLarge; was EINVAL ("unknown command")
+    assert mounted.stats()["budget"] == 16 << 20
+
+
+@pytest.mark.parametrize("bad", ["cache_size=0", "cache_size=-1M", "cache_size=1.5X", "cache_size=.5G"])
+def test_a_bad_or_zero_cache_size_fails_with_einval(mounted, bad):
+    with pytest.raises(OSError) as e:
+        write_control(mounted, bad)
+    assert e.value.errno == errno.EINVAL
+    assert mounted.stats()["budget"] == 16 << 20

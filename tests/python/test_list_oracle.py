@@ -325,3 +325,68 @@ def test_a_list_that_contains_itself(store):
     assert (x in x) is (ref in ref) is True
     assert x[1] != [1, 2] and not (x[1] < x)
     assert repr(x) == "[1, [...]]"
+
+
+BIG = 1 << 62
+SLICE_BOUNDS = [None, 0, 1, 2, 5, 17, 99, 100, 101, 250, -1, -2, -5, -17, -100, -101, -250, BIG, -BIG]
+SLICE_STEPS = [None, 1, 2, 3, 7, 50, 101, BIG, -1, -2, -3, -7, -50, -101, -BIG]
+
+
+def test_strided_delete_is_lists_for_every_slice(store):
+    """del lst[a:b:c] against list for every a, b, c above, on one list that
+    is put back after each case (the engine resolves and erases in one call)."""
+    base = ["v%d" % i if i % 7 else i for i in range(100)]
+    pl = store.list(base)
+    for start in SLICE_BOUNDS:
+        for stop in SLICE_BOUNDS:
+            for step in SLICE_STEPS:
+                key = slice(start, stop, step)
+                ol = list(base)
+                del ol[key]
+                del pl[key]
+                if len(pl) != len(ol) or list(pl) != ol:
+                    pytest.fail(f"del lst[{start}:{stop}:{step}]: {list(pl)[:10]}... != {ol[:10]}...")
+                pl[:] = base
+
+
+def test_strided_delete_on_a_list_of_many_pages_matches_list(store):
+    rng = random.Random(5)
+    base = ["item-%d" % i + "x" * (i % 40) for i in range(20000)]
+    pl = store.list(base)
+    ol = list(base)
+    while len(ol) > 10:
+        n = len(ol)
+        key = slice(rng.choice((None, rng.randrange(-n, n))), rng.choice((None, rng.randrange(-n, n))),
+                    rng.choice((2, 3, 4, 9, 1000, -2, -3, -11)))
+        del ol[key]
+        del pl[key]
+        assert len(pl) == len(ol)
+        assert pl[::97] == ol[::97]
+    assert list(pl) == ol
+
+
+@pytest.mark.parametrize("key", [slice(None, None, 0), slice("a", None, 2), slice(None, 1.5, -1),
+                                 slice(None, None, "x"), slice(0, 3, 0)])
+def test_strided_delete_errors_are_lists(store, key):
+    pl, ol = store.list(range(10)), list(range(10))
+    got = outcome(lambda: pl.__delitem__(key))
+    want = outcome(lambda: ol.__delitem__(key))
+    assert got == want and got[0] == "error"
+    assert list(pl) == list(range(10))
+
+
+def test_strided_assignment_is_lists_for_every_slice(store):
+    base = list(range(60))
+    pl = store.list(base)
+    for start in SLICE_BOUNDS[:12]:
+        for stop in SLICE_BOUNDS[:12]:
+            for step in (2, 3, -1, -2, -7):
+                key = slice(start, stop, step)
+                size = len(range(60)[key])
+                for values in ([-k for k in range(size)], [0] * (size + 1)):
+                    ol = list(base)
+                    got = outcome(lambda: pl.__setitem__(key, values))
+                    want = outcome(lambda: ol.__setitem__(key, values))
+                    assert got[0] == want[0] and got[1:] == want[1:], key
+                    assert list(pl) == ol, key
+                    pl[:] = base

@@ -8,7 +8,8 @@ from collections.abc import MutableMapping, MutableSequence
 import pytest
 
 import pagefs
-from conftest import run_python
+from conftest import MOUNT_MODE, run_python
+from pagefs._store import _close_open_stores
 
 
 def test_list_and_root_persist_across_processes(tmp_path):
@@ -287,3 +288,58 @@ def test_bad_arguments_name_the_argument(tmp_path):
     with pagefs.Store(tmp_path, "p") as s:
         with pytest.raises(OverflowError, match="cache size"):
             s.set_cache_size(1 << 70)
+
+
+# The engine's one grammar of sizes (pager/util/size.h); tests/fs/test_control.py
+# gives the mount's .control the same forms.
+SIZE_FORMS = [("8388608", 8 << 20), ("8M", 8 << 20), ("8 M", 8 << 20), ("1.5M", 3 << 19),
+              ("8MiB", 8 << 20), ("8mb", 8 << 20), ("0.5g", 1 << 29), (" 4096K ", 4 << 20),
+              (8 << 20, 8 << 20)]
+
+
+@pytest.mark.parametrize("size,expected", SIZE_FORMS)
+def test_init_store_and_set_cache_size_take_every_form_of_size(tmp_path, size, expected):
+    from pagefs._store import parse_size
+
+    assert parse_size(size) == expected
+    if not MOUNT_MODE:  # through a mount the budget asked for is the daemon's to keep
+        with pagefs.Store(tmp_path, "p", cache_size=size) as s:
+            assert s.get_cache_size() == expected
+            s.set_cache_size("1M")
+            s.set_cache_size(size)
+            assert s.get_cache_size() == expected
+        assert pagefs.init(tmp_path, "q", cache_size=size).get_cache_size() == expected
+        pagefs.close()
+
+
+def size_errors(tmp_path, size):
+    """The exception each way of giving a cache size raises for size."""
+    errors = []
+    for give in (lambda: pagefs.Store(tmp_path, "p", cache_size=size),
+                 lambda: pagefs.init(tmp_path, "p", cache_size=size),
+                 lambda: pagefs.Store(tmp_path, "ok").set_cache_size(size)):
+        with pytest.raises(Exception) as info:
+            give()
+        errors.append((type(info.value), str(info.value)))
+    pagefs.close()
+    _close_open_stores()
+    return errors
+
+
+@pytest.mark.parametrize("size,exc,message", [
+    ("1.5X", ValueError, "invalid cache size '1.5X': expected a number of bytes, or a number with K, M, G or T"),
+    ("", ValueError, "invalid cache size '': expected"),
+    ("64i", ValueError, "invalid cache size '64i': expected"),
+    (".5G", ValueError, "invalid cache size '.5G': expected"),
+    ("-1M", ValueError, "invalid cache size '-1M': a size cannot be negative"),
+    (-5, ValueError, "invalid cache size '-5': a size cannot be negative"),
+    ("99999999999T", OverflowError, "cache size '99999999999T' is too large (at most 2**64 - 1 bytes)"),
+    (1 << 70, OverflowError, f"cache size '{1 << 70}' is too large (at most 2**64 - 1 bytes)"),
+    (True, TypeError, "cache size must be an int or a string like '64M', not bool"),
+    (1.5, TypeError, "cache size must be an int or a string like '64M', not 'float'"),
+    ("\ud800M", ValueError, "invalid cache size '\\ud800M'"),
+])
+def test_a_bad_size_is_refused_the_same_way_everywhere(tmp_path, size, exc, message):
+    errors = size_errors(tmp_path, size)
+    assert len(set(errors)) == 1, errors
+    assert errors[0][0] is exc and errors[0][1].startswith(message), errors[0]

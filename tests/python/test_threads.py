@@ -79,3 +79,33 @@ def test_handles_dropped_in_other_threads(store):
     for t in threads:
         t.join()
     assert keep == [1]
+
+
+def test_a_strided_delete_is_seen_whole_or_not_at_all(store):
+    """del lst[::2] is one engine operation under the list's lock: a reader in
+    another thread sees every length halve at once, never a list half-way."""
+    n = 1 << 13
+    lst = store.list(range(n))
+    lengths = set()
+    errors = []
+    done = threading.Event()
+
+    def reader():
+        try:
+            while not done.is_set():
+                lengths.add(len(lst))
+        except Exception as exc:  # noqa: BLE001 -- reported by the test
+            errors.append(exc)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for _ in range(3):
+            for _ in range(13):
+                del lst[::2]
+            lst.extend(range(n - len(lst)))
+    finally:
+        done.set()
+        t.join()
+    assert not errors, errors
+    assert lengths <= {n >> k for k in range(14)}, sorted(lengths - {n >> k for k in range(14)})[:5]

@@ -152,9 +152,18 @@ TEST_F(StoreTest, ClosedStoreRefusesEveryOperation) {
   PersistentList list(store->heap(), PersistentList::Create(store->heap()));
   store->Close();
   EXPECT_TRUE(store->closed());
+  // One message, whether the store or a list that outlived it is used.
+  const std::string closed = "prefix 'data' of " + root_.string() + " is closed";
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { list.size(); }));
+  EXPECT_EQ(last_message_, closed);
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { PersistentList::Create(store->heap()); }));
+  EXPECT_EQ(last_message_, closed);
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { store->Commit(); }));
+  EXPECT_EQ(last_message_, closed);
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { store->stats(); }));
+  EXPECT_EQ(last_message_, closed);
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { store->CheckOpen(); }));
+  EXPECT_EQ(last_message_, closed);
   EXPECT_NO_THROW(store->Close());
 }
 

@@ -76,14 +76,14 @@ TEST_P(ListPopTest, PopTakesPythonIndicesLikeAVector) {
 TEST_P(ListPopTest, PopOutOfRangeRaisesIndexAndChangesNothing) {
   auto list = NewList();
   std::string msg;
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { PopOne(*list, -1); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { PopOne(*list, -1); }, &msg));
   EXPECT_EQ("pop from empty list", msg);
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { PopOne(*list, 0); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { PopOne(*list, 0); }, &msg));
   EXPECT_EQ("pop from empty list", msg);
   list->Append(Int(1) + Int(2), 2);
   for (int64_t i : {int64_t{2}, int64_t{-3}, INT64_MAX, INT64_MIN}) {
     bool visited = false;
-    EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { list->Pop(i, [&](std::string_view) { visited = true; }); }, &msg));
+    EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { list->Pop(i, [&](std::string_view) { visited = true; }); }, &msg));
     EXPECT_EQ("pop index out of range", msg);
     EXPECT_FALSE(visited);
   }
@@ -99,14 +99,14 @@ TEST_P(ListPopTest, GetSignedCountsNegativeIndicesFromTheEnd) {
     list->GetSigned(i, [&](std::string_view v) { out = v; });
     return out;
   };
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { get(-1); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { get(-1); }, &msg));
   EXPECT_EQ("list index out of range", msg);
   list->Append(Int(10) + Int(11) + Int(12), 3);
   EXPECT_EQ(Int(10), get(0));
   EXPECT_EQ(Int(12), get(-1));
   EXPECT_EQ(Int(10), get(-3));
   for (int64_t i : {int64_t{3}, int64_t{-4}, INT64_MAX, INT64_MIN}) {
-    EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { get(i); }, &msg)) << i;
+    EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { get(i); }, &msg)) << i;
     EXPECT_EQ("list index out of range", msg);
   }
 }
@@ -240,7 +240,7 @@ TEST(ListPopConcurrency, ThreadsPoppingOneListTakeEveryValueExactlyOnce) {
           const int64_t i = rng() % 4 == 0 ? 0 : rng() % 4 == 0 ? -17 : -1;
           list.Pop(i, [&](std::string_view s) { v = s; });
         } catch (const Error& e) {
-          if (e.code() != ErrorCode::kIndex) throw;
+          if (e.code() != ErrorCode::kOutOfRange) throw;
           if (list.size() == 0) return;
           continue;  // fewer than 17 left
         }

@@ -10,6 +10,7 @@
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
 #include "pager/collections/heap.h"
+#include "pager/collections/list_slice.h"
 
 namespace pagefs {
 namespace {
@@ -42,9 +43,9 @@ TEST_P(PersistentListTest, EmptyListHasNoElements) {
   auto list = NewList();
   EXPECT_EQ(0u, list->size());
   std::string msg;
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { GetOne(*list, 0); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { GetOne(*list, 0); }, &msg));
   EXPECT_EQ("list index out of range", msg);
-  EXPECT_EQ(ErrorCode::kIndex, CodeOf([&] { list->Set(0, Int(1)); }, &msg));
+  EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { list->Set(0, Int(1)); }, &msg));
   EXPECT_EQ("list assignment index out of range", msg);
   EXPECT_TRUE(ReadAll(*list).empty());
   list->Erase(0, 10);
@@ -267,6 +268,99 @@ TEST_P(PersistentListTest, InsertAtBothEndsAndPastTheEnd) {
   list->Insert(0, Int(1));
   list->Insert(100, Int(3));  // clamped to the end
   EXPECT_EQ((std::vector<std::string>{Int(1), Int(2), Int(3)}), ReadAll(*list));
+}
+
+// The positions lst[start:stop:step] names in a list of n values, the slow
+// way: every index tested against the slice's arithmetic progression.
+std::vector<uint64_t> SlicePositions(const ListSlice& s, uint64_t n) {
+  std::vector<uint64_t> out;
+  for (uint64_t k = 0; k < s.count; ++k) out.push_back(s.at(k));
+  for (uint64_t p : out) EXPECT_LT(p, n);
+  return out;
+}
+
+TEST_P(PersistentListTest, EraseSliceRemovesExactlyTheSlicesPositions) {
+  std::mt19937_64 rng(GetParam() + 7);
+  const int64_t kEnd[] = {INT64_MIN, INT64_MAX};
+  for (int round = 0; round < 60; ++round) {
+    auto list = NewList();
+    const uint64_t n = round < 10 ? static_cast<uint64_t>(round) : 50 + rng() % 6000;
+    std::vector<std::string> oracle;
+    std::string run;
+    for (uint64_t i = 0; i < n; ++i) {
+      oracle.push_back(rng() % 20 == 0 ? RandomValue(rng) : Int(static_cast<int64_t>(i)));
+      run += oracle.back();
+    }
+    if (n > 0) list->Append(run, n);
+    const int64_t steps[] = {2, 3, 5, 64, 1000, int64_t{1} << 40, INT64_MAX, -1, -2, -3, -7, -500, -INT64_MAX, 1};
+    const int64_t step = steps[rng() % std::size(steps)];
+    const int64_t span = static_cast<int64_t>(n) + 3;
+    auto bound = [&] { return rng() % 5 == 0 ? kEnd[rng() % 2] : static_cast<int64_t>(rng() % (2 * span + 1)) - span; };
+    const int64_t start = bound(), stop = bound();
+    const ListSlice s = ResolveSlice(start, stop, step, n);
+    std::vector<uint64_t> gone = SlicePositions(s, n);
+    std::sort(gone.rbegin(), gone.rend());
+    for (uint64_t p : gone) oracle.erase(oracle.begin() + static_cast<int64_t>(p));
+    list->EraseSlice(start, stop, step);
+    ASSERT_EQ(oracle, ReadAll(*list)) << n << " [" << start << ":" << stop << ":" << step << "]";
+    EXPECT_EQ(list->Verify().size, oracle.size());
+  }
+}
+
+TEST_P(PersistentListTest, EraseSliceFreesWhatTheErasedValuesHeld) {
+  auto list = NewList();
+  const uint64_t baseline = space_.pages_in_use();
+  std::string run;
+  std::vector<std::string> kept;
+  const std::string long_value = Str(std::string(3 * GetParam(), 'x'));  // a blob chain
+  for (int i = 0; i < 3000; ++i) {
+    const bool odd = i % 2 == 1;
+    std::string v = odd ? long_value : Int(i);
+    if (!odd) kept.push_back(v);
+    run += v;
+  }
+  list->Append(run, 3000);
+  // A list referenced only from an odd position: freed with it.
+  const uint64_t nested = PersistentList::Create(heap_);
+  {
+    PersistentList handle(heap_, nested);
+    handle.Append(Int(1), 1);
+    list->Set(1, Ref(nested));
+  }
+  const uint64_t before = space_.pages_in_use();
+  list->EraseSlice(1, INT64_MAX, 2);
+  EXPECT_EQ(kept, ReadAll(*list));
+  list->Verify();
+  EXPECT_LT(space_.pages_in_use(), before / 4);  // every blob chain and the nested list went
+  EXPECT_ANY_THROW(PersistentList(heap_, nested));  // its pages are gone
+  list->Clear();
+  EXPECT_LE(space_.pages_in_use(), baseline + 1);
+}
+
+TEST_P(PersistentListTest, AssignSliceSetsThePositionsInTheSlicesOrder) {
+  auto list = NewList();
+  std::string run;
+  for (int i = 0; i < 10; ++i) run += Int(i);
+  list->Append(run, 10);
+  list->AssignSlice(INT64_MAX, INT64_MIN, -3, Cat(Int(90), Int(60), Int(30), Int(0)), 4);  // 9 6 3 0
+  list->AssignSlice(1, 6, 2, Cat(Str("a"), Str("b"), Str("c")), 3);                        // 1 3 5
+  EXPECT_EQ((std::vector<std::string>{Int(0), Str("a"), Int(2), Str("b"), Int(4), Str("c"), Int(60), Int(7),
+                                      Int(8), Int(90)}),
+            ReadAll(*list));
+}
+
+TEST_P(PersistentListTest, AssignSliceOfTheWrongSizeChangesNothing) {
+  auto list = NewList();
+  std::string run;
+  for (int i = 0; i < 10; ++i) run += Int(i);
+  list->Append(run, 10);
+  const auto before = ReadAll(*list);
+  std::string msg;
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->AssignSlice(0, INT64_MAX, 2, Cat(Int(1), Int(2)), 2); }, &msg));
+  EXPECT_EQ(msg, "attempt to assign sequence of size 2 to extended slice of size 5");
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->AssignSlice(0, INT64_MAX, 2, Int(1), 2); }));
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->AssignSlice(0, 2, 1, Cat(Int(1), Int(2)), 2); }));
+  EXPECT_EQ(before, ReadAll(*list));
 }
 
 }  // namespace

@@ -1,0 +1,46 @@
+"""The package as a user meets it: what `from pagefs import *` brings and
+what dir() shows of a list."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+import pagefs
+
+
+def test_import_star_shadows_no_builtin():
+    namespace: dict = {}
+    exec("from pagefs import *", namespace)
+    assert namespace["__builtins__"] is not None
+    for name in ("list", "dict", "set", "tuple"):
+        assert name not in namespace, f"from pagefs import * replaced {name}"
+    assert not set(pagefs.__all__) & set(dir(builtins))
+
+
+def test_pagefs_list_still_makes_a_list(store, default_store):
+    lst = pagefs.list([1, 2])
+    assert isinstance(lst, pagefs.List) and lst == [1, 2]
+    assert "list" not in pagefs.__all__ and callable(pagefs.list)
+
+
+def test_dir_of_a_list_shows_the_list_api_and_nothing_private(store):
+    lst = store.list([1, 2, 3])
+    names = dir(lst)
+    assert names == sorted(names)
+    assert not [n for n in names if n.startswith("_") and not n.endswith("__")]
+    # Everything a list offers (pagefs.List does not subscript as a generic type).
+    assert set(dir([])) - set(names) == {"__class_getitem__"}
+    # Beyond list: the copy protocol, `[..] + lst`, and sort's run length.
+    assert set(names) - set(dir([])) == {"__copy__", "__radd__", "sort_run_length"}
+    for name in names:
+        getattr(lst, name)
+
+
+def test_a_list_takes_no_attributes_of_its_own(store):
+    lst = store.list()
+    with pytest.raises(AttributeError):
+        lst.note = "x"
+    with pytest.raises(AttributeError):
+        [].note = "x"

@@ -13,6 +13,7 @@
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/fault_env.h"
+#include "pager/testing/temp_folder.h"
 
 namespace pagefs {
 namespace {
@@ -21,20 +22,13 @@ namespace fs = std::filesystem;
 
 class EmbeddedModeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("pagefs-embedded-mode-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   std::unique_ptr<EmbeddedMode> Open(const StoreOptions& options = {}) {
     return std::make_unique<EmbeddedMode>(env_, root_.string(), (root_ / "p").string(),
                                           "prefix 'p'", options);
   }
 
-  fs::path root_;
+  TempFolder folder_{"embedded-mode"};
+  const fs::path& root_ = folder_.path();
   FaultEnv env_;
 };
 

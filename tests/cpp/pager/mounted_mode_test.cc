@@ -14,6 +14,7 @@
 #include "pager/store.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/fake_mount.h"
+#include "pager/testing/temp_folder.h"
 #include "pager/values/value_format.h"
 
 namespace pagefs {
@@ -24,20 +25,13 @@ namespace fs = std::filesystem;
 class MountedModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("pagefs-mounted-mode-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
     mount_ = std::make_unique<FakeMount>(root_, 8192);
     options_.env = mount_.get();
   }
-  void TearDown() override {
-    mount_.reset();
-    fs::remove_all(root_);
-  }
 
-  fs::path root_;
-  std::unique_ptr<FakeMount> mount_;
+  TempFolder folder_{"mounted-mode"};
+  const fs::path& root_ = folder_.path();
+  std::unique_ptr<FakeMount> mount_;  // goes before its folder
   StoreOptions options_;
 };
 
@@ -82,7 +76,7 @@ TEST_F(MountedModeTest, AListCommittedThroughTheMountIsReadBackByAReader) {
     const uint64_t id = PersistentList::Create(store->heap());
     PersistentList list(store->heap(), id);
     std::string run;
-    for (int i = 0; i < 1000; ++i) EncodeStr(run, "v" + std::to_string(i));
+    for (int i = 0; i < 1000; ++i) EncodeStr(run, "value-" + std::to_string(i));
     list.Append(run, 1000);
     std::string ref;
     EncodeRef(ref, CollectionKind::kList, id);
@@ -102,7 +96,7 @@ TEST_F(MountedModeTest, AListCommittedThroughTheMountIsReadBackByAReader) {
   PersistentList list(reader->heap(), id);
   ASSERT_EQ(1000u, list.size());
   list.Get(999, [&](std::string_view v) {
-    EXPECT_EQ("v999",
+    EXPECT_EQ("value-999",
               std::string(Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size()).data));
   });
 }

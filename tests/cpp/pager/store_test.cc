@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pager/testing/fault_env.h"
+#include "pager/testing/temp_folder.h"
 #include "pager/util/error.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
@@ -24,14 +25,6 @@ namespace fs = std::filesystem;
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("pagefs-store-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   static std::string Str(const std::string& s) {
     std::string out;
     EncodeStr(out, s);
@@ -53,7 +46,8 @@ class StoreTest : public ::testing::Test {
     return ErrorCode::kIo;
   }
 
-  fs::path root_;
+  TempFolder folder_{"store"};
+  const fs::path& root_ = folder_.path();
   std::string last_message_;
 };
 

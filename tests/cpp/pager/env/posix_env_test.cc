@@ -15,6 +15,7 @@
 
 #include "pager/space/mount_protocol.h"
 #include "pager/testing/error_code.h"
+#include "pager/testing/temp_folder.h"
 #include "pager/tier/segment_tier.h"
 #include "pager/util/error.h"
 #include "pager/volume/volume.h"
@@ -26,15 +27,8 @@ namespace fs = std::filesystem;
 
 class PosixEnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("pagefs-env-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  TempFolder folder_{"env"};
+  const fs::path& dir_ = folder_.path();
   PosixEnv env_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/fake_mount.h"
+#include "pager/testing/temp_folder.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
@@ -25,16 +26,8 @@ constexpr uint32_t kPage = 4096;
 class MountedSpaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("pagefs-mounted-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
     mount_ = std::make_unique<FakeMount>(root_, kPage);
     mount_->AddPrefix("p");
-  }
-  void TearDown() override {
-    mount_.reset();
-    fs::remove_all(root_);
   }
 
   std::unique_ptr<MountedSpace> Open(bool read_only, uint64_t cache = 1 << 20) {
@@ -52,8 +45,9 @@ class MountedSpaceTest : public ::testing::Test {
     return buf;
   }
 
-  fs::path root_;
-  std::unique_ptr<FakeMount> mount_;
+  TempFolder folder_{"mounted-space"};
+  const fs::path& root_ = folder_.path();
+  std::unique_ptr<FakeMount> mount_;  // goes before its folder
 };
 
 TEST_F(MountedSpaceTest, AWriterTakesTheRoleAndASecondIsRefusedNamingTheHolder) {

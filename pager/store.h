@@ -1,6 +1,6 @@
-// Store: one open prefix of a pagefs root folder, ROOT/PREFIX. It owns the
-// Volume (page table, segments, commits), the BufferPool that holds the cache
-// budget, and the Heap of collections on top. This is what the Python package
+// Store: one open prefix of a pagefs root folder, ROOT/PREFIX. It owns, through
+// its mode, the Volume (page table, segments, commits) and the BufferPool that
+// holds the cache budget, and the Heap of collections on top. This is what the Python package
 // and the tools open; collections reach pages only through space().
 //
 // One writer per prefix: a read-write Store holds an exclusive lock on
@@ -142,7 +142,8 @@ class Store {
   // Drops every change since the last commit and reopens the volume at it
   // (the daemon does this when a writer through the mount goes away without
   // committing). Embedded stores only. REQUIRES: no collection handles are
-  // in use (the heap is rebuilt). Throws like Open.
+  // in use (the heap is rebuilt). Throws like Open; when the volume cannot be
+  // opened again, the store is closed then (its writer lock released).
   void Rollback();
 
  private:

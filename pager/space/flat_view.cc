@@ -178,7 +178,7 @@ std::vector<PageId> FlatView::Punch(uint64_t off, uint64_t len) {
   const uint64_t ps = page_size_;
   const uint64_t end = std::min<uint64_t>(off + len, volume.page_count() * ps);
   std::vector<PageId> freed;
-  uint64_t done = 0;  // a failure is thrown whole: the caller punches again
+  uint64_t done = 0;  // not a transfer: a failure is thrown, never a short punch
   ForEachPage(off, end > off ? end - off : 0, ps, done, [&](PageId id, size_t in, size_t n, size_t) {
     if (id == kNoPage) return;
     std::unique_lock<std::shared_mutex> lock(locks_.For(id));

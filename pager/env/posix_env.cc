@@ -59,13 +59,28 @@ bool IsPagefsMount(const std::string& path) {
   struct statfs fs;
   if (::statfs(path.c_str(), &fs) != 0 || fs.f_type != kFuseSuperMagic) return false;
   // Another FUSE file system is not ours: the daemon's .stats says what it is.
-  int fd = ::open((path + "/.stats").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char head[256];
-  ssize_t n = ::pread(fd, head, sizeof(head), 0);
-  ::close(fd);
-  return n > 0 && std::string(head, static_cast<size_t>(n)).find("\"fs\": \"pagefs\"") !=
-                      std::string::npos;
+  // A failed read of it says nothing, and guessing "a plain folder" would
+  // open the store beside the daemon: retry for a while, then say so.
+  int err = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (attempt > 0) ::usleep(10000);
+    int fd = ::open((path + "/.stats").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return false;
+      err = errno;
+      continue;
+    }
+    char head[256];
+    ssize_t n = ::pread(fd, head, sizeof(head), 0);
+    err = n < 0 ? errno : EIO;
+    ::close(fd);
+    if (n > 0) {
+      return std::string(head, static_cast<size_t>(n)).find("\"fs\": \"pagefs\"") !=
+             std::string::npos;
+    }
+  }
+  throw Error::FromErrno(err, "read " + path + "/.stats (is the FUSE mount at " + path +
+                                  " a healthy pagefs mount?)");
 }
 
 void PosixEnv::CreateFolders(const std::string& path) {

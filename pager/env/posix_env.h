@@ -16,6 +16,8 @@ namespace pagefs {
 inline constexpr uint64_t kSegmentBytes = 64ull << 20;
 
 // Whether path is the top of a pagefs mount (FUSE, with a .stats naming pagefs).
+// Throws when path is a FUSE mount whose .stats cannot be read for a second:
+// never a guess that would open a store beside its daemon.
 bool IsPagefsMount(const std::string& path);
 
 class PosixEnv final : public Env {

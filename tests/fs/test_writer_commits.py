@@ -92,9 +92,12 @@ class Writer:
             time.sleep(0.01)
 
     def committed_range(self):
-        """(last k acknowledged, last k whose commit started)."""
-        ok = [int(l.split()[1]) for l in self.lines() if l.startswith("ok ")]
-        pre = [int(l.split()[1]) for l in self.lines() if l.startswith("pre ")]
+        """(last k acknowledged, last k whose commit started). The commit the
+        writer started from ("ready k") counts as both: a daemon stopped
+        before the writer's first commit of a round leaves that one."""
+        lines = self.lines()
+        ok = [int(l.split()[1]) for l in lines if l.startswith(("ok ", "ready "))]
+        pre = [int(l.split()[1]) for l in lines if l.startswith(("pre ", "ready "))]
         return max(ok, default=-1), max(pre, default=-1)
 
     def kill(self):

@@ -1,0 +1,98 @@
+// RemoteTier: a Tier whose slots live in an S3 bucket as immutable objects
+// (docs/remote_format.md). Nothing in the bucket is ever overwritten except
+// the small head record, and that only by a conditional write.
+//
+// - Write keeps the page in memory until the next Sync.
+// - Sync compresses each pending page (zstd), checksums the compressed bytes
+//   (XXH3, seeded by the slot), packs them into segment objects of about
+//   kSegmentTarget bytes and uploads them (create-only). Slots then point at
+//   (segment, offset, length, checksum) in the tier's slot map.
+// - PublishCommit uploads a commit object (the caller's commit record plus
+//   the whole slot map) under a name no one else uses, then moves `head` to
+//   it with If-Match (If-None-Match for the first commit): a crash at any
+//   instant leaves the head on the last complete commit, whose segments are
+//   never touched. Another writer having moved the head is Error(kBusy).
+// - LoadCommit reads head and its commit object and adopts its slot map.
+// - Read / ReadRun fetch with ranged GETs; ReadRun coalesces slots stored
+//   side by side in one segment into one GET. Every frame's checksum and
+//   size are verified: Error(kCorruption) names the object and the slot.
+// Writes, Sync and PublishCommit come from one writer thread at a time (the
+// Volume serializes them); reads may run concurrently with everything.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pager/tier/remote/s3_client.h"
+#include "pager/tier/tier.h"
+
+namespace pagefs {
+
+struct RemoteTierStats {
+  uint64_t gets = 0, puts = 0, bytes_received = 0, bytes_sent = 0;
+  uint64_t segments_uploaded = 0;
+};
+
+class RemoteTier final : public Tier {
+ public:
+  static constexpr size_t kSegmentTarget = 4 << 20;
+
+  // client must outlive the tier.
+  RemoteTier(S3Client& client, uint32_t slot_size);
+  RemoteTier(const RemoteTier&) = delete;
+  RemoteTier& operator=(const RemoteTier&) = delete;
+
+  uint32_t slot_size() const override { return slot_size_; }
+  void Read(SlotId slot, uint8_t* buf) override;
+  void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override;
+  void Write(SlotId slot, const uint8_t* buf) override;
+  void Sync() override;
+  void Discard(SlotId slot) override;
+  SlotId size() const override;
+  TierStats stats() const override;
+  std::string name() const override;
+
+  // See above. REQUIRES: Sync() since the last Write.
+  void PublishCommit(uint64_t epoch, std::string_view record);
+  // The record of the commit the head names, or nullopt when the bucket
+  // prefix holds no head. Throws Error(kCorruption) for a damaged head or
+  // commit object, Error(kNotFound) when the head names a missing commit.
+  std::optional<std::string> LoadCommit();
+
+  RemoteTierStats remote_stats() const;
+  // The segment object a slot is stored in ("seg/..."), for tests and tools.
+  std::optional<std::string> SegmentOf(SlotId slot) const;
+
+  static std::string SegmentName(uint64_t segment);
+
+ private:
+  struct Location {
+    uint64_t segment = 0;
+    uint32_t offset = 0;
+    uint32_t length = 0;
+    uint64_t checksum = 0;
+  };
+  // Decompresses and verifies the frame of slot at loc from bytes.
+  void DecodeFrame(SlotId slot, const Location& loc, const char* bytes, uint8_t* out) const;
+  std::string EncodeManifest() const;  // REQUIRES mu_
+  void DecodeManifest(const std::string& object, size_t at, const std::string& what);  // REQUIRES mu_
+
+  S3Client& client_;
+  const uint32_t slot_size_;
+  const uint64_t session_;  // high bits of this process's segment and commit names
+  mutable std::mutex mu_;
+  std::map<SlotId, Location> slots_;                   // stored in the bucket
+  std::map<SlotId, std::vector<uint8_t>> pending_;     // written, not yet synced
+  uint32_t next_segment_ = 0;                          // low bits of the next segment name
+  std::string head_etag_;                              // of the head we last read or wrote
+  std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0}, segments_uploaded_{0};
+};
+
+}  // namespace pagefs

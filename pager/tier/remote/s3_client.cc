@@ -1,0 +1,326 @@
+#include "pager/tier/remote/s3_client.h"
+
+#include <openssl/evp.h>
+
+#include <cerrno>
+#include <random>
+#include <thread>
+
+#include "pager/tier/remote/curl_transport.h"
+
+namespace pagefs {
+
+namespace {
+
+std::string Hex(const unsigned char* p, unsigned n) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += kDigits[p[i] >> 4];
+    out += kDigits[p[i] & 15];
+  }
+  return out;
+}
+
+std::string Digest(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_Digest(data.data(), data.size(), out, &n, md, nullptr);
+  return Hex(out, n);
+}
+
+// RFC 3986 percent-encoding as SigV4 canonicalizes it; '/' kept in keys.
+std::string UriEncode(std::string_view s, bool keep_slash) {
+  static const char* kDigits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string XmlUnescape(std::string s) {
+  static const std::pair<const char*, const char*> kEntities[] = {
+      {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&#34;", "\""},
+      {"&amp;", "&"}};
+  for (auto [from, to] : kEntities) {
+    std::string f(from);
+    for (size_t at = s.find(f); at != std::string::npos; at = s.find(f, at + 1)) s.replace(at, f.size(), to);
+  }
+  return s;
+}
+
+// The text of the first <tag>...</tag> at or after from; npos-safe.
+std::optional<std::string> XmlField(const std::string& xml, const std::string& tag, size_t from = 0,
+                                    size_t to = std::string::npos) {
+  const std::string open = "<" + tag + ">", close = "</" + tag + ">";
+  size_t b = xml.find(open, from);
+  if (b == std::string::npos || b >= to) return std::nullopt;
+  b += open.size();
+  size_t e = xml.find(close, b);
+  if (e == std::string::npos) return std::nullopt;
+  return XmlUnescape(xml.substr(b, e - b));
+}
+
+std::string Unquote(std::string s) {
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+bool Retryable(long status) { return status >= 500 || status == 429; }
+
+const std::string kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+}  // namespace
+
+S3Client::S3Client(S3Config config, std::shared_ptr<HttpTransport> transport, RetryPolicy retry)
+    : config_(std::move(config)), transport_(std::move(transport)), retry_(retry) {}
+
+std::unique_ptr<S3Client> S3Client::Connect(S3Config config, RetryPolicy retry) {
+  auto transport =
+      std::make_shared<CurlTransport>(config.access_key, config.secret_key, config.region);
+  return std::make_unique<S3Client>(std::move(config), std::move(transport), retry);
+}
+
+std::string S3Client::Key(const std::string& name) const {
+  return config_.location.prefix.empty() ? name : config_.location.prefix + "/" + name;
+}
+
+std::string S3Client::Describe(const std::string& name) const {
+  return "s3://" + config_.location.bucket + "/" + Key(name) + " (" + config_.endpoint + ")";
+}
+
+std::string S3Client::UrlFor(const std::string& key, const std::string& query) const {
+  std::string url;
+  if (config_.path_style) {
+    url = config_.endpoint + "/" + config_.location.bucket + "/" + UriEncode(key, true);
+  } else {
+    size_t host = config_.endpoint.find("//") + 2;
+    url = config_.endpoint.substr(0, host) + config_.location.bucket + "." +
+          config_.endpoint.substr(host) + "/" + UriEncode(key, true);
+  }
+  if (!query.empty()) url += "?" + query;
+  return url;
+}
+
+S3ClientStats S3Client::stats() const {
+  S3ClientStats s;
+  s.gets = gets_.load();
+  s.puts = puts_.load();
+  s.heads = heads_.load();
+  s.deletes = deletes_.load();
+  s.lists = lists_.load();
+  s.retries = retries_.load();
+  s.bytes_received = bytes_received_.load();
+  s.bytes_sent = bytes_sent_.load();
+  return s;
+}
+
+HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& what,
+                                     size_t expected_body) {
+  if (!config_.session_token.empty()) {
+    request.headers.push_back("x-amz-security-token: " + config_.session_token);
+  }
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  std::string last;
+  for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) {
+      retries_.fetch_add(1);
+      auto delay = retry_.base_delay * (int64_t{1} << std::min(attempt - 2, 20));
+      delay = std::min<std::chrono::milliseconds>(delay, retry_.max_delay);
+      std::uniform_int_distribution<int64_t> half(delay.count() / 2, delay.count());
+      std::this_thread::sleep_for(std::chrono::milliseconds(half(jitter)));
+    }
+    try {
+      HttpResponse r = transport_->Send(request);
+      bytes_sent_.fetch_add(request.body_size);
+      bytes_received_.fetch_add(r.body.size());
+      if (Retryable(r.status)) {
+        last = "HTTP " + std::to_string(r.status) + " " +
+               XmlField(r.body, "Code").value_or("") + " " + XmlField(r.body, "Message").value_or("");
+      } else if (request.method == "GET" && r.status / 100 == 2) {
+        std::string cl = r.Header("content-length");
+        size_t want = expected_body != SIZE_MAX ? expected_body
+                      : cl.empty()              ? r.body.size()
+                                                : std::stoull(cl);
+        if (r.body.size() == want || (expected_body != SIZE_MAX && r.status == 200)) return r;
+        last = "short body: " + std::to_string(r.body.size()) + " of " + std::to_string(want) +
+               " bytes";
+      } else {
+        return r;
+      }
+    } catch (const TransportError& e) {
+      last = e.what();
+    }
+    if (attempt >= retry_.max_attempts) {
+      throw Error(ErrorCode::kIo, what + " failed after " + std::to_string(attempt) +
+                                      " attempts: " + last, EIO);
+    }
+  }
+}
+
+void S3Client::ThrowFor(const HttpResponse& r, const std::string& what) const {
+  const std::string code = XmlField(r.body, "Code").value_or("");
+  const std::string message = XmlField(r.body, "Message").value_or("");
+  const std::string detail = "HTTP " + std::to_string(r.status) +
+                             (code.empty() ? "" : " " + code) +
+                             (message.empty() ? "" : ": " + message);
+  if (code == "NoSuchBucket") {
+    throw Error(ErrorCode::kNotFound, what + ": bucket '" + config_.location.bucket +
+                                          "' does not exist at " + config_.endpoint);
+  }
+  if (r.status == 404) throw Error(ErrorCode::kNotFound, what + ": no such object (" + detail + ")");
+  if (r.status == 403 || r.status == 401) {
+    throw Error(ErrorCode::kIo,
+                what + ": access denied with access key '" + config_.access_key +
+                    "' (" + detail + "); check the credentials",
+                EACCES);
+  }
+  throw Error(ErrorCode::kIo, what + ": " + detail, EIO);
+}
+
+std::string S3Client::Get(const std::string& name) {
+  gets_.fetch_add(1);
+  HttpRequest req{"GET", UrlFor(Key(name), ""), {"x-amz-content-sha256: " + kEmptySha256}};
+  HttpResponse r = SendWithRetry(req, "GET " + Describe(name));
+  if (r.status != 200) ThrowFor(r, "GET " + Describe(name));
+  return std::move(r.body);
+}
+
+std::string S3Client::GetRange(const std::string& name, uint64_t offset, uint64_t length) {
+  if (length == 0) return {};
+  gets_.fetch_add(1);
+  const std::string what = "GET " + Describe(name) + " bytes " + std::to_string(offset) + "+" +
+                           std::to_string(length);
+  HttpRequest req{"GET",
+                  UrlFor(Key(name), ""),
+                  {"x-amz-content-sha256: " + kEmptySha256,
+                   "Range: bytes=" + std::to_string(offset) + "-" +
+                       std::to_string(offset + length - 1)}};
+  HttpResponse r = SendWithRetry(req, what, length);
+  if (r.status == 200) {
+    // A server that ignores Range sends the whole object.
+    if (r.body.size() < offset + length) {
+      throw Error(ErrorCode::kIo, what + ": the object has only " +
+                                      std::to_string(r.body.size()) + " bytes", EIO);
+    }
+    return r.body.substr(offset, length);
+  }
+  if (r.status == 416) {
+    throw Error(ErrorCode::kIo, what + ": the object is shorter than the range", EIO);
+  }
+  if (r.status != 206) ThrowFor(r, what);
+  return std::move(r.body);
+}
+
+std::optional<ObjectInfo> S3Client::Head(const std::string& name) {
+  heads_.fetch_add(1);
+  HttpRequest req{"HEAD", UrlFor(Key(name), ""), {"x-amz-content-sha256: " + kEmptySha256}};
+  HttpResponse r = SendWithRetry(req, "HEAD " + Describe(name));
+  if (r.status == 404) {
+    // A HEAD has no body to say whether the bucket is missing; ask the bucket.
+    HttpRequest bucket{"HEAD", UrlFor("", ""), {"x-amz-content-sha256: " + kEmptySha256}};
+    HttpResponse b = SendWithRetry(bucket, "HEAD bucket " + config_.location.bucket);
+    if (b.status == 404) {
+      throw Error(ErrorCode::kNotFound, "HEAD " + Describe(name) + ": bucket '" +
+                                            config_.location.bucket + "' does not exist at " +
+                                            config_.endpoint);
+    }
+    return std::nullopt;
+  }
+  if (r.status != 200) ThrowFor(r, "HEAD " + Describe(name));
+  ObjectInfo info;
+  info.name = name;
+  std::string cl = r.Header("content-length");
+  info.size = cl.empty() ? 0 : std::stoull(cl);
+  info.etag = Unquote(r.Header("etag"));
+  return info;
+}
+
+PutResult S3Client::Put(const std::string& name, std::string_view body, PutCondition condition,
+                        const std::string& etag) {
+  puts_.fetch_add(1);
+  const std::string what = "PUT " + Describe(name);
+  HttpRequest req{"PUT", UrlFor(Key(name), ""),
+                  {"x-amz-content-sha256: " + Digest(EVP_sha256(), body),
+                   "Content-Type: application/octet-stream"},
+                  reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+  if (condition == PutCondition::kIfAbsent) req.headers.push_back("If-None-Match: *");
+  if (condition == PutCondition::kIfMatch) req.headers.push_back("If-Match: \"" + etag + "\"");
+  const uint64_t retries_before = retries_.load();
+  HttpResponse r = SendWithRetry(req, what);
+  if (r.status == 412) {
+    // After a retry the 412 may answer our own earlier attempt, which took
+    // effect before its connection dropped: the object then holds our bytes.
+    if (retries_.load() != retries_before) {
+      std::optional<ObjectInfo> now = Head(name);
+      const std::string md5 = Digest(EVP_md5(), body);
+      if (now && now->etag == md5) return {true, md5};
+    }
+    return {false, {}};
+  }
+  if (r.status != 200) ThrowFor(r, what);
+  return {true, Unquote(r.Header("etag"))};
+}
+
+void S3Client::Delete(const std::string& name) {
+  deletes_.fetch_add(1);
+  HttpRequest req{"DELETE", UrlFor(Key(name), ""), {"x-amz-content-sha256: " + kEmptySha256}};
+  HttpResponse r = SendWithRetry(req, "DELETE " + Describe(name));
+  if (r.status == 204 || r.status == 200) return;
+  if (r.status == 404 && XmlField(r.body, "Code").value_or("") != "NoSuchBucket") return;
+  ThrowFor(r, "DELETE " + Describe(name));
+}
+
+std::vector<ObjectInfo> S3Client::List(const std::string& name_prefix) {
+  const std::string key_prefix = Key(name_prefix);
+  const size_t strip = config_.location.prefix.empty() ? 0 : config_.location.prefix.size() + 1;
+  std::vector<ObjectInfo> out;
+  std::string token;
+  for (;;) {
+    lists_.fetch_add(1);
+    // SigV4 wants the query's parameters sorted by name.
+    std::string query;
+    if (!token.empty()) query += "continuation-token=" + UriEncode(token, false) + "&";
+    query += "list-type=2&prefix=" + UriEncode(key_prefix, false);
+    HttpRequest req{"GET", UrlFor("", query), {"x-amz-content-sha256: " + kEmptySha256}};
+    const std::string what = "LIST s3://" + config_.location.bucket + "/" + key_prefix + " (" +
+                             config_.endpoint + ")";
+    HttpResponse r = SendWithRetry(req, what);
+    if (r.status != 200) ThrowFor(r, what);
+    for (size_t at = r.body.find("<Contents>"); at != std::string::npos;
+         at = r.body.find("<Contents>", at + 1)) {
+      size_t end = r.body.find("</Contents>", at);
+      ObjectInfo info;
+      std::string key = XmlField(r.body, "Key", at, end).value_or("");
+      if (key.size() < strip) continue;
+      info.name = key.substr(strip);
+      info.size = std::stoull(XmlField(r.body, "Size", at, end).value_or("0"));
+      info.etag = Unquote(XmlField(r.body, "ETag", at, end).value_or(""));
+      out.push_back(std::move(info));
+    }
+    if (XmlField(r.body, "IsTruncated").value_or("false") != "true") break;
+    token = XmlField(r.body, "NextContinuationToken").value_or("");
+    if (token.empty()) break;
+  }
+  return out;
+}
+
+void S3Client::CreateBucket() {
+  HttpRequest req{"PUT", UrlFor("", ""), {"x-amz-content-sha256: " + kEmptySha256}};
+  req.url = config_.path_style ? config_.endpoint + "/" + config_.location.bucket : UrlFor("", "");
+  const std::string what = "create bucket " + config_.location.bucket + " at " + config_.endpoint;
+  HttpResponse r = SendWithRetry(req, what);
+  if (r.status == 200) return;
+  if (r.status == 409 && XmlField(r.body, "Code").value_or("") == "BucketAlreadyOwnedByYou") return;
+  ThrowFor(r, what);
+}
+
+}  // namespace pagefs

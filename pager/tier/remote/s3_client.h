@@ -1,0 +1,105 @@
+// S3Client: the few S3 calls pagefs needs (GET, ranged GET, PUT with
+// conditions, HEAD, DELETE, LIST), against one bucket and key prefix
+// (S3Config), over an HttpTransport. Object names passed in are relative to
+// the prefix ("seg/000001" is s3://BUCKET/PREFIX/seg/000001).
+//
+// Failures and retries: a dropped connection, a timeout, a short body, or a
+// 5xx status (503 SlowDown included) is retried with exponential backoff and
+// jitter, up to RetryPolicy::max_attempts; then Error(kIo) names the
+// endpoint, bucket, object and the last failure. Errors no retry can fix
+// come at once: Error(kNotFound) for a missing bucket or object (GET),
+// Error(kIo, EACCES) for refused credentials, Error(kIo) for other 4xx.
+// A conditional PUT whose condition fails (412) is not an error: Put says so
+// in its result. PUTs send x-amz-content-sha256 (SigV4 signs the payload).
+//
+// Thread safety: every method may be called from several threads at once
+// (the transport runs them in parallel).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pager/tier/remote/http_transport.h"
+#include "pager/tier/remote/s3_config.h"
+
+namespace pagefs {
+
+struct RetryPolicy {
+  int max_attempts = 6;
+  std::chrono::milliseconds base_delay{50};  // doubled per attempt, jittered
+  std::chrono::milliseconds max_delay{2000};
+};
+
+struct ObjectInfo {
+  std::string name;  // relative to the prefix
+  uint64_t size = 0;
+  std::string etag;  // without quotes
+};
+
+enum class PutCondition {
+  kNone,
+  kIfAbsent,  // If-None-Match: * (create only)
+  kIfMatch,   // If-Match: etag (replace only that version)
+};
+
+struct PutResult {
+  bool written = false;  // false: the condition did not hold (412)
+  std::string etag;      // of the new object, when written
+};
+
+struct S3ClientStats {
+  uint64_t gets = 0, puts = 0, heads = 0, deletes = 0, lists = 0;
+  uint64_t retries = 0;
+  uint64_t bytes_received = 0, bytes_sent = 0;
+};
+
+class S3Client {
+ public:
+  S3Client(S3Config config, std::shared_ptr<HttpTransport> transport, RetryPolicy retry = {});
+  // Over a CurlTransport signing with config's credentials.
+  static std::unique_ptr<S3Client> Connect(S3Config config, RetryPolicy retry = {});
+
+  // The whole object. Throws Error(kNotFound) when it does not exist.
+  std::string Get(const std::string& name);
+  // length bytes from offset; Error(kIo) if the object is shorter.
+  std::string GetRange(const std::string& name, uint64_t offset, uint64_t length);
+  // nullopt when the object does not exist.
+  std::optional<ObjectInfo> Head(const std::string& name);
+  PutResult Put(const std::string& name, std::string_view body,
+                PutCondition condition = PutCondition::kNone, const std::string& etag = "");
+  // Deleting a missing object succeeds.
+  void Delete(const std::string& name);
+  // Every object whose name starts with name_prefix, in name order.
+  std::vector<ObjectInfo> List(const std::string& name_prefix = "");
+  // Creates the bucket (tests and first use); an existing one of ours is fine.
+  void CreateBucket();
+
+  const S3Config& config() const { return config_; }
+  S3ClientStats stats() const;
+  // "s3://BUCKET/PREFIX/NAME".
+  std::string Describe(const std::string& name) const;
+
+ private:
+  std::string Key(const std::string& name) const;
+  std::string UrlFor(const std::string& key, const std::string& query) const;
+  // Sends with retries; returns the first response that is not retryable,
+  // or throws after the last attempt. check_body: a complete body is
+  // expected (GET), its length verified against Content-Length.
+  HttpResponse SendWithRetry(HttpRequest request, const std::string& what,
+                             size_t expected_body = SIZE_MAX);
+  [[noreturn]] void ThrowFor(const HttpResponse& r, const std::string& what) const;
+
+  const S3Config config_;
+  std::shared_ptr<HttpTransport> transport_;
+  const RetryPolicy retry_;
+  std::atomic<uint64_t> gets_{0}, puts_{0}, heads_{0}, deletes_{0}, lists_{0}, retries_{0};
+  std::atomic<uint64_t> bytes_received_{0}, bytes_sent_{0};
+};
+
+}  // namespace pagefs

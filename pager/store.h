@@ -1,6 +1,6 @@
-// Store: one open prefix of a pagefs root folder, ROOT/PREFIX. It owns the
-// Volume (page table, segments, commits), the BufferPool that holds the cache
-// budget, and the Heap of collections on top. This is what the Python package
+// Store: one open prefix of a pagefs root folder, ROOT/PREFIX. It owns, through
+// its mode, the Volume (page table, segments, commits) and the BufferPool that
+// holds the cache budget, and the Heap of collections on top. This is what the Python package
 // and the tools open; collections reach pages only through space().
 //
 // One writer per prefix: a read-write Store holds an exclusive lock on
@@ -17,6 +17,11 @@
 // writer role is then the mount's (Error(kBusy) naming the holder); the page
 // size is the daemon's; volume() is not available.
 //
+// The Store is the composition root: it picks the Env (StoreOptions::env,
+// PosixEnv by default), through which every file, lock and tier is made, and
+// the mode (store_mode.h) that holds what differs between the two homes:
+// EmbeddedMode or, on a mount, MountedMode.
+//
 // Thread safety: every method is safe from any thread. Commit and Close take
 // the heap's op lock exclusively, so they wait for running operations.
 //
@@ -27,12 +32,12 @@
 // child's copy (it never touches a file). The child opens the store again.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "pager/collections/heap.h"
+#include "pager/env/posix_env.h"
 #include "pager/space/page_space.h"
 
 namespace pagefs {
@@ -41,6 +46,7 @@ struct StoreOptions {
   uint64_t cache_size = 64ull << 20;  // bytes of RAM the engine may hold
   bool read_only = false;
   uint32_t page_size = 4096;          // for new stores only: 4096..65536, a power of two
+  Env* env = nullptr;                 // what opens files, locks and tiers; none: Env::Default()
 };
 
 struct StoreStats {
@@ -66,20 +72,8 @@ struct StoreStats {
   uint64_t held_slots = 0;
 };
 
-class Tier;
-class ReaderTable;
 class Volume;
-class BufferPool;
-class EmbeddedSpace;
-class MountedSpace;
-
-// Whether path is the top of a pagefs mount (FUSE, with a .stats naming pagefs).
-// Throws when path is a FUSE mount whose .stats cannot be read for a second:
-// never a guess that would open a store beside its daemon.
-bool IsPagefsMount(const std::string& path);
-
-// Bytes of one segment file: slots per segment = kSegmentBytes / page_size.
-inline constexpr uint64_t kSegmentBytes = 64ull << 20;
+class StoreMode;
 
 // The smallest cache budget the engine holds: below it, its fixed needs (the
 // minimum of frames a tree operation pins, the cache's tables) alone pass the
@@ -140,7 +134,7 @@ class Store {
   // REQUIRES: not closed.
   Volume& volume();
   // True when the store works through a pagefs mount (MountedSpace).
-  bool mounted() const { return mounted_ != nullptr; }
+  bool mounted() const;
 
   // Whether the store holds changes since its last commit: pages dirty in the
   // cache, pages written back, freed or grown, or new anchors (what Rollback
@@ -151,32 +145,19 @@ class Store {
   // Drops every change since the last commit and reopens the volume at it
   // (the daemon does this when a writer through the mount goes away without
   // committing). Embedded stores only. REQUIRES: no collection handles are
-  // in use (the heap is rebuilt). Throws like Open.
+  // in use (the heap is rebuilt). Throws like Open; when the volume cannot be
+  // opened again, the store is closed then (its writer lock released).
   void Rollback();
 
  private:
   Store(std::string root, std::string prefix, const StoreOptions& options);
-  void Lock();
-  void ReleaseLock();
   bool forked() const;
-  void OpenVolume();  // tier, volume, pool, space, heap over ROOT/PREFIX
-  // Read-only: the volume moves to the newest commit and the pool, which
-  // caches the old one's pages, is replaced. REQUIRES the op lock exclusively.
-  void FollowNewest();
 
   const std::string root_;
   const std::string prefix_;
-  StoreOptions options_;  // as opened; the budget changes in cache_size_
-  std::atomic<uint64_t> cache_size_;
-  int lock_fd_ = -1;
+  const StoreOptions options_;  // as opened
   const uint64_t fork_generation_;  // ForkGeneration() at open
-  std::unique_ptr<ReaderTable> readers_;  // kept across a rollback: pins outlive the volume
-  std::unique_ptr<Tier> tier_;
-  std::unique_ptr<Volume> volume_;
-  std::unique_ptr<BufferPool> pool_;
-  std::unique_ptr<EmbeddedSpace> space_;
-  std::unique_ptr<MountedSpace> mounted_;
-  PageSpace* active_ = nullptr;  // space_ or mounted_
+  std::unique_ptr<StoreMode> mode_;  // none once closed
   std::unique_ptr<Heap> heap_;
 };
 

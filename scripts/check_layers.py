@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 # Bottom up: each may include only itself and the folders before it.
-PAGER_LAYERS = ["util", "tier", "cache", "values", "volume", "space", "collections"]
+PAGER_LAYERS = ["util", "tier", "cache", "values", "volume", "env", "space", "collections"]
 TOP = len(PAGER_LAYERS)  # files directly in pager/
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^">]+)[">]', re.M)
 FOREIGN = ("fuse", "pybind11/", "Python.h")

@@ -21,6 +21,35 @@ bool AllZero(const uint8_t* p, size_t n) {
   return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
 }
 
+// The page walk of every request: piece(id, in, n, done) for each page that
+// bytes [off, off+size) touch: n bytes from offset in of page id, which are
+// bytes done.. of the request. done counts the bytes walked so far.
+template <typename Piece>
+void ForEachPage(uint64_t off, uint64_t size, uint64_t page_size, uint64_t& done, Piece&& piece) {
+  while (done < size) {
+    const uint64_t pos = off + done;
+    const PageId id = pos / page_size;
+    const size_t in = static_cast<size_t>(pos % page_size);
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(page_size - in, size - done));
+    piece(id, in, n, static_cast<size_t>(done));
+    done += n;
+  }
+}
+
+// ForEachPage for a transfer: a failure after some bytes makes it short (it
+// returns the bytes done, as read(2) and write(2) do); one at the first page
+// is thrown.
+template <typename Piece>
+size_t Transfer(uint64_t off, size_t size, uint64_t page_size, Piece&& piece) {
+  uint64_t done = 0;
+  try {
+    ForEachPage(off, size, page_size, done, piece);
+  } catch (...) {
+    if (done == 0) throw;
+  }
+  return static_cast<size_t>(done);
+}
+
 }  // namespace
 
 std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done,
@@ -59,26 +88,15 @@ size_t FlatView::Read(uint64_t off, size_t size, uint8_t* out) {
   const uint64_t end = volume.page_count() * ps;
   if (off >= end) return 0;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
-  size_t done = 0;
-  try {
-    while (done < size) {
-      const uint64_t pos = off + done;
-      const PageId id = pos / ps;
-      const size_t in = static_cast<size_t>(pos % ps);
-      const size_t n = std::min<size_t>(ps - in, size - done);
-      std::shared_lock<std::shared_mutex> lock(locks_.For(id));
-      if (id == kNoPage || !volume.IsAllocated(id)) {
-        std::memset(out + done, 0, n);
-      } else {
-        PageGuard page = space_.Read(id);
-        std::memcpy(out + done, page.data() + in, n);
-      }
-      done += n;
+  return Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t done) {
+    std::shared_lock<std::shared_mutex> lock(locks_.For(id));
+    if (id == kNoPage || !volume.IsAllocated(id)) {
+      std::memset(out + done, 0, n);
+    } else {
+      PageGuard page = space_.Read(id);
+      std::memcpy(out + done, page.data() + in, n);
     }
-  } catch (...) {
-    if (done == 0) throw;
-  }
-  return done;
+  });
 }
 
 void FlatView::ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* spill,
@@ -97,35 +115,25 @@ void FlatView::ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* s
   // one background readahead below.
   const PageId last = (off + size - 1) / ps;
   PageId prefetched = off / ps;  // pages below this were offered to Prefetch
-  size_t done = 0;
-  try {
-    while (done < size) {
-      const uint64_t pos = off + done;
-      const PageId id = pos / ps;
-      const size_t in = static_cast<size_t>(pos % ps);
-      const size_t n = std::min<size_t>(ps - in, size - done);
-      if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
-        prefetched = id + std::max<uint64_t>(1, space_.Prefetch(id, last + 1 - id));
-      }
-      std::shared_lock<std::shared_mutex> lock(locks_.For(id));
-      const uint8_t* from;
-      if (id == kNoPage || !volume.IsAllocated(id)) {
-        from = kZeros;
-      } else if (out.pins_.size() < max_pins) {
-        out.pins_.push_back(space_.Read(id));
-        out.locks_.push_back(std::move(lock));
-        from = out.pins_.back().data() + in;
-      } else {
-        PageGuard page = space_.Read(id);
-        std::memcpy(spill + done, page.data() + in, n);
-        from = spill + done;
-      }
-      out.iov_.push_back({const_cast<uint8_t*>(from), n});
-      done += n;
+  const size_t done = Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t at) {
+    if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
+      prefetched = id + std::max<uint64_t>(1, space_.Prefetch(id, last + 1 - id));
     }
-  } catch (...) {
-    if (done == 0) throw;
-  }
+    std::shared_lock<std::shared_mutex> lock(locks_.For(id));
+    const uint8_t* from;
+    if (id == kNoPage || !volume.IsAllocated(id)) {
+      from = kZeros;
+    } else if (out.pins_.size() < max_pins) {
+      out.pins_.push_back(space_.Read(id));
+      out.locks_.push_back(std::move(lock));
+      from = out.pins_.back().data() + in;
+    } else {
+      PageGuard page = space_.Read(id);
+      std::memcpy(spill + at, page.data() + in, n);
+      from = spill + at;
+    }
+    out.iov_.push_back({const_cast<uint8_t*>(from), n});
+  });
   out.bytes_ = done;
   // At most one range is ahead; the pool bounds it by its budget.
   if (auto ahead = ReadAheadAfter(off, size, done, volume.page_count(), page_size_)) {
@@ -140,32 +148,23 @@ FlatView::WriteResult FlatView::Write(uint64_t off, const uint8_t* data, size_t 
   const uint64_t ps = page_size_;
   const uint64_t count_before = volume.page_count();
   WriteResult result;
-  try {
-    while (result.bytes < size) {
-      const uint64_t pos = off + result.bytes;
-      const PageId id = pos / ps;
-      const size_t in = static_cast<size_t>(pos % ps);
-      const size_t n = std::min<size_t>(ps - in, size - result.bytes);
-      const uint8_t* src = data + result.bytes;
-      if (id == kNoPage) {
-        if (!AllZero(src, n)) {
-          throw Error(ErrorCode::kInvalidArgument,
-                      "the first page of prefix '" + name_ + "' (bytes 0.." +
-                          std::to_string(ps - 1) +
-                          " of data) is not a page: only zeros can be written there");
-        }
-      } else {
-        CheckPageLimit(id);
-        std::unique_lock<std::shared_mutex> lock(locks_.For(id));
-        volume.EnsureAllocated(id);
-        PageGuard page = space_.Write(id);
-        std::memcpy(page.mutable_data() + in, src, n);
+  result.bytes = Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t done) {
+    const uint8_t* src = data + done;
+    if (id == kNoPage) {
+      if (!AllZero(src, n)) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "the first page of prefix '" + name_ + "' (bytes 0.." +
+                        std::to_string(ps - 1) +
+                        " of data) is not a page: only zeros can be written there");
       }
-      result.bytes += n;
+    } else {
+      CheckPageLimit(id);
+      std::unique_lock<std::shared_mutex> lock(locks_.For(id));
+      volume.EnsureAllocated(id);
+      PageGuard page = space_.Write(id);
+      std::memcpy(page.mutable_data() + in, src, n);
     }
-  } catch (...) {
-    if (result.bytes == 0) throw;
-  }
+  });
   MarkChanged();
   result.grew = volume.page_count() != count_before;
   return result;
@@ -178,14 +177,11 @@ std::vector<PageId> FlatView::Punch(uint64_t off, uint64_t len) {
   const uint64_t ps = page_size_;
   const uint64_t end = std::min<uint64_t>(off + len, volume.page_count() * ps);
   std::vector<PageId> freed;
-  for (uint64_t pos = off; pos < end;) {
-    const PageId id = pos / ps;
-    const uint64_t in = pos % ps;
-    const uint64_t n = std::min<uint64_t>(ps - in, end - pos);
-    pos += n;
-    if (id == kNoPage) continue;
+  uint64_t done = 0;  // not a transfer: a failure is thrown, never a short punch
+  ForEachPage(off, end > off ? end - off : 0, ps, done, [&](PageId id, size_t in, size_t n, size_t) {
+    if (id == kNoPage) return;
     std::unique_lock<std::shared_mutex> lock(locks_.For(id));
-    if (!volume.IsAllocated(id)) continue;
+    if (!volume.IsAllocated(id)) return;
     if (n == ps) {
       space_.Free(id);
       freed.push_back(id);
@@ -193,7 +189,7 @@ std::vector<PageId> FlatView::Punch(uint64_t off, uint64_t len) {
       PageGuard page = space_.Write(id);
       std::memset(page.mutable_data() + in, 0, n);
     }
-  }
+  });
   MarkChanged();
   return freed;
 }
@@ -257,28 +253,17 @@ size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t siz
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
   thread_local std::vector<uint8_t> page;
   page.resize(ps);
-  size_t done = 0;
-  try {
-    while (done < size) {
-      const uint64_t pos = off + done;
-      const PageId id = pos / ps;
-      const size_t in = static_cast<size_t>(pos % ps);
-      const size_t n = std::min<size_t>(ps - in, size - done);
-      if (id == kNoPage) {
-        std::memset(page.data(), 0, ps);
-        CommittedHeader h{at.epoch, at.anchors.root_map, at.anchors.orphan_head, at.page_count,
-                          volume.committed().epoch};
-        EncodeCommittedHeader(h, page.data());
-      } else {
-        volume.LoadPinned(at, id, page.data());
-      }
-      std::memcpy(out + done, page.data() + in, n);
-      done += n;
+  return Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t done) {
+    if (id == kNoPage) {
+      std::memset(page.data(), 0, ps);
+      CommittedHeader h{at.epoch, at.anchors.root_map, at.anchors.orphan_head, at.page_count,
+                        volume.committed().epoch};
+      EncodeCommittedHeader(h, page.data());
+    } else {
+      volume.LoadPinned(at, id, page.data());
     }
-  } catch (...) {
-    if (done == 0) throw;
-  }
-  return done;
+    std::memcpy(out + done, page.data() + in, n);
+  });
 }
 
 bool FlatView::PageAllocated(PageId id) {

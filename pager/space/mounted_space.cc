@@ -1,7 +1,6 @@
 #include "pager/space/mounted_space.h"
 
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,15 +13,6 @@ namespace pagefs {
 
 namespace {
 
-// One request of the mount protocol (pager/space/mount_protocol.h); retried on EINTR.
-int MountIoctl(int fd, unsigned cmd, void* arg) {
-  int rc;
-  do {
-    rc = ::ioctl(fd, cmd, arg);
-  } while (rc < 0 && errno == EINTR);
-  return rc;
-}
-
 int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) throw Error::FromErrno(errno, what + " " + path);
@@ -33,7 +23,7 @@ int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
 
 SpaceInfo MountedSpace::AskInfo(int fd) const {
   SpaceInfoArg arg;
-  if (MountIoctl(fd, kIoctlSpaceInfo, &arg) != 0) {
+  if (Request(fd, kIoctlSpaceInfo, &arg) != 0) {
     throw Error::FromErrno(errno, "ask the mount about " + describe_);
   }
   SpaceInfo info;
@@ -44,9 +34,9 @@ SpaceInfo MountedSpace::AskInfo(int fd) const {
   return info;
 }
 
-MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
+MountedSpace::MountedSpace(Env& env, const std::string& dir, const std::string& describe,
                            uint64_t cache_bytes, bool read_only)
-    : dir_(dir), describe_(describe), read_only_(read_only) {
+    : env_(env), dir_(dir), describe_(describe), read_only_(read_only) {
   try {
     if (!read_only_) {
       // The writer role is this open file's: claimed with a request, given
@@ -58,7 +48,7 @@ MountedSpace::MountedSpace(const std::string& dir, const std::string& describe,
       if (data_fd_ < 0) throw Error::FromErrno(errno, "open " + dir_ + "/data");
       page_size_ = static_cast<uint32_t>(AskInfo(data_fd_).page_size);
       AnchorsArg claimed;
-      if (MountIoctl(data_fd_, kIoctlClaimWriter, &claimed) != 0) {
+      if (Request(data_fd_, kIoctlClaimWriter, &claimed) != 0) {
         const int err = errno;
         if (err == EBUSY) {
           const uint64_t pid = AskInfo(data_fd_).writer_pid;
@@ -190,7 +180,7 @@ PageGuard MountedSpace::Allocate() {
     std::lock_guard<std::mutex> lock(mu_);
     if (spare_ids_.empty()) {
       AllocArg batch;
-      if (MountIoctl(data_fd_, kIoctlAllocate, &batch) != 0) {
+      if (Request(data_fd_, kIoctlAllocate, &batch) != 0) {
         throw Error::FromErrno(errno, "allocate pages of " + describe_);
       }
       // Handed out lowest first, as the embedded volume does.
@@ -242,7 +232,7 @@ void MountedSpace::Commit() {
     pool_->FlushAll();
     AnchorsArg next;
     EncodeAnchors(anchors(), next.bytes);
-    if (MountIoctl(data_fd_, kIoctlCommit, &next) != 0) {
+    if (Request(data_fd_, kIoctlCommit, &next) != 0) {
       throw Error::FromErrno(errno, "commit " + describe_);
     }
   } catch (...) {

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "pager/cache/buffer_pool.h"
+#include "pager/env/env.h"
 #include "pager/space/mount_backing.h"
 #include "pager/space/page_space.h"
 
@@ -56,11 +57,13 @@ inline constexpr std::chrono::milliseconds kFollowInterval{10};
 
 class MountedSpace final : public PageSpace {
  public:
-  // dir is MOUNT/PREFIX, which must exist. Throws Error(kBusy) when another
-  // client of the mount writes the prefix, Error(kReadOnly) for a writable
-  // open of a read-only mount, Error(kIo) when the files cannot be opened.
-  MountedSpace(const std::string& dir, const std::string& describe, uint64_t cache_bytes,
-               bool read_only);
+  // dir is MOUNT/PREFIX, which must exist; the requests go through env
+  // (Env::MountRequest), which must outlive the space. Throws Error(kBusy)
+  // when another client of the mount writes the prefix, Error(kReadOnly) for
+  // a writable open of a read-only mount, Error(kIo) when the files cannot
+  // be opened.
+  MountedSpace(Env& env, const std::string& dir, const std::string& describe,
+               uint64_t cache_bytes, bool read_only);
   ~MountedSpace() override;
   MountedSpace(const MountedSpace&) = delete;
   MountedSpace& operator=(const MountedSpace&) = delete;
@@ -96,6 +99,12 @@ class MountedSpace final : public PageSpace {
   // Opens PREFIX/committed and reads its header. Returns the descriptor.
   int OpenCommitted(CommittedHeader& header) const;
 
+  // One request of the mount protocol on fd.
+  int Request(int fd, unsigned request, void* arg) const {
+    return env_.MountRequest(fd, request, arg);
+  }
+
+  Env& env_;
   const std::string dir_;
   const std::string describe_;
   const bool read_only_;

@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <thread>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <thread>
 
+#include "pager/testing/fault_env.h"
+#include "pager/testing/temp_folder.h"
 #include "pager/util/error.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
@@ -21,14 +25,6 @@ namespace fs = std::filesystem;
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("pagefs-store-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   static std::string Str(const std::string& s) {
     std::string out;
     EncodeStr(out, s);
@@ -50,7 +46,8 @@ class StoreTest : public ::testing::Test {
     return ErrorCode::kIo;
   }
 
-  fs::path root_;
+  TempFolder folder_{"store"};
+  const fs::path& root_ = folder_.path();
   std::string last_message_;
 };
 
@@ -246,6 +243,165 @@ TEST_F(StoreTest, ConcurrencyOfBudgetChangesFromManyThreads) {
   store->set_cache_size(uint64_t{3} << 20);
   EXPECT_EQ(store->cache_size(), uint64_t{3} << 20);
   EXPECT_EQ(store->stats().cache_budget, uint64_t{3} << 20);
+}
+
+}  // namespace
+}  // namespace pagefs
+
+namespace pagefs {
+namespace {
+
+// Every file under root with its bytes: what an open left behind.
+std::map<std::string, std::string> Contents(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  if (!fs::exists(root)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    std::string bytes;
+    if (e.is_regular_file()) {
+      std::ifstream in(e.path(), std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    out[fs::relative(e.path(), root).string()] = bytes;
+  }
+  return out;
+}
+
+// The errno of the Error fn throws (0 for none).
+int ErrnoOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.sys_errno();
+  }
+  return 0;
+}
+
+class StoreEnvTest : public StoreTest {
+ protected:
+  StoreOptions WithEnv() {
+    StoreOptions o;
+    o.env = &env_;
+    return o;
+  }
+  // Whether the writer lock of the prefix is free: another open takes it.
+  bool LockIsFree() {
+    try {
+      Store::Open(root_, "data", {})->Close();
+      return true;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kBusy) throw;
+      return false;
+    }
+  }
+  FaultEnv env_;
+};
+
+TEST_F(StoreEnvTest, AWriterOpensThroughItsEnvInOrder) {
+  { Store::Open(root_, "data", WithEnv())->Close(); }
+  EXPECT_EQ((std::vector<std::string>{"CreateFolders", "CreateFolder", "ProbePageSize",
+                                      "LockWriter", "ProbePageSize", "OpenTier", "OpenCommitRoot",
+                                      "OpenReaderTable"}),
+            env_.calls());
+  StoreOptions ro = WithEnv();
+  ro.read_only = true;
+  FaultEnv reader_env;
+  ro.env = &reader_env;
+  { Store::Open(root_, "data", ro)->Close(); }
+  // A reader makes no folder and takes no lock.
+  EXPECT_EQ((std::vector<std::string>{"ProbePageSize", "OpenTier", "OpenCommitRoot",
+                                      "OpenReaderTable"}),
+            reader_env.calls());
+}
+
+TEST_F(StoreEnvTest, APrefixFolderThatCannotBeMadeIsAnIoErrorAndNothingIsLeft) {
+  env_.Fail("CreateFolder", EACCES);
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_NE(last_message_.find("create store folder " + (root_ / "data").string()),
+            std::string::npos)
+      << last_message_;
+  EXPECT_EQ(EACCES, ErrnoOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_FALSE(fs::exists(root_ / "data"));
+  EXPECT_EQ(0, env_.count("LockWriter"));
+}
+
+TEST_F(StoreEnvTest, NoSpaceForTheTierIsNoSpaceAndReleasesTheLock) {
+  env_.Fail("OpenTier", ENOSPC);
+  EXPECT_EQ(ErrorCode::kNoSpace, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_EQ(1, env_.count("LockWriter"));  // it was taken before the tier ...
+  EXPECT_TRUE(LockIsFree());               // ... and released by the failed open
+  env_.Fail("OpenTier", ENOSPC);
+  Store::Open(root_, "data", {})->Close();  // now a store: a failed reopen leaves it as it was
+  const auto before = Contents(root_);
+  EXPECT_EQ(ErrorCode::kNoSpace, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_EQ(before, Contents(root_));
+  EXPECT_TRUE(LockIsFree());
+}
+
+TEST_F(StoreEnvTest, ANewStoreWhoseTierCannotBeMadeGetsNoFiles) {
+  env_.Fail("OpenTier", ENOSPC);
+  EXPECT_EQ(ErrorCode::kNoSpace, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_FALSE(fs::exists(root_ / "data" / "segment-00000.pfs"));
+  EXPECT_FALSE(fs::exists(root_ / "data" / "readers"));
+}
+
+TEST_F(StoreEnvTest, AFailedLockIsAnIoErrorAndNothingIsFormatted) {
+  env_.Fail("LockWriter", EIO);
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_EQ("LockWriter", env_.calls().back());  // nothing after it
+  EXPECT_FALSE(fs::exists(root_ / "data" / "segment-00000.pfs"));
+  EXPECT_FALSE(fs::exists(root_ / "data" / "readers"));
+}
+
+TEST_F(StoreEnvTest, ABusyPrefixIsRefusedBeforeItsTierIsOpened) {
+  auto first = Store::Open(root_, "data", {});
+  EXPECT_EQ(ErrorCode::kBusy, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_NE(last_message_.find("process " + std::to_string(::getpid())), std::string::npos)
+      << last_message_;
+  EXPECT_EQ("LockWriter", env_.calls().back());
+}
+
+TEST_F(StoreEnvTest, AReaderTableThatCannotBeOpenedReleasesTheLock) {
+  env_.Fail("OpenReaderTable", EACCES);
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_TRUE(LockIsFree());
+}
+
+TEST_F(StoreEnvTest, ADamagedFolderIsRefusedBeforeAnythingIsWrittenInIt) {
+  { Store::Open(root_, "data", {})->Close(); }
+  {
+    std::fstream seg(root_ / "data" / "segment-00000.pfs",
+                     std::ios::in | std::ios::out | std::ios::binary);
+    for (std::streamoff off : {0, 2048, 4096, 4096 + 2048}) {
+      seg.seekp(off + 20);
+      seg.put('\x5a');
+    }
+  }
+  fs::remove(root_ / "data" / "LOCK");
+  fs::remove(root_ / "data" / "readers");
+  // A stranger's folder, which a writer would format over.
+  fs::create_directories(root_ / "notes");
+  std::ofstream(root_ / "notes" / "todo.txt") << "milk";
+  const auto before = Contents(root_);
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Store::Open(root_, "data", WithEnv()); }));
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { Store::Open(root_, "notes", WithEnv()); }));
+  StoreOptions ro = WithEnv();
+  ro.read_only = true;
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Store::Open(root_, "data", ro); }));
+  EXPECT_EQ(before, Contents(root_));
+  EXPECT_EQ(0, env_.count("LockWriter"));
+  EXPECT_EQ(0, env_.count("OpenTier"));
+  EXPECT_EQ(0, env_.count("OpenReaderTable"));
+}
+
+TEST_F(StoreEnvTest, ARollbackThatCannotReopenClosesTheStoreAndReleasesTheLock) {
+  auto store = Store::Open(root_, "data", WithEnv());
+  store->space().Allocate();
+  env_.Fail("OpenTier", EIO);
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { store->Rollback(); }));
+  EXPECT_TRUE(store->closed());
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { store->stats(); }));
+  EXPECT_TRUE(LockIsFree());
+  EXPECT_NO_THROW(store->Close());
 }
 
 }  // namespace

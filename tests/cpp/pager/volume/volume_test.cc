@@ -1,26 +1,38 @@
+// Volume: one prefix's logical pages on a tier. Commit, reopen and damage;
+// the id-addressed allocation the mount uses; reads of the last commit while
+// newer versions are stored, freed and committed concurrently; and the disk
+// space of slots no commit references given back at a writer's first write.
 #include "pager/volume/volume.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
-#include "pager/util/error.h"
+#include "pager/testing/error_code.h"
+#include "pager/testing/page_bytes.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
+#include "pager/tier/segment_tier.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
 
 constexpr uint32_t kPage = 4096;
 
-std::vector<uint8_t> Pattern(PageId id, uint32_t version) {
-  std::vector<uint8_t> bytes(kPage);
-  for (uint32_t i = 0; i < kPage; ++i) bytes[i] = static_cast<uint8_t>(id * 31 + version * 7 + i);
-  return bytes;
-}
+// Every byte of page id at version v says both, so a torn or mixed page shows.
+std::vector<uint8_t> Pattern(PageId id, uint32_t version) { return PageBytes(id, version, kPage); }
 
 std::vector<uint8_t> Load(Volume& v, PageId id) {
   std::vector<uint8_t> buf(kPage);
@@ -28,15 +40,17 @@ std::vector<uint8_t> Load(Volume& v, PageId id) {
   return buf;
 }
 
-ErrorCode CodeOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return ErrorCode::kIo;
+// Page id as of the last commit (LoadCommitted), and that commit's epoch.
+std::vector<uint8_t> Committed(Volume& v, PageId id, uint64_t* epoch = nullptr) {
+  std::vector<uint8_t> buf(kPage, 0xAB);
+  uint64_t e = v.LoadCommitted(id, buf.data());
+  if (epoch) *epoch = e;
+  return buf;
 }
+
+const std::vector<uint8_t> kZeros(kPage, 0);
+
+// --- Commit, reopen, damage, failure
 
 TEST(VolumeTest, CommittedPagesSurviveReopen) {
   MemoryTier tier(kPage);
@@ -240,6 +254,260 @@ TEST(VolumeTest, HasUncommittedChangesUntilTheCommit) {
   EXPECT_TRUE(v.has_uncommitted_changes());
   v.Commit({});
   EXPECT_FALSE(v.has_uncommitted_changes());
+}
+
+// --- Ids named by the write (the mount's allocation)
+
+TEST(VolumeIdsTest, EnsureAllocatedPastTheEndLeavesTheGapFree) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  v.EnsureAllocated(5);
+  EXPECT_EQ(6u, v.page_count());
+  EXPECT_EQ(1u, v.pages_in_use());
+  EXPECT_TRUE(v.IsAllocated(5));
+  for (PageId id = 1; id < 5; ++id) EXPECT_FALSE(v.IsAllocated(id)) << id;
+  EXPECT_FALSE(v.IsAllocated(0));
+  EXPECT_FALSE(v.IsAllocated(6));
+  // The gap is handed out lowest first, and 5 is never handed out twice.
+  std::vector<PageId> got;
+  for (int i = 0; i < 5; ++i) got.push_back(v.AllocateId());
+  EXPECT_EQ((std::vector<PageId>{1, 2, 3, 4, 6}), got);
+}
+
+TEST(VolumeIdsTest, EnsureAllocatedTakesAFreeIdOffTheFreeList) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  for (int i = 0; i < 4; ++i) v.AllocateId();
+  v.FreeId(2);
+  v.FreeId(3);
+  v.EnsureAllocated(3);
+  v.EnsureAllocated(3);  // already allocated: nothing changes
+  EXPECT_EQ((std::vector<PageId>{1, 3, 4}), v.AllocatedIds());
+  EXPECT_EQ(2u, v.AllocateId());
+  EXPECT_EQ(5u, v.AllocateId());
+}
+
+TEST(VolumeIdsTest, DoubleFreeIsRefused) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  PageId id = v.AllocateId();
+  v.FreeId(id);
+  EXPECT_THROW(v.FreeId(id), Error);
+  EXPECT_THROW(v.FreeId(9), Error);
+  EXPECT_THROW(v.EnsureAllocated(kNoPage), Error);
+}
+
+TEST(VolumeIdsTest, ExtendToGrowsWithFreeIdsAndSurvivesCommit) {
+  MemoryTier tier(kPage);
+  {
+    Volume v(tier, "prefix 'ids'", {});
+    v.ExtendTo(10);
+    v.ExtendTo(3);  // never shrinks
+    EXPECT_EQ(10u, v.page_count());
+    EXPECT_EQ(0u, v.pages_in_use());
+    std::vector<uint8_t> page(kPage, 0xab);
+    v.EnsureAllocated(7);
+    v.Store(7, page.data());
+    v.Commit({});
+  }
+  Volume v(tier, "prefix 'ids'", {});
+  EXPECT_EQ(10u, v.page_count());
+  EXPECT_EQ((std::vector<PageId>{7}), v.AllocatedIds());
+}
+
+TEST(VolumeIdsTest, ReadOnlyVolumeAnswersAllocationQueries) {
+  MemoryTier tier(kPage);
+  {
+    Volume v(tier, "prefix 'ids'", {});
+    std::vector<uint8_t> page(kPage, 1);
+    for (PageId id : {2, 4}) {
+      v.EnsureAllocated(id);
+      v.Store(id, page.data());
+    }
+    v.Commit({});
+  }
+  VolumeOptions ro;
+  ro.read_only = true;
+  Volume v(tier, "prefix 'ids'", ro);
+  EXPECT_TRUE(v.IsAllocated(4));
+  EXPECT_FALSE(v.IsAllocated(3));
+  EXPECT_EQ((std::vector<PageId>{2, 4}), v.AllocatedIds());
+  EXPECT_THROW(v.EnsureAllocated(3), Error);
+}
+
+
+// A page id read out of a damaged page: storing it must not grow the page
+// table (and the process) up to that id.
+TEST(VolumeIdsTest, StoreOrLoadPastTheEndIsRefusedAndGrowsNothing) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "prefix 'ids'", {});
+  v.AllocateId();
+  std::vector<uint8_t> buf(kPage, 7);
+  const uint64_t before = v.metadata_bytes();
+  for (PageId id : {PageId{0}, PageId{2}, PageId{1} << 31}) {
+    try {
+      v.Store(id, buf.data());
+      ADD_FAILURE() << "stored page " << id;
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorCode::kCorruption, e.code());
+      EXPECT_NE(std::string(e.what()).find("past the end"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(v.Load(id, buf.data()), Error);
+  }
+  EXPECT_EQ(before, v.metadata_bytes());
+  EXPECT_FALSE(v.failed()) << "a refused id is not a failed write";
+}
+
+// --- Committed reads (LoadCommitted)
+
+TEST(VolumeCommittedTest, ReadsTheLastCommitWhileNewerVersionsAreStoredAndFreed) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "t", {});
+  PageId a = v.AllocateId(), b = v.AllocateId(), c = v.AllocateId();
+  for (PageId id : {a, b, c}) v.Store(id, Pattern(id, 1).data());
+  EXPECT_EQ(kZeros, Committed(v, a));  // not committed yet: the commit has no such page
+  v.Commit({1, 0});
+  const uint64_t metadata_before = v.metadata_bytes();
+  v.Store(a, Pattern(a, 2).data());  // a new slot
+  v.Store(a, Pattern(a, 3).data());  // the same fresh slot, in place
+  PageId d = v.AllocateId();  // new since the commit
+  v.Store(d, Pattern(d, 1).data());
+  v.FreeId(b);  // its slot is pending: d's store above could not take it
+  EXPECT_GT(v.metadata_bytes(), metadata_before);  // the map of committed entries counts
+  uint64_t epoch = 0;
+  EXPECT_EQ(Pattern(a, 1), Committed(v, a, &epoch));
+  EXPECT_EQ(1u, epoch);
+  EXPECT_EQ(Pattern(b, 1), Committed(v, b));
+  EXPECT_EQ(Pattern(c, 1), Committed(v, c));
+  EXPECT_EQ(kZeros, Committed(v, d));
+  EXPECT_EQ(Pattern(a, 3), [&] {
+    std::vector<uint8_t> buf(kPage);
+    v.Load(a, buf.data());
+    return buf;
+  }());
+  v.Commit({2, 0});
+  EXPECT_EQ(Pattern(a, 3), Committed(v, a, &epoch));
+  EXPECT_EQ(2u, epoch);
+  EXPECT_EQ(kZeros, Committed(v, b));
+  EXPECT_EQ(Pattern(d, 1), Committed(v, d));
+  // A stale expectation is refused rather than answered from another commit.
+  std::vector<uint8_t> buf(kPage);
+  try {
+    v.LoadCommitted(a, buf.data(), 1);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(ErrorCode::kStale, e.code());
+  }
+  EXPECT_EQ(2u, v.LoadCommitted(a, buf.data(), 2));
+}
+
+TEST(VolumeCommittedTest, PagesDirtyOnlyInThePoolOrEvictedReadAsCommitted) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "t", {});
+  BufferPool pool(kPage, 64 * kPage, v);  // small: writes evict (store) older pages
+  EmbeddedSpace space(v, pool);
+  std::vector<PageId> ids;
+  for (int i = 0; i < 200; ++i) {
+    PageGuard g = space.Allocate();
+    std::memcpy(g.mutable_data(), Pattern(g.id(), 1).data(), kPage);
+    ids.push_back(g.id());
+  }
+  space.Commit();
+  for (PageId id : ids) {
+    PageGuard g = space.Write(id);
+    std::memcpy(g.mutable_data(), Pattern(id, 2).data(), kPage);
+  }
+  // Some version-2 pages were evicted (stored), the rest are dirty in the pool.
+  for (PageId id : ids) EXPECT_EQ(Pattern(id, 1), Committed(v, id)) << id;
+  space.Commit();
+  for (PageId id : ids) EXPECT_EQ(Pattern(id, 2), Committed(v, id)) << id;
+}
+
+TEST(VolumeCommittedTest, ConcurrentCommitsNeverShowAMixOrATornPage) {
+  MemoryTier tier(kPage);
+  Volume v(tier, "t", {});
+  constexpr int kPages = 32;
+  std::vector<PageId> ids;
+  for (int i = 0; i < kPages; ++i) ids.push_back(v.AllocateId());
+  for (PageId id : ids) v.Store(id, Pattern(id, 1).data());
+  v.Commit({1, 0});  // epoch 1 holds version 1, epoch n version n
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> checked{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&, r] {
+      std::vector<uint8_t> buf(kPage);
+      uint64_t n = 0;
+      while (!stop.load()) {
+        PageId id = ids[(n++ * 7 + r) % kPages];
+        uint64_t epoch = v.LoadCommitted(id, buf.data());
+        if (buf != Pattern(id, static_cast<uint32_t>(epoch))) {
+          ADD_FAILURE() << "page " << id << " at epoch " << epoch << " is not version " << epoch;
+          stop = true;
+        }
+        // A pinned epoch either answers that epoch or says it is stale.
+        try {
+          v.LoadCommitted(id, buf.data(), epoch);
+          if (buf != Pattern(id, static_cast<uint32_t>(epoch))) {
+            ADD_FAILURE() << "pinned read of page " << id << " is not version " << epoch;
+            stop = true;
+          }
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kStale) throw;
+        }
+        checked++;
+      }
+    });
+  }
+  for (uint32_t version = 2; version < 300; ++version) {
+    for (PageId id : ids) v.Store(id, Pattern(id, version).data());
+    if (version % 3 == 0) {  // free and reallocate one page: its slot is pending too
+      PageId id = ids[version % kPages];
+      v.FreeId(id);
+      v.EnsureAllocated(id);
+      v.Store(id, Pattern(id, version).data());
+    }
+    v.Commit({version, 0});
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(checked.load(), 0u);
+  EXPECT_EQ(299u, v.committed().epoch);
+}
+
+// --- Disk space of a crashed writer's slots
+
+// 4 MiB segments: the test spans several.
+constexpr uint32_t kTrimSlotsPerSegment = 1024;
+
+TEST(VolumeTrimTest, UncommittedPagesOfACrashedWriterAreGivenBackAtTheNextOpen) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("pagefs_trim_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::vector<uint8_t> page(kPage, 0x5A);
+  uint64_t committed_bytes = 0;
+  {
+    SegmentTier tier(dir, kPage, kTrimSlotsPerSegment, false);
+    Volume v(tier, "t", {});
+    for (int i = 0; i < 64; ++i) v.Store(v.AllocateId(), page.data());
+    v.Commit({1, 0});
+    committed_bytes = tier.stats().bytes_on_disk;
+    // A runaway change that never commits: the process "crashes" here.
+    for (int i = 0; i < 5000; ++i) v.Store(v.AllocateId(), page.data());
+    tier.Sync();
+    ASSERT_GT(tier.stats().bytes_on_disk, committed_bytes + 4000u * kPage);
+  }
+  SegmentTier tier(dir, kPage, kTrimSlotsPerSegment, false);
+  Volume v(tier, "t", {});
+  EXPECT_EQ(64u, v.pages_in_use());
+  v.Store(v.AllocateId(), page.data());  // the first write gives the space back
+  v.Commit({1, 0});
+  EXPECT_LT(tier.stats().bytes_on_disk, committed_bytes + 64u * kPage);
+  std::vector<uint8_t> buf(kPage);
+  v.Load(1, buf.data());
+  EXPECT_EQ(page, buf);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

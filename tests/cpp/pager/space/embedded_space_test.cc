@@ -1,8 +1,15 @@
-// Several threads on one EmbeddedSpace (a Volume cached by a BufferPool, as a
-// Store has it): each thread allocates, writes, reads and frees its own pages,
-// or works on its own list, while the others do the same. A page id freed by
-// one thread and at once allocated by another must never lose the second
-// thread's page, and no thread may see another's bytes.
+// EmbeddedSpace: a Volume cached by a BufferPool, as a Store has it. Pages
+// are read, written, allocated and freed through the pool; Commit writes the
+// dirty pages back and commits the anchors; a read-only space follows newer
+// commits only through the follow its owner sets; Rebind takes a fresh
+// volume's committed anchors.
+//
+// Concurrency: several threads allocate, write, read and free their own
+// pages, or work on their own lists, while the others do the same. A page id
+// freed by one thread and at once allocated by another must never lose the
+// second thread's page, and no thread may see another's bytes.
+#include "pager/space/embedded_space.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "pager/testing/error_code.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
@@ -47,6 +55,102 @@ bool HasStamp(const uint8_t* data, PageId id, uint64_t version) {
   std::vector<uint8_t> want(kPage);
   Stamp(want.data(), id, version);
   return std::memcmp(want.data(), data, kPage) == 0;
+}
+
+TEST(EmbeddedSpaceTest, PagesGoThroughThePoolAndCommitStoresThemWithTheAnchors) {
+  MemoryTier tier(kPage);
+  PageId id;
+  {
+    Volume volume(tier, "prefix 'e'", {});
+    BufferPool pool(kPage, 1 << 20, volume);
+    EmbeddedSpace space(volume, pool);
+    EXPECT_EQ(kPage, space.page_size());
+    EXPECT_FALSE(space.read_only());
+    {
+      PageGuard g = space.Allocate();
+      id = g.id();
+      EXPECT_EQ(std::vector<uint8_t>(kPage, 0), std::vector<uint8_t>(g.data(), g.data() + kPage));
+      Stamp(g.mutable_data(), id, 1);
+    }
+    EXPECT_EQ(1u, pool.stats().dirty);  // in the cache only, not yet in the volume
+    space.set_anchors({id, 0});
+    EXPECT_EQ((Anchors{}), volume.committed().anchors);  // until the commit
+    space.Commit();
+    EXPECT_EQ(0u, pool.stats().dirty);
+    EXPECT_EQ((Anchors{id, 0}), volume.committed().anchors);
+    EXPECT_TRUE(HasStamp(space.Read(id).data(), id, 1));
+    {
+      PageGuard g = space.Write(id);
+      Stamp(g.mutable_data(), id, 2);
+    }
+    EXPECT_FALSE(space.NewerCommit(/*force=*/true));  // a writer follows nothing
+  }
+  tier.Crash();  // the second version was never committed
+  Volume volume(tier, "prefix 'e'", {});
+  BufferPool pool(kPage, 1 << 20, volume);
+  EmbeddedSpace space(volume, pool);
+  EXPECT_EQ((Anchors{id, 0}), space.anchors());
+  EXPECT_TRUE(HasStamp(space.Read(id).data(), id, 1));
+}
+
+TEST(EmbeddedSpaceTest, AFreedPageLeavesCacheAndVolumeAtOnce) {
+  Embedded e(1 << 20);
+  PageId id;
+  {
+    PageGuard g = e.space.Allocate();
+    id = g.id();
+    Stamp(g.mutable_data(), id, 1);
+  }
+  e.space.Free(id);
+  EXPECT_FALSE(e.volume.IsAllocated(id));
+  EXPECT_EQ(0u, e.pool.stats().dirty);  // its dirty copy is dropped, never written back
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { e.space.Free(id); }));
+  PageGuard again = e.space.Allocate();  // the id is reused, zero-filled
+  EXPECT_EQ(id, again.id());
+  EXPECT_EQ(0, again.data()[100]);
+}
+
+TEST(EmbeddedSpaceTest, AReadOnlySpaceRefusesWritesAndFollowsOnlyThroughItsOwner) {
+  MemoryTier tier(kPage);
+  {
+    Volume writer(tier, "prefix 'e'", {});
+    writer.Store(writer.AllocateId(), std::vector<uint8_t>(kPage, 3).data());
+    writer.Commit({1, 0});
+  }
+  VolumeOptions ro;
+  ro.read_only = true;
+  ro.create = false;
+  Volume volume(tier, "prefix 'e'", ro);
+  BufferPool pool(kPage, 1 << 20, volume);
+  EmbeddedSpace space(volume, pool);
+  EXPECT_TRUE(space.read_only());
+  EXPECT_EQ(3, space.Read(1).data()[0]);
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { space.Write(1); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { space.Allocate(); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { space.Free(1); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { space.set_anchors({1, 1}); }));
+  EXPECT_FALSE(space.NewerCommit(/*force=*/true));  // no follow set
+  int follows = 0;
+  space.set_follow([&] { ++follows; });
+  space.FollowCommit();
+  EXPECT_EQ(1, follows);
+}
+
+TEST(EmbeddedSpaceTest, RebindTakesTheNewVolumesCommittedAnchors) {
+  MemoryTier tier(kPage);
+  Volume first(tier, "prefix 'e'", {});
+  BufferPool first_pool(kPage, 1 << 20, first);
+  EmbeddedSpace space(first, first_pool);
+  space.set_anchors({5, 6});  // never committed
+  EXPECT_EQ((Anchors{5, 6}), space.anchors());
+  MemoryTier fresh(kPage);
+  Volume second(fresh, "prefix 'f'", {});
+  second.Commit({9, 8});
+  BufferPool second_pool(kPage, 1 << 20, second);
+  space.Rebind(second, second_pool);
+  EXPECT_EQ((Anchors{9, 8}), space.anchors());
+  PageGuard g = space.Allocate();
+  EXPECT_TRUE(second.IsAllocated(g.id()));
 }
 
 // Pages allocated, stamped and freed in a loop by each thread, under a budget

@@ -1,0 +1,199 @@
+// MountedSpace against a FakeMount (testing/fake_mount.h): the client side of
+// the mount protocol, its writer role, allocation batches, frees, commits,
+// and a reader that follows new commits, without a daemon.
+#include "pager/space/mounted_space.h"
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pager/testing/error_code.h"
+#include "pager/testing/fake_mount.h"
+#include "pager/testing/temp_folder.h"
+#include "pager/util/error.h"
+
+namespace pagefs {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr uint32_t kPage = 4096;
+
+class MountedSpaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mount_ = std::make_unique<FakeMount>(root_, kPage);
+    mount_->AddPrefix("p");
+  }
+
+  std::unique_ptr<MountedSpace> Open(bool read_only, uint64_t cache = 1 << 20) {
+    return std::make_unique<MountedSpace>(*mount_, mount_->dir("p"), "prefix 'p'", cache,
+                                          read_only);
+  }
+  // The bytes of page id in the mount's data file.
+  std::vector<uint8_t> DataPage(PageId id) {
+    std::vector<uint8_t> buf(kPage, 0xEE);
+    const int fd = ::open((mount_->dir("p") + "/data").c_str(), O_RDONLY | O_CLOEXEC);
+    const ssize_t n = ::pread(fd, buf.data(), kPage, static_cast<off_t>(id * kPage));
+    ::close(fd);
+    if (n < static_cast<ssize_t>(kPage)) std::memset(buf.data() + std::max<ssize_t>(n, 0), 0,
+                                                     kPage - std::max<ssize_t>(n, 0));
+    return buf;
+  }
+
+  TempFolder folder_{"mounted-space"};
+  const fs::path& root_ = folder_.path();
+  std::unique_ptr<FakeMount> mount_;  // goes before its folder
+};
+
+TEST_F(MountedSpaceTest, AWriterTakesTheRoleAndASecondIsRefusedNamingTheHolder) {
+  auto writer = Open(false);
+  EXPECT_EQ(kPage, writer->page_size());
+  EXPECT_FALSE(writer->read_only());
+  std::string message;
+  EXPECT_EQ(ErrorCode::kBusy, CodeOf([&] { Open(false); }, &message));
+  EXPECT_NE(message.find(DescribeMountWriter(::getpid())), std::string::npos) << message;
+  EXPECT_NE(message.find("prefix 'p'"), std::string::npos) << message;
+  writer.reset();  // closing data gives the role back
+  EXPECT_NO_THROW(Open(false));
+}
+
+TEST_F(MountedSpaceTest, IdsComeInBatchesLowestFirstAndCommitSendsPagesAndAnchors) {
+  auto space = Open(false);
+  std::vector<PageId> ids;
+  for (int i = 0; i < 3; ++i) {
+    PageGuard g = space->Allocate();
+    std::memset(g.mutable_data(), 'a' + i, kPage);
+    ids.push_back(g.id());
+  }
+  EXPECT_EQ((std::vector<PageId>{1, 2, 3}), ids);
+  EXPECT_EQ(1, mount_->requests(kIoctlAllocate));  // one batch of kAllocBatch
+  EXPECT_EQ(1 + kAllocBatch, space->page_count());
+  space->set_anchors({2, 3});
+  space->Commit();
+  EXPECT_EQ(1u, mount_->epoch("p"));
+  EXPECT_EQ(1u, space->epoch());
+  EXPECT_EQ((Anchors{2, 3}), mount_->anchors("p"));
+  EXPECT_EQ(std::vector<uint8_t>(kPage, 'b'), DataPage(2));
+  {
+    PageGuard g = space->Write(2);
+    g.mutable_data()[0] = 'z';
+  }
+  space->Flush();  // written to data without a commit
+  EXPECT_EQ('z', DataPage(2)[0]);
+  EXPECT_EQ(1u, mount_->epoch("p"));
+  // Another writer after this one takes the committed anchors with the role.
+  space.reset();
+  EXPECT_EQ((Anchors{2, 3}), Open(false)->anchors());
+}
+
+TEST_F(MountedSpaceTest, AFreePunchesThePageAndUnusedIdsAreGivenBack) {
+  auto space = Open(false);
+  PageId a, b;
+  {
+    PageGuard g = space->Allocate();
+    std::memset(g.mutable_data(), 'x', kPage);
+    a = g.id();
+  }
+  {
+    PageGuard g = space->Allocate();
+    std::memset(g.mutable_data(), 'y', kPage);
+    b = g.id();
+  }
+  space->Commit();
+  ASSERT_EQ(std::vector<uint8_t>(kPage, 'x'), DataPage(a));
+  space->Free(a);
+  EXPECT_EQ(std::vector<uint8_t>(kPage, 0), DataPage(a));
+  EXPECT_EQ(std::vector<uint8_t>(kPage, 'y'), DataPage(b));
+  // The spare ids of the batch: each is punched, none handed out again.
+  const int fd = ::open((mount_->dir("p") + "/data").c_str(), O_RDWR | O_CLOEXEC);
+  std::vector<uint8_t> junk(kPage, 'j');
+  ASSERT_EQ(static_cast<ssize_t>(kPage), ::pwrite(fd, junk.data(), kPage, 10 * kPage));
+  ::close(fd);
+  space->ReturnUnusedIds();
+  EXPECT_EQ(std::vector<uint8_t>(kPage, 0), DataPage(10));
+  EXPECT_EQ(1 + kAllocBatch, space->Allocate().id());  // a new batch
+}
+
+TEST_F(MountedSpaceTest, AReaderShowsOneCommitUntilItFollowsTheNewest) {
+  auto writer = Open(false);
+  PageId id;
+  {
+    PageGuard g = writer->Allocate();
+    std::memset(g.mutable_data(), 1, kPage);
+    id = g.id();
+  }
+  writer->set_anchors({id, 0});
+  writer->Commit();
+  auto reader = Open(true);
+  EXPECT_TRUE(reader->read_only());
+  EXPECT_EQ(1u, reader->epoch());
+  EXPECT_EQ((Anchors{id, 0}), reader->anchors());
+  EXPECT_EQ(1, reader->Read(id).data()[0]);
+  EXPECT_FALSE(reader->NewerCommit(/*force=*/true));
+  {
+    PageGuard g = writer->Write(id);
+    std::memset(g.mutable_data(), 2, kPage);
+  }
+  writer->set_anchors({id, id});
+  writer->Commit();
+  EXPECT_EQ(1, reader->Read(id).data()[0]);  // its commit, cached or not
+  EXPECT_TRUE(reader->NewerCommit(/*force=*/true));
+  reader->FollowCommit();
+  EXPECT_EQ(2u, reader->epoch());
+  EXPECT_EQ((Anchors{id, id}), reader->anchors());
+  EXPECT_EQ(2, reader->Read(id).data()[0]);
+  EXPECT_FALSE(reader->NewerCommit(/*force=*/true));
+}
+
+TEST_F(MountedSpaceTest, AReaderRefusesEveryWrite) {
+  auto reader = Open(true);
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { reader->Allocate(); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { reader->Write(1); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { reader->Free(1); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { reader->set_anchors({1, 0}); }));
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { reader->Commit(); }));
+  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { reader->Read(kNoPage); }));
+  EXPECT_EQ(0, mount_->requests(kIoctlClaimWriter));
+}
+
+TEST_F(MountedSpaceTest, AFailedCommitFailsTheSpaceUntilReopened) {
+  auto space = Open(false);
+  space->Allocate();
+  mount_->FailNext(kIoctlCommit, EIO);
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { space->Commit(); }));
+  EXPECT_TRUE(space->failed());
+  EXPECT_EQ(ErrorCode::kFailed, CodeOf([&] { space->Allocate(); }));
+  EXPECT_EQ(ErrorCode::kFailed, CodeOf([&] { space->Commit(); }));
+  EXPECT_EQ(0u, mount_->epoch("p"));
+}
+
+TEST_F(MountedSpaceTest, ARefusedOrDamagedAnswerIsReportedAndNothingIsKept) {
+  mount_->FailNext(kIoctlClaimWriter, EROFS);
+  EXPECT_EQ(ErrorCode::kReadOnly, CodeOf([&] { Open(false); }));
+  mount_->FailNext(kIoctlClaimWriter, EIO);
+  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { Open(false); }));
+  mount_->set_reported_page_size(1000);
+  std::string message;
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Open(false); }, &message));
+  EXPECT_NE(message.find("1000"), std::string::npos) << message;
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Open(true); }));
+  mount_->set_reported_page_size(0);
+  EXPECT_NO_THROW(Open(false));  // no failed open kept the role
+}
+
+TEST_F(MountedSpaceTest, TheLocalCacheTakesAtMostItsShareOfTheBudget) {
+  auto space = Open(false, 1ull << 30);
+  EXPECT_EQ(kMountedCacheMax, space->pool_stats().budget);
+  space->set_cache_size(2 << 20);
+  EXPECT_EQ(2u << 20, space->pool_stats().budget);
+  space->set_cache_size(1ull << 30);
+  EXPECT_EQ(kMountedCacheMax, space->pool_stats().budget);
+}
+
+}  // namespace
+}  // namespace pagefs

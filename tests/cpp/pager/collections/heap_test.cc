@@ -35,7 +35,7 @@ TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
   auto list = NewList();
   uint64_t baseline = space_.pages_in_use();
   std::vector<std::string> expect;
-  size_t t = heap_.blob_threshold();
+  size_t t = heap_.blobs().threshold();
   for (size_t n : {size_t{1}, size_t{100}, t, t + 1, size_t{5000}, size_t{65536}, size_t{1} << 20}) {
     std::string payload(n, '\0');
     for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(i * 7 + n);

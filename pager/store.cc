@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "pager/cache/buffer_pool.h"
+#include "pager/collections/builtin_kinds.h"
 #include "pager/space/embedded_space.h"
 #include "pager/space/mounted_space.h"
 #include "pager/tier/segment_tier.h"
@@ -25,6 +26,8 @@ namespace pagefs {
 namespace {
 
 constexpr uint32_t kProbeSlot = 4096;
+
+const KindRegistry& KindsOf(const StoreOptions& o) { return o.kinds ? *o.kinds : BuiltinKinds(); }
 
 // The page size of an existing volume folder, read from whichever superblock
 // copy is intact; 0 when there is none (an empty or damaged folder).
@@ -155,7 +158,7 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
                                                      options.read_only);
     store->options_.page_size = store->mounted_->page_size();
     store->active_ = store->mounted_.get();
-    store->heap_ = std::make_unique<Heap>(*store->mounted_);
+    store->heap_ = std::make_unique<Heap>(*store->mounted_, KindsOf(store->options_));
   } else {
     store->OpenVolume();
   }
@@ -195,7 +198,7 @@ void Store::OpenVolume() {
   } else {
     space_ = std::make_unique<EmbeddedSpace>(*volume_, *pool_);
     active_ = space_.get();
-    heap_ = std::make_unique<Heap>(*space_);
+    heap_ = std::make_unique<Heap>(*space_, KindsOf(options_));
     if (options_.read_only) space_->set_follow([this] { FollowNewest(); });
   }
 }

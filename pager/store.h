@@ -33,6 +33,7 @@
 #include <string>
 
 #include "pager/collections/heap.h"
+#include "pager/collections/kind_registry.h"
 #include "pager/space/page_space.h"
 
 namespace pagefs {
@@ -41,6 +42,9 @@ struct StoreOptions {
   uint64_t cache_size = 64ull << 20;  // bytes of RAM the engine may hold
   bool read_only = false;
   uint32_t page_size = 4096;          // for new stores only: 4096..65536, a power of two
+  // The collection kinds the heap knows (outliving the store); nullptr:
+  // BuiltinKinds(). Tests register more.
+  const KindRegistry* kinds = nullptr;
 };
 
 struct StoreStats {

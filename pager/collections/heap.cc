@@ -4,13 +4,12 @@
 
 #include <string>
 
-#include "pager/collections/persistent_list.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
 
-Heap::Heap(PageSpace& space)
-    : space_(space), gate_(space), blobs_(space), headers_(space) {}
+Heap::Heap(PageSpace& space, const KindRegistry& kinds)
+    : space_(space), kinds_(kinds), gate_(space), blobs_(space), headers_(space) {}
 
 PageGuard Heap::CreateHeader(CollectionKind kind) {
   std::lock_guard l(mu_);
@@ -96,15 +95,9 @@ void Heap::DrainFreeQueue() {
 void Heap::Destroy(uint64_t id) {
   const CollectionHeader h = headers_.Load(id);
   if (h.refcount != 0) return;  // stored again since it was queued
+  const KindHooks& kind = kinds_.Get(h.kind, id);  // before any change
   headers_.Unlink(id);
-  switch (static_cast<CollectionKind>(h.kind)) {
-    case CollectionKind::kList:
-    case CollectionKind::kRootMap:
-      PersistentList::Destroy(*this, id);
-      break;
-    default:
-      throw Error(ErrorCode::kCorruption, "collection " + std::to_string(id) + " has an unknown kind");
-  }
+  kind.destroy(*this, id);
 }
 
 PageId Heap::RootMapId(bool create) {

@@ -7,7 +7,9 @@
 // - HandleTable (handle_table.h): the in-process handles on open collections;
 // - OpGate (op_gate.h): the store-wide op lock and the closed flag;
 //
-// A collection's id is the PageId of its header page.
+// and dispatches what differs between kinds of collection (how one is
+// destroyed) through a KindRegistry (kind_registry.h). A collection's id is
+// the PageId of its header page.
 //
 // Lifetime rules (docs/collections.md "Collection lifetime"):
 // - refcount counts *stored* references: from the root map and from elements
@@ -40,6 +42,7 @@
 #include "pager/collections/blobs.h"
 #include "pager/collections/collection_headers.h"
 #include "pager/collections/handle_table.h"
+#include "pager/collections/kind_registry.h"
 #include "pager/collections/op_gate.h"
 #include "pager/space/page_space.h"
 #include "pager/values/value_format.h"
@@ -48,11 +51,13 @@ namespace pagefs {
 
 class Heap {
  public:
-  explicit Heap(PageSpace& space);
+  // kinds must outlive the heap (BuiltinKinds() does).
+  Heap(PageSpace& space, const KindRegistry& kinds);
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
   PageSpace& space() { return space_; }
+  const KindRegistry& kinds() const { return kinds_; }
   OpGate& gate() { return gate_; }
   Blobs& blobs() { return blobs_; }
 
@@ -108,11 +113,12 @@ class Heap {
 
  private:
   void Release(uint64_t id);
-  // Frees the collection's pages, queues its references.
+  // Frees the collection's pages through its kind, queues its references.
   void Destroy(uint64_t id);
   void DrainFreeQueue();
 
   PageSpace& space_;
+  const KindRegistry& kinds_;
   OpGate gate_;
   Blobs blobs_;
   std::recursive_mutex mu_;  // guards headers_' bookkeeping, handles_, free_queue_

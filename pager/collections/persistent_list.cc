@@ -7,6 +7,7 @@
 
 #include "pager/util/error.h"
 #include "pager/collections/list_tree.h"
+#include "pager/collections/list_tree_check.h"
 
 namespace pagefs {
 
@@ -210,6 +211,14 @@ void ReferencedLists::CloseAll() {
 void PersistentList::Destroy(Heap& heap, uint64_t id) {
   ListTree(heap, id).Clear();
   heap.space().Free(id);
+}
+
+void PersistentList::RegisterKind(KindRegistry& kinds) {
+  KindHooks hooks;
+  hooks.name = "list";
+  hooks.destroy = &PersistentList::Destroy;
+  hooks.verify = [](CollectionCheck& check, PageGuard header) { return CheckListTree(check, std::move(header)); };
+  kinds.Add(CollectionKind::kList, std::move(hooks));
 }
 
 }  // namespace pagefs

@@ -29,6 +29,7 @@
 #include <unordered_map>
 
 #include "pager/collections/heap.h"
+#include "pager/collections/kind_registry.h"
 #include "pager/collections/list_tree.h"
 
 namespace pagefs {
@@ -105,7 +106,11 @@ class PersistentList {
   // reports its shape. O(pages); for tests and `pagefs check`.
   ListShape Verify();
 
-  // Frees every page of list id and drops its references (called by the heap).
+  // Registers CollectionKind::kList: destroyed by freeing its tree (values'
+  // references and blobs dropped) and its header, verified by CheckListTree.
+  static void RegisterKind(KindRegistry& kinds);
+  // Frees every page of list tree id, its header included, and drops its
+  // references (the destroy hook of the kinds built on a list tree).
   static void Destroy(Heap& heap, uint64_t id);
 
  private:

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "pager/collections/heap.h"
+#include "pager/collections/kind_registry.h"
+#include "pager/collections/list_tree.h"
 #include "pager/collections/persistent_list.h"
 
 namespace pagefs {
@@ -39,6 +41,11 @@ class RootMap {
   // All names, sorted.
   std::vector<std::string> Keys();
   uint64_t size();
+
+  // Registers CollectionKind::kRootMap: a list tree (destroyed as a list,
+  // though the anchor's reference means it never is), verified by
+  // CheckListTree plus its keys: strs, strictly ascending.
+  static void RegisterKind(KindRegistry& kinds);
 
  private:
   // Position (in keys) of the first key >= name, and whether it is name.

@@ -1,5 +1,6 @@
 // Collection lifetime: blobs, stored references, the orphan list, freeing,
 // and the closed heap.
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,7 @@ namespace {
 
 class HeapTest : public ::testing::TestWithParam<uint32_t> {
  protected:
-  HeapTest() : space_(GetParam()), heap_(space_) {}
+  HeapTest() : space_(GetParam()), heap_(space_, BuiltinKinds()) {}
   void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
 
   std::unique_ptr<PersistentList> NewList() {

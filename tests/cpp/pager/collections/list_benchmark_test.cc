@@ -12,6 +12,7 @@
 
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
 #include "pager/collections/persistent_list.h"
 
@@ -29,7 +30,7 @@ void Report(const char* what, uint64_t n, double s) {
 
 TEST(ListBenchmark, DISABLED_AppendGetScanInsertErase) {
   MemoryPageSpace space(4096);
-  Heap heap(space);
+  Heap heap(space, BuiltinKinds());
   PersistentList list(heap, PersistentList::Create(heap));
   constexpr int kBatches = 100, kBatch = 50000;
   std::vector<std::string> runs;

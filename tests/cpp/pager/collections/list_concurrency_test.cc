@@ -8,6 +8,7 @@
 
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
 #include "pager/collections/persistent_list.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 TEST(ListConcurrency, ReadersNeverSeeATornAppend) {
   MemoryPageSpace space;
-  Heap heap(space);
+  Heap heap(space, BuiltinKinds());
   const uint64_t id = PersistentList::Create(heap);
   PersistentList keeper(heap, id);
   constexpr int kWriters = 4, kBatches = 200, kBatch = 50;
@@ -60,7 +61,7 @@ TEST(ListConcurrency, ReadersNeverSeeATornAppend) {
 
 TEST(ListConcurrency, ListsSharingReferencesCanBeChangedFromManyThreads) {
   MemoryPageSpace space;
-  Heap heap(space);
+  Heap heap(space, BuiltinKinds());
   PersistentList shared(heap, PersistentList::Create(heap));
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

@@ -13,6 +13,7 @@
 
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
 #include "pager/collections/persistent_list.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 class ListPopTest : public ::testing::TestWithParam<uint32_t> {
  protected:
-  ListPopTest() : space_(GetParam()), heap_(space_) {}
+  ListPopTest() : space_(GetParam()), heap_(space_, BuiltinKinds()) {}
   void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
 
   std::unique_ptr<PersistentList> NewList() {
@@ -219,7 +220,7 @@ TEST_P(ListPopTest, ReplaceMatchesVectorSliceAssignment) {
 
 TEST(ListPopConcurrency, ThreadsPoppingOneListTakeEveryValueExactlyOnce) {
   MemoryPageSpace space;
-  Heap heap(space);
+  Heap heap(space, BuiltinKinds());
   const uint64_t id = PersistentList::Create(heap);
   PersistentList keeper(heap, id);
   constexpr int kValues = 20000, kThreads = 6;
@@ -262,7 +263,7 @@ TEST(ListPopConcurrency, ThreadsPoppingOneListTakeEveryValueExactlyOnce) {
 // a fresh list that nothing else holds: every list read must be whole.
 TEST(ListPopConcurrency, AReferenceReadWhileReplacedIsNeverFreedUnderTheReader) {
   MemoryPageSpace space;
-  Heap heap(space);
+  Heap heap(space, BuiltinKinds());
   PersistentList outer(heap, PersistentList::Create(heap));
   constexpr int kLength = 300;
   // Stores a fresh list of kLength copies of tag at outer[0]; once this

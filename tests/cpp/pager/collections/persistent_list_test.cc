@@ -9,6 +9,7 @@
 
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
 
 namespace pagefs {
@@ -16,7 +17,7 @@ namespace {
 
 class PersistentListTest : public ::testing::TestWithParam<uint32_t> {
  protected:
-  PersistentListTest() : space_(GetParam()), heap_(space_) {}
+  PersistentListTest() : space_(GetParam()), heap_(space_, BuiltinKinds()) {}
   void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
 
   std::unique_ptr<PersistentList> NewList() {

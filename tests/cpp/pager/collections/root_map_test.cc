@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pager/collections/builtin_kinds.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
 
@@ -15,7 +16,7 @@ namespace {
 
 class RootMapTest : public ::testing::Test {
  protected:
-  RootMapTest() : heap_(space_), roots_(heap_) {}
+  RootMapTest() : heap_(space_, BuiltinKinds()), roots_(heap_) {}
   void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
 
   std::string Lookup(std::string_view name) {

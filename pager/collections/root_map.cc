@@ -1,10 +1,11 @@
 #include "pager/collections/root_map.h"
 
-#include <mutex>
-#include <shared_mutex>
+#include <optional>
+#include <utility>
 
 #include "pager/collections/list_tree.h"
 #include "pager/collections/list_tree_check.h"
+#include "pager/collections/op_scope.h"
 
 namespace pagefs {
 namespace {
@@ -34,10 +35,7 @@ std::pair<uint64_t, bool> RootMap::Find(ListTree& tree, std::string_view name) {
 
 template <typename Fn>
 auto RootMap::Locked(bool create, Fn&& fn) {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(heap_.root_map_mu());
+  OpScope scope(heap_, heap_.root_map_mu());
   return fn(heap_.RootMapId(create));
 }
 

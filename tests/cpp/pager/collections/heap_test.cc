@@ -1,6 +1,5 @@
-// Collection lifetime: blobs, stored references, the orphan list, freeing,
-// and the closed heap.
-#include "pager/collections/builtin_kinds.h"
+// Heap: collection lifetime over its pieces (blobs, stored references, the
+// orphan list, handles, freeing), and the closed heap.
 #include "pager/collections/heap.h"
 
 #include <gtest/gtest.h>
@@ -9,28 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "pager/collections/persistent_list.h"
+#include "pager/testing/heap_fixture.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
-#include "pager/collections/persistent_list.h"
 
 namespace pagefs {
 namespace {
 
-class HeapTest : public ::testing::TestWithParam<uint32_t> {
- protected:
-  HeapTest() : space_(GetParam()), heap_(space_, BuiltinKinds()) {}
-  void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
+class HeapTest : public HeapOnMemory {};
 
-  std::unique_ptr<PersistentList> NewList() {
-    return std::make_unique<PersistentList>(heap_, PersistentList::Create(heap_));
-  }
-
-  MemoryPageSpace space_;
-  Heap heap_;
-};
-
-INSTANTIATE_TEST_SUITE_P(PageSizes, HeapTest, ::testing::Values(4096u, 65536u),
-                         [](const auto& info) { return "page" + std::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(PageSizes, HeapTest, kPageSizes, PageSizeName);
 
 TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
   auto list = NewList();

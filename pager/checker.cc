@@ -13,24 +13,23 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "pager/util/checksum.h"
-#include "pager/util/error.h"
+#include "pager/collections/blobs.h"
+#include "pager/collections/collection_check.h"
+#include "pager/collections/collection_headers.h"
 #include "pager/collections/heap.h"
-#include "pager/collections/list_leaf.h"
-#include "pager/collections/list_node.h"
-#include "pager/collections/list_tree.h"
-#include "pager/volume/page_table.h"
+#include "pager/collections/kind_registry.h"
 #include "pager/store.h"
 #include "pager/store_folders.h"
+#include "pager/util/checksum.h"
 #include "pager/util/coding.h"
+#include "pager/util/error.h"
 #include "pager/values/value_format.h"
+#include "pager/volume/page_table.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
 namespace {
 
-constexpr uint32_t kBlobLink = 8;       // docs/value_format.md: each blob page starts with the next id
-constexpr uint32_t kMaxListHeight = 32; // far above any real tree (a 4 KiB tree of height 9 holds 2^64)
 constexpr size_t kMaxRun = 256;         // slots per tier read in the checksum walk
 constexpr uint64_t kMaxUtf8Check = 16ull << 20;  // longer blob strs are not read back for UTF-8
 
@@ -73,6 +72,7 @@ bool ValidUtf8(std::string_view s) {
 struct Collection {
   uint64_t refs = 0;              // references found (values, the root map's anchor)
   PageId first_referrer = kNoPage;
+  uint8_t ref_kind = 0;           // the kind the first reference to it names
   bool visited = false;
   bool valid = false;             // its header is a collection header
   bool on_orphan_list = false;
@@ -82,10 +82,21 @@ struct Collection {
   PageId orphan_prev = kNoPage, orphan_next = kNoPage;
 };
 
+// "1 (list)", "1 (list) or 2 (root map)": kinds, for messages.
+std::string KindNames(const KindRegistry& kinds, const std::vector<uint8_t>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i != 0) out += i + 1 == ids.size() ? " or " : ", ";
+    out += Num(ids[i]) + " (" + kinds.Find(ids[i])->name + ")";
+  }
+  return out;
+}
+
 class PrefixChecker {
  public:
   PrefixChecker(Store& store, const CheckOptions& options, const CheckProgressFn& progress)
-      : volume_(store.volume()),
+      : kinds_(store.heap().kinds()),
+        volume_(store.volume()),
         space_(store.space()),
         tier_(volume_.tier()),
         options_(options),
@@ -100,6 +111,11 @@ class PrefixChecker {
     page_count_ = report_.page_count;
     stored_.assign(page_count_, false);
     reached_.assign(page_count_, false);
+    referenceable_ = kinds_.referenceable();
+    for (size_t i = 0; i < referenceable_.size(); ++i) {
+      if (i != 0) referenceable_names_ += i + 1 == referenceable_.size() ? " and " : ", ";
+      referenceable_names_ += kinds_.Find(referenceable_[i])->name + "s";
+    }
   }
 
   CheckReport Run() {
@@ -389,11 +405,7 @@ class PrefixChecker {
       if (!g) continue;
       CollectionHeader h;
       std::memcpy(&h, g.data(), sizeof h);
-      if (h.magic != CollectionHeader::kMagic ||
-          (h.kind != static_cast<uint8_t>(CollectionKind::kList) &&
-           h.kind != static_cast<uint8_t>(CollectionKind::kRootMap))) {
-        continue;
-      }
+      if (h.magic != CollectionHeader::kMagic || kinds_.Find(h.kind) == nullptr) continue;
       g.Release();
       scanning_ = true;  // whatever this one reaches is unreachable from the roots too
       const uint64_t before = report_.pages_reached;
@@ -434,13 +446,32 @@ class PrefixChecker {
       Problem("header", id, id, "page " + Num(id) + referred + " is not a collection header");
       return;
     }
+    // The root map is of its own kind; a collection found only by the scan
+    // of unreached pages may be of any kind; any other is one a value may
+    // refer to, and of the kind its first reference names.
     const bool is_root_map = id == sb_.anchors.root_map;
-    const uint8_t want = static_cast<uint8_t>(is_root_map ? CollectionKind::kRootMap : CollectionKind::kList);
-    if (h.kind != want && !(c.unreachable && h.kind == static_cast<uint8_t>(CollectionKind::kRootMap))) {
+    std::vector<uint8_t> allowed;
+    if (is_root_map) {
+      allowed = {static_cast<uint8_t>(CollectionKind::kRootMap)};
+    } else if (c.unreachable) {
+      for (uint32_t k = 0; k < 256; ++k) {
+        if (kinds_.Find(static_cast<uint8_t>(k))) allowed.push_back(static_cast<uint8_t>(k));
+      }
+    } else {
+      allowed = referenceable_;
+    }
+    const KindHooks* kind = kinds_.Find(h.kind);
+    if (kind == nullptr || std::find(allowed.begin(), allowed.end(), h.kind) == allowed.end()) {
       Problem("header", id, id,
-              who + referred + " has kind " + Num(h.kind) + ", not " + Num(want) +
-                  (is_root_map ? " (root map)" : " (list)"));
+              who + referred + " has " + (kind ? "kind " : "unknown kind ") + Num(h.kind) + ", not " +
+                  KindNames(kinds_, allowed));
       return;
+    }
+    if (c.first_referrer != kNoPage && c.ref_kind != h.kind &&
+        std::find(referenceable_.begin(), referenceable_.end(), c.ref_kind) != referenceable_.end()) {
+      Problem("header", id, id,
+              who + referred + " has kind " + KindNames(kinds_, {h.kind}) + ", but the reference names kind " +
+                  KindNames(kinds_, {c.ref_kind}));
     }
     c.valid = true;
     c.kind = h.kind;
@@ -449,133 +480,51 @@ class PrefixChecker {
     c.orphan_next = h.orphan_next;
     if (c.unreachable) ++report_.cycle_collections;
     if (h.kind == static_cast<uint8_t>(CollectionKind::kList)) ++report_.lists;
-
-    const uint64_t size = Field<uint64_t>(g.data(), ListHeaderFields::kSize);
-    const uint32_t height = Field<uint32_t>(g.data(), ListHeaderFields::kHeight);
-    const PageId root = Field<uint64_t>(g.data(), ListHeaderFields::kRoot);
-    g.Release();
-    if ((height == 0) != (root == kNoPage)) {
-      Problem("list", id, id, who + " has height " + Num(height) + " but root page " + Num(root));
-      return;
-    }
-    if (height > kMaxListHeight) {
-      Problem("list", id, id, who + " has height " + Num(height) + ", more than any tree can have");
-      return;
-    }
+    ++report_.collections_by_kind[kind->name];
     current_ = id;
-    current_is_root_map_ = is_root_map;
-    position_ = 0;
-    previous_key_.reset();
-    if (height == 0) {
-      if (size != 0) Problem("list", id, id, who + " is empty but its header says " + Num(size) + " values");
-      return;
-    }
-    std::optional<uint64_t> found = Subtree(root, height, who + "'s root");
-    if (found && *found != size) {
-      Problem("list", id, id, who + "'s header says " + Num(size) + " values, its tree holds " + Num(*found));
-    }
-    if (found && is_root_map) {
-      if (*found % 2 != 0) Problem("root_map", id, id, "the root map holds an odd number of entries (" + Num(*found) + ")");
-      report_.root_names = *found / 2;
-    }
+    KindCheck check(*this);
+    const std::optional<uint64_t> entries = kind->verify(check, std::move(g));
+    if (is_root_map && entries) report_.root_names = *entries;
   }
 
-  // The number of values under page id (a node of height h), or nothing when
-  // a page under it could not be read or is not what it should be.
-  std::optional<uint64_t> Subtree(PageId id, uint32_t h, const std::string& what) {
-    const PageId owner = current_;
-    PageGuard g = Take(id, owner, what + " (collection " + Num(owner) + ")");
-    if (!g) {
-      position_ = std::nullopt;  // positions after a lost page are unknown
-      return std::nullopt;
+  // What a kind's verifier sees of the check (collection_check.h).
+  class KindCheck : public CollectionCheck {
+   public:
+    explicit KindCheck(PrefixChecker& c) : c_(c) {}
+    uint32_t page_size() const override { return c_.page_size_; }
+    PageId collection() const override { return c_.current_; }
+    PageGuard Take(PageId id, const std::string& what) override { return c_.Take(id, c_.current_, what); }
+    void Problem(const char* kind, PageId page, std::string message) override {
+      c_.Problem(kind, page, c_.current_, std::move(message));
     }
-    const std::string where = " of collection " + Num(owner);
-    if (h == 1) {
-      ListLeaf leaf(g.data(), page_size_);
-      if (!leaf.is_leaf()) {
-        Problem("list", id, owner, "page " + Num(id) + where + " should be a leaf, its type is " + Num(g.data()[0]));
-        position_ = std::nullopt;
-        return std::nullopt;
-      }
-      const uint32_t n = leaf.count();
-      if (n == 0 || ListLeaf::kHeaderSize + 2 * n > page_size_) {
-        Problem("list", id, owner, "leaf " + Num(id) + where + " has a bad count (" + Num(n) + ")");
-        position_ = std::nullopt;
-        return std::nullopt;
-      }
-      for (uint32_t j = 0; j < n; ++j) {
-        const uint32_t s = leaf.start(j), e = leaf.end(j);
-        if (s >= e || s < ListLeaf::kHeaderSize + 2 * n || e > page_size_) {
-          Problem("list", id, owner, "leaf " + Num(id) + where + ": value " + Num(j) + " has bad offsets (" + Num(s) + ".." + Num(e) + ")");
-          position_ = std::nullopt;
-          return std::nullopt;
-        }
-      }
-      for (uint32_t j = 0; j < n; ++j) Value(leaf, id, j);
-      return n;
+    std::optional<ValueView> Decode(std::string_view stored, PageId page, const std::string& where) override {
+      return c_.DecodeValue(stored, page, where);
     }
-    ListNode node(g.data(), page_size_);
-    if (!node.is_node()) {
-      Problem("list", id, owner, "page " + Num(id) + where + " should be an internal node (height " + Num(h) + "), its type is " + Num(g.data()[0]));
-      position_ = std::nullopt;
-      return std::nullopt;
+    std::optional<std::string> Follow(const ValueView& v, PageId page, const std::string& where) override {
+      return c_.FollowValue(v, page, where);
     }
-    const uint32_t n = node.count();
-    if (n == 0 || n > node.capacity()) {
-      Problem("list", id, owner, "node " + Num(id) + where + " has a bad count (" + Num(n) + ")");
-      position_ = std::nullopt;
-      return std::nullopt;
-    }
-    // Copy the entries out: the page stays pinned, but a deep walk is cheaper
-    // to reason about without views into it.
-    std::vector<std::pair<PageId, uint64_t>> children(n);
-    for (uint32_t j = 0; j < n; ++j) children[j] = {node.child(j), node.cum(j)};
-    g.Release();
-    bool whole = true;
-    uint64_t before = 0;
-    for (uint32_t j = 0; j < n; ++j) {
-      const auto [child, cum] = children[j];
-      if (cum <= before) {
-        Problem("list", id, owner, "node " + Num(id) + where + ": child " + Num(j) + " has count " +
-                                       (cum < before ? "below zero" : "zero") + " (cumulative " + Num(cum) + " after " + Num(before) + ")");
-        whole = false;
-      }
-      std::optional<uint64_t> got = Subtree(child, h - 1, "child " + Num(j) + " of node " + Num(id));
-      if (!got) {
-        whole = false;
-      } else if (cum > before && *got != cum - before) {
-        Problem("list", id, owner, "node " + Num(id) + where + ": child " + Num(j) + " (page " + Num(child) +
-                                       ") is counted " + Num(cum - before) + ", its subtree holds " + Num(*got));
-        whole = false;
-      }
-      before = std::max(before, cum);
-    }
-    if (!whole) return std::nullopt;
-    return before;
-  }
 
-  void Value(const ListLeaf& leaf, PageId page, uint32_t j) {
-    const PageId owner = current_;
-    const std::string_view v = leaf.value(j);
+   private:
+    PrefixChecker& c_;
+  };
+
+  std::optional<ValueView> DecodeValue(std::string_view v, PageId page, const std::string& where) {
     const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-    const std::string where = "value " + Num(j) + " of leaf " + Num(page) + " of collection " + Num(owner);
-    const std::optional<uint64_t> position = position_;
-    if (position_) ++*position_;
     ++report_.values;
-    ValueView view;
     try {
       if (EncodedSize(p, v.size()) != v.size()) {
-        Problem("value", page, owner, where + " does not fill its slot");
-        return;
+        Problem("value", page, current_, where + " does not fill its slot");
+        return std::nullopt;
       }
-      view = Decode(p, v.size());
+      return Decode(p, v.size());
     } catch (const Error& e) {
-      Problem("value", page, owner, where + " does not decode: " + e.what());
-      return;
+      Problem("value", page, current_, where + " does not decode: " + e.what());
+      return std::nullopt;
     }
-    if (OwnsHeapObject(p[0]) && !leaf.owns_heap()) {
-      Problem("list", page, owner, where + " is a blob or reference in a leaf not flagged as holding one");
-    }
+  }
+
+  std::optional<std::string> FollowValue(const ValueView& view, PageId page, const std::string& where) {
+    const PageId owner = current_;
     std::optional<std::string> text;  // a str's bytes, when they are needed and known
     switch (view.kind) {
       case ValueView::Kind::kStr:
@@ -594,11 +543,15 @@ class PrefixChecker {
       case ValueView::Kind::kRef: {
         Collection& target = collections_[view.ref_id];
         ++target.refs;
-        if (target.first_referrer == kNoPage) target.first_referrer = owner;
-        if (view.ref_id == sb_.anchors.root_map || view.ref_kind != CollectionKind::kList) {
+        if (target.first_referrer == kNoPage) {
+          target.first_referrer = owner;
+          target.ref_kind = static_cast<uint8_t>(view.ref_kind);
+        }
+        const KindHooks* kind = kinds_.Find(static_cast<uint8_t>(view.ref_kind));
+        if (view.ref_id == sb_.anchors.root_map || kind == nullptr || !kind->referenceable) {
           Problem("value", page, owner, where + " refers to collection " + Num(view.ref_id) +
                                             " of kind " + Num(static_cast<uint8_t>(view.ref_kind)) +
-                                            ": only lists can be referenced");
+                                            ": only " + referenceable_names_ + " can be referenced");
         }
         Queue(view.ref_id);
         break;
@@ -606,31 +559,15 @@ class PrefixChecker {
       default:
         break;
     }
-    const bool is_str = view.kind == ValueView::Kind::kStr || view.kind == ValueView::Kind::kBlobStr;
     if (text && !ValidUtf8(*text)) Problem("value", page, owner, where + " is a str that is not UTF-8");
-    if (!current_is_root_map_ || !position || *position % 2 != 0) return;
-    // A root map key: a str, strictly after the one before.
-    if (!is_str) {
-      Problem("root_map", page, owner, "key " + Num(*position / 2) + " of the root map (" + where + ") is not a str");
-      previous_key_.reset();
-      return;
-    }
-    if (!text) {
-      previous_key_.reset();
-      return;
-    }
-    if (previous_key_ && !(*previous_key_ < *text)) {
-      Problem("root_map", page, owner, "key " + Num(*position / 2) + " of the root map (" + where +
-                                           ") is not after the key before it");
-    }
-    previous_key_ = std::move(*text);
+    return text;
   }
 
   // Walks a blob chain (taking its pages); appends the payload to out when
   // given. False when the chain is damaged (reported).
   bool Blob(PageId first, uint64_t length, PageId owner, const std::string& where, std::string* out) {
-    const uint32_t chunk = page_size_ - kBlobLink;
-    const uint64_t pages = std::max<uint64_t>(1, (length + chunk - 1) / chunk);
+    const uint32_t chunk = page_size_ - Blobs::kLinkBytes;
+    const uint64_t pages = Blobs::Pages(length, page_size_);
     if (pages > page_count_) {
       Problem("blob", kNoPage, owner, where + " is a blob of " + Num(length) + " bytes, more than the store holds");
       return false;
@@ -645,7 +582,7 @@ class PrefixChecker {
       PageGuard g = Take(id, owner, "page " + Num(k) + " of the blob of " + where);
       if (!g) return false;
       const uint64_t n = std::min<uint64_t>(chunk, left);
-      if (out) out->append(reinterpret_cast<const char*>(g.data()) + kBlobLink, n);
+      if (out) out->append(reinterpret_cast<const char*>(g.data()) + Blobs::kLinkBytes, n);
       left -= n;
       const PageId next = Field<uint64_t>(g.data(), 0);
       if (k + 1 == pages && next != kNoPage) {
@@ -714,6 +651,9 @@ class PrefixChecker {
     }
   }
 
+  const KindRegistry& kinds_;
+  std::vector<uint8_t> referenceable_;  // kinds a value may refer to
+  std::string referenceable_names_;     // "lists", for messages
   Volume& volume_;
   PageSpace& space_;
   Tier& tier_;
@@ -735,10 +675,7 @@ class PrefixChecker {
   std::deque<PageId> todo_;
   // The collection being walked.
   PageId current_ = kNoPage;
-  bool current_is_root_map_ = false;
   bool scanning_ = false;  // walking collections found by the scan of unreached pages
-  std::optional<uint64_t> position_;  // index of the next value, unknown after a lost page
-  std::optional<std::string> previous_key_;
 };
 
 // The store root a pagefs mount serves, from its .stats ("" if unknown).
@@ -780,6 +717,7 @@ CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
   StoreOptions so;
   so.read_only = true;
   so.cache_size = options.cache_size;
+  so.kinds = options.kinds;
   std::shared_ptr<Store> store;
   try {
     store = Store::Open(root, prefix, so);

@@ -8,10 +8,12 @@
 //    the superblock slots nor past the end of the segments;
 // 2. every stored data page's checksum (read in runs of adjacent slots);
 // 3. every collection, reached from the root map and the orphan list and
-//    through the references their values hold: header, the list's counted
-//    B+tree (docs/list_format.md: types, counts, heights, offsets, every
-//    value decodes, strs are UTF-8, blob chains are whole), the root map's
-//    keys (strs, strictly ascending);
+//    through the references their values hold: its header, then its kind's
+//    own structure, through the verify hook the kind registered
+//    (kind_registry.h, collection_check.h): for the list, its counted B+tree
+//    (docs/list_format.md: types, counts, heights, offsets, every value
+//    decodes, strs are UTF-8, blob chains are whole); for the root map, the
+//    same and its keys (strs, strictly ascending);
 // 4. the heap's bookkeeping (docs/collections.md): each stored refcount
 //    against the references found, the orphan list (links both ways, every
 //    member unreferenced, every unreferenced collection a member);
@@ -26,12 +28,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "pager/util/page.h"
 
 namespace pagefs {
+
+class KindRegistry;
 
 struct CheckProblem {
   // What is wrong, one word: "open", "table", "slot", "checksum", "io",
@@ -52,6 +57,7 @@ struct CheckReport {
   uint64_t pages = 0;          // stored data pages (each checksum verified)
   uint64_t pages_reached = 0;  // of those, reached from a collection
   uint64_t lists = 0;
+  std::map<std::string, uint64_t> collections_by_kind;  // by kind name ("list", "root map")
   bool root_map = false;
   uint64_t root_names = 0;
   uint64_t values = 0;         // values decoded, over every collection
@@ -77,6 +83,8 @@ using CheckProgressFn = std::function<void(const CheckProgress&)>;
 struct CheckOptions {
   uint64_t cache_size = 16ull << 20;  // the read-only store's budget
   size_t max_problems = 1000;
+  // The collection kinds to verify (StoreOptions::kinds); nullptr: BuiltinKinds().
+  const KindRegistry* kinds = nullptr;
 };
 
 // Checks ROOT/PREFIX. A prefix that holds data but cannot be opened because

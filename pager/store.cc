@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "pager/collections/builtin_kinds.h"
 #include "pager/embedded_mode.h"
 #include "pager/mounted_mode.h"
 #include "pager/util/error.h"
@@ -60,7 +61,8 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
   } else {
     store->mode_ = std::make_unique<EmbeddedMode>(env, root, dir, describe, options);
   }
-  store->heap_ = std::make_unique<Heap>(store->mode_->space(), describe);
+  store->heap_ = std::make_unique<Heap>(
+      store->mode_->space(), options.kinds ? *options.kinds : BuiltinKinds(), describe);
   if (!options.read_only) {
     // No process can hold a handle on an orphan left by an earlier one.
     store->heap_->CollectOrphans();

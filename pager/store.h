@@ -38,6 +38,7 @@
 
 #include "pager/collections/heap.h"
 #include "pager/env/posix_env.h"
+#include "pager/collections/kind_registry.h"
 #include "pager/space/page_space.h"
 
 namespace pagefs {
@@ -47,6 +48,9 @@ struct StoreOptions {
   bool read_only = false;
   uint32_t page_size = 4096;          // for new stores only: 4096..65536, a power of two
   Env* env = nullptr;                 // what opens files, locks and tiers; none: Env::Default()
+  // The collection kinds the heap knows (outliving the store); nullptr:
+  // BuiltinKinds(). Tests register more.
+  const KindRegistry* kinds = nullptr;
 };
 
 struct StoreStats {

@@ -23,7 +23,7 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_TSA
   -DPAGEFS_BUILD_FS=OFF >/dev/null
 cmake --build build/tsan
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan \
-  --output-on-failure -j2 -R 'BufferPool|BatchedLoad|VolumeCommitted|Concurrency|ListPop'
+  --output-on-failure -j2 -R 'BufferPool|BatchedLoad|VolumeCommitted|Concurrency'
 # The Python thread tests against an extension built with -fsanitize=thread
 # (its own build folder, imported first through PYTHONPATH, libtsan preloaded
 # into the uninstrumented interpreter). A report fails the test's process.

@@ -1,8 +1,15 @@
-// Heap: where collections are born, referenced and freed on a PageSpace.
+// Heap: where collections are born, referenced and freed on a PageSpace. It
+// composes four pieces, each in its own file:
 //
-// A collection's id is the PageId of its header page. Every header begins with
-// the common CollectionHeader prefix (kind, stored-reference count, links of
-// the orphan list); the rest of the page belongs to the collection's kind.
+// - CollectionHeaders (collection_headers.h): the common header of every
+//   collection, its stored-reference count and the persistent orphan list;
+// - Blobs (blobs.h): long payloads stored out of line;
+// - HandleTable (handle_table.h): the in-process handles on open collections;
+// - OpGate (op_gate.h): the store-wide op lock and the closed flag;
+//
+// and dispatches what differs between kinds of collection (how one is
+// destroyed) through a KindRegistry (kind_registry.h). A collection's id is
+// the PageId of its header page.
 //
 // Lifetime rules (docs/collections.md "Collection lifetime"):
 // - refcount counts *stored* references: from the root map and from elements
@@ -18,59 +25,58 @@
 //
 // Thread safety: all methods may be called from any thread. Each collection id
 // has one CollectionState whose mutex serializes operations on that collection
-// across all its handles. The op lock is taken shared by every collection
-// operation and exclusively by commit/close.
+// across all its handles; collection operations pass the gate first
+// (OpScope, op_scope.h). The heap's own mutex guards the headers' bookkeeping,
+// the handle table and the free queue (lock order: collection mutex, heap
+// mutex, pool mutex, volume mutex).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "pager/collections/blobs.h"
+#include "pager/collections/collection_headers.h"
+#include "pager/collections/handle_table.h"
+#include "pager/collections/kind_registry.h"
+#include "pager/collections/op_gate.h"
 #include "pager/space/page_space.h"
-#include "pager/util/fork_guard.h"
 #include "pager/values/value_format.h"
 
 namespace pagefs {
 
-struct CollectionHeader {
-  static constexpr uint32_t kMagic = 0x50464331;  // "PFC1"
-  uint32_t magic;
-  uint8_t kind;  // CollectionKind
-  uint8_t reserved[3];
-  uint64_t refcount;
-  PageId orphan_prev;
-  PageId orphan_next;
-};
-static_assert(sizeof(CollectionHeader) == 32);
-
-struct CollectionState {
-  std::mutex mu;  // serializes every operation on this collection
-  uint64_t handles = 0;
-};
-
 class Heap {
  public:
-  // name describes the store in messages, as the engine does everywhere
-  // ("prefix 'data' of /srv/db"): a closed heap says "<name> is closed".
-  explicit Heap(PageSpace& space, std::string name = "the store");
+  // kinds must outlive the heap (BuiltinKinds() does). name describes the
+  // store in messages ("prefix 'data' of /srv/db"): closed, it says
+  // "<name> is closed".
+  Heap(PageSpace& space, const KindRegistry& kinds, std::string name = "the store");
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
   PageSpace& space() { return space_; }
-  std::shared_mutex& op_lock() { return op_lock_; }
+  const KindRegistry& kinds() const { return kinds_; }
+  OpGate& gate() { return gate_; }
+  Blobs& blobs() { return blobs_; }
+
+  // The gate's, for the store and the mount (op_gate.h says what each does).
+  std::shared_mutex& op_lock() { return gate_.lock(); }
+  void MarkClosed() { gate_.MarkClosed(); }
+  bool closed() const { return gate_.closed(); }
+  bool forked() const { return gate_.forked(); }
+  void CheckOpen() const { gate_.CheckOpen(); }
+  void FollowCommits(bool force = false) { gate_.FollowCommits(force); }
 
   // A new collection header page of kind, refcount 0, on the orphan list.
   // The caller fills in the kind-specific part through the returned guard.
   PageGuard CreateHeader(CollectionKind kind);
   // Reads and checks the header of id. Throws Error(kCorruption) when id is not
   // a collection of kind.
-  void CheckHeader(uint64_t id, CollectionKind kind);
+  void CheckHeader(uint64_t id, CollectionKind kind) { headers_.Check(id, kind); }
 
   // In-process handles. OpenHandle returns the shared per-collection state;
   // CloseHandle frees the collection if it was the last handle and nothing
@@ -92,33 +98,6 @@ class Heap {
   // Free every orphan with no open handle.
   void CollectOrphans();
 
-  // After MarkClosed (by Store::Close, under the op lock held exclusively),
-  // every collection operation throws Error(kClosed) instead of touching pages.
-  void MarkClosed() { closed_.store(true, std::memory_order_release); }
-  // In a process forked after the heap was made (fork_guard.h) the heap is
-  // closed too: the child never touches the parent's pages or locks.
-  bool closed() const { return closed_.load(std::memory_order_acquire) || forked(); }
-  bool forked() const { return fork_generation_ != ForkGeneration(); }
-  // Throws Error(kClosed) if closed, saying so when this is a forked child.
-  // Call with the op lock held, or before taking it.
-  void CheckOpen() const;
-  // For a space that shows one commit at a time (a read-only store through
-  // a mount): moves to the newest commit when there is a newer one. Every
-  // top-level operation calls it first, so each one reads exactly one commit
-  // and a new commit is picked up by the operations that start after the
-  // space notices it (PageSpace::NewerCommit). REQUIRES: the op lock not held.
-  void FollowCommits(bool force = false);
-
-  // Blobs: long str/bytes/int payloads stored out of line, in a chain of
-  // pages that each start with the u64 id of the next (docs/value_format.md).
-  // A payload longer than blob_threshold() (a quarter page less 16 bytes) is
-  // a blob, so a leaf always holds at least four values.
-  size_t blob_threshold() const { return space_.page_size() / 4 - 16; }
-  PageId WriteBlob(std::string_view payload);
-  // Appends the payload to out. Throws Error(kCorruption) on a short chain.
-  void ReadBlob(PageId first, uint64_t length, std::string& out);
-  void FreeBlob(PageId first, uint64_t length);
-
   // The stored form of one inline value: the value itself, or a blob
   // reference written into scratch for a long payload. Calls OnStored.
   // Throws Error(kInvalidArgument) for a blob form (callers pass inline forms
@@ -135,22 +114,18 @@ class Heap {
   std::mutex& root_map_mu() { return root_map_mu_; }
 
  private:
-  void AddRef(uint64_t id);
   void Release(uint64_t id);
-  void LinkOrphan(PageGuard& header);
-  void UnlinkOrphan(PageGuard& header);
-  void Destroy(uint64_t id);  // frees the collection's pages, queues its references
+  // Frees the collection's pages through its kind, queues its references.
+  void Destroy(uint64_t id);
   void DrainFreeQueue();
 
   PageSpace& space_;
-  const std::string name_;
-  const uint64_t fork_generation_;
-  const int opener_pid_;  // for the message a forked child gets
-  std::atomic<bool> closed_{false};
-  std::shared_mutex op_lock_;
-  std::recursive_mutex mu_;  // guards refcounts, the orphan list and states_
-  std::unordered_map<uint64_t, std::weak_ptr<CollectionState>> states_;
-  std::unordered_map<uint64_t, uint64_t> handle_counts_;
+  const KindRegistry& kinds_;
+  OpGate gate_;
+  Blobs blobs_;
+  std::recursive_mutex mu_;  // guards headers_' bookkeeping, handles_, free_queue_
+  CollectionHeaders headers_;
+  HandleTable handles_;
   std::vector<uint64_t> free_queue_;
   bool draining_ = false;  // DrainFreeQueue is running (guarded by mu_)
   std::mutex root_map_mu_;

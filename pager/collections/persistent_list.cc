@@ -1,14 +1,13 @@
 #include "pager/collections/persistent_list.h"
 
 #include <algorithm>
-#include <mutex>
-#include <shared_mutex>
-#include <string>
 #include <vector>
 
-#include "pager/util/error.h"
 #include "pager/collections/list_slice.h"
 #include "pager/collections/list_tree.h"
+#include "pager/collections/list_tree_check.h"
+#include "pager/collections/op_scope.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 
@@ -35,43 +34,16 @@ std::vector<std::string_view> SplitRun(std::string_view run, uint64_t count) {
 
 }  // namespace
 
-// Runs fn on the tree under the locking discipline every operation follows:
-// op lock shared (commit/close wait), open check, then the collection mutex.
 template <typename Fn>
 auto PersistentList::Locked(Fn&& fn) {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(state_->mu);
-  ListTree tree(heap_, id_);
+  OpScope scope = handle_.Lock();
+  ListTree tree(handle_.heap(), handle_.id());
   return fn(tree);
 }
 
-uint64_t PersistentList::Create(Heap& heap) {
-  if (heap.forked()) heap.CheckOpen();  // before the lock, as FollowCommits
-  std::shared_lock op(heap.op_lock());
-  heap.CheckOpen();
-  return heap.CreateHeader(CollectionKind::kList).id();
-}
+uint64_t PersistentList::Create(Heap& heap) { return CollectionHandle::Create(heap, CollectionKind::kList); }
 
-PersistentList::PersistentList(Heap& heap, uint64_t id) : heap_(heap), id_(id) {
-  heap.FollowCommits();
-  std::shared_lock op(heap.op_lock());
-  heap.CheckOpen();
-  heap.CheckHeader(id, CollectionKind::kList);
-  state_ = heap.OpenHandle(id);
-}
-
-PersistentList::PersistentList(Heap& heap, uint64_t id, std::shared_ptr<CollectionState> opened)
-    : heap_(heap), id_(id), state_(std::move(opened)) {}
-
-PersistentList::~PersistentList() {
-  try {
-    heap_.CloseHandle(id_);
-  } catch (...) {
-    // A failed free leaves an orphan, which the next CollectOrphans frees.
-  }
-}
+PersistentList::PersistentList(Heap& heap, uint64_t id) : handle_(heap, id, CollectionKind::kList) {}
 
 uint64_t PersistentList::size() {
   return Locked([](ListTree& t) { return t.size(); });
@@ -229,6 +201,14 @@ void ReferencedLists::CloseAll() {
 void PersistentList::Destroy(Heap& heap, uint64_t id) {
   ListTree(heap, id).Clear();
   heap.space().Free(id);
+}
+
+void PersistentList::RegisterKind(KindRegistry& kinds) {
+  KindHooks hooks;
+  hooks.name = "list";
+  hooks.destroy = &PersistentList::Destroy;
+  hooks.verify = [](CollectionCheck& check, PageGuard header) { return CheckListTree(check, std::move(header)); };
+  kinds.Add(CollectionKind::kList, std::move(hooks));
 }
 
 }  // namespace pagefs

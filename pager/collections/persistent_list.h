@@ -9,9 +9,10 @@
 // values is their concatenation. Long str/bytes are moved into blobs on store
 // and read back transparently.
 //
-// A PersistentList object is a handle; several handles on one id share one
-// CollectionState and so one lock. Every method takes the heap's op lock
-// shared and the collection's mutex; methods are safe from any thread.
+// A PersistentList object is a handle (CollectionHandle); several handles on
+// one id share one CollectionState and so one lock. Every method runs under
+// an OpScope (the heap's op lock shared, the collection's mutex); methods are
+// safe from any thread.
 // Errors: Error(kOutOfRange) for an index out of range (message like Python's),
 // plus whatever the PageSpace throws.
 //
@@ -27,8 +28,11 @@
 #include <memory>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
+#include "pager/collections/collection_handle.h"
 #include "pager/collections/heap.h"
+#include "pager/collections/kind_registry.h"
 #include "pager/collections/list_tree.h"
 
 namespace pagefs {
@@ -45,15 +49,16 @@ class PersistentList {
   // Adopts a handle already opened on list id: opened is what
   // heap.OpenHandle(id) returned, not yet closed; this object closes it.
   // Takes no lock and reads no page (see ReferencedLists).
-  PersistentList(Heap& heap, uint64_t id, std::shared_ptr<CollectionState> opened);
+  PersistentList(Heap& heap, uint64_t id, std::shared_ptr<CollectionState> opened)
+      : handle_(heap, id, std::move(opened)) {}
   // Closes the handle: REQUIRES the calling thread does not hold the heap's
   // op lock (so never from inside a visitor).
-  ~PersistentList();
+  ~PersistentList() = default;
   PersistentList(const PersistentList&) = delete;
   PersistentList& operator=(const PersistentList&) = delete;
 
-  uint64_t id() const { return id_; }
-  Heap& heap() { return heap_; }
+  uint64_t id() const { return handle_.id(); }
+  Heap& heap() { return handle_.heap(); }
 
   uint64_t size();
   // Visitors run with the list locked: they must not call back into it, nor
@@ -116,16 +121,19 @@ class PersistentList {
   // reports its shape. O(pages); for tests and `pagefs check`.
   ListShape Verify();
 
-  // Frees every page of list id and drops its references (called by the heap).
+  // Registers CollectionKind::kList: destroyed by freeing its tree (values'
+  // references and blobs dropped) and its header, verified by CheckListTree.
+  static void RegisterKind(KindRegistry& kinds);
+  // Frees every page of list tree id, its header included, and drops its
+  // references (the destroy hook of the kinds built on a list tree).
   static void Destroy(Heap& heap, uint64_t id);
 
  private:
+  // Runs fn(tree) under the collection's OpScope.
   template <typename Fn>
   auto Locked(Fn&& fn);
 
-  Heap& heap_;
-  const uint64_t id_;
-  std::shared_ptr<CollectionState> state_;
+  CollectionHandle handle_;
 };
 
 // Handles on the lists referenced by visited values, opened while the

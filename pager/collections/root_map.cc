@@ -1,9 +1,11 @@
 #include "pager/collections/root_map.h"
 
-#include <mutex>
-#include <shared_mutex>
+#include <optional>
+#include <utility>
 
 #include "pager/collections/list_tree.h"
+#include "pager/collections/list_tree_check.h"
+#include "pager/collections/op_scope.h"
 
 namespace pagefs {
 namespace {
@@ -33,10 +35,7 @@ std::pair<uint64_t, bool> RootMap::Find(ListTree& tree, std::string_view name) {
 
 template <typename Fn>
 auto RootMap::Locked(bool create, Fn&& fn) {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(heap_.root_map_mu());
+  OpScope scope(heap_, heap_.root_map_mu());
   return fn(heap_.RootMapId(create));
 }
 
@@ -93,6 +92,47 @@ uint64_t RootMap::size() {
   return Locked(false, [&](PageId id) -> uint64_t {
     return id == kNoPage ? 0 : ListTree(heap_, id).size() / 2;
   });
+}
+
+namespace {
+
+// The root map's verifier: the list tree's walk, and its keys (the values at
+// even positions) strs, each after the one before.
+std::optional<uint64_t> VerifyRootMap(CollectionCheck& check, PageGuard header) {
+  std::optional<std::string> previous;  // the key before, when known
+  const auto on_value = [&](const ListValue& v) {
+    if (!v.position || *v.position % 2 != 0) return;
+    const std::string key = "key " + std::to_string(*v.position / 2) + " of the root map (" + v.where + ")";
+    if (v.view.kind != ValueView::Kind::kStr && v.view.kind != ValueView::Kind::kBlobStr) {
+      check.Problem("root_map", v.page, key + " is not a str");
+      previous.reset();
+      return;
+    }
+    if (!v.text) {
+      previous.reset();
+      return;
+    }
+    if (previous && !(*previous < *v.text)) check.Problem("root_map", v.page, key + " is not after the key before it");
+    previous = *v.text;
+  };
+  const PageId id = check.collection();
+  std::optional<uint64_t> entries = CheckListTree(check, std::move(header), on_value);
+  if (!entries) return std::nullopt;
+  if (*entries % 2 != 0) {
+    check.Problem("root_map", id, "the root map holds an odd number of entries (" + std::to_string(*entries) + ")");
+  }
+  return *entries / 2;
+}
+
+}  // namespace
+
+void RootMap::RegisterKind(KindRegistry& kinds) {
+  KindHooks hooks;
+  hooks.name = "root map";
+  hooks.referenceable = false;
+  hooks.destroy = &PersistentList::Destroy;
+  hooks.verify = &VerifyRootMap;
+  kinds.Add(CollectionKind::kRootMap, std::move(hooks));
 }
 
 }  // namespace pagefs

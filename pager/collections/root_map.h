@@ -7,9 +7,9 @@
 // (bytewise, which is code point order for UTF-8), searched by bisection. It
 // is created on the first Set and never freed.
 //
-// Thread safety: safe from any thread; every operation takes the heap's op
-// lock shared, checks the heap is open (else Error(kClosed)) and takes the
-// heap's root-map mutex. Visitors must not call back into the root map.
+// Thread safety: safe from any thread; every operation runs under an OpScope
+// (op_scope.h) on the heap's root-map mutex (Error(kClosed) on a closed
+// store). Visitors must not call back into the root map.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "pager/collections/heap.h"
+#include "pager/collections/kind_registry.h"
+#include "pager/collections/list_tree.h"
 #include "pager/collections/persistent_list.h"
 
 namespace pagefs {
@@ -40,12 +42,16 @@ class RootMap {
   std::vector<std::string> Keys();
   uint64_t size();
 
+  // Registers CollectionKind::kRootMap: a list tree (destroyed as a list,
+  // though the anchor's reference means it never is), verified by
+  // CheckListTree plus its keys: strs, strictly ascending.
+  static void RegisterKind(KindRegistry& kinds);
+
  private:
   // Position (in keys) of the first key >= name, and whether it is name.
   std::pair<uint64_t, bool> Find(ListTree& tree, std::string_view name);
-  // Runs fn(root map id) under the locking every operation follows: commits
-  // followed, op lock shared, open check, the root map's mutex. The id is
-  // kNoPage while there is no root map (create: make one first).
+  // Runs fn(root map id) under the root map's OpScope. The id is kNoPage
+  // while there is no root map (create: make one first).
   template <typename Fn>
   auto Locked(bool create, Fn&& fn);
 

@@ -1,5 +1,6 @@
-// Collection lifetime: blobs, stored references, the orphan list, freeing,
-// and the closed heap.
+// Heap: collection lifetime over its pieces (blobs, stored references, the
+// orphan list, handles, freeing), the closed heap, and freeing dispatched to
+// each collection's kind through the registry.
 #include "pager/collections/heap.h"
 
 #include <gtest/gtest.h>
@@ -8,34 +9,25 @@
 #include <string>
 #include <vector>
 
+#include "pager/collections/builtin_kinds.h"
+#include "pager/collections/persistent_list.h"
+#include "pager/testing/fake_kind.h"
+#include "pager/testing/heap_fixture.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
-#include "pager/collections/persistent_list.h"
 
 namespace pagefs {
 namespace {
 
-class HeapTest : public ::testing::TestWithParam<uint32_t> {
- protected:
-  HeapTest() : space_(GetParam()), heap_(space_) {}
-  void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
+class HeapTest : public HeapOnMemory {};
 
-  std::unique_ptr<PersistentList> NewList() {
-    return std::make_unique<PersistentList>(heap_, PersistentList::Create(heap_));
-  }
-
-  MemoryPageSpace space_;
-  Heap heap_;
-};
-
-INSTANTIATE_TEST_SUITE_P(PageSizes, HeapTest, ::testing::Values(4096u, 65536u),
-                         [](const auto& info) { return "page" + std::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(PageSizes, HeapTest, kPageSizes, PageSizeName);
 
 TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
   auto list = NewList();
   uint64_t baseline = space_.pages_in_use();
   std::vector<std::string> expect;
-  size_t t = heap_.blob_threshold();
+  size_t t = heap_.blobs().threshold();
   for (size_t n : {size_t{1}, size_t{100}, t, t + 1, size_t{5000}, size_t{65536}, size_t{1} << 20}) {
     std::string payload(n, '\0');
     for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(i * 7 + n);
@@ -183,6 +175,61 @@ TEST_P(HeapTest, ClosedHeapThrowsClosedOnEveryOperation) {
   uint64_t pages = space_.pages_in_use();
   list.reset();  // closing a handle after close touches no page
   EXPECT_EQ(pages, space_.pages_in_use());
+}
+
+// ---- kinds: freeing goes through the registry ------------------------------------
+
+class HeapKindsTest : public ::testing::Test {
+ protected:
+  HeapKindsTest() : heap_(space_, fake_.kinds) {}
+  void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
+
+  MemoryPageSpace space_;
+  FakeKind fake_;
+  Heap heap_;
+};
+
+TEST_F(HeapKindsTest, CollectOrphansDestroysEachOrphanThroughItsKind) {
+  const PageId a = FakeKind::Create(heap_);
+  const PageId b = FakeKind::Create(heap_);
+  PersistentList::Create(heap_);
+  EXPECT_EQ(5u, space_.pages_in_use());
+  heap_.CollectOrphans();
+  EXPECT_EQ((std::vector<PageId>{a, b}), fake_.destroyed) << "each once, by the fake's hook";
+  EXPECT_EQ(0u, space_.pages_in_use()) << "the list went through the list's own hook";
+  EXPECT_EQ(kNoPage, space_.anchors().orphan_head);
+}
+
+TEST_F(HeapKindsTest, TheLastReferenceAndHandleGoingDestroysThroughTheKind) {
+  const PageId fake = FakeKind::Create(heap_);
+  // A reference to a fake collection: the value format knows lists only, so
+  // the heap is told of it directly, as a kind's own store would.
+  ValueView ref;
+  ref.kind = ValueView::Kind::kRef;
+  ref.ref_kind = kFakeKind;
+  ref.ref_id = fake;
+  heap_.OnStored(ref);
+  heap_.CollectOrphans();
+  EXPECT_TRUE(fake_.destroyed.empty()) << "referenced";
+  auto handle = heap_.OpenHandle(fake);
+  heap_.OnDropped(ref);
+  EXPECT_TRUE(fake_.destroyed.empty()) << "a handle holds it";
+  heap_.CloseHandle(fake);
+  EXPECT_EQ((std::vector<PageId>{fake}), fake_.destroyed);
+  EXPECT_EQ(0u, space_.pages_in_use());
+}
+
+TEST_F(HeapKindsTest, AnUnknownKindIsCorruptionNamingKindAndCollectionAndChangesNothing) {
+  Heap builtin(space_, BuiltinKinds());
+  const PageId fake = FakeKind::Create(builtin);
+  std::string msg;
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { builtin.CollectOrphans(); }, &msg));
+  EXPECT_EQ("collection " + std::to_string(fake) + " has unknown kind 200", msg);
+  EXPECT_EQ(fake, space_.anchors().orphan_head) << "still an orphan";
+  EXPECT_EQ(2u, space_.pages_in_use());
+  heap_.CollectOrphans();  // a heap that knows the kind frees it
+  EXPECT_EQ((std::vector<PageId>{fake}), fake_.destroyed);
+  EXPECT_EQ(0u, space_.pages_in_use());
 }
 
 }  // namespace

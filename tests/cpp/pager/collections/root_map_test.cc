@@ -3,19 +3,25 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "pager/collections/builtin_kinds.h"
+#include "pager/collections/op_scope.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
+#include "pager/testing/recording_check.h"
 
 namespace pagefs {
 namespace {
 
 class RootMapTest : public ::testing::Test {
  protected:
-  RootMapTest() : heap_(space_), roots_(heap_) {}
+  RootMapTest() : heap_(space_, BuiltinKinds()), roots_(heap_) {}
   void TearDown() override { EXPECT_EQ(0u, space_.live_pins()) << "a pin leaked"; }
 
   std::string Lookup(std::string_view name) {
@@ -108,6 +114,45 @@ TEST_F(RootMapTest, ClosedHeapThrowsClosed) {
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { Lookup("a"); }));
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { roots_.Set("b", Int(1)); }));
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { roots_.Keys(); }));
+}
+
+TEST_F(RootMapTest, ItsVerifierCountsNamesAndFindsKeysOutOfOrderOrNotStrs) {
+  roots_.Set("b", Int(2));
+  roots_.Set("a", Int(1));
+  roots_.Set("c", Int(3));
+  const PageId id = space_.anchors().root_map;
+  const KindHooks& hooks = BuiltinKinds().Get(static_cast<uint8_t>(CollectionKind::kRootMap), id);
+  auto verify = [&] {
+    RecordingCheck check(space_, id);
+    std::optional<uint64_t> names = hooks.verify(check, space_.Read(id));
+    return std::make_pair(names, check.problems);
+  };
+  auto [names, problems] = verify();
+  EXPECT_EQ(std::optional<uint64_t>(3), names);
+  EXPECT_TRUE(problems.empty());
+
+  auto edit = [&](auto&& fn) {
+    OpScope scope(heap_, heap_.root_map_mu());
+    ListTree tree(heap_, id);
+    fn(tree);
+  };
+  edit([&](ListTree& t) { t.Set(0, Str("bb")); });  // keys bb, b, c
+  std::tie(names, problems) = verify();
+  ASSERT_EQ(1u, problems.size());
+  EXPECT_NE(std::string::npos, problems[0].find("key 1 of the root map (value 2 of leaf")) << problems[0];
+  EXPECT_NE(std::string::npos, problems[0].find("is not after the key before it")) << problems[0];
+
+  edit([&](ListTree& t) { t.Set(2, Int(5)); });  // keys bb, 5, c: c is not compared with 5
+  std::tie(names, problems) = verify();
+  ASSERT_EQ(1u, problems.size());
+  EXPECT_NE(std::string::npos, problems[0].find("key 1 of the root map")) << problems[0];
+  EXPECT_NE(std::string::npos, problems[0].find("is not a str")) << problems[0];
+
+  edit([&](ListTree& t) { t.Append(Str("d"), 1); });
+  std::tie(names, problems) = verify();
+  EXPECT_EQ(std::optional<uint64_t>(3), names);
+  ASSERT_EQ(2u, problems.size());
+  EXPECT_EQ("root_map @" + std::to_string(id) + ": the root map holds an odd number of entries (7)", problems[1]);
 }
 
 }  // namespace

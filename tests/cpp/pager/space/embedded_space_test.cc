@@ -26,6 +26,7 @@
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
 #include "pager/util/error.h"
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/collections/persistent_list.h"
@@ -200,7 +201,7 @@ TEST(EmbeddedSpaceConcurrency, PagesFreedAndReallocatedByOtherThreadsKeepTheirBy
 // a commit.
 TEST(EmbeddedSpaceConcurrency, ThreadsOnTheirOwnListsNeverDisturbEachOther) {
   Embedded e(1 << 20);
-  Heap heap(e.space);
+  Heap heap(e.space, BuiltinKinds());
   constexpr int kThreads = 4, kRounds = 1500;
   std::vector<uint64_t> ids;
   std::vector<std::unique_ptr<PersistentList>> keepers;  // unreferenced lists live while a handle does

@@ -39,13 +39,16 @@ inline std::string Ref(uint64_t id) {
   return out;
 }
 
-inline std::vector<std::string> ReadAll(PersistentList& list) {
+// Every value of a PersistentList or a ListTree, in order.
+template <typename List>
+std::vector<std::string> ReadAll(List& list) {
   std::vector<std::string> out;
   list.Scan(0, UINT64_MAX, [&](std::string_view v) { out.emplace_back(v); });
   return out;
 }
 
-inline std::string GetOne(PersistentList& list, uint64_t i) {
+template <typename List>
+std::string GetOne(List& list, uint64_t i) {
   std::string out;
   list.Get(i, [&](std::string_view v) { out = v; });
   return out;

@@ -1,0 +1,48 @@
+// HandleTable: the in-process handles on open collections. A handle (a
+// PersistentList object, so a Python object) keeps its collection from being
+// freed while it lives, whatever the stored references say. All handles on
+// one id share one CollectionState, whose mutex serializes the operations on
+// that collection.
+//
+// Handles are counted in memory only; the persistent side (stored references,
+// the orphan list) is CollectionHeaders'.
+//
+// Thread safety: none of its own. The heap calls it under its mutex, so that
+// opening a handle and freeing a collection without handles never interleave.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "pager/util/page.h"
+
+namespace pagefs {
+
+struct CollectionState {
+  std::mutex mu;  // serializes every operation on this collection
+};
+
+class HandleTable {
+ public:
+  HandleTable() = default;
+  HandleTable(const HandleTable&) = delete;
+  HandleTable& operator=(const HandleTable&) = delete;
+
+  // One more handle on id; the state every open handle on id shares.
+  std::shared_ptr<CollectionState> Open(PageId id);
+  // One handle on id fewer; true when it was the last (the table forgets id).
+  // False, changing nothing, when id has no open handle.
+  bool Close(PageId id);
+  bool IsOpen(PageId id) const { return counts_.count(id) != 0; }
+  // Ids with at least one open handle.
+  size_t size() const { return counts_.size(); }
+
+ private:
+  std::unordered_map<PageId, uint64_t> counts_;
+  // The shared state, kept while a handle or an adopted copy of it lives.
+  std::unordered_map<PageId, std::weak_ptr<CollectionState>> states_;
+};
+
+}  // namespace pagefs

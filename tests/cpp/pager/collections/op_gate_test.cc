@@ -1,0 +1,94 @@
+// OpGate: the store-wide op lock, the closed flag, the forked child, and
+// following commits.
+#include "pager/collections/op_gate.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <future>
+#include <mutex>
+#include <string>
+
+#include "pager/testing/error_code.h"
+#include "pager/testing/following_space.h"
+
+namespace pagefs {
+namespace {
+
+// Whether another thread could take the lock shared right now.
+bool SharedIsFree(std::shared_mutex& mu) {
+  return std::async(std::launch::async, [&] {
+           if (!mu.try_lock_shared()) return false;
+           mu.unlock_shared();
+           return true;
+         }).get();
+}
+
+TEST(OpGateTest, OpenUntilMarkedClosedThenClosedWithOneMessage) {
+  FollowingSpace space;
+  OpGate gate(space, "prefix 'p' of /r");
+  EXPECT_FALSE(gate.closed());
+  gate.CheckOpen();
+  gate.MarkClosed();
+  EXPECT_TRUE(gate.closed());
+  std::string msg;
+  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { gate.CheckOpen(); }, &msg));
+  EXPECT_EQ("prefix 'p' of /r is closed", msg);
+}
+
+TEST(OpGateTest, FollowsANewerCommitUnderTheLockHeldExclusively) {
+  FollowingSpace space;
+  OpGate gate(space, "prefix 'p' of /r");
+  gate.FollowCommits();
+  EXPECT_EQ(0, space.follows_.load()) << "no newer commit";
+  bool exclusive = false;
+  space.on_follow_ = [&] { exclusive = !SharedIsFree(gate.lock()); };
+  space.newer_ = true;
+  gate.FollowCommits(/*force=*/true);
+  EXPECT_EQ(1, space.follows_.load());
+  EXPECT_EQ(1, space.forced_.load());
+  EXPECT_TRUE(exclusive);
+  EXPECT_TRUE(SharedIsFree(gate.lock())) << "released after";
+}
+
+TEST(OpGateTest, AClosedGateFollowsNothing) {
+  FollowingSpace space;
+  OpGate gate(space, "prefix 'p' of /r");
+  gate.MarkClosed();
+  space.newer_ = true;
+  gate.FollowCommits();
+  EXPECT_EQ(0, space.follows_.load());
+}
+
+TEST(OpGateTest, AForkedChildIsRefusedBeforeItWaitsOnTheParentsLock) {
+  FollowingSpace space;
+  OpGate gate(space, "prefix 'p' of /r");
+  std::unique_lock held(gate.lock());  // a parent's commit in progress at the fork
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(10);  // a hang fails the test instead of stalling it
+    int code = 0;
+    if (!gate.forked() || !gate.closed()) code = 1;
+    try {
+      gate.FollowCommits();
+      code = 2;
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      if (e.code() != ErrorCode::kClosed || m.find("is a fork of it") == std::string::npos ||
+          m.find(std::to_string(::getppid())) == std::string::npos) {
+        code = 3;
+      }
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(pid, ::waitpid(pid, &status, 0));
+  ASSERT_TRUE(WIFEXITED(status)) << "the child hung or crashed";
+  EXPECT_EQ(0, WEXITSTATUS(status));
+  EXPECT_FALSE(gate.forked());
+  EXPECT_FALSE(gate.closed());
+}
+
+}  // namespace
+}  // namespace pagefs

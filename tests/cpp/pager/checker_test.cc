@@ -361,6 +361,46 @@ TEST_F(CheckerTest, MissingSuperblockSegmentIsAnOpenProblem) {
   EXPECT_EQ(FindPrefixes(root_), std::vector<std::string>{"p"});
 }
 
+std::string TupleOf(uint64_t count, const std::string& elements) {
+  std::string out;
+  EncodeTuple(out, count, elements);
+  return out;
+}
+
+TEST_F(CheckerTest, TuplesHoldingBlobsAndReferencesAreCleanAndCounted) {
+  {
+    auto s = Open();
+    uint64_t inner = PersistentList::Create(s->heap());
+    PersistentList l(s->heap(), inner);
+    const std::string nested = TupleOf(2, Ref(inner) + Str(std::string(3000, 'y')));
+    std::string floats;
+    for (int i = 0; i < 600; ++i) EncodeFloat(floats, i + 0.25);
+    // A tuple with a blob, a reference and a tuple in it; a tuple out of line.
+    NamedList(*s, "t", TupleOf(3, Int(1) + Str(std::string(5000, 'x')) + nested) + TupleOf(600, floats), 2);
+    s->Commit();
+  }
+  CheckReport r = Check();
+  EXPECT_TRUE(r.ok()) << Describe(r);
+  EXPECT_EQ(r.lists, 2u);
+  EXPECT_EQ(r.pages_reached, r.pages);
+}
+
+TEST_F(CheckerTest, AWrongRefcountThroughATupleIsReported) {
+  uint64_t inner;
+  {
+    auto s = Open();
+    inner = PersistentList::Create(s->heap());
+    PersistentList l(s->heap(), inner);
+    NamedList(*s, "t", TupleOf(1, Ref(inner)), 1);
+    PageGuard g = s->space().Write(inner);
+    SetField<uint64_t>(g.mutable_data(), offsetof(CollectionHeader, refcount), 2);
+  }
+  CheckReport r = Check();
+  ASSERT_EQ(r.problems.size(), 1u) << Describe(r);
+  EXPECT_EQ(r.problems[0].kind, "refcount");
+  EXPECT_EQ(r.problems[0].collection, inner);
+}
+
 TEST_F(CheckerTest, WrongRefcountNamesTheCollection) {
   uint64_t id;
   {

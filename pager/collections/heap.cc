@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "pager/util/error.h"
+#include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
 
 namespace pagefs {
@@ -247,6 +248,10 @@ void Heap::Destroy(uint64_t id) {
     case CollectionKind::kList:
     case CollectionKind::kRootMap:
       PersistentList::Destroy(*this, id);
+      break;
+    case CollectionKind::kDict:
+    case CollectionKind::kSet:
+      PersistentHash::Destroy(*this, id);
       break;
     default:
       throw Error(ErrorCode::kCorruption, "collection " + std::to_string(id) + " has an unknown kind");

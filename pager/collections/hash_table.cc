@@ -98,6 +98,14 @@ uint64_t HashTable::size() { return Load().live; }
 uint32_t HashTable::width() { return Load().width; }
 uint64_t HashTable::generation() { return Load().generation; }
 uint64_t HashTable::log_entries() { return Load().entries(); }
+uint64_t HashTable::version() {
+  PageGuard g = space_.Read(header_);
+  return Field<uint64_t>(g.data(), HashHeaderFields::kVersion);
+}
+void HashTable::BumpVersion() {
+  PageGuard g = space_.Write(header_);
+  SetField<uint64_t>(g.mutable_data(), HashHeaderFields::kVersion, Field<uint64_t>(g.data(), HashHeaderFields::kVersion) + 1);
+}
 
 uint64_t HashTable::BucketOf(uint32_t lo, const Fields& f) const {
   uint64_t b = lo & ((uint64_t{1} << f.level) - 1);
@@ -105,9 +113,11 @@ uint64_t HashTable::BucketOf(uint32_t lo, const Fields& f) const {
   return b;
 }
 
-PageId HashTable::BucketPage(uint64_t bucket) {
+PageId HashTable::BucketPage(uint64_t bucket) { return BucketPage(bucket, Load().directory); }
+
+PageId HashTable::BucketPage(uint64_t bucket, PageId directory) {
   PageId id = kNoPage;
-  ListTree(heap_, Load().directory).Get(bucket, [&](std::string_view v) {
+  ListTree(heap_, directory).Get(bucket, [&](std::string_view v) {
     const ValueView view = Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size());
     if (view.kind != ValueView::Kind::kInt || view.i <= 0) Corrupt("bad bucket directory entry");
     id = static_cast<PageId>(view.i);
@@ -116,7 +126,10 @@ PageId HashTable::BucketPage(uint64_t bucket) {
 }
 
 void HashTable::ReadEntry(uint64_t entry, std::string* key, std::string* value) {
-  const uint32_t w = width();
+  ReadEntry(entry, width(), key, value);
+}
+
+void HashTable::ReadEntry(uint64_t entry, uint32_t w, std::string* key, std::string* value) {
   uint32_t k = 0;
   log_.Scan(entry * w, entry * w + w, [&](std::string_view v) {
     if (k == 0 && key) key->assign(v);
@@ -126,11 +139,15 @@ void HashTable::ReadEntry(uint64_t entry, std::string* key, std::string* value) 
   if (k != w) Corrupt("entry " + std::to_string(entry) + " is past the log");
 }
 
-std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash) {
-  const Fields f = Load();
+std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash, std::string* value) {
+  return Find(form, hash, Load(), value);
+}
+
+std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash, const Fields& f,
+                                               std::string* value) {
   const auto lo = static_cast<uint32_t>(hash);
   std::string key;
-  for (PageId page = BucketPage(BucketOf(lo, f)); page != kNoPage;) {
+  for (PageId page = BucketPage(BucketOf(lo, f), f.directory); page != kNoPage;) {
     PageGuard g = space_.Read(page);
     HashBucket b(g.data(), page_size_);
     if (!b.sane()) Corrupt("bucket page " + std::to_string(page) + " has a bad count");
@@ -139,9 +156,14 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
       if (e.hash_lo != lo) continue;
       if (e.entry >= f.entries()) Corrupt("bucket page " + std::to_string(page) + " names an entry past the log");
       key.clear();
-      ReadEntry(e.entry, &key, nullptr);
+      ReadEntry(e.entry, f.width, &key, f.width == 2 ? value : nullptr);
       if (IsAbsent(key)) Corrupt("bucket page " + std::to_string(page) + " names a deleted entry");
-      if (KeyForm(key) == form) return Slot{page, j, e.entry};
+      // A key stored in its canonical form (the usual case: strs, ints) is
+      // its own key form: equal bytes, equal keys, no form to build.
+      if (key == form || KeyForm(key) == form) {
+        if (value && f.width == 1) *value = std::move(key);
+        return Slot{page, j, e.entry};
+      }
     }
     page = b.next();
   }
@@ -394,10 +416,9 @@ void HashTable::Compact() {
 bool HashTable::Get(std::string_view key, const Visitor& fn) {
   CheckOne(key, "key");
   const std::string form = KeyForm(key);
-  const std::optional<Slot> s = Find(form, StableHashOfForm(form));
-  if (!s) return false;
-  const uint32_t w = width();
-  log_.Get(s->entry * w + (w - 1), fn);
+  std::string value;
+  if (!Find(form, StableHashOfForm(form), &value)) return false;
+  fn(value);
   return true;
 }
 
@@ -414,7 +435,10 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   const std::string form = KeyForm(key);
   const uint64_t hash = StableHashOfForm(form);
   if (const std::optional<Slot> s = Find(form, hash)) {
-    if (f.width == 2) log_.Set(s->entry * 2 + 1, value);
+    if (f.width == 2) {
+      log_.Set(s->entry * 2 + 1, value);
+      BumpVersion();
+    }
     return false;
   }
   if (f.entries() >= kMaxEntries) {
@@ -436,6 +460,7 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
     PageGuard h = space_.Write(header_);
     SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive, Field<uint64_t>(h.data(), HashHeaderFields::kLive) + 1);
   }
+  BumpVersion();
   AfterInsert();
   return true;
 }
@@ -464,6 +489,7 @@ bool HashTable::Erase(std::string_view key, const Visitor& fn) {
     PageGuard h = space_.Write(header_);
     SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive, f.live - 1);
   }
+  BumpVersion();
   TrimTail();
   AfterErase();
   return true;
@@ -499,6 +525,7 @@ bool HashTable::PopLast(const EntryVisitor& fn) {
     PageGuard h = space_.Write(header_);
     SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive, f.live - 1);
   }
+  BumpVersion();
   TrimTail();
   AfterErase();
   return true;
@@ -509,6 +536,8 @@ void HashTable::Clear() {
   ResetIndex(0);
   PageGuard h = space_.Write(header_);
   SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive, 0);
+  h.Release();
+  BumpVersion();
 }
 
 uint64_t HashTable::ScanFrom(uint64_t from, uint64_t max, const EntryVisitor& fn) {

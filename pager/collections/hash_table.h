@@ -52,6 +52,7 @@ struct HashHeaderFields {
   static constexpr uint32_t kWidth = 76;       // u32 values per entry: 1 (set) or 2 (dict)
   static constexpr uint32_t kSplit = 80;       // u64 next bucket to split, < 2**L
   static constexpr uint32_t kGeneration = 88;  // u64 bumped when entry numbers change
+  static constexpr uint32_t kVersion = 96;     // u64 bumped by every change
 };
 
 // What Verify found, for tests and `pagefs check`.
@@ -78,6 +79,9 @@ class HashTable {
   // Changes whenever entry numbers do (a rewrite of the log, a clear): an
   // iterator holding an entry number compares it.
   uint64_t generation();
+  // Changes with every change of the table (a value set included): an
+  // iterator holding entries read ahead reads them again when it moved.
+  uint64_t version();
   uint64_t log_entries();
 
   // fn(value) (dicts) or fn(key) (sets) for key, and true; false if absent.
@@ -112,7 +116,12 @@ class HashTable {
   };
   struct Fields;
   Fields Load();
-  std::optional<Slot> Find(std::string_view form, uint64_t hash);
+  // The slot of the entry whose key has this form and hash. value, when
+  // given, receives the entry's last value (a dict's value, a set's key),
+  // read with the key in one pass over the log.
+  std::optional<Slot> Find(std::string_view form, uint64_t hash, std::string* value = nullptr);
+  std::optional<Slot> Find(std::string_view form, uint64_t hash, const Fields& f, std::string* value);
+  PageId BucketPage(uint64_t bucket, PageId directory);
   uint64_t BucketOf(uint32_t hash_lo, const Fields& f) const;
   PageId BucketPage(uint64_t bucket);
   void AddToChain(PageId first, IndexEntry e);
@@ -127,7 +136,9 @@ class HashTable {
   void TrimTail();
   void Compact();
   void ResetIndex(uint64_t expected);
+  void BumpVersion();
   void ReadEntry(uint64_t entry, std::string* key, std::string* value);
+  void ReadEntry(uint64_t entry, uint32_t width, std::string* key, std::string* value);
   [[noreturn]] void Corrupt(const std::string& what) const;
 
   Heap& heap_;

@@ -55,8 +55,8 @@ PersistentHash::~PersistentHash() {
 uint64_t PersistentHash::size() {
   return Locked([](HashTable& t) { return t.size(); });
 }
-std::pair<uint64_t, uint64_t> PersistentHash::generation_and_size() {
-  return Locked([](HashTable& t) { return std::pair{t.generation(), t.size()}; });
+PersistentHash::IterationState PersistentHash::iteration_state() {
+  return Locked([](HashTable& t) { return IterationState{t.generation(), t.size(), t.version()}; });
 }
 bool PersistentHash::Get(std::string_view key, const Visitor& fn) {
   return Locked([&](HashTable& t) { return t.Get(key, fn); });

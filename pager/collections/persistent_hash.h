@@ -44,9 +44,13 @@ class PersistentHash {
   Heap& heap() { return heap_; }
 
   uint64_t size();
-  // The generation of entry numbers (HashTable::generation) and the size, in
-  // one locked read: what an iterator checks between steps.
-  std::pair<uint64_t, uint64_t> generation_and_size();
+  // What an iterator checks between steps, in one locked read.
+  struct IterationState {
+    uint64_t generation;  // HashTable::generation
+    uint64_t size;
+    uint64_t version;     // HashTable::version
+  };
+  IterationState iteration_state();
   bool Get(std::string_view key, const Visitor& fn);
   bool Contains(std::string_view key);
   bool Set(std::string_view key, std::string_view value);

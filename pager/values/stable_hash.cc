@@ -21,8 +21,8 @@ std::string IntegralDoubleBytes(double f) {
   const uint64_t mant = static_cast<uint64_t>(std::ldexp(m, 53));
   const int shift = e - 53;  // >= 11, as |f| >= 2**63
   std::string le(static_cast<size_t>(shift / 8 + 10), '\0');
-  const unsigned __int128 placed = static_cast<unsigned __int128>(mant) << (shift % 8);
-  for (int k = 0; k < 9; ++k) le[shift / 8 + k] = static_cast<char>(static_cast<uint8_t>(placed >> (8 * k)));
+  const uint64_t placed = mant << (shift % 8);  // at most 53 + 7 bits
+  for (int k = 0; k < 8; ++k) le[shift / 8 + k] = static_cast<char>(static_cast<uint8_t>(placed >> (8 * k)));
   if (f < 0) {
     bool carry = true;
     for (char& c : le) {

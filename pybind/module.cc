@@ -9,7 +9,10 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::RegisterErrors(m);
   pagefs::py_binding::BindStore(m);
   pagefs::py_binding::BindList(m);
+  pagefs::py_binding::BindHash(m);
   pagefs::py_binding::BindCheck(m);
   m.def("_set_list_class", &pagefs::py_binding::SetListClass,
         "Set the class that stored list references decode to (pagefs.List).");
+  m.def("_set_collection_classes", &pagefs::py_binding::SetCollectionClasses,
+        "Set the classes stored dicts, sets and tuples decode to (pagefs.Dict, pagefs.Set, pagefs.Tuple).");
 }

@@ -14,7 +14,10 @@ is the same as an object (and context manager), for several prefixes at once.
 
 from . import _core
 from ._errors import BudgetError, ClosedError, CorruptionError, Error, LockedError, ReadOnlyError
+from ._dict import Dict
 from ._list import List
+from ._set import Set
+from ._tuple import Tuple
 from ._store import (
     Root,
     Store,
@@ -28,11 +31,16 @@ from ._store import (
     stats,
 )
 from ._store import new_list as list  # noqa: A001 -- pagefs.list mirrors list()
+from ._store import new_dict as dict  # noqa: A001 -- pagefs.dict mirrors dict()
+from ._store import new_set as set  # noqa: A001 -- pagefs.set mirrors set()
+
+tuple = Tuple  # noqa: A001 -- pagefs.tuple(iterable) mirrors tuple()
 
 from . import _errors as _errors_module
 
 _core._register_errors(_errors_module)
 _core._set_list_class(List)
+_core._set_collection_classes(Dict, Set, Tuple)
 del _errors_module
 
 __version__ = "0.1.0"
@@ -41,11 +49,13 @@ __all__ = [
     "BudgetError",
     "ClosedError",
     "CorruptionError",
+    "Dict",
     "Error",
     "List",
     "LockedError",
     "ReadOnlyError",
     "Root",
+    "Set",
     "Store",
     "close",
     "commit",
@@ -56,4 +66,8 @@ __all__ = [
     "root",
     "set_cache_size",
     "stats",
+    "Tuple",
+    "dict",
+    "set",
+    "tuple",
 ]

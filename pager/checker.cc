@@ -15,6 +15,8 @@
 
 #include "pager/util/checksum.h"
 #include "pager/util/error.h"
+#include "pager/collections/hash_bucket.h"
+#include "pager/collections/hash_table.h"
 #include "pager/collections/heap.h"
 #include "pager/collections/list_leaf.h"
 #include "pager/collections/list_node.h"
@@ -86,6 +88,7 @@ class PrefixChecker {
  public:
   PrefixChecker(Store& store, const CheckOptions& options, const CheckProgressFn& progress)
       : volume_(store.volume()),
+        heap_(store.heap()),
         space_(store.space()),
         tier_(volume_.tier()),
         options_(options),
@@ -389,11 +392,7 @@ class PrefixChecker {
       if (!g) continue;
       CollectionHeader h;
       std::memcpy(&h, g.data(), sizeof h);
-      if (h.magic != CollectionHeader::kMagic ||
-          (h.kind != static_cast<uint8_t>(CollectionKind::kList) &&
-           h.kind != static_cast<uint8_t>(CollectionKind::kRootMap))) {
-        continue;
-      }
+      if (h.magic != CollectionHeader::kMagic || !IsKnownCollectionKind(h.kind)) continue;
       g.Release();
       scanning_ = true;  // whatever this one reaches is unreachable from the roots too
       const uint64_t before = report_.pages_reached;
@@ -435,8 +434,10 @@ class PrefixChecker {
       return;
     }
     const bool is_root_map = id == sb_.anchors.root_map;
+    const bool is_hash = !is_root_map && (h.kind == static_cast<uint8_t>(CollectionKind::kDict) ||
+                                          h.kind == static_cast<uint8_t>(CollectionKind::kSet));
     const uint8_t want = static_cast<uint8_t>(is_root_map ? CollectionKind::kRootMap : CollectionKind::kList);
-    if (h.kind != want && !(c.unreachable && h.kind == static_cast<uint8_t>(CollectionKind::kRootMap))) {
+    if (h.kind != want && !is_hash && !(c.unreachable && h.kind == static_cast<uint8_t>(CollectionKind::kRootMap))) {
       Problem("header", id, id,
               who + referred + " has kind " + Num(h.kind) + ", not " + Num(want) +
                   (is_root_map ? " (root map)" : " (list)"));
@@ -449,6 +450,9 @@ class PrefixChecker {
     c.orphan_next = h.orphan_next;
     if (c.unreachable) ++report_.cycle_collections;
     if (h.kind == static_cast<uint8_t>(CollectionKind::kList)) ++report_.lists;
+    if (h.kind == static_cast<uint8_t>(CollectionKind::kDict)) ++report_.dicts;
+    if (h.kind == static_cast<uint8_t>(CollectionKind::kSet)) ++report_.sets;
+    const PageId directory = Field<uint64_t>(g.data(), HashHeaderFields::kDirectory);
 
     const uint64_t size = Field<uint64_t>(g.data(), ListHeaderFields::kSize);
     const uint32_t height = Field<uint32_t>(g.data(), ListHeaderFields::kHeight);
@@ -466,17 +470,74 @@ class PrefixChecker {
     current_is_root_map_ = is_root_map;
     position_ = 0;
     previous_key_.reset();
+    std::optional<uint64_t> found = 0;
     if (height == 0) {
       if (size != 0) Problem("list", id, id, who + " is empty but its header says " + Num(size) + " values");
-      return;
+    } else {
+      found = Subtree(root, height, who + "'s root");
+      if (found && *found != size) {
+        Problem("list", id, id, who + "'s header says " + Num(size) + " values, its tree holds " + Num(*found));
+      }
     }
-    std::optional<uint64_t> found = Subtree(root, height, who + "'s root");
-    if (found && *found != size) {
-      Problem("list", id, id, who + "'s header says " + Num(size) + " values, its tree holds " + Num(*found));
-    }
+    if (is_hash) return HashIndex(id, directory, who, found.has_value() && *found == size);
     if (found && is_root_map) {
       if (*found % 2 != 0) Problem("root_map", id, id, "the root map holds an odd number of entries (" + Num(*found) + ")");
       report_.root_names = *found / 2;
+    }
+  }
+
+  // A dict's or set's index (docs/hash_format.md): the bucket directory (a
+  // list tree of page ids on a page of its own) and every bucket chain; then,
+  // when every page of it was whole, the table's own Verify for what the
+  // pages mean (each entry filed under its key's hash, once, live).
+  void HashIndex(PageId id, PageId directory, const std::string& who, bool log_whole) {
+    const std::string what = who + "'s bucket directory";
+    PageGuard d = Take(directory, id, what);
+    if (!d) return;
+    const uint32_t height = Field<uint32_t>(d.data(), ListHeaderFields::kHeight);
+    const PageId root = Field<uint64_t>(d.data(), ListHeaderFields::kRoot);
+    d.Release();
+    if (height == 0 || height > kMaxListHeight) {
+      Problem("hash", directory, id, what + " has height " + Num(height));
+      return;
+    }
+    std::vector<int64_t> buckets;
+    collected_ints_ = &buckets;
+    const std::optional<uint64_t> n = Subtree(root, height, what);
+    collected_ints_ = nullptr;
+    if (!n || *n != buckets.size()) {
+      Problem("hash", directory, id, what + " does not hold one page id per bucket");
+      return;
+    }
+    bool whole = log_whole;
+    const uint32_t capacity = HashBucket::Capacity(page_size_);
+    for (size_t b = 0; b < buckets.size(); ++b) {
+      uint64_t chain = 0;
+      for (PageId page = static_cast<PageId>(buckets[b]); page != kNoPage; ++chain) {
+        if (buckets[b] <= 0 || chain > page_count_) {
+          Problem("hash", directory, id, who + "'s bucket " + Num(b) + " has a bad chain");
+          whole = false;
+          break;
+        }
+        PageGuard g = Take(page, id, "page " + Num(chain) + " of bucket " + Num(b) + " of " + who);
+        if (!g) {
+          whole = false;
+          break;
+        }
+        HashBucket bucket(g.data(), page_size_);
+        if (bucket.count() > capacity) {
+          Problem("hash", page, id, "page " + Num(page) + " of bucket " + Num(b) + " of " + who + " has a bad count (" + Num(bucket.count()) + ")");
+          whole = false;
+          break;
+        }
+        page = bucket.next();
+      }
+    }
+    if (!whole) return;
+    try {
+      HashTable(heap_, id).Verify();
+    } catch (const Error& e) {
+      Problem("hash", id, id, who + ": " + e.what());
     }
   }
 
@@ -576,6 +637,7 @@ class PrefixChecker {
     if (OwnsHeapObject(p[0]) && !leaf.owns_heap()) {
       Problem("list", page, owner, where + " is a blob or reference in a leaf not flagged as holding one");
     }
+    if (collected_ints_ != nullptr && view.kind == ValueView::Kind::kInt) collected_ints_->push_back(view.i);
     std::optional<std::string> text;  // a str's bytes, when they are needed and known
     switch (view.kind) {
       case ValueView::Kind::kStr:
@@ -625,10 +687,10 @@ class PrefixChecker {
     Collection& target = collections_[view.ref_id];
     ++target.refs;
     if (target.first_referrer == kNoPage) target.first_referrer = owner;
-    if (view.ref_id == sb_.anchors.root_map || view.ref_kind != CollectionKind::kList) {
+    if (view.ref_id == sb_.anchors.root_map || view.ref_kind == CollectionKind::kRootMap) {
       Problem("value", page, owner, where + " refers to collection " + Num(view.ref_id) +
                                         " of kind " + Num(static_cast<uint8_t>(view.ref_kind)) +
-                                        ": only lists can be referenced");
+                                        ": only lists, dicts and sets can be referenced");
     }
     Queue(view.ref_id);
   }
@@ -787,7 +849,9 @@ class PrefixChecker {
   }
 
   Volume& volume_;
+  Heap& heap_;  // for HashTable::Verify (reads only: the store is read-only)
   PageSpace& space_;
+  std::vector<int64_t>* collected_ints_ = nullptr;  // the ints a directory walk finds
   Tier& tier_;
   const CheckOptions& options_;
   const CheckProgressFn& progress_;

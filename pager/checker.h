@@ -52,6 +52,8 @@ struct CheckReport {
   uint64_t pages = 0;          // stored data pages (each checksum verified)
   uint64_t pages_reached = 0;  // of those, reached from a collection
   uint64_t lists = 0;
+  uint64_t dicts = 0;
+  uint64_t sets = 0;
   bool root_map = false;
   uint64_t root_names = 0;
   uint64_t values = 0;         // values decoded, over every collection

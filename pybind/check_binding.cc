@@ -34,6 +34,8 @@ py::dict ReportDict(const CheckReport& r) {
   d["pages_reached"] = r.pages_reached;
   d["pages_lost"] = r.pages_lost;
   d["lists"] = r.lists;
+  d["dicts"] = r.dicts;
+  d["sets"] = r.sets;
   d["root_map"] = r.root_map;
   d["root_names"] = r.root_names;
   d["values"] = r.values;

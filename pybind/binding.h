@@ -132,6 +132,18 @@ py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted);
 // untaken, the handle is closed (GIL held on call).
 py::object AdoptionToken(std::unique_ptr<PersistentList> adopted);
 
+// The single-element operations the bound methods and the fast slots
+// (fast_slots.cc) share. DictGetItem/DictDelItem raise KeyError(key).
+py::object DictGetItem(DictHandle& h, py::handle key);
+void DictSetItem(DictHandle& h, py::handle key, py::handle value);
+void DictDelItem(DictHandle& h, py::handle key);
+bool HashContains(HashHandle& h, py::handle key);
+uint64_t HashLen(HashHandle& h);
+py::object ListGetItem(py::handle self, py::handle key);
+uint64_t ListLen(ListHandle& h);
+// fast_slots.cc: puts the fast slots on pagefs.List, Dict and Set.
+void InstallFastSlots(py::handle list_cls, py::handle dict_cls, py::handle set_cls);
+
 // store_binding.cc / list_binding.cc
 void BindStore(py::module_& m);
 void BindList(py::module_& m);

@@ -111,18 +111,6 @@ py::tuple State(HashHandle& h) {
   return py::make_tuple(s.generation, s.size, s.version);
 }
 
-uint64_t Len(HashHandle& h) {
-  py::gil_scoped_release release;
-  return h.table->size();
-}
-
-bool Contains(HashHandle& h, py::handle key) {
-  std::string k;
-  if (!EncodeKey(key.ptr(), *h.owner, k, true)) return false;
-  py::gil_scoped_release release;
-  return h.table->Contains(k);
-}
-
 void Clear(HashHandle& h) {
   py::gil_scoped_release release;
   h.table->Clear();
@@ -251,8 +239,8 @@ void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
       .def_property_readonly("_id", [](H& h) { return h.table->id(); })
       .def_property_readonly("_store", [](H& h) { return h.owner; })
       .def_property_readonly("_store_key", [](H& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
-      .def("__len__", [](H& h) { return Len(h); })
-      .def("__contains__", [](H& h, py::handle key) { return Contains(h, key); })
+      .def("__len__", [](H& h) { return HashLen(h); })
+      .def("__contains__", [](H& h, py::handle key) { return HashContains(h, key); })
       .def("clear", [](H& h) { Clear(h); })
       .def("_state", [](H& h) { return State(h); })
       .def("_scan", [](H& h, uint64_t from, uint64_t max, int part) { return Scan(h, from, max, part, false); })
@@ -262,6 +250,50 @@ void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
 }
 
 }  // namespace
+
+uint64_t HashLen(HashHandle& h) {
+  py::gil_scoped_release release;
+  return h.table->size();
+}
+
+bool HashContains(HashHandle& h, py::handle key) {
+  std::string k;
+  if (!EncodeKey(key.ptr(), *h.owner, k, true)) return false;
+  py::gil_scoped_release release;
+  return h.table->Contains(k);
+}
+
+py::object DictGetItem(DictHandle& h, py::handle key) {
+  std::string k;
+  if (!EncodeKey(key.ptr(), *h.owner, k, true)) ThrowKeyError(key);
+  One one(h);
+  bool found;
+  {
+    py::gil_scoped_release release;
+    found = h.table->Get(k, one.visitor());
+  }
+  if (!found) ThrowKeyError(key);
+  return one.value(h);
+}
+
+void DictSetItem(DictHandle& h, py::handle key, py::handle value) {
+  std::string k, v;
+  EncodeKey(key.ptr(), *h.owner, k, false);
+  EncodeValue(value.ptr(), *h.owner, v);
+  py::gil_scoped_release release;
+  h.table->Set(k, v);
+}
+
+void DictDelItem(DictHandle& h, py::handle key) {
+  std::string k;
+  if (!EncodeKey(key.ptr(), *h.owner, k, true)) ThrowKeyError(key);
+  bool found;
+  {
+    py::gil_scoped_release release;
+    found = h.table->Erase(k, [](std::string_view) {});
+  }
+  if (!found) ThrowKeyError(key);
+}
 
 py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted) {
   auto* holder = new Adopted(std::move(adopted));
@@ -280,19 +312,7 @@ py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted) {
 void BindHash(py::module_& m) {
   py::class_<DictHandle, std::shared_ptr<DictHandle>> dict(m, "Dict", "Handle on a persistent dict (see pagefs.Dict).");
   BindCommon(dict, CollectionKind::kDict);
-  dict.def("__getitem__",
-           [](DictHandle& h, py::handle key) {
-             std::string k;
-             if (!EncodeKey(key.ptr(), *h.owner, k, true)) ThrowKeyError(key);
-             One one(h);
-             bool found;
-             {
-               py::gil_scoped_release release;
-               found = h.table->Get(k, one.visitor());
-             }
-             if (!found) ThrowKeyError(key);
-             return one.value(h);
-           })
+  dict.def("__getitem__", &DictGetItem)
       .def("get",
            [](DictHandle& h, py::handle key, py::object fallback) -> py::object {
              std::string k;
@@ -306,25 +326,8 @@ void BindHash(py::module_& m) {
              return found ? one.value(h) : fallback;
            },
            py::arg("key"), py::arg("default") = py::none(), "Return the value for key if key is in the dictionary, else default.")
-      .def("__setitem__",
-           [](DictHandle& h, py::handle key, py::handle value) {
-             std::string k, v;
-             EncodeKey(key.ptr(), *h.owner, k, false);
-             EncodeValue(value.ptr(), *h.owner, v);
-             py::gil_scoped_release release;
-             h.table->Set(k, v);
-           })
-      .def("__delitem__",
-           [](DictHandle& h, py::handle key) {
-             std::string k;
-             if (!EncodeKey(key.ptr(), *h.owner, k, true)) ThrowKeyError(key);
-             bool found;
-             {
-               py::gil_scoped_release release;
-               found = h.table->Erase(k, [](std::string_view) {});
-             }
-             if (!found) ThrowKeyError(key);
-           })
+      .def("__setitem__", &DictSetItem)
+      .def("__delitem__", &DictDelItem)
       .def("_pop",
            [](DictHandle& h, py::handle key) -> py::tuple {
              std::string k;

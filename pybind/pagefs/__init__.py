@@ -41,6 +41,7 @@ from . import _errors as _errors_module
 _core._register_errors(_errors_module)
 _core._set_list_class(List)
 _core._set_collection_classes(Dict, Set, Tuple)
+_core._install_fast_slots(List, Dict, Set)
 del _errors_module
 
 __version__ = "0.1.0"

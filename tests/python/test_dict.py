@@ -294,3 +294,33 @@ def test_threads_on_one_dict_agree_with_a_model(store):
         th.join()
     assert not errors
     assert len(d) == 800 and d._verify()["live"] == 800
+
+
+def test_the_fast_slots_give_the_methods_results_and_errors(tmp_path):
+    s = pagefs.Store(tmp_path, "slots")
+    d, st, lst = s.dict(a=1), s.set([1]), s.list([10, 20, 30])
+    assert d["a"] == 1 and "a" in d and len(d) == 1 and 1 in st and len(st) == 1
+    assert lst[0] == 10 and lst[-1] == 30 and lst[True] == 20 and lst[1:] == [20, 30] and len(lst) == 3
+    with pytest.raises(IndexError, match="list index out of range"):
+        lst[3]
+    with pytest.raises(TypeError, match="list indices must be integers or slices, not str"):
+        lst["x"]
+    d[(1, 2)] = 3
+    del d[(1, 2)]
+    with pytest.raises(KeyError) as e:
+        del d[(1, 2)]
+    assert e.value.args == ((1, 2),)
+    assert d.__getitem__("a") == 1 and type(d).__len__(d) == 1  # the bound methods still work
+
+    class Shouting(pagefs.Dict):  # a subclass's own method wins over the slot
+        def __getitem__(self, key):
+            return super().__getitem__(key.lower())
+
+    shout = Shouting(s._core, pagefs._core.Dict._create(s._core))
+    shout["a"] = 5
+    assert shout["A"] == 5
+    s.close()
+    for action in (lambda: d["a"], lambda: "a" in d, lambda: len(d), lambda: 1 in st, lambda: len(st),
+                   lambda: lst[0], lambda: len(lst)):
+        with pytest.raises(pagefs.ClosedError):
+            action()

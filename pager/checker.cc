@@ -97,6 +97,7 @@ class PrefixChecker {
   PrefixChecker(Store& store, const CheckOptions& options, const CheckProgressFn& progress)
       : kinds_(store.heap().kinds()),
         volume_(store.volume()),
+        heap_(store.heap()),
         space_(store.space()),
         tier_(volume_.tier()),
         options_(options),
@@ -493,6 +494,7 @@ class PrefixChecker {
     explicit KindCheck(PrefixChecker& c) : c_(c) {}
     uint32_t page_size() const override { return c_.page_size_; }
     PageId collection() const override { return c_.current_; }
+    Heap& heap() override { return c_.heap_; }
     PageGuard Take(PageId id, const std::string& what) override { return c_.Take(id, c_.current_, what); }
     void Problem(const char* kind, PageId page, std::string message) override {
       c_.Problem(kind, page, c_.current_, std::move(message));
@@ -540,27 +542,101 @@ class PrefixChecker {
         }
         break;
       }
-      case ValueView::Kind::kRef: {
-        Collection& target = collections_[view.ref_id];
-        ++target.refs;
-        if (target.first_referrer == kNoPage) {
-          target.first_referrer = owner;
-          target.ref_kind = static_cast<uint8_t>(view.ref_kind);
-        }
-        const KindHooks* kind = kinds_.Find(static_cast<uint8_t>(view.ref_kind));
-        if (view.ref_id == sb_.anchors.root_map || kind == nullptr || !kind->referenceable) {
-          Problem("value", page, owner, where + " refers to collection " + Num(view.ref_id) +
-                                            " of kind " + Num(static_cast<uint8_t>(view.ref_kind)) +
-                                            ": only " + referenceable_names_ + " can be referenced");
-        }
-        Queue(view.ref_id);
+      case ValueView::Kind::kRef:
+        Reference(view, page, owner, where);
         break;
-      }
+      case ValueView::Kind::kTuple:
+      case ValueView::Kind::kBlobTuple:
+        TupleElements(view, page, owner, where, 0);
+        break;
       default:
         break;
     }
     if (text && !ValidUtf8(*text)) Problem("value", page, owner, where + " is a str that is not UTF-8");
     return text;
+  }
+
+  // A stored reference: counted, its target queued, and refused when it
+  // names the root map or a kind no value may refer to.
+  void Reference(const ValueView& view, PageId page, PageId owner, const std::string& where) {
+    Collection& target = collections_[view.ref_id];
+    ++target.refs;
+    if (target.first_referrer == kNoPage) {
+      target.first_referrer = owner;
+      target.ref_kind = static_cast<uint8_t>(view.ref_kind);
+    }
+    const KindHooks* kind = kinds_.Find(static_cast<uint8_t>(view.ref_kind));
+    if (view.ref_id == sb_.anchors.root_map || kind == nullptr || !kind->referenceable) {
+      Problem("value", page, owner, where + " refers to collection " + Num(view.ref_id) +
+                                        " of kind " + Num(static_cast<uint8_t>(view.ref_kind)) +
+                                        ": only " + referenceable_names_ + " can be referenced");
+    }
+    Queue(view.ref_id);
+  }
+
+  // The elements of a tuple (or of a tuple stored out of line): their blobs
+  // are taken, their references counted, their strs checked, nested tuples
+  // walked (to a bounded depth: a deeper one is reported).
+  void TupleElements(const ValueView& tuple, PageId page, PageId owner, const std::string& where, int depth) {
+    if (depth > 64) {
+      Problem("value", page, owner, where + " nests tuples deeper than 64");
+      return;
+    }
+    std::string payload;
+    ValueView t = tuple;
+    if (tuple.kind == ValueView::Kind::kBlobTuple) {
+      if (!Blob(tuple.blob_page, tuple.blob_length, owner, where, &payload)) return;
+      try {
+        const auto* q = reinterpret_cast<const uint8_t*>(payload.data());
+        if (payload.empty() || payload[0] != static_cast<char>(ValueTag::kTuple) ||
+            EncodedSize(q, payload.size()) != payload.size()) {
+          Problem("value", page, owner, where + " is a tuple blob that does not hold one tuple");
+          return;
+        }
+        t = Decode(q, payload.size());
+      } catch (const Error& e) {
+        Problem("value", page, owner, where + " is a tuple blob that does not decode: " + e.what());
+        return;
+      }
+    }
+    const auto* p = reinterpret_cast<const uint8_t*>(t.data.data());
+    uint64_t n = 0;
+    for (size_t pos = 0; pos < t.data.size(); ++n) {
+      ValueView e;
+      size_t len = 0;
+      try {
+        len = EncodedSize(p + pos, t.data.size() - pos);
+        e = Decode(p + pos, len);
+      } catch (const Error& err) {
+        Problem("value", page, owner, where + ": element " + Num(n) + " of its tuple does not decode: " + err.what());
+        return;
+      }
+      const std::string at = where + ", element " + Num(n) + " of its tuple";
+      pos += len;
+      switch (e.kind) {
+        case ValueView::Kind::kStr:
+          if (!ValidUtf8(std::string(e.data))) Problem("value", page, owner, at + " is a str that is not UTF-8");
+          break;
+        case ValueView::Kind::kBlobStr:
+        case ValueView::Kind::kBlobBytes:
+        case ValueView::Kind::kBlobBigInt:
+          Blob(e.blob_page, e.blob_length, owner, at, nullptr);
+          break;
+        case ValueView::Kind::kRef:
+          Reference(e, page, owner, at);
+          break;
+        case ValueView::Kind::kTuple:
+        case ValueView::Kind::kBlobTuple:
+          TupleElements(e, page, owner, at, depth + 1);
+          break;
+        case ValueView::Kind::kAbsent:
+          Problem("value", page, owner, at + " is the absent form, which no tuple holds");
+          break;
+        default:
+          break;
+      }
+    }
+    if (n != t.count) Problem("value", page, owner, where + " is a tuple of " + Num(n) + " elements that says " + Num(t.count));
   }
 
   // Walks a blob chain (taking its pages); appends the payload to out when
@@ -655,6 +731,7 @@ class PrefixChecker {
   std::vector<uint8_t> referenceable_;  // kinds a value may refer to
   std::string referenceable_names_;     // "lists", for messages
   Volume& volume_;
+  Heap& heap_;  // for verifiers that read through their kind's code (reads only)
   PageSpace& space_;
   Tier& tier_;
   const CheckOptions& options_;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "pager/util/error.h"
+#include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
 #include "pager/store.h"
@@ -46,6 +47,22 @@ struct ListHandle {
   // Takes over a handle the engine opened (ReferencedLists::Adopt).
   ListHandle(std::shared_ptr<StoreHandle> owner, std::unique_ptr<PersistentList> adopted);
   ~ListHandle();
+};
+
+// What Python holds for one dict or set (pagefs._core.Dict, pagefs._core.Set).
+struct HashHandle {
+  std::shared_ptr<StoreHandle> owner;
+  std::unique_ptr<PersistentHash> table;
+
+  HashHandle(std::shared_ptr<StoreHandle> owner, uint64_t id, CollectionKind kind);
+  HashHandle(std::shared_ptr<StoreHandle> owner, std::unique_ptr<PersistentHash> adopted);
+  ~HashHandle();
+};
+struct DictHandle : HashHandle {
+  using HashHandle::HashHandle;
+};
+struct SetHandle : HashHandle {
+  using HashHandle::HashHandle;
 };
 
 // Bytes copied out of the engine: values back to back, with their offsets.
@@ -91,6 +108,12 @@ void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out);
 // Encodes every item of a list/tuple (or any iterable) into one run.
 // Returns the number of values.
 uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out);
+// Appends the encoding of obj as a dict key or set member. Raises what
+// hash(obj) raises for an unhashable obj (TypeError: unhashable type: ...).
+// For a hashable obj of a type pagefs cannot store: with lookup set, returns
+// false (no stored key can equal it: `in` is False, `d[k]` a KeyError);
+// otherwise a TypeError naming the type. True when out holds the key.
+bool EncodeKey(PyObject* obj, const StoreHandle& target, std::string& out, bool lookup);
 // Decodes one value (GIL held). A reference becomes a pagefs.List on the
 // handle refs opened for it (std::logic_error if there is none).
 py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner, ReferencedLists& refs);
@@ -98,15 +121,33 @@ py::list DecodeRun(Visited& values, const std::shared_ptr<StoreHandle>& owner);
 // The Python class that decoded references are made of (pagefs.List); set
 // once by the package.
 void SetListClass(py::object cls);
+// The classes decoded dicts, sets and tuples are made of (pagefs.Dict,
+// pagefs.Set, pagefs.Tuple); set once by the package.
+void SetCollectionClasses(py::object dict_cls, py::object set_cls, py::object tuple_cls);
+// hash_binding.cc: as AdoptionToken, for a dict's or set's handle.
+py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted);
 
 // list_binding.cc: wraps an adopted engine handle for the constructor
 // List(store, id, adopted), which takes it over; if the object is dropped
 // untaken, the handle is closed (GIL held on call).
 py::object AdoptionToken(std::unique_ptr<PersistentList> adopted);
 
+// The single-element operations the bound methods and the fast slots
+// (fast_slots.cc) share. DictGetItem/DictDelItem raise KeyError(key).
+py::object DictGetItem(DictHandle& h, py::handle key);
+void DictSetItem(DictHandle& h, py::handle key, py::handle value);
+void DictDelItem(DictHandle& h, py::handle key);
+bool HashContains(HashHandle& h, py::handle key);
+uint64_t HashLen(HashHandle& h);
+py::object ListGetItem(py::handle self, py::handle key);
+uint64_t ListLen(ListHandle& h);
+// fast_slots.cc: puts the fast slots on pagefs.List, Dict and Set.
+void InstallFastSlots(py::handle list_cls, py::handle dict_cls, py::handle set_cls);
+
 // store_binding.cc / list_binding.cc
 void BindStore(py::module_& m);
 void BindList(py::module_& m);
+void BindHash(py::module_& m);
 // check_binding.cc: `pagefs check`
 void BindCheck(py::module_& m);
 

@@ -34,6 +34,12 @@ py::dict ReportDict(const CheckReport& r) {
   d["pages_reached"] = r.pages_reached;
   d["pages_lost"] = r.pages_lost;
   d["lists"] = r.lists;
+  auto count = [&](const char* kind) {
+    auto it = r.collections_by_kind.find(kind);
+    return it == r.collections_by_kind.end() ? uint64_t{0} : it->second;
+  };
+  d["dicts"] = count("dict");
+  d["sets"] = count("set");
   d["root_map"] = r.root_map;
   d["root_names"] = r.root_names;
   d["values"] = r.values;

@@ -224,7 +224,9 @@ void Extend(ListHandle& h, py::handle iterable) {
   }
 }
 
-py::object GetItem(py::handle self, py::handle key) {
+}  // namespace
+
+py::object ListGetItem(py::handle self, py::handle key) {
   if (!IsIndexKey(key)) {
     if (PySlice_Check(key.ptr())) return self.attr("_getitem_slice")(key);
     ThrowBadKey(key);
@@ -238,6 +240,13 @@ py::object GetItem(py::handle self, py::handle key) {
   }
   return DecodeValue(got.value(0), h.owner, got.refs);
 }
+
+uint64_t ListLen(ListHandle& h) {
+  py::gil_scoped_release release;
+  return h.list->size();
+}
+
+namespace {
 
 void SetItem(py::handle self, py::handle key, py::handle value) {
   if (!IsIndexKey(key)) {
@@ -367,12 +376,8 @@ void BindList(py::module_& m) {
                              [](ListHandle& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
       .def("_extend_from", &ExtendFromList, py::arg("source"), py::arg("start"), py::arg("stop"))
       .def("_same_store", [](ListHandle& h, ListHandle& other) { return h.owner->store == other.owner->store; })
-      .def("__len__",
-           [](ListHandle& h) {
-             py::gil_scoped_release release;
-             return h.list->size();
-           })
-      .def("__getitem__", &GetItem)
+      .def("__len__", &ListLen)
+      .def("__getitem__", &ListGetItem)
       .def("__setitem__", &SetItem)
       .def("__delitem__", &DelItem)
       .def("append",

@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::RegisterErrors(m);
   pagefs::py_binding::BindStore(m);
   pagefs::py_binding::BindList(m);
+  pagefs::py_binding::BindHash(m);
   pagefs::py_binding::BindCheck(m);
   m.def(
       "parse_size",
@@ -19,4 +20,8 @@ PYBIND11_MODULE(_core, m) {
       "text outside the grammar or a negative size, OverflowError past 2**64 - 1; what names it.");
   m.def("_set_list_class", &pagefs::py_binding::SetListClass,
         "Set the class that stored list references decode to (pagefs.List).");
+  m.def("_install_fast_slots", &pagefs::py_binding::InstallFastSlots,
+        "Give pagefs.List, Dict and Set C slots for their hottest calls.");
+  m.def("_set_collection_classes", &pagefs::py_binding::SetCollectionClasses,
+        "Set the classes stored dicts, sets and tuples decode to (pagefs.Dict, pagefs.Set, pagefs.Tuple).");
 }

@@ -1,7 +1,7 @@
 // PyObject <-> the engine's value encoding (pager/values/value_format.h).
 // Stored types: None, bool, int (any size), float (bit-exact), str (any code
-// points, UTF-8 with surrogatepass), bytes, and pagefs lists of the same
-// store. Subclasses of int/float/str/bytes are stored as the base type.
+// points, UTF-8 with surrogatepass), bytes, tuples of stored values, and
+// pagefs lists, dicts and sets of the same store. Subclasses of int/float/str/bytes are stored as the base type.
 // Anything else is a TypeError naming the type; nothing is pickled.
 #include <cstring>
 #include <stdexcept>
@@ -14,6 +14,9 @@ namespace pagefs::py_binding {
 namespace {
 
 py::object* g_list_class = nullptr;  // pagefs.List, set once, lives until exit
+py::object* g_dict_class = nullptr;  // pagefs.Dict
+py::object* g_set_class = nullptr;   // pagefs.Set
+py::object* g_tuple_class = nullptr; // pagefs.Tuple
 
 [[noreturn]] void ThrowPythonError() { throw py::error_already_set(); }
 
@@ -82,7 +85,95 @@ void EncodeUnicode(PyObject* obj, std::string& out) {
   throw py::type_error(msg);
 }
 
+[[noreturn]] void ThrowOtherStore(const StoreHandle& source, const StoreHandle& target, const char* what) {
+  throw py::value_error(std::string("cannot store a pagefs ") + what + " of store '" + source.store->root() +
+                        "' prefix '" + source.store->prefix() + "' in store '" + target.store->root() +
+                        "' prefix '" + target.store->prefix() + "': copy it with ." + what + "(...) of the target store");
+}
+
+// A tuple's elements, each encoded by encode_one, then the tuple around them.
+template <typename Fn>
+void EncodeTupleOf(PyObject* obj, std::string& out, Fn&& encode_one) {
+  const Py_ssize_t n = PyTuple_GET_SIZE(obj);
+  std::string elements;
+  for (Py_ssize_t k = 0; k < n; ++k) encode_one(PyTuple_GET_ITEM(obj, k), elements);
+  EncodeTuple(out, static_cast<uint64_t>(n), elements);
+}
+
+// Encodes the scalar types every value and key may be; false for others.
+bool EncodeScalar(PyObject* obj, std::string& out) {
+  PyTypeObject* type = Py_TYPE(obj);
+  if (type == &PyUnicode_Type) {
+    EncodeUnicode(obj, out);
+    return true;
+  }
+  if (type == &PyLong_Type || (PyLong_Check(obj) && type != &PyBool_Type)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow != 0) {
+      EncodeBigIntObject(obj, out);
+      return true;
+    }
+    if (v == -1 && PyErr_Occurred()) ThrowPythonError();
+    EncodeInt(out, v);
+    return true;
+  }
+  if (obj == Py_None) {
+    EncodeNone(out);
+    return true;
+  }
+  if (type == &PyBool_Type) {
+    EncodeBool(out, obj == Py_True);
+    return true;
+  }
+  if (PyFloat_Check(obj)) {
+    EncodeFloat(out, PyFloat_AS_DOUBLE(obj));
+    return true;
+  }
+  if (PyUnicode_Check(obj)) {
+    EncodeUnicode(obj, out);
+    return true;
+  }
+  if (PyBytes_Check(obj)) {
+    EncodeBytes(out, std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+    return true;
+  }
+  return false;
+}
+
+// A key after hash(obj) succeeded: false for a type no stored key has.
+bool EncodeHashedKey(PyObject* obj, std::string& out) {
+  if (EncodeScalar(obj, out)) return true;
+  if (!PyTuple_Check(obj)) return false;
+  bool ok = true;
+  EncodeTupleOf(obj, out, [&](PyObject* e, std::string& elements) { ok = ok && EncodeHashedKey(e, elements); });
+  return ok;
+}
+
 }  // namespace
+
+bool EncodeKey(PyObject* obj, const StoreHandle&, std::string& out, bool lookup) {
+  PyTypeObject* type = Py_TYPE(obj);
+  // The commonest keys need no hash(): their hash cannot fail.
+  if (type == &PyUnicode_Type || type == &PyLong_Type) return EncodeScalar(obj, out);
+  if (PyObject_Hash(obj) == -1) ThrowPythonError();  // "unhashable type: ..." exactly as dict says it
+  const size_t mark = out.size();
+  if (EncodeHashedKey(obj, out)) return true;
+  out.resize(mark);
+  if (lookup) return false;
+  ThrowUnsupported(obj);
+}
+
+void SetCollectionClasses(py::object dict_cls, py::object set_cls, py::object tuple_cls) {
+  if (g_dict_class == nullptr) {
+    g_dict_class = new py::object();
+    g_set_class = new py::object();
+    g_tuple_class = new py::object();
+  }
+  *g_dict_class = std::move(dict_cls);
+  *g_set_class = std::move(set_cls);
+  *g_tuple_class = std::move(tuple_cls);
+}
 
 void SetListClass(py::object cls) {
   if (g_list_class == nullptr) g_list_class = new py::object();
@@ -90,30 +181,24 @@ void SetListClass(py::object cls) {
 }
 
 void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out) {
-  PyTypeObject* type = Py_TYPE(obj);
-  if (type == &PyUnicode_Type) return EncodeUnicode(obj, out);
-  if (type == &PyLong_Type || (PyLong_Check(obj) && type != &PyBool_Type)) {
-    int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (overflow != 0) return EncodeBigIntObject(obj, out);
-    if (v == -1 && PyErr_Occurred()) ThrowPythonError();
-    return EncodeInt(out, v);
-  }
-  if (obj == Py_None) return EncodeNone(out);
-  if (type == &PyBool_Type) return EncodeBool(out, obj == Py_True);
-  if (PyFloat_Check(obj)) return EncodeFloat(out, PyFloat_AS_DOUBLE(obj));
-  if (PyUnicode_Check(obj)) return EncodeUnicode(obj, out);
-  if (PyBytes_Check(obj)) {
-    return EncodeBytes(out, std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+  if (EncodeScalar(obj, out)) return;
+  if (PyTuple_Check(obj)) {
+    return EncodeTupleOf(obj, out, [&](PyObject* e, std::string& elements) { EncodeValue(e, target, elements); });
   }
   if (py::isinstance<ListHandle>(obj)) {
     const ListHandle& h = py::handle(obj).cast<const ListHandle&>();
-    if (h.owner->store.get() != target.store.get()) {
-      throw py::value_error("cannot store a pagefs list of store '" + h.owner->store->root() + "' prefix '" +
-                            h.owner->store->prefix() + "' in store '" + target.store->root() + "' prefix '" +
-                            target.store->prefix() + "': copy it with .list(...) of the target store");
-    }
+    if (h.owner->store.get() != target.store.get()) ThrowOtherStore(*h.owner, target, "list");
     return EncodeRef(out, CollectionKind::kList, h.list->id());
+  }
+  if (py::isinstance<DictHandle>(obj)) {
+    const DictHandle& h = py::handle(obj).cast<const DictHandle&>();
+    if (h.owner->store.get() != target.store.get()) ThrowOtherStore(*h.owner, target, "dict");
+    return EncodeRef(out, CollectionKind::kDict, h.table->id());
+  }
+  if (py::isinstance<SetHandle>(obj)) {
+    const SetHandle& h = py::handle(obj).cast<const SetHandle&>();
+    if (h.owner->store.get() != target.store.get()) ThrowOtherStore(*h.owner, target, "set");
+    return EncodeRef(out, CollectionKind::kSet, h.table->id());
   }
   ThrowUnsupported(obj);
 }
@@ -144,7 +229,27 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
     case ValueView::Kind::kBytes:
       r = PyBytes_FromStringAndSize(v.data.data(), static_cast<Py_ssize_t>(v.data.size()));
       break;
+    case ValueView::Kind::kTuple: {
+      py::tuple items(static_cast<size_t>(v.count));
+      const auto* p = reinterpret_cast<const uint8_t*>(v.data.data());
+      size_t pos = 0;
+      for (uint64_t k = 0; k < v.count; ++k) {
+        const size_t len = EncodedSize(p + pos, v.data.size() - pos);
+        py::object e = DecodeValue(v.data.substr(pos, len), owner, refs);
+        PyTuple_SET_ITEM(items.ptr(), static_cast<Py_ssize_t>(k), e.release().ptr());
+        pos += len;
+      }
+      if (g_tuple_class == nullptr) return items;
+      return (*g_tuple_class)(items);
+    }
     case ValueView::Kind::kRef: {
+      if ((v.ref_kind == CollectionKind::kDict || v.ref_kind == CollectionKind::kSet) && g_dict_class != nullptr) {
+        std::shared_ptr<CollectionState> state = refs.AdoptState(v.ref_id);
+        if (!state) throw std::logic_error("pagefs: a dict or set reference was read without opening its handle");
+        auto adopted = std::make_unique<PersistentHash>(owner->store->heap(), v.ref_id, v.ref_kind, std::move(state));
+        const py::object& cls = v.ref_kind == CollectionKind::kDict ? *g_dict_class : *g_set_class;
+        return cls(py::cast(owner), v.ref_id, HashAdoptionToken(std::move(adopted)));
+      }
       if (v.ref_kind != CollectionKind::kList || g_list_class == nullptr) {
         throw Error(ErrorCode::kCorruption, "store '" + owner->store->prefix() +
                                                 "': a stored reference names a collection of unknown kind " +
@@ -158,6 +263,8 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
     case ValueView::Kind::kBlobStr:
     case ValueView::Kind::kBlobBytes:
     case ValueView::Kind::kBlobBigInt:
+    case ValueView::Kind::kBlobTuple:
+    case ValueView::Kind::kAbsent:
       throw Error(ErrorCode::kCorruption,
                   "store '" + owner->store->prefix() + "': the engine handed back an unresolved blob");
   }

@@ -1,5 +1,6 @@
 #include "pager/collections/builtin_kinds.h"
 
+#include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
 
@@ -10,6 +11,7 @@ const KindRegistry& BuiltinKinds() {
     KindRegistry r;
     PersistentList::RegisterKind(r);
     RootMap::RegisterKind(r);
+    PersistentHash::RegisterKinds(r);
     return r;
   }();
   return kinds;

@@ -27,6 +27,8 @@
 
 namespace pagefs {
 
+class Heap;
+
 class CollectionCheck {
  public:
   virtual ~CollectionCheck() = default;
@@ -34,6 +36,9 @@ class CollectionCheck {
   virtual uint32_t page_size() const = 0;
   // The collection being verified (whose header page the verifier was given).
   virtual PageId collection() const = 0;
+  // The store's heap, for a verifier that checks what pages mean through its
+  // kind's own code (read-only: the checked store is open read-only).
+  virtual Heap& heap() = 0;
 
   // Pins page id as one of the collection's pages; what names it in
   // messages. Empty when it cannot be read (reported, or counted as lost

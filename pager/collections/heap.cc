@@ -41,6 +41,12 @@ void Heap::OnDropped(const ValueView& v) {
     case ValueView::Kind::kBlobBigInt:
       blobs_.Free(v.blob_page, v.blob_length);
       break;
+    case ValueView::Kind::kTuple:
+      DropTuple(v);
+      break;
+    case ValueView::Kind::kBlobTuple:
+      DropBlobTuple(v);
+      break;
     default:
       break;
   }

@@ -99,10 +99,16 @@ class Heap {
   void CollectOrphans();
 
   // The stored form of one inline value: the value itself, or a blob
-  // reference written into scratch for a long payload. Calls OnStored.
+  // reference written into scratch for a long payload (a tuple: its elements
+  // stored so, and the whole tuple a blob when its stored form is longer
+  // than blob_threshold()). Calls OnStored for every reference in it.
   // Throws Error(kInvalidArgument) for a blob form (callers pass inline forms
   // only) and Error(kCorruption) for a reference to something not a collection.
   std::string_view ToStored(std::string_view inline_value, std::string& scratch);
+  // Error(kInvalidArgument) for a blob form anywhere in the inline value v,
+  // Error(kCorruption) for a reference in it to something not a collection
+  // of its kind. ToStored calls it first.
+  void CheckStorable(std::string_view v);
   // The inline form of a stored value: blobs are read back into scratch.
   std::string_view ToInline(std::string_view stored, std::string& scratch);
 
@@ -114,6 +120,12 @@ class Heap {
   std::mutex& root_map_mu() { return root_map_mu_; }
 
  private:
+  // ToStored after CheckStorable passed.
+  std::string_view StoreChecked(std::string_view v, std::string& scratch);
+  std::string StoreElements(const ValueView& tuple);
+  void DropTuple(const ValueView& tuple);
+  void DropBlobTuple(const ValueView& blob);
+  void AddRef(uint64_t id);
   void Release(uint64_t id);
   // Frees the collection's pages through its kind, queues its references.
   void Destroy(uint64_t id);

@@ -76,8 +76,7 @@ PageGuard ListTree::DescendRead(PageId id, uint32_t height, uint64_t* k) {
 }
 
 void ListTree::Emit(std::string_view stored, const Visitor& fn) {
-  if (OwnsHeapObject(static_cast<uint8_t>(stored[0])) &&
-      stored[0] != static_cast<char>(ValueTag::kRef)) {
+  if (NeedsInlining(static_cast<uint8_t>(stored[0]))) {
     std::string scratch;
     fn(heap_.ToInline(stored, scratch));
     return;
@@ -130,7 +129,7 @@ void ListTree::ScanReverse(uint64_t start, uint64_t stop, const Visitor& fn) {
 // ---- insert and set ---------------------------------------------------------
 
 ListTree::Split ListTree::ModifyLeaf(PageGuard& g, uint64_t k, std::string_view v, Mode mode,
-                                     ValueView* dropped) {
+                                     std::string* dropped) {
   ListLeaf leaf(g.mutable_data(), page_size_);
   if (!leaf.is_leaf()) Corrupt("bad leaf page " + std::to_string(g.id()));
   if (OwnsHeapObject(static_cast<uint8_t>(v[0]))) leaf.mark_owns_heap();
@@ -141,7 +140,7 @@ ListTree::Split ListTree::ModifyLeaf(PageGuard& g, uint64_t k, std::string_view 
     }
     std::string_view old = target.value(at);
     if (OwnsHeapObject(static_cast<uint8_t>(old[0]))) {
-      *dropped = Decode(reinterpret_cast<const uint8_t*>(old.data()), old.size());
+      dropped->assign(old);  // a copy: a tuple's view would point into the rewritten leaf
     }
     target.Replace(at, v);
   };
@@ -169,7 +168,7 @@ ListTree::Split ListTree::ModifyLeaf(PageGuard& g, uint64_t k, std::string_view 
 }
 
 ListTree::Split ListTree::Modify(PageId id, uint32_t h, uint64_t k, std::string_view v, Mode mode,
-                                 ValueView* dropped) {
+                                 std::string* dropped) {
   PageGuard g = space_.Write(id);
   if (h == 1) return ModifyLeaf(g, k, v, mode, dropped);
   ListNode node(g.mutable_data(), page_size_);
@@ -233,10 +232,12 @@ void ListTree::Set(uint64_t i, std::string_view encoded) {
   std::string scratch;
   // Store the new value before dropping the old: x[0] = x[0] must not free x[0].
   std::string_view v = heap_.ToStored(encoded, scratch);
-  ValueView dropped;
+  std::string dropped;
   Split s = Modify(HdrRoot(h), HdrHeight(h), i, v, Mode::kSet, &dropped);
   if (s.id != kNoPage) GrowRoot(h, s, size);
-  if (dropped.kind != ValueView::Kind::kNone) heap_.OnDropped(dropped);
+  if (!dropped.empty()) {
+    heap_.OnDropped(Decode(reinterpret_cast<const uint8_t*>(dropped.data()), dropped.size()));
+  }
 }
 
 // ---- append -----------------------------------------------------------------
@@ -272,7 +273,7 @@ void ListTree::Append(std::string_view run, uint64_t count) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(run.data());
   uint64_t n = 0;
   for (size_t pos = 0; pos < run.size(); ++n) {
-    if (OwnsHeapObject(p[pos]) && p[pos] != static_cast<uint8_t>(ValueTag::kRef)) {
+    if (IsStoredOnlyForm(p[pos])) {
       throw Error(ErrorCode::kInvalidArgument, "blob forms cannot be stored directly");
     }
     pos += FastEncodedSize(p + pos, run.size() - pos);

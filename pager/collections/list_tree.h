@@ -80,9 +80,11 @@ class ListTree {
   void Emit(std::string_view stored, const Visitor& fn);
 
   // Insert and set (list_tree.cc).
+  // dropped receives a copy of the stored bytes a kSet replaced, when they
+  // own something (a blob, a reference, a tuple).
   Split Modify(PageId id, uint32_t h, uint64_t k, std::string_view v, Mode mode,
-               ValueView* dropped);
-  Split ModifyLeaf(PageGuard& g, uint64_t k, std::string_view v, Mode mode, ValueView* dropped);
+               std::string* dropped);
+  Split ModifyLeaf(PageGuard& g, uint64_t k, std::string_view v, Mode mode, std::string* dropped);
   void GrowRoot(uint8_t* hdr, Split s, uint64_t total);
   void AttachRightmost(uint8_t* hdr, std::vector<PageGuard>& path, size_t level, PageGuard node);
 

@@ -21,7 +21,7 @@ std::vector<std::string_view> SplitRun(std::string_view run, uint64_t count) {
   values.reserve(std::min<uint64_t>(count, run.size()));
   const auto* p = reinterpret_cast<const uint8_t*>(run.data());
   for (size_t pos = 0; pos < run.size();) {
-    if (OwnsHeapObject(p[pos]) && p[pos] != static_cast<uint8_t>(ValueTag::kRef)) {
+    if (IsStoredOnlyForm(p[pos])) {
       throw Error(ErrorCode::kInvalidArgument, "blob forms cannot be stored directly");
     }
     const size_t len = FastEncodedSize(p + pos, run.size() - pos);
@@ -165,10 +165,22 @@ ListShape PersistentList::Verify() {
 ReferencedLists::~ReferencedLists() { CloseAll(); }
 
 void ReferencedLists::Open(std::string_view encoded) {
-  if (encoded.empty() || encoded[0] != static_cast<char>(ValueTag::kRef)) return;
+  if (encoded.empty()) return;
+  if (encoded[0] == static_cast<char>(ValueTag::kTuple)) {
+    // The references inside a tuple need their handles as much as any.
+    const ValueView t = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
+    const auto* p = reinterpret_cast<const uint8_t*>(t.data.data());
+    for (size_t pos = 0; pos < t.data.size();) {
+      const size_t len = EncodedSize(p + pos, t.data.size() - pos);
+      Open(t.data.substr(pos, len));
+      pos += len;
+    }
+    return;
+  }
+  if (encoded[0] != static_cast<char>(ValueTag::kRef)) return;
   const ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
-  if (v.ref_kind != CollectionKind::kList) return;  // no handles on other kinds; the reader reports them
-  heap_.CheckHeader(v.ref_id, CollectionKind::kList);
+  if (v.ref_kind == CollectionKind::kRootMap) return;  // no handles on the root map; the reader reports it
+  heap_.CheckHeader(v.ref_id, v.ref_kind);
   auto it = opened_.emplace(v.ref_id, nullptr);
   try {
     it->second = heap_.OpenHandle(v.ref_id);
@@ -184,6 +196,14 @@ std::unique_ptr<PersistentList> ReferencedLists::Adopt(uint64_t id) {
   auto list = std::make_unique<PersistentList>(heap_, id, std::move(it->second));
   opened_.erase(it);
   return list;
+}
+
+std::shared_ptr<CollectionState> ReferencedLists::AdoptState(uint64_t id) {
+  auto it = opened_.find(id);
+  if (it == opened_.end()) return nullptr;
+  std::shared_ptr<CollectionState> state = std::move(it->second);
+  opened_.erase(it);
+  return state;
 }
 
 void ReferencedLists::CloseAll() {

@@ -154,13 +154,17 @@ class ReferencedLists {
   ReferencedLists(const ReferencedLists&) = delete;
   ReferencedLists& operator=(const ReferencedLists&) = delete;
 
-  // If encoded is a reference to a list, opens a handle on it. Call it from
+  // If encoded is a reference to a list, dict or set (or a tuple holding
+  // some), opens a handle on each. Call it from
   // a visitor (the heap's op lock and the visited collection's lock held).
-  // Error(kCorruption) when the reference does not name a list.
+  // Error(kCorruption) when a reference does not name a collection of its kind.
   void Open(std::string_view encoded);
   // One handle opened by Open on list id, now owned by the caller; nullptr
   // when none is left.
   std::unique_ptr<PersistentList> Adopt(uint64_t id);
+  // The same for a collection of any kind (a dict, a set): the opened
+  // state, for its handle's adopting constructor; nullptr when none is left.
+  std::shared_ptr<CollectionState> AdoptState(uint64_t id);
   bool empty() const { return opened_.empty(); }
   // Closes every handle not adopted. REQUIRES the calling thread does not
   // hold the heap's op lock (never from inside a visitor).

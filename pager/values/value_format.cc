@@ -66,6 +66,7 @@ ValueView::Kind BlobKind(uint8_t tag) {
   switch (static_cast<ValueTag>(tag)) {
     case ValueTag::kBlobStr: return ValueView::Kind::kBlobStr;
     case ValueTag::kBlobBytes: return ValueView::Kind::kBlobBytes;
+    case ValueTag::kBlobTuple: return ValueView::Kind::kBlobTuple;
     default: return ValueView::Kind::kBlobBigInt;
   }
 }
@@ -126,6 +127,7 @@ ValueView DecodeSized(const uint8_t* p, size_t avail, size_t* size) {
     case ValueTag::kBlobStr:
     case ValueTag::kBlobBytes:
     case ValueTag::kBlobBigInt:
+    case ValueTag::kBlobTuple:
       if (avail < 17) Corrupt("truncated blob reference");
       v.kind = BlobKind(tag);
       v.blob_length = GetFixed64(p + 1);
@@ -136,8 +138,7 @@ ValueView DecodeSized(const uint8_t* p, size_t avail, size_t* size) {
     case ValueTag::kRef: {
       if (avail < 10) Corrupt("truncated reference");
       uint8_t kind = p[1];
-      if (kind != static_cast<uint8_t>(CollectionKind::kList) &&
-          kind != static_cast<uint8_t>(CollectionKind::kRootMap)) {
+      if (!IsKnownCollectionKind(kind)) {
         Corrupt("reference to an unknown collection kind");
       }
       v.kind = ValueView::Kind::kRef;
@@ -147,6 +148,19 @@ ValueView DecodeSized(const uint8_t* p, size_t avail, size_t* size) {
       *size = 10;
       return v;
     }
+    case ValueTag::kTuple: {
+      size_t pos = 1;
+      v.kind = ValueView::Kind::kTuple;
+      v.count = GetVarint(p, avail, &pos);
+      v.data = GetLengthPrefixed(p, avail, pos, size);
+      // Every element takes at least one byte.
+      if (v.count > v.data.size()) Corrupt("tuple count exceeds its bytes");
+      return v;
+    }
+    case ValueTag::kAbsent:
+      v.kind = ValueView::Kind::kAbsent;
+      *size = 1;
+      return v;
     default:
       Corrupt("unknown tag");
   }
@@ -219,6 +233,15 @@ void EncodeRef(std::string& out, CollectionKind kind, uint64_t id) {
   PutFixed64(out, id);
 }
 
+void EncodeTuple(std::string& out, uint64_t count, std::string_view elements) {
+  out.push_back(static_cast<char>(ValueTag::kTuple));
+  PutVarint(out, count);
+  PutVarint(out, elements.size());
+  out.append(elements);
+}
+
+void EncodeAbsent(std::string& out) { out.push_back(static_cast<char>(ValueTag::kAbsent)); }
+
 void EncodeBlob(std::string& out, bool is_str, uint64_t length, PageId first_page) {
   EncodeBlob(out, is_str ? ValueView::Kind::kStr : ValueView::Kind::kBytes, length, first_page);
 }
@@ -227,6 +250,7 @@ void EncodeBlob(std::string& out, ValueView::Kind inline_kind, uint64_t length,
                 PageId first_page) {
   ValueTag tag = inline_kind == ValueView::Kind::kStr     ? ValueTag::kBlobStr
                  : inline_kind == ValueView::Kind::kBytes ? ValueTag::kBlobBytes
+                 : inline_kind == ValueView::Kind::kTuple ? ValueTag::kBlobTuple
                                                           : ValueTag::kBlobBigInt;
   out.push_back(static_cast<char>(tag));
   PutFixed64(out, length);

@@ -30,23 +30,30 @@ enum class ValueTag : uint8_t {
   kBlobBytes = 0x09,  // stored form only
   kRef = 0x0A,        // u8 CollectionKind, u64 collection id
   kBlobBigInt = 0x0B, // stored form only: an int too long to keep inline
+  kTuple = 0x0C,      // varint count, varint n, then n bytes: the count values
+  kBlobTuple = 0x0D,  // stored form only: u64 length, u64 first page of a stored kTuple
+  kAbsent = 0x0E,     // stored form only: the slot of a deleted entry of a hash collection
   kShortStrBase = 0x40,  // 0x40..0x7F: str of (tag - 0x40) bytes, bytes follow
   kSmallIntBase = 0x80,  // 0x80..0xFF: int (tag - 0x80 - kSmallIntBias)
 };
 inline constexpr int kSmallIntBias = 16;  // small ints cover -16..111
 inline constexpr size_t kShortStrMax = 63;
 
-enum class CollectionKind : uint8_t { kList = 1, kRootMap = 2 };
+enum class CollectionKind : uint8_t { kList = 1, kRootMap = 2, kDict = 3, kSet = 4 };
+// True for the kinds a reference may name (Decode rejects the others).
+inline bool IsKnownCollectionKind(uint8_t kind) { return kind >= 1 && kind <= 4; }
 
 // The decoded view of one value; string payloads point into the source bytes.
 struct ValueView {
   enum class Kind : uint8_t { kNone, kBool, kInt, kBigInt, kFloat, kStr, kBytes, kBlobStr, kBlobBytes, kRef,
-                              kBlobBigInt };
+                              kBlobBigInt, kTuple, kBlobTuple, kAbsent };
   Kind kind = Kind::kNone;
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string_view data;  // kStr/kBytes: the payload; kBigInt: two's complement LE
+  std::string_view data;  // kStr/kBytes: the payload; kBigInt: two's complement LE;
+                          // kTuple: the elements' encodings, back to back
+  uint64_t count = 0;     // kTuple: the number of elements
   uint64_t blob_length = 0;
   PageId blob_page = kNoPage;
   CollectionKind ref_kind = CollectionKind::kList;
@@ -65,6 +72,9 @@ void EncodeFloat(std::string& out, double v);
 void EncodeStr(std::string& out, std::string_view utf8);
 void EncodeBytes(std::string& out, std::string_view bytes);
 void EncodeRef(std::string& out, CollectionKind kind, uint64_t id);
+// A tuple of count values whose encodings are elements, back to back.
+void EncodeTuple(std::string& out, uint64_t count, std::string_view elements);
+void EncodeAbsent(std::string& out);
 void EncodeBlob(std::string& out, bool is_str, uint64_t length, PageId first_page);
 // The blob form of an inline value of kind (kStr, kBytes or kBigInt) whose
 // payload of length bytes starts at first_page.
@@ -92,16 +102,32 @@ inline size_t FastEncodedSize(const uint8_t* p, size_t avail) {
   return EncodedSize(p, avail);
 }
 // True when a value with this first byte may own something outside its own
-// bytes (a blob, a reference) or may need to become a blob when stored.
+// bytes (a blob, a reference, a tuple holding one) or may need to become a
+// blob when stored.
 inline bool MayTouchHeap(uint8_t tag) {
   return tag >= static_cast<uint8_t>(ValueTag::kBigInt) &&
-         tag <= static_cast<uint8_t>(ValueTag::kBlobBigInt) &&
+         tag <= static_cast<uint8_t>(ValueTag::kBlobTuple) &&
          tag != static_cast<uint8_t>(ValueTag::kFloat);
 }
-// True when a *stored* value with this first byte owns a blob or a reference.
+// True when a *stored* value with this first byte may own a blob or a
+// reference (a tuple may, through its elements).
 inline bool OwnsHeapObject(uint8_t tag) {
   return tag >= static_cast<uint8_t>(ValueTag::kBlobStr) &&
-         tag <= static_cast<uint8_t>(ValueTag::kBlobBigInt);
+         tag <= static_cast<uint8_t>(ValueTag::kBlobTuple);
+}
+// True for the forms that only collections write (blobs, the absent slot):
+// a caller handing one in is refused, as it could name pages it does not own.
+inline bool IsStoredOnlyForm(uint8_t tag) {
+  return (tag >= static_cast<uint8_t>(ValueTag::kBlobStr) &&
+          tag <= static_cast<uint8_t>(ValueTag::kBlobBytes)) ||
+         tag == static_cast<uint8_t>(ValueTag::kBlobBigInt) ||
+         tag == static_cast<uint8_t>(ValueTag::kBlobTuple) ||
+         tag == static_cast<uint8_t>(ValueTag::kAbsent);
+}
+// True when a stored value must go through Heap::ToInline before a caller
+// sees it (blob forms, and tuples, whose elements may be blobs).
+inline bool NeedsInlining(uint8_t tag) {
+  return IsStoredOnlyForm(tag) || tag == static_cast<uint8_t>(ValueTag::kTuple);
 }
 // Decode the value at p. Throws Error(kCorruption) on malformed input.
 ValueView Decode(const uint8_t* p, size_t avail);

@@ -14,7 +14,10 @@ is the same as an object (and context manager), for several prefixes at once.
 
 from . import _core
 from ._errors import BudgetError, ClosedError, CorruptionError, Error, LockedError, ReadOnlyError
+from ._dict import Dict
 from ._list import List
+from ._set import Set
+from ._tuple import Tuple
 from ._store import (
     Root,
     Store,
@@ -27,14 +30,21 @@ from ._store import (
     set_cache_size,
     stats,
 )
-# pagefs.list mirrors list(); it stays out of __all__ so that
-# `from pagefs import *` never replaces the builtin in the caller's module.
+# pagefs.list, dict, set and tuple mirror the builtins; they stay out of
+# __all__ so that `from pagefs import *` never replaces a builtin in the
+# caller's module.
 from ._store import new_list as list  # noqa: A001
+from ._store import new_dict as dict  # noqa: A001
+from ._store import new_set as set  # noqa: A001
+
+tuple = Tuple  # noqa: A001
 
 from . import _errors as _errors_module
 
 _core._register_errors(_errors_module)
 _core._set_list_class(List)
+_core._set_collection_classes(Dict, Set, Tuple)
+_core._install_fast_slots(List, Dict, Set)
 del _errors_module
 
 __version__ = "0.1.0"
@@ -43,11 +53,13 @@ __all__ = [
     "BudgetError",
     "ClosedError",
     "CorruptionError",
+    "Dict",
     "Error",
     "List",
     "LockedError",
     "ReadOnlyError",
     "Root",
+    "Set",
     "Store",
     "close",
     "commit",
@@ -57,4 +69,5 @@ __all__ = [
     "root",
     "set_cache_size",
     "stats",
+    "Tuple",
 ]

@@ -81,6 +81,19 @@ class List(_core.List):
     #: sort() sorts runs of this many values in RAM, then merges them.
     sort_run_length = 100_000
 
+    def __init__(self, *args: Any) -> None:
+        if args and isinstance(args[0], _core.Store):
+            super().__init__(*args)  # List(store, id[, adopted]): a handle on a stored list
+            return
+        if len(args) > 1:
+            raise TypeError(f"list expected at most 1 argument, got {len(args)}")
+        from ._store import get_store
+
+        core = get_store()._core
+        super().__init__(core, _core.List._create(core))
+        if args:
+            self.extend(args[0])
+
     # ---------------------------------------------------------------- internals
     @classmethod
     def _new(cls, store: "_core.Store") -> "List":

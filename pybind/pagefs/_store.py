@@ -12,7 +12,9 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 from . import _core
 from ._errors import ClosedError
+from ._dict import Dict
 from ._list import List
+from ._set import Set
 
 CacheSize = Union[int, str, None]
 
@@ -152,6 +154,27 @@ class Store:
         out.extend(iterable)
         return out
 
+    def dict(self, *args: Any, **kwargs: Any) -> Dict:
+        """A new persistent dict, built as ``dict(*args, **kwargs)`` is. Freed
+        as a list is when unreferenced."""
+        self._check_open()
+        if len(args) > 1:
+            raise TypeError(f"dict expected at most 1 argument, got {len(args)}")
+        out = Dict._new(self._core)
+        out.update(*args, **kwargs)
+        return out
+
+    def set(self, *args: Any) -> Set:
+        """A new persistent set holding the members of an iterable. Freed as a
+        list is when unreferenced."""
+        self._check_open()
+        if len(args) > 1:
+            raise TypeError(f"set expected at most 1 argument, got {len(args)}")
+        out = Set._new(self._core)
+        if args:
+            out._update(args[0])
+        return out
+
     def root(self) -> Root:
         """The persistent mapping of named roots."""
         self._check_open()
@@ -279,6 +302,14 @@ def get_cache_size() -> int:
 
 def new_list(iterable: Iterable[Any] = ()) -> List:
     return _store().list(iterable)
+
+
+def new_dict(*args: Any, **kwargs: Any) -> Dict:
+    return _store().dict(*args, **kwargs)
+
+
+def new_set(*args: Any) -> Set:
+    return _store().set(*args)
 
 
 def root() -> Root:

@@ -188,7 +188,9 @@ def _summary(report: dict) -> str:
 
     what = ", ".join(
         [f"epoch {report['epoch']}", count(report["pages"], "page"), count(report["table_nodes"], "table node"),
-         count(report["lists"], "list"), count(report["root_names"], "root name"), count(report["orphans"], "orphan")]
+         count(report["lists"], "list")]
+        + [count(report[k], k[:-1]) for k in ("dicts", "sets") if report.get(k)]
+        + [count(report["root_names"], "root name"), count(report["orphans"], "orphan")]
     )
     if report["ok"]:
         return f"{report['prefix']}: ok ({what})"

@@ -199,3 +199,18 @@ def test_mount_root_is_refused_naming_the_store_root(tmp_path):
     r = check(tmp_path)
     assert r.returncode == 2
     assert "is a pagefs mount" in r.stderr and "root folder" in r.stderr
+
+
+def test_a_store_with_dicts_sets_and_tuples_checks_clean(tmp_path):
+    mount_only_skip("pagefs check reads the segment files of the store's root folder")
+    with pagefs.Store(tmp_path, "hd") as s:
+        d = s.dict((f"k{i}", (i, "x" * (i % 3000))) for i in range(2000))
+        d["set"] = s.set(range(500))
+        d["list"] = s.list([(1, 2)])
+        s.root()["d"] = d
+        for i in range(0, 2000, 2):
+            del d[f"k{i}"]
+    report = pagefs._core._check_prefix(str(tmp_path), "hd")
+    assert report["ok"], report["problems"]
+    assert report["dicts"] == 1 and report["sets"] == 1 and report["lists"] == 1
+    assert report["pages"] == report["pages_reached"]

@@ -11,7 +11,10 @@
 
 #include "pager/collections/list_leaf.h"
 #include "pager/collections/list_node.h"
+#include "pager/collections/hash_bucket.h"
+#include "pager/collections/hash_table.h"
 #include "pager/collections/list_tree.h"
+#include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
 #include "pager/store.h"
@@ -251,7 +254,7 @@ TEST_F(CheckerTest, EachCollectionIsVerifiedByItsKindsHook) {
   const CheckProblem* p = Find(r, "header");
   ASSERT_NE(p, nullptr) << Describe(r);
   EXPECT_EQ(p->collection, id);
-  EXPECT_EQ(p->message, "collection " + std::to_string(id) + " has unknown kind 200, not 1 (list)");
+  EXPECT_EQ(p->message, "collection " + std::to_string(id) + " has unknown kind 200, not 1 (list), 3 (dict) or 4 (set)");
   EXPECT_EQ(fake.verified.size(), 1u);
 }
 
@@ -384,6 +387,109 @@ TEST_F(CheckerTest, MissingSuperblockSegmentIsAnOpenProblem) {
   EXPECT_EQ(r.problems[0].kind, "open");
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(FindPrefixes(root_), std::vector<std::string>{"p"});
+}
+
+std::string TupleOf(uint64_t count, const std::string& elements) {
+  std::string out;
+  EncodeTuple(out, count, elements);
+  return out;
+}
+
+TEST_F(CheckerTest, TuplesHoldingBlobsAndReferencesAreCleanAndCounted) {
+  {
+    auto s = Open();
+    uint64_t inner = PersistentList::Create(s->heap());
+    PersistentList l(s->heap(), inner);
+    const std::string nested = TupleOf(2, Ref(inner) + Str(std::string(3000, 'y')));
+    std::string floats;
+    for (int i = 0; i < 600; ++i) EncodeFloat(floats, i + 0.25);
+    // A tuple with a blob, a reference and a tuple in it; a tuple out of line.
+    NamedList(*s, "t", TupleOf(3, Int(1) + Str(std::string(5000, 'x')) + nested) + TupleOf(600, floats), 2);
+    s->Commit();
+  }
+  CheckReport r = Check();
+  EXPECT_TRUE(r.ok()) << Describe(r);
+  EXPECT_EQ(r.lists, 2u);
+  EXPECT_EQ(r.pages_reached, r.pages);
+}
+
+TEST_F(CheckerTest, AWrongRefcountThroughATupleIsReported) {
+  uint64_t inner;
+  {
+    auto s = Open();
+    inner = PersistentList::Create(s->heap());
+    PersistentList l(s->heap(), inner);
+    NamedList(*s, "t", TupleOf(1, Ref(inner)), 1);
+    PageGuard g = s->space().Write(inner);
+    SetField<uint64_t>(g.mutable_data(), offsetof(CollectionHeader, refcount), 2);
+  }
+  CheckReport r = Check();
+  ASSERT_EQ(r.problems.size(), 1u) << Describe(r);
+  EXPECT_EQ(r.problems[0].kind, "refcount");
+  EXPECT_EQ(r.problems[0].collection, inner);
+}
+
+std::string RefOf(CollectionKind kind, uint64_t id) {
+  std::string out;
+  EncodeRef(out, kind, id);
+  return out;
+}
+
+// A dict "d" in the root map with many entries (split buckets, some deleted),
+// long keys and values, and a set and a list stored in it.
+uint64_t NamedDict(Store& s) {
+  Heap& heap = s.heap();
+  const uint64_t id = PersistentHash::Create(heap, CollectionKind::kDict);
+  PersistentHash d(heap, id, CollectionKind::kDict);
+  for (int i = 0; i < 5000; ++i) d.Set(Str("key-" + std::to_string(i)), Int(i));
+  for (int i = 0; i < 5000; i += 3) d.Erase(Str("key-" + std::to_string(i)), [](std::string_view) {});
+  d.Set(Str(std::string(3000, 'k')), Str(std::string(5000, 'v')));
+  PersistentHash set(heap, PersistentHash::Create(heap, CollectionKind::kSet), CollectionKind::kSet);
+  set.Set(Str("member"), "");
+  PersistentList list(heap, PersistentList::Create(heap));
+  d.Set(Str("set"), RefOf(CollectionKind::kSet, set.id()));
+  d.Set(Str("list"), RefOf(CollectionKind::kList, list.id()));
+  RootMap(heap).Set("d", RefOf(CollectionKind::kDict, id));
+  return id;
+}
+
+TEST_F(CheckerTest, DictsAndSetsAreCleanAndCounted) {
+  {
+    auto s = Open();
+    NamedDict(*s);
+    s->Commit();
+  }
+  CheckReport r = Check();
+  EXPECT_TRUE(r.ok()) << Describe(r);
+  EXPECT_EQ(r.collections_by_kind.at("dict"), 1u);
+  EXPECT_EQ(r.collections_by_kind.at("set"), 1u);
+  EXPECT_EQ(r.lists, 1u);
+  EXPECT_EQ(r.pages_reached, r.pages);
+}
+
+TEST_F(CheckerTest, ABucketEntryFiledUnderAnotherHashIsAHashProblem) {
+  uint64_t id;
+  {
+    auto s = Open();
+    id = NamedDict(*s);
+    s->Commit();
+    // Bucket 0's first entry: give it another hash.
+    PageId dir = Field<uint64_t>(s->space().Read(id).data(), HashHeaderFields::kDirectory);
+    std::string first;
+    ListTree(s->heap(), dir).Get(0, [&](std::string_view v) { first = v; });
+    const PageId bucket = static_cast<PageId>(Decode(reinterpret_cast<const uint8_t*>(first.data()), first.size()).i);
+    PageGuard g = s->space().Write(bucket);
+    HashBucket b(g.mutable_data(), 4096);
+    IndexEntry e = b.at(0);
+    e.hash_lo ^= 1u << 31;
+    b.put(0, e);
+    g.Release();
+    s->Commit();
+  }
+  CheckReport r = Check();
+  ASSERT_FALSE(r.problems.empty()) << Describe(r);
+  EXPECT_EQ(r.problems[0].kind, "hash") << Describe(r);
+  EXPECT_EQ(r.problems[0].collection, id);
 }
 
 TEST_F(CheckerTest, WrongRefcountNamesTheCollection) {

@@ -6,7 +6,7 @@
 namespace pagefs {
 namespace {
 
-TEST(BuiltinKindsTest, HoldsTheListAndTheRootMapBuiltOnce) {
+TEST(BuiltinKindsTest, HoldsEveryKindBuiltOnce) {
   const KindRegistry& kinds = BuiltinKinds();
   EXPECT_EQ(&kinds, &BuiltinKinds());
   const KindHooks& list = kinds.Get(static_cast<uint8_t>(CollectionKind::kList), 1);
@@ -15,7 +15,12 @@ TEST(BuiltinKindsTest, HoldsTheListAndTheRootMapBuiltOnce) {
   const KindHooks& root = kinds.Get(static_cast<uint8_t>(CollectionKind::kRootMap), 1);
   EXPECT_EQ("root map", root.name);
   EXPECT_FALSE(root.referenceable) << "only the anchor refers to the root map";
-  EXPECT_EQ((std::vector<uint8_t>{static_cast<uint8_t>(CollectionKind::kList)}), kinds.referenceable());
+  EXPECT_EQ("dict", kinds.Get(static_cast<uint8_t>(CollectionKind::kDict), 1).name);
+  EXPECT_EQ("set", kinds.Get(static_cast<uint8_t>(CollectionKind::kSet), 1).name);
+  EXPECT_EQ((std::vector<uint8_t>{static_cast<uint8_t>(CollectionKind::kList),
+                                  static_cast<uint8_t>(CollectionKind::kDict),
+                                  static_cast<uint8_t>(CollectionKind::kSet)}),
+            kinds.referenceable());
 }
 
 }  // namespace

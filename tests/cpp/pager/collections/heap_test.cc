@@ -56,6 +56,64 @@ TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
   EXPECT_LE(space_.pages_in_use(), baseline + 1);
 }
 
+std::string TupleOf(std::initializer_list<std::string> items) {
+  std::string elements, out;
+  for (const std::string& i : items) elements += i;
+  EncodeTuple(out, items.size(), elements);
+  return out;
+}
+
+TEST_P(HeapTest, TuplesHoldingBlobsAndReferencesRoundTripAndAreFreed) {
+  auto list = NewList();
+  const uint64_t baseline = space_.pages_in_use();
+  uint64_t inner_id;
+  {
+    PersistentList inner(heap_, PersistentList::Create(heap_));
+    inner_id = inner.id();
+    const std::string long_str = Str(std::string(3 * GetParam(), 'q'));
+    const std::string tuple = TupleOf({Int(1), long_str, TupleOf({Ref(inner_id), Str("x")})});
+    list->Append(tuple, 1);
+    EXPECT_EQ(tuple, GetOne(*list, 0));  // elements come back inline
+  }
+  // The tuple's reference keeps inner alive after its handle went.
+  heap_.CollectOrphans();
+  EXPECT_NO_THROW(PersistentList(heap_, inner_id));
+  list->Verify();
+  // Overwriting the tuple frees its blob and drops its reference (freeing inner).
+  list->Set(0, Int(0));
+  EXPECT_EQ(baseline + 1, space_.pages_in_use());  // the list's one leaf
+}
+
+TEST_P(HeapTest, ALongTupleIsStoredOutOfLineWhole) {
+  auto list = NewList();
+  const uint64_t baseline = space_.pages_in_use();
+  std::string elements;
+  const size_t n = GetParam();  // GetParam() floats: far over a quarter page
+  for (size_t i = 0; i < n; ++i) {
+    std::string f;
+    EncodeFloat(f, static_cast<double>(i) + 0.5);
+    elements += f;
+  }
+  std::string tuple;
+  EncodeTuple(tuple, n, elements);
+  list->Append(tuple, 1);
+  list->Append(tuple, 1);
+  EXPECT_EQ(tuple, GetOne(*list, 1));
+  EXPECT_GT(space_.pages_in_use(), baseline + 4);
+  list->Verify();
+  list->Clear();
+  EXPECT_EQ(baseline, space_.pages_in_use());
+}
+
+TEST_P(HeapTest, ATupleWithABadReferenceStoresNothing) {
+  auto list = NewList();
+  const uint64_t baseline = space_.pages_in_use();
+  const std::string tuple = TupleOf({Str(std::string(3 * GetParam(), 'q')), Ref(list->id() + 1000)});
+  EXPECT_THROW(list->Append(tuple, 1), Error);
+  EXPECT_EQ(0u, list->size());
+  EXPECT_LE(space_.pages_in_use(), baseline + 1);  // at most an empty leaf, no blob
+}
+
 TEST_P(HeapTest, ListStoredInAnotherListSurvivesDroppingItsHandle) {
   auto outer = NewList();
   uint64_t inner_id;

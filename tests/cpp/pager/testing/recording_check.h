@@ -23,6 +23,10 @@ class RecordingCheck : public CollectionCheck {
 
   uint32_t page_size() const override { return space_.page_size(); }
   PageId collection() const override { return collection_; }
+  Heap& heap() override {
+    if (heap_ptr == nullptr) throw Error(ErrorCode::kInvalidArgument, "RecordingCheck: no heap given");
+    return *heap_ptr;
+  }
   PageGuard Take(PageId id, const std::string& /*what*/) override {
     if (refuse.count(id) || !taken.insert(id).second) return {};
     return space_.Read(id);
@@ -44,6 +48,7 @@ class RecordingCheck : public CollectionCheck {
     return std::nullopt;
   }
 
+  Heap* heap_ptr = nullptr;  // what heap() returns, for verifiers that need it
   std::set<PageId> refuse;  // pages Take returns empty, as if unreadable
   std::set<PageId> taken;
   std::vector<std::string> problems;

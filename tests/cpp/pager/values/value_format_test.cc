@@ -128,6 +128,66 @@ TEST(ValueFormat, RefsAndBlobsRoundTrip) {
   EXPECT_EQ(ValueView::Kind::kBlobStr, DecodeAll(s).kind);
 }
 
+TEST(ValueFormat, TuplesRoundTripNestedAndEmpty) {
+  std::string elements, inner, s;
+  EncodeInt(inner, 7);
+  EncodeStr(inner, "x");
+  EncodeTuple(elements, 2, inner);  // a tuple inside
+  EncodeNone(elements);
+  EncodeTuple(s, 2, elements);
+  ValueView v = DecodeAll(s);
+  ASSERT_EQ(ValueView::Kind::kTuple, v.kind);
+  EXPECT_EQ(2u, v.count);
+  EXPECT_EQ(elements, std::string(v.data));
+  s.clear();
+  EncodeTuple(s, 0, "");
+  v = DecodeAll(s);
+  EXPECT_EQ(ValueView::Kind::kTuple, v.kind);
+  EXPECT_EQ(0u, v.count);
+  EXPECT_EQ(std::string("\x0C\x00\x00", 3), s);
+  s.clear();
+  EncodeBlob(s, ValueView::Kind::kTuple, 4000, 12);
+  v = DecodeAll(s);
+  EXPECT_EQ(ValueView::Kind::kBlobTuple, v.kind);
+  EXPECT_EQ(4000u, v.blob_length);
+  EXPECT_EQ(12u, v.blob_page);
+  s.clear();
+  EncodeAbsent(s);
+  EXPECT_EQ(ValueView::Kind::kAbsent, DecodeAll(s).kind);
+}
+
+TEST(ValueFormat, ExistingEncodingsAreUnchanged) {
+  // The tuple tags were added beside these; their bytes must stay as they were.
+  std::string s;
+  EncodeInt(s, 5);
+  EncodeStr(s, "ab");
+  EncodeRef(s, CollectionKind::kList, 3);
+  EncodeFloat(s, 1.0);
+  EXPECT_EQ(std::string("\x95\x42" "ab" "\x0A\x01\x03\0\0\0\0\0\0\0" "\x05\0\0\0\0\0\0\xf0\x3f", 23), s);
+}
+
+TEST(ValueFormat, StoredOnlyFormsAreKnownByTheirTag) {
+  for (ValueTag t : {ValueTag::kBlobStr, ValueTag::kBlobBytes, ValueTag::kBlobBigInt, ValueTag::kBlobTuple,
+                     ValueTag::kAbsent}) {
+    EXPECT_TRUE(IsStoredOnlyForm(static_cast<uint8_t>(t)));
+  }
+  for (ValueTag t : {ValueTag::kRef, ValueTag::kTuple, ValueTag::kStr, ValueTag::kNone}) {
+    EXPECT_FALSE(IsStoredOnlyForm(static_cast<uint8_t>(t)));
+  }
+  EXPECT_TRUE(NeedsInlining(static_cast<uint8_t>(ValueTag::kTuple)));
+  EXPECT_TRUE(OwnsHeapObject(static_cast<uint8_t>(ValueTag::kTuple)));
+  EXPECT_TRUE(MayTouchHeap(static_cast<uint8_t>(ValueTag::kTuple)));
+  EXPECT_FALSE(NeedsInlining(static_cast<uint8_t>(ValueTag::kRef)));
+}
+
+TEST(ValueFormat, RefsToDictsAndSetsDecode) {
+  for (CollectionKind k : {CollectionKind::kDict, CollectionKind::kSet}) {
+    std::string s;
+    EncodeRef(s, k, 42);
+    EXPECT_EQ(k, DecodeAll(s).ref_kind);
+  }
+}
+
 TEST(ValueFormat, RunsOfValuesAreTheirConcatenation) {
   std::string run;
   EncodeInt(run, 5);
@@ -158,7 +218,10 @@ TEST(ValueFormat, TruncatedValuesAreCorruptionAtEveryCut) {
 }
 
 TEST(ValueFormat, MalformedBytesAreCorruption) {
-  ExpectCorrupt(std::string("\x0C", 1));                       // unknown tag
+  ExpectCorrupt(std::string("\x0C", 1));                       // truncated tuple
+  ExpectCorrupt(std::string("\x0F", 1));                       // unknown tag
+  ExpectCorrupt(std::string("\x0C\x03\x02\x80\x80", 5));      // 3 elements in 2 bytes
+  ExpectCorrupt(std::string("\x0C\x01\x05\x80", 4));          // elements run past the end
   ExpectCorrupt(std::string("\x3F", 1));                       // unknown tag
   ExpectCorrupt(std::string("\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11));  // > 64 bits
   ExpectCorrupt(std::string("\x06\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11));  // huge length

@@ -1,0 +1,134 @@
+#include "pager/collections/persistent_hash.h"
+
+#include <mutex>
+#include <shared_mutex>
+#include <utility>
+
+#include "pager/collections/hash_check.h"
+
+#include "pager/util/error.h"
+#include "pager/values/value_format.h"
+
+namespace pagefs {
+
+// The locking discipline of every operation, as PersistentList's.
+template <typename Fn>
+auto PersistentHash::Locked(Fn&& fn) {
+  heap_.FollowCommits();
+  std::shared_lock op(heap_.op_lock());
+  heap_.CheckOpen();
+  std::lock_guard l(state_->mu);
+  HashTable table(heap_, id_);
+  return fn(table);
+}
+
+uint64_t PersistentHash::Create(Heap& heap, CollectionKind kind) {
+  if (kind != CollectionKind::kDict && kind != CollectionKind::kSet) {
+    throw Error(ErrorCode::kInvalidArgument, "a hash collection is a dict or a set");
+  }
+  if (heap.forked()) heap.CheckOpen();
+  std::shared_lock op(heap.op_lock());
+  heap.CheckOpen();
+  PageGuard header = heap.CreateHeader(kind);
+  HashTable::Init(heap, header, kind == CollectionKind::kSet ? 1 : 2);
+  return header.id();
+}
+
+PersistentHash::PersistentHash(Heap& heap, uint64_t id, CollectionKind kind)
+    : heap_(heap), id_(id), kind_(kind) {
+  heap.FollowCommits();
+  std::shared_lock op(heap.op_lock());
+  heap.CheckOpen();
+  heap.CheckHeader(id, kind);
+  state_ = heap.OpenHandle(id);
+}
+
+PersistentHash::PersistentHash(Heap& heap, uint64_t id, CollectionKind kind,
+                               std::shared_ptr<CollectionState> opened)
+    : heap_(heap), id_(id), kind_(kind), state_(std::move(opened)) {}
+
+PersistentHash::~PersistentHash() {
+  try {
+    heap_.CloseHandle(id_);
+  } catch (...) {
+    // A failed free leaves an orphan, which the next CollectOrphans frees.
+  }
+}
+
+uint64_t PersistentHash::size() {
+  return Locked([](HashTable& t) { return t.size(); });
+}
+PersistentHash::IterationState PersistentHash::iteration_state() {
+  return Locked([](HashTable& t) { return IterationState{t.generation(), t.size(), t.version()}; });
+}
+bool PersistentHash::Get(std::string_view key, const Visitor& fn) {
+  return Locked([&](HashTable& t) { return t.Get(key, fn); });
+}
+bool PersistentHash::Contains(std::string_view key) {
+  return Locked([&](HashTable& t) { return t.Contains(key); });
+}
+bool PersistentHash::Set(std::string_view key, std::string_view value) {
+  return Locked([&](HashTable& t) { return t.Set(key, value); });
+}
+uint64_t PersistentHash::SetRun(std::string_view run, uint64_t count) {
+  return Locked([&](HashTable& t) {
+    const uint32_t w = t.width();
+    const auto* p = reinterpret_cast<const uint8_t*>(run.data());
+    uint64_t added = 0, n = 0;
+    for (size_t pos = 0; pos < run.size(); ++n) {
+      const size_t klen = EncodedSize(p + pos, run.size() - pos);
+      const std::string_view key = run.substr(pos, klen);
+      pos += klen;
+      std::string_view value;
+      if (w == 2) {
+        if (pos >= run.size()) throw Error(ErrorCode::kInvalidArgument, "run ends inside a pair");
+        const size_t vlen = EncodedSize(p + pos, run.size() - pos);
+        value = run.substr(pos, vlen);
+        pos += vlen;
+      }
+      added += t.Set(key, value) ? 1 : 0;
+    }
+    if (n != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count entries");
+    return added;
+  });
+}
+void PersistentHash::SetDefault(std::string_view key, std::string_view value, const Visitor& fn) {
+  Locked([&](HashTable& t) { t.SetDefault(key, value, fn); });
+}
+bool PersistentHash::Erase(std::string_view key, const Visitor& fn) {
+  return Locked([&](HashTable& t) { return t.Erase(key, fn); });
+}
+bool PersistentHash::PopLast(const EntryVisitor& fn) {
+  return Locked([&](HashTable& t) { return t.PopLast(fn); });
+}
+void PersistentHash::Clear() {
+  Locked([](HashTable& t) { t.Clear(); });
+}
+uint64_t PersistentHash::ScanFrom(uint64_t from, uint64_t max, const EntryVisitor& fn) {
+  return Locked([&](HashTable& t) { return t.ScanFrom(from, max, fn); });
+}
+uint64_t PersistentHash::ScanBefore(uint64_t before, uint64_t max, const EntryVisitor& fn) {
+  return Locked([&](HashTable& t) { return t.ScanBefore(before, max, fn); });
+}
+HashShape PersistentHash::Verify() {
+  return Locked([](HashTable& t) { return t.Verify(); });
+}
+
+void PersistentHash::Destroy(Heap& heap, uint64_t id) {
+  HashTable(heap, id).FreeAll();
+  heap.space().Free(id);
+}
+
+void PersistentHash::RegisterKinds(KindRegistry& kinds) {
+  for (auto [kind, name] : {std::pair{CollectionKind::kDict, "dict"}, std::pair{CollectionKind::kSet, "set"}}) {
+    KindHooks hooks;
+    hooks.name = name;
+    hooks.destroy = &PersistentHash::Destroy;
+    hooks.verify = [](CollectionCheck& check, PageGuard header) {
+      return CheckHashTable(check, std::move(header));
+    };
+    kinds.Add(kind, std::move(hooks));
+  }
+}
+
+}  // namespace pagefs

@@ -4,7 +4,8 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-debs=(g++ make pkg-config libcereal-dev libgtest-dev libgmock-dev libxxhash-dev libfuse3-dev fuse3)
+debs=(g++ make pkg-config libcereal-dev libgtest-dev libgmock-dev libxxhash-dev libfuse3-dev fuse3
+  clang-format-14 clang-tidy-14)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -131,7 +131,16 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
   if (write) MarkDirty(frame);
   frame.state.store(kUnpinned + 1, std::memory_order_release);
   MapSlot(id).store(f + 1, std::memory_order_release);
-  return PageGuard(this, f, id, FrameData(f));
+  PageGuard loaded(this, f, id, FrameData(f));
+  // The load may have grown the metadata (page-table leaves, the map) past
+  // what the frame was taken within.
+  try {
+    EvictToLimit();
+  } catch (...) {
+    // A failed write-back of a victim: the backing has recorded it, and the
+    // next miss meets it again; this page is loaded and good.
+  }
+  return loaded;
 }
 
 uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
@@ -180,13 +189,8 @@ uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
     map_[ids[i]].store(frames[i] + 1, std::memory_order_release);
   }
   misses_.fetch_add(loaded, std::memory_order_relaxed);
-  // Loading may have grown the backing's metadata (page-table leaves): give
-  // frames back until the budget holds again, as TakeFrame would.
-  while (frames_in_use() > FrameLimit()) {
-    int64_t victim = EvictOne();
-    if (victim < 0) break;
-    ReleaseFrame(static_cast<uint32_t>(victim));
-  }
+  // Loading may have grown the backing's metadata (page-table leaves).
+  EvictToLimit();
   return loaded == ids.size() ? covered : ids[loaded] - first;
 }
 
@@ -329,15 +333,20 @@ void BufferPool::TrimBackingMetadata() {
   if (backing_.metadata_bytes() > budget / 4) backing_.TrimMetadata(budget / 8);
 }
 
-int64_t BufferPool::TryTakeFrame() {
-  TrimBackingMetadata();
-  // Over the limit (the budget shrank or metadata grew): give frames back first.
-  // Write-backs can grow the backing's metadata, so the limit is re-read.
+void BufferPool::EvictToLimit() {
+  // Write-backs and the free list's growth change the metadata too, so the
+  // limit is re-read after every eviction.
   while (frames_in_use() > FrameLimit()) {
     int64_t victim = EvictOne();
     if (victim < 0) break;
     ReleaseFrame(static_cast<uint32_t>(victim));
   }
+}
+
+int64_t BufferPool::TryTakeFrame() {
+  TrimBackingMetadata();
+  // Over the limit (the budget shrank or metadata grew): give frames back first.
+  EvictToLimit();
   if (frames_in_use() < FrameLimit()) {
     uint32_t f;
     if (!free_frames_.empty()) {
@@ -399,11 +408,7 @@ void BufferPool::SetBudget(uint64_t bytes) {
   MutexLock lock(miss_mu_);
   budget_.store(bytes, std::memory_order_relaxed);
   TrimBackingMetadata();
-  while (frames_in_use() > FrameLimit()) {
-    int64_t victim = EvictOne();
-    if (victim < 0) break;  // the rest is pinned; it goes as soon as it is unpinned
-    ReleaseFrame(static_cast<uint32_t>(victim));
-  }
+  EvictToLimit();  // what is pinned goes as soon as it is unpinned
 }
 
 PoolStats BufferPool::stats() const {

@@ -117,6 +117,8 @@ class BufferPool final : public PinHolder {
   int64_t TryTakeFrame() REQUIRES(miss_mu_);
   // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
   int64_t EvictOne() REQUIRES(miss_mu_);
+  // Evicts until the frames in use fit the budget beside the metadata.
+  void EvictToLimit() REQUIRES(miss_mu_);
   void ReleaseFrame(uint32_t f) REQUIRES(miss_mu_);  // locked frame -> free list, memory returned
   // Keeps the backing's metadata within a share of the budget.
   void TrimBackingMetadata() REQUIRES(miss_mu_);

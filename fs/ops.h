@@ -30,7 +30,10 @@ struct OpenFile {
 };
 
 inline Mount& MountOf(fuse_req_t req) { return *static_cast<Mount*>(fuse_req_userdata(req)); }
-inline OpenFile& OpenFileOf(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+// FUSE carries our pointer in the uint64_t fh.
+inline OpenFile& OpenFileOf(fuse_file_info* fi) {
+  return *reinterpret_cast<OpenFile*>(fi->fh);  // NOLINT(performance-no-int-to-ptr)
+}
 
 // Folder and metadata handlers (ops_dir.cc).
 void OpInit(void* userdata, fuse_conn_info* conn);

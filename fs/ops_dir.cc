@@ -190,7 +190,7 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       if (node->kind == NodeKind::kPagesDir) dir->pages = prefix->flat->AllocatedPages();
     }
     fi->fh = reinterpret_cast<uint64_t>(dir.get());
-    if (fuse_reply_open(req, fi) == 0) dir.release();
+    if (fuse_reply_open(req, fi) == 0) (void)dir.release();  // owned by fh until releasedir
   });
 }
 

@@ -100,7 +100,7 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
   }
   fi->fh = reinterpret_cast<uint64_t>(file.get());
   int rc = created ? fuse_reply_create(req, created, fi) : fuse_reply_open(req, fi);
-  if (rc == 0) file.release();
+  if (rc == 0) (void)file.release();  // owned by fh until release
 }
 
 }  // namespace

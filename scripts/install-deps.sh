@@ -5,7 +5,7 @@
 set -euo pipefail
 
 debs=(g++ make pkg-config libcereal-dev libgtest-dev libgmock-dev libxxhash-dev libfuse3-dev fuse3
-      libcurl4-openssl-dev libssl-dev libzstd-dev)
+      libcurl4-openssl-dev libssl-dev libzstd-dev clang-format-14 clang-tidy-14)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -50,10 +50,10 @@ BufferPool::BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing
 
 BufferPool::~BufferPool() {
   {
-    std::lock_guard<std::mutex> lock(async_mu_);
+    MutexLock lock(async_mu_);
     async_stop_ = true;
   }
-  async_cv_.notify_one();
+  async_cv_.Signal();
   if (async_thread_.joinable()) async_thread_.join();
   ::munmap(frames_data_, max_frames_ * page_size_);
   ::munmap(frames_, max_frames_ * sizeof(Frame));
@@ -106,7 +106,7 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
     CountHit();
     return guard;
   }
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   if (TryPinResident(id, write, guard)) {  // another thread loaded it
     CountHit();
     return guard;
@@ -131,7 +131,16 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
   if (write) MarkDirty(frame);
   frame.state.store(kUnpinned + 1, std::memory_order_release);
   MapSlot(id).store(f + 1, std::memory_order_release);
-  return PageGuard(this, f, id, FrameData(f));
+  PageGuard loaded(this, f, id, FrameData(f));
+  // The load may have grown the metadata (page-table leaves, the map) past
+  // what the frame was taken within.
+  try {
+    EvictToLimit();
+  } catch (...) {
+    // A failed write-back of a victim: the backing has recorded it, and the
+    // next miss meets it again; this page is loaded and good.
+  }
+  return loaded;
 }
 
 uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
@@ -140,7 +149,7 @@ uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
   }
   if (count == 0 || first >= max_pages_) return 0;
   count = std::min(count, max_pages_ - first);
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   // A quarter of the cache at most, so a prefetch cannot push out the pages
   // the caller is using, nor all the rest of the cache at once.
   const uint64_t cap = std::max<uint64_t>(1, FrameLimit() / 4);
@@ -180,48 +189,43 @@ uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
     map_[ids[i]].store(frames[i] + 1, std::memory_order_release);
   }
   misses_.fetch_add(loaded, std::memory_order_relaxed);
-  // Loading may have grown the backing's metadata (page-table leaves): give
-  // frames back until the budget holds again, as TakeFrame would.
-  while (frames_in_use() > FrameLimit()) {
-    int64_t victim = EvictOne();
-    if (victim < 0) break;
-    ReleaseFrame(static_cast<uint32_t>(victim));
-  }
+  // Loading may have grown the backing's metadata (page-table leaves).
+  EvictToLimit();
   return loaded == ids.size() ? covered : ids[loaded] - first;
 }
 
 void BufferPool::PrefetchAsync(PageId first, uint64_t count) {
   if (count == 0) return;
   {
-    std::lock_guard<std::mutex> lock(async_mu_);
+    MutexLock lock(async_mu_);
     if (async_stop_) return;
     async_first_ = first;
     async_count_ = count;
     if (!async_thread_.joinable()) async_thread_ = std::thread([this] { PrefetchLoop(); });
   }
-  async_cv_.notify_one();
+  async_cv_.Signal();
 }
 
 void BufferPool::PrefetchLoop() {
-  std::unique_lock<std::mutex> lock(async_mu_);
+  MutexLock lock(async_mu_);
   for (;;) {
-    async_cv_.wait(lock, [this] { return async_stop_ || async_count_ != 0; });
+    while (!async_stop_ && async_count_ == 0) async_cv_.Wait();
     if (async_stop_) return;
     const PageId first = async_first_;
     const uint64_t count = std::exchange(async_count_, 0);
-    lock.unlock();
+    lock.Unlock();
     try {
       Prefetch(first, count);
     } catch (...) {
       // A failed write-back of a victim: the backing has recorded it, and the
       // next Pin that needs a frame meets it again.
     }
-    lock.lock();
+    lock.Lock();
   }
 }
 
 PageGuard BufferPool::PinNew(PageId id) {
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   PageGuard guard;
   if (TryPinResident(id, true, guard)) {
     std::memset(guard.mutable_data(), 0, page_size_);
@@ -246,7 +250,7 @@ void BufferPool::Unpin(uint64_t token) noexcept {
 }
 
 void BufferPool::Discard(PageId id, const std::function<void()>& while_locked) {
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   std::atomic<uint32_t>& slot = MapSlot(id);
   const uint32_t f1 = slot.load(std::memory_order_acquire);
   if (f1 != 0) {
@@ -278,7 +282,7 @@ void BufferPool::LockForDiscard(Frame& frame, PageId id) {
 }
 
 void BufferPool::FlushAll() {
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   // In page order, so the backing sees runs of adjacent pages (sequential
   // slots on a volume, combined writes through a mount).
   std::vector<std::pair<PageId, uint32_t>> dirty;
@@ -329,15 +333,20 @@ void BufferPool::TrimBackingMetadata() {
   if (backing_.metadata_bytes() > budget / 4) backing_.TrimMetadata(budget / 8);
 }
 
-int64_t BufferPool::TryTakeFrame() {
-  TrimBackingMetadata();
-  // Over the limit (the budget shrank or metadata grew): give frames back first.
-  // Write-backs can grow the backing's metadata, so the limit is re-read.
+void BufferPool::EvictToLimit() {
+  // Write-backs and the free list's growth change the metadata too, so the
+  // limit is re-read after every eviction.
   while (frames_in_use() > FrameLimit()) {
     int64_t victim = EvictOne();
     if (victim < 0) break;
     ReleaseFrame(static_cast<uint32_t>(victim));
   }
+}
+
+int64_t BufferPool::TryTakeFrame() {
+  TrimBackingMetadata();
+  // Over the limit (the budget shrank or metadata grew): give frames back first.
+  EvictToLimit();
   if (frames_in_use() < FrameLimit()) {
     uint32_t f;
     if (!free_frames_.empty()) {
@@ -396,19 +405,15 @@ void BufferPool::ReleaseFrame(uint32_t f) {
 }
 
 void BufferPool::SetBudget(uint64_t bytes) {
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   budget_.store(bytes, std::memory_order_relaxed);
   TrimBackingMetadata();
-  while (frames_in_use() > FrameLimit()) {
-    int64_t victim = EvictOne();
-    if (victim < 0) break;  // the rest is pinned; it goes as soon as it is unpinned
-    ReleaseFrame(static_cast<uint32_t>(victim));
-  }
+  EvictToLimit();  // what is pinned goes as soon as it is unpinned
 }
 
 PoolStats BufferPool::stats() const {
   PoolStats s;
-  std::lock_guard<std::mutex> lock(miss_mu_);
+  MutexLock lock(miss_mu_);
   s.budget = budget();
   s.frames = frames_in_use();
   s.frame_limit = FrameLimit();

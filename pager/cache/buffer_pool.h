@@ -16,15 +16,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "pager/cache/page_backing.h"
 #include "pager/util/page.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -107,21 +106,22 @@ class BufferPool final : public PinHolder {
   [[noreturn]] static void ThrowBadId(PageId id);
   bool TryPinResident(PageId id, bool write, PageGuard& out);
   void MarkDirty(Frame& frame);
-  // Locks a resident, unpinned frame of id for Discard. REQUIRES miss_mu_.
-  void LockForDiscard(Frame& frame, PageId id);
-  uint64_t FrameLimit() const;
-  uint64_t OwnMetadataBytes() const;
-  uint64_t frames_in_use() const { return frames_used_ - free_frames_.size(); }
-  // A locked frame to load into. REQUIRES miss_mu_.
-  uint32_t TakeFrame();
+  // Locks a resident, unpinned frame of id for Discard.
+  void LockForDiscard(Frame& frame, PageId id) REQUIRES(miss_mu_);
+  uint64_t FrameLimit() const REQUIRES(miss_mu_);
+  uint64_t OwnMetadataBytes() const REQUIRES(miss_mu_);
+  uint64_t frames_in_use() const REQUIRES(miss_mu_) { return frames_used_ - free_frames_.size(); }
+  // A locked frame to load into.
+  uint32_t TakeFrame() REQUIRES(miss_mu_);
   // Like TakeFrame, but -1 instead of Error(kBudget) when all frames are pinned.
-  int64_t TryTakeFrame();
+  int64_t TryTakeFrame() REQUIRES(miss_mu_);
   // Evicts one unpinned page by CLOCK; returns its frame, locked; or -1.
-  // REQUIRES miss_mu_.
-  int64_t EvictOne();
-  void ReleaseFrame(uint32_t f);  // locked frame -> free list, memory returned
-  // Keeps the backing's metadata within a share of the budget. REQUIRES miss_mu_.
-  void TrimBackingMetadata();
+  int64_t EvictOne() REQUIRES(miss_mu_);
+  // Evicts until the frames in use fit the budget beside the metadata.
+  void EvictToLimit() REQUIRES(miss_mu_);
+  void ReleaseFrame(uint32_t f) REQUIRES(miss_mu_);  // locked frame -> free list, memory returned
+  // Keeps the backing's metadata within a share of the budget.
+  void TrimBackingMetadata() REQUIRES(miss_mu_);
 
   const uint32_t page_size_;
   PageBacking& backing_;
@@ -133,18 +133,19 @@ class BufferPool final : public PinHolder {
   std::atomic<uint32_t>* map_ = nullptr;  // page id -> frame + 1, 0 when not resident
   std::atomic<uint64_t> max_page_seen_{0};
 
-  mutable std::mutex miss_mu_;  // guards frames_used_, free_frames_, hand_, loading and eviction
-  uint32_t frames_used_ = 0;  // frames [0, frames_used_) have been handed out at least once
-  std::vector<uint32_t> free_frames_;
-  uint32_t hand_ = 0;
+  mutable Mutex miss_mu_;  // also serializes loading and eviction
+  // Frames [0, frames_used_) have been handed out at least once.
+  uint32_t frames_used_ GUARDED_BY(miss_mu_) = 0;
+  std::vector<uint32_t> free_frames_ GUARDED_BY(miss_mu_);
+  uint32_t hand_ GUARDED_BY(miss_mu_) = 0;
 
   // PrefetchAsync: the pending range (count 0: none) and the thread serving it.
   void PrefetchLoop();
-  std::mutex async_mu_;
-  std::condition_variable async_cv_;
-  PageId async_first_ = kNoPage;
-  uint64_t async_count_ = 0;
-  bool async_stop_ = false;
+  Mutex async_mu_;
+  CondVar async_cv_{async_mu_};
+  PageId async_first_ GUARDED_BY(async_mu_) = kNoPage;
+  uint64_t async_count_ GUARDED_BY(async_mu_) = 0;
+  bool async_stop_ GUARDED_BY(async_mu_) = false;
   std::thread async_thread_;
 
   // Hits are counted in stripes, one cache line each, picked per thread: a

@@ -12,7 +12,7 @@ namespace pagefs {
 
 void MountBacking::Load(PageId first, uint8_t* buf) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     const uint64_t pending_pages = pending_.size() / page_size_;
     if (first >= first_pending_ && first < first_pending_ + pending_pages) {
       std::memcpy(buf, pending_.data() + (first - first_pending_) * page_size_, page_size_);
@@ -35,7 +35,7 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
 }
 
 void MountBacking::Store(PageId id, const uint8_t* buf) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t pending_pages = pending_.size() / page_size_;
   if (!pending_.empty() && id >= first_pending_ && id < first_pending_ + pending_pages) {
     std::memcpy(pending_.data() + (id - first_pending_) * page_size_, buf, page_size_);
@@ -48,7 +48,7 @@ void MountBacking::Store(PageId id, const uint8_t* buf) {
 }
 
 void MountBacking::Flush() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   FlushLocked();
 }
 

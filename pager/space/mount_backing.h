@@ -13,11 +13,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "pager/cache/page_backing.h"
 #include "pager/space/mount_protocol.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -35,13 +35,13 @@ class MountBacking final : public PageBacking {
   uint64_t metadata_bytes() const override { return kCombineBytes; }
 
  private:
-  void FlushLocked();  // REQUIRES mu_
+  void FlushLocked() REQUIRES(mu_);
 
   const int fd_;
   const uint32_t page_size_;
-  std::mutex mu_;
-  std::vector<uint8_t> pending_;  // pages first_pending_, first_pending_ + 1, ...
-  PageId first_pending_ = kNoPage;
+  Mutex mu_;
+  std::vector<uint8_t> pending_ GUARDED_BY(mu_);  // pages first_pending_, first_pending_ + 1, ...
+  PageId first_pending_ GUARDED_BY(mu_) = kNoPage;
 };
 
 }  // namespace pagefs

@@ -12,7 +12,7 @@ const std::vector<uint8_t>* MemoryTier::Find(SlotId slot) const {
 }
 
 void MemoryTier::Read(SlotId slot, uint8_t* buf) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ++stats_.reads;
   const std::vector<uint8_t>* bytes = Find(slot);
   if (bytes == nullptr) {
@@ -23,26 +23,26 @@ void MemoryTier::Read(SlotId slot, uint8_t* buf) {
 }
 
 void MemoryTier::Write(SlotId slot, const uint8_t* buf) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ++stats_.writes;
   pending_[slot].assign(buf, buf + slot_size_);
 }
 
 void MemoryTier::Sync() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ++stats_.syncs;
   for (auto& [slot, bytes] : pending_) durable_[slot] = std::move(bytes);
   pending_.clear();
 }
 
 void MemoryTier::Discard(SlotId slot) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   pending_.erase(slot);
   durable_.erase(slot);
 }
 
 SlotId MemoryTier::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   SlotId end = 0;
   if (!durable_.empty()) end = durable_.rbegin()->first + 1;
   if (!pending_.empty()) end = std::max(end, pending_.rbegin()->first + 1);
@@ -50,19 +50,19 @@ SlotId MemoryTier::size() const {
 }
 
 TierStats MemoryTier::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   TierStats s = stats_;
   s.bytes_on_disk = (durable_.size() + pending_.size()) * uint64_t{slot_size_};
   return s;
 }
 
 void MemoryTier::Crash() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   pending_.clear();
 }
 
 void MemoryTier::FlipBit(SlotId slot, size_t bit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto& bytes = durable_[slot];
   if (bytes.empty()) bytes.assign(slot_size_, 0);
   bytes[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));

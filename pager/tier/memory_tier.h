@@ -5,11 +5,11 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "pager/tier/tier.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -32,13 +32,13 @@ class MemoryTier final : public Tier {
   void FlipBit(SlotId slot, size_t bit);
 
  private:
-  const std::vector<uint8_t>* Find(SlotId slot) const;
+  const std::vector<uint8_t>* Find(SlotId slot) const REQUIRES(mu_);
 
   const uint32_t slot_size_;
-  mutable std::mutex mu_;
-  std::map<SlotId, std::vector<uint8_t>> durable_;
-  std::map<SlotId, std::vector<uint8_t>> pending_;
-  TierStats stats_;
+  mutable Mutex mu_;
+  std::map<SlotId, std::vector<uint8_t>> durable_ GUARDED_BY(mu_);
+  std::map<SlotId, std::vector<uint8_t>> pending_ GUARDED_BY(mu_);
+  TierStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace pagefs

@@ -214,7 +214,7 @@ SegmentTier::Segment* SegmentTier::SegmentFor(SlotId slot, bool for_write) {
   }
   Segment* seg = segments_[index].load(std::memory_order_acquire);
   if (seg != nullptr) return seg;
-  std::lock_guard<std::mutex> lock(open_mu_);
+  MutexLock lock(open_mu_);
   seg = segments_[index].load(std::memory_order_acquire);
   if (seg != nullptr) return seg;
   std::string name = SegmentFileName(index);

@@ -7,11 +7,11 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "pager/tier/tier.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -65,7 +65,7 @@ class SegmentTier final : public Tier {
   const bool read_only_;
   int dir_fd_ = -1;
 
-  std::mutex open_mu_;  // serializes opening/creating segment files
+  Mutex open_mu_;  // serializes opening/creating segment files
   std::unique_ptr<std::atomic<Segment*>[]> segments_;
   std::atomic<bool> dir_dirty_{false};
   std::atomic<bool> first_pending_{false};  // segment 0 written as .new, renamed by Sync

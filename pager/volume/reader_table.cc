@@ -156,13 +156,13 @@ void ReaderTable::Slot::Publish(const ReaderSnapshot& s) {
 }
 
 std::shared_ptr<const ReaderSnapshot> ReaderTable::PinLocal(const ReaderSnapshot& s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = local_.try_emplace(s.epoch, s, 0);
   ++it->second.second;
   auto* pinned = new ReaderSnapshot(s);
   return std::shared_ptr<const ReaderSnapshot>(pinned, [this](const ReaderSnapshot* p) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(mu_);
       auto at = local_.find(p->epoch);
       if (at != local_.end() && --at->second.second == 0) local_.erase(at);
     }
@@ -171,7 +171,7 @@ std::shared_ptr<const ReaderSnapshot> ReaderTable::PinLocal(const ReaderSnapshot
 }
 
 ReaderScan ReaderTable::Scan() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ReaderScan scan;
   std::map<uint64_t, ReaderSnapshot> by_epoch;
   for (const auto& [epoch, pinned] : local_) {

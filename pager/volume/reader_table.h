@@ -22,10 +22,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -103,8 +104,9 @@ class ReaderTable {
   const int fd_ = -1;  // the scanner's own description (its locks test others')
   uint8_t* const map_ = nullptr;
 
-  std::mutex mu_;  // guards local_ and serializes scans of the file
-  std::map<uint64_t, std::pair<ReaderSnapshot, uint64_t>> local_;  // epoch -> (snapshot, pins)
+  Mutex mu_;  // also serializes scans of the file
+  // epoch -> (snapshot, pins)
+  std::map<uint64_t, std::pair<ReaderSnapshot, uint64_t>> local_ GUARDED_BY(mu_);
 };
 
 }  // namespace pagefs

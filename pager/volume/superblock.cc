@@ -2,6 +2,7 @@
 
 #include <cereal/archives/binary.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -50,7 +51,7 @@ void EncodeSuperblock(const Superblock& sb, std::vector<uint8_t>& slot) {
   for (size_t base : {size_t{0}, half}) {
     uint8_t* p = slot.data() + base;
     std::memcpy(p, &len, sizeof(len));
-    std::memcpy(p + sizeof(len), record.data(), len);
+    std::copy(record.begin(), record.end(), p + sizeof(len));  // a binary record, not a C string
     uint64_t sum = Checksum(p, sizeof(len) + len, kSuperblockSeed);
     std::memcpy(p + sizeof(len) + len, &sum, sizeof(sum));
   }

@@ -99,7 +99,7 @@ bool Volume::NewerCommit(bool force, int64_t interval_ns) {
   // One thread looks per interval.
   if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
   std::optional<Superblock> sb = root_->Load();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return sb && sb->epoch > committed_.epoch;
 }
 
@@ -112,12 +112,12 @@ bool Volume::FollowNewest() {
                                             tier_.name() + "): the store is damaged");
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (sb->epoch == committed_.epoch) return false;
   }
   auto table = std::make_unique<PageTable>(tier_, page_size_, name_);
   table->Open({sb->table_height, {sb->table_root_slot, sb->table_root_checksum}});
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   committed_ = *sb;
   table_ = std::move(table);
   page_count_ = std::max<uint64_t>(1, committed_.page_count);
@@ -159,7 +159,7 @@ void Volume::CheckInRange(PageId id) const {
 void Volume::Load(PageId id, uint8_t* buf) {
   TableEntry entry;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     CheckInRange(id);
     entry = table_->Get(id);
   }
@@ -186,7 +186,7 @@ size_t Volume::LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
   constexpr size_t kMaxRun = 256;
   std::vector<TableEntry> entries(n);
   try {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (size_t i = 0; i < n; ++i) {
       if (ids[i] == kNoPage || ids[i] >= page_count_) {
         n = i;  // Load names it
@@ -235,7 +235,7 @@ void Volume::Store(PageId id, const uint8_t* buf) {
   CheckWritable();
   SlotId slot;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     CheckInRange(id);
     EnsureAllocators();
     TableEntry old = table_->Get(id);
@@ -249,13 +249,13 @@ void Volume::Store(PageId id, const uint8_t* buf) {
   }
   uint64_t sum = Checksum(buf, page_size_, DataPageSeed(id));
   Guarded([&] { tier_.Write(slot, buf); });
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   table_->Set(id, {slot, sum});
 }
 
 PageId Volume::AllocateId() {
   CheckWritable();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   EnsureAllocators();
   while (!free_ids_.empty()) {
     PageId id = free_ids_.back();
@@ -274,7 +274,7 @@ void Volume::EnsureAllocated(PageId id) {
   if (id == kNoPage) {
     throw Error(ErrorCode::kInvalidArgument, "page 0 of " + name_ + " is not a page");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   EnsureAllocators();
   if (id >= page_count_) {
     GrowTo(id + 1);
@@ -283,14 +283,17 @@ void Volume::EnsureAllocated(PageId id) {
     free_map_[id] = false;
     --free_id_count_;
     if (free_ids_.size() > 2 * free_id_count_ + 64) {  // too many stale entries
-      std::erase_if(free_ids_, [&](PageId f) { return !free_map_[f]; });
+      std::erase_if(free_ids_, [this](PageId f) {
+        mu_.AssertHeld();  // called by erase_if, under this scope's lock
+        return !free_map_[f];
+      });
     }
   }
 }
 
 void Volume::ExtendTo(uint64_t count) {
   CheckWritable();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   EnsureAllocators();
   if (count > page_count_) GrowTo(count);
 }
@@ -304,14 +307,14 @@ void Volume::GrowTo(uint64_t count) {
 }
 
 bool Volume::IsAllocated(PageId id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (id == kNoPage || id >= page_count_) return false;
   EnsureAllocators();
   return !free_map_[id];
 }
 
 std::vector<PageId> Volume::AllocatedIds() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   EnsureAllocators();
   std::vector<PageId> ids;
   ids.reserve(page_count_ - 1 - free_id_count_);
@@ -322,13 +325,13 @@ std::vector<PageId> Volume::AllocatedIds() {
 }
 
 uint64_t Volume::page_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return page_count_;
 }
 
 void Volume::FreeId(PageId id) {
   CheckWritable();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   EnsureAllocators();
   if (id == kNoPage || id >= page_count_ || free_map_[id]) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -348,12 +351,13 @@ void Volume::EnsureAllocators() {
   // The committed state is the only state on disk; everything it reaches is
   // in use and every id below page_count without a slot is free.
   SlotAllocator slots(kFirstDataSlot);
-  std::vector<bool> stored(page_count_, false);
+  const uint64_t page_count = page_count_;
+  std::vector<bool> stored(page_count, false);
   table_->Walk([&](SlotId s) { slots.MarkUsed(s); },
               [&](PageId id, const TableEntry& e) {
                 if (e.slot == 0) return;
                 slots.MarkUsed(e.slot);
-                if (id < page_count_) stored[id] = true;
+                if (id < page_count) stored[id] = true;
               });
   std::vector<PageId> free_ids;
   std::vector<bool> free_map(page_count_, false);
@@ -373,12 +377,13 @@ void Volume::EnsureAllocators() {
 
 void Volume::Commit(const Anchors& anchors) {
   CheckWritable();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!table_->dirty() && anchors == committed_.anchors && page_count_ == committed_.page_count) {
     return;
   }
   EnsureAllocators();
   Guarded([&] {
+    mu_.AssertHeld();  // the lambda runs inside this scope's lock
     TableRoot root = table_->WriteDirty(*slots_);
     tier_.Sync();
     Superblock sb = committed_;
@@ -397,7 +402,7 @@ void Volume::Commit(const Anchors& anchors) {
 }
 
 bool Volume::has_uncommitted_changes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return table_->dirty() || page_count_ != committed_.page_count || !committed_entries_.empty();
 }
 
@@ -447,7 +452,7 @@ void Volume::ReclaimForReaders() {
 
 VolumeReaderStats Volume::reader_stats() {
   ReaderScan scan = readers_->Scan();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   VolumeReaderStats s;
   s.live = scan.live;
   s.oldest = scan.oldest;
@@ -457,14 +462,14 @@ VolumeReaderStats Volume::reader_stats() {
 
 CommitPin Volume::PinCommitted() {
   // Under mu_: no commit (whose reclaim scans the pins) runs in between.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return {committed_, readers_->PinLocal(SnapshotOf(committed_))};
 }
 
 void Volume::LoadPinned(const Superblock& at, PageId id, uint8_t* buf) {
   TableEntry entry;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (id != kNoPage && id < at.page_count) {
       if (at.epoch == committed_.epoch) {
         auto it = committed_entries_.find(id);
@@ -496,7 +501,7 @@ uint64_t Volume::LoadCommitted(PageId id, uint8_t* buf, std::optional<uint64_t> 
     TableEntry entry;
     uint64_t epoch;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       epoch = committed_.epoch;
       if (expect_epoch && *expect_epoch != epoch) {
         throw Error(ErrorCode::kStale, "commit " + std::to_string(*expect_epoch) + " of " + name_ +
@@ -517,7 +522,7 @@ uint64_t Volume::LoadCommitted(PageId id, uint8_t* buf, std::optional<uint64_t> 
     tier_.Read(entry.slot, buf);
     const bool intact = Checksum(buf, page_size_, DataPageSeed(id)) == entry.checksum;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (committed_.epoch != epoch) {
         if (expect_epoch) {
           throw Error(ErrorCode::kStale, "commit " + std::to_string(epoch) + " of " + name_ +
@@ -537,18 +542,18 @@ uint64_t Volume::LoadCommitted(PageId id, uint8_t* buf, std::optional<uint64_t> 
 }
 
 Superblock Volume::committed() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return committed_;
 }
 
 uint64_t Volume::pages_in_use() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   EnsureAllocators();  // the free ids are known only after the walk
   return page_count_ - 1 - free_id_count_;
 }
 
 void Volume::TrimMetadata(uint64_t max_bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t table = table_->memory_bytes();
   const uint64_t all = MetadataBytesLocked();
   if (all <= max_bytes) return;
@@ -557,7 +562,7 @@ void Volume::TrimMetadata(uint64_t max_bytes) {
 }
 
 uint64_t Volume::metadata_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return MetadataBytesLocked();
 }
 

@@ -24,7 +24,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +37,7 @@
 #include "pager/volume/superblock.h"
 #include "pager/tier/tier.h"
 #include "pager/volume/commit_root.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -163,26 +163,26 @@ class Volume final : public PageBacking {
   Tier& tier() const { return tier_; }
 
  private:
-  void EnsureAllocators();  // REQUIRES mu_ held
+  void EnsureAllocators() REQUIRES(mu_);
   // Read-only with a reader slot: publishes the newest commit until a re-read
   // of the superblocks confirms it (the protocol of reader_table.h).
   Superblock PublishNewest();
   // Writers, at open: keeps the slots of older commits live readers read,
   // then gives back every slot no commit and no reader uses. REQUIRES mu_.
-  void HoldForReadersAndTrim(SlotAllocator& slots);
+  void HoldForReadersAndTrim(SlotAllocator& slots) REQUIRES(mu_);
   // After a commit: frees held slots no live reader can reach and drops the
   // tables of commits no longer pinned. REQUIRES mu_ held.
-  void ReclaimForReaders();
+  void ReclaimForReaders() REQUIRES(mu_);
   // Error(kCorruption) unless 0 < id < page_count_. REQUIRES mu_ held.
-  void CheckInRange(PageId id) const;
-  uint64_t MetadataBytesLocked() const;  // REQUIRES mu_ held
+  void CheckInRange(PageId id) const REQUIRES(mu_);
+  uint64_t MetadataBytesLocked() const REQUIRES(mu_);
   // Reads entry's slot into buf (zeros for no slot) and verifies it as page
   // id; a mismatch is Error(kCorruption) naming "page <id><which>".
   void ReadVerified(PageId id, const TableEntry& entry, uint8_t* buf, std::string_view which);
   // Remembers id's entry at the last commit before it first changes.
   // REQUIRES mu_ held; old is id's current table entry.
-  void NoteChange(PageId id, const TableEntry& old);
-  void GrowTo(uint64_t count);  // REQUIRES mu_ held, allocators built, count > page_count_
+  void NoteChange(PageId id, const TableEntry& old) REQUIRES(mu_);
+  void GrowTo(uint64_t count) REQUIRES(mu_);  // allocators built, count > page_count_
   template <class Fn>
   auto Guarded(Fn&& fn) -> decltype(fn());  // runs fn; on Error marks the volume failed
 
@@ -199,23 +199,24 @@ class Volume final : public PageBacking {
   std::unique_ptr<ReaderTable::Slot> reader_slot_;  // read-only: the slot of this reader
   std::atomic<int64_t> last_look_ns_{0};            // read-only: when NewerCommit last looked
 
-  mutable std::mutex mu_;
-  Superblock committed_;
-  std::unique_ptr<PageTable> table_;
+  mutable Mutex mu_;
+  Superblock committed_ GUARDED_BY(mu_);
+  std::unique_ptr<PageTable> table_ GUARDED_BY(mu_);
   // Page tables of pinned commits older than committed_ (LoadPinned).
-  std::unordered_map<uint64_t, std::unique_ptr<PageTable>> pinned_tables_;
-  uint64_t page_count_ = 1;  // ids start at 1
-  std::optional<SlotAllocator> slots_;      // built on first write (walk of the table)
+  std::unordered_map<uint64_t, std::unique_ptr<PageTable>> pinned_tables_ GUARDED_BY(mu_);
+  uint64_t page_count_ GUARDED_BY(mu_) = 1;  // ids start at 1
+  // Built on first write (walk of the table).
+  std::optional<SlotAllocator> slots_ GUARDED_BY(mu_);
   // Free ids: a stack to hand out (entries whose bit in free_map_ is clear are
   // stale, left behind by EnsureAllocated, and skipped), the bitmap, and the count.
-  std::vector<PageId> free_ids_;
-  std::vector<bool> free_map_;  // indexed by id, sized page_count_
-  uint64_t free_id_count_ = 0;
+  std::vector<PageId> free_ids_ GUARDED_BY(mu_);
+  std::vector<bool> free_map_ GUARDED_BY(mu_);  // indexed by id, sized page_count_
+  uint64_t free_id_count_ GUARDED_BY(mu_) = 0;
   // Pages stored (to a new slot) or freed since the last commit: the entry
   // each had at that commit (slot 0: none). Their slots are pending-free, so
   // LoadCommitted can read them until the next commit succeeds, which clears
   // this. Pages only dirty in a buffer pool still have their entry in table_.
-  std::unordered_map<PageId, TableEntry> committed_entries_;
+  std::unordered_map<PageId, TableEntry> committed_entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace pagefs

@@ -63,8 +63,7 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetFile(st, mount.read_only() ? 0444 : 0644, std::strlen(ControlHelp()), 4096);
       SetTimes(st, mount.started_ns());
       return true;
-    default:
-      break;
+    default: break;
   }
   PrefixView* prefix = mount.prefix(node.prefix);
   if (prefix == nullptr) return false;
@@ -98,8 +97,7 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetFile(st, rw, prefix->page_size, prefix->page_size);
       SetTimes(st, prefix->flat->changed_ns());
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -109,8 +107,7 @@ double AttrTimeout(const Node& node) {
     case NodeKind::kInfo:
     case NodeKind::kCommitted:  // its size is the last commit's
       return 0.0;
-    default:
-      return kLong;
+    default: return kLong;
   }
 }
 

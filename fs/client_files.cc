@@ -57,8 +57,8 @@ Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t 
   }
   if (prefix.writer == handle) return prefix.store->volume().committed().anchors;
   if (prefix.writer != nullptr) {
-    throw Error(ErrorCode::kBusy, "prefix '" + prefix.name + "' has a writer: " +
-                                      prefix.writer_name);
+    throw Error(ErrorCode::kBusy,
+                "prefix '" + prefix.name + "' has a writer: " + prefix.writer_name);
   }
   // Changes made without the role (tools writing data) are theirs to keep:
   // committed now, so that the writer starts from a commit it can read.

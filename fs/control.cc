@@ -29,8 +29,7 @@ Command Parse(std::string_view line) {
   if (line.substr(0, kCache.size()) == kCache) {
     return {Command::kCacheSize, ParseCacheSize(line.substr(kCache.size()))};
   }
-  throw Error(ErrorCode::kInvalidArgument,
-              "unknown .control command '" + std::string(line) + "'");
+  throw Error(ErrorCode::kInvalidArgument, "unknown .control command '" + std::string(line) + "'");
 }
 
 }  // namespace

@@ -41,8 +41,7 @@ bool WorthLogging(const Error& e) {
     case ErrorCode::kNoSpace:
     case ErrorCode::kCorruption:
     case ErrorCode::kFailed:
-    case ErrorCode::kBudget:
-      return true;
+    case ErrorCode::kBudget: return true;
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kOutOfRange:
     case ErrorCode::kTooLarge:
@@ -52,8 +51,7 @@ bool WorthLogging(const Error& e) {
     case ErrorCode::kNotAllowed:
     case ErrorCode::kClosed:
     case ErrorCode::kBusy:
-    case ErrorCode::kStale:
-      return false;
+    case ErrorCode::kStale: return false;
   }
   return true;
 }

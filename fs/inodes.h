@@ -18,8 +18,16 @@
 namespace pagefs::fs {
 
 enum class NodeKind {
-  kRoot, kStats, kControl, kPrefixDir, kData, kPagesDir, kInfo, kPage,
-  kAnchors, kCommitted,  // the files of a client through the mount (client_files.h)
+  kRoot,
+  kStats,
+  kControl,
+  kPrefixDir,
+  kData,
+  kPagesDir,
+  kInfo,
+  kPage,
+  kAnchors,
+  kCommitted,  // the files of a client through the mount (client_files.h)
 };
 
 struct Node {

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "pager/util/error.h"
 #include "pager/store_folders.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs::fs {
@@ -34,8 +34,9 @@ std::unique_ptr<PrefixView> OpenPrefix(const std::string& root, const std::strin
   view->store = Store::Open(root, name, so);
   view->page_size = view->store->stats().page_size;
   Store* store = view->store.get();
-  view->flat = std::make_unique<FlatView>(store->heap().op_lock(), store->space(),
-                                          [store]() -> Volume& { return store->volume(); }, name);
+  view->flat = std::make_unique<FlatView>(
+      store->heap().op_lock(), store->space(), [store]() -> Volume& { return store->volume(); },
+      name);
   view->committed_ns = view->flat->changed_ns();
   return view;
 }

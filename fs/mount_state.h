@@ -25,8 +25,8 @@
 #include "fs/inodes.h"
 #include "fs/notifier.h"
 #include "fs/options.h"
-#include "pager/space/page_space.h"
 #include "pager/space/flat_view.h"
+#include "pager/space/page_space.h"
 #include "pager/store.h"
 
 namespace pagefs::fs {

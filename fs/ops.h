@@ -12,8 +12,8 @@
 
 #include "fs/inodes.h"
 #include "fs/mount_state.h"
-#include "pager/volume/volume.h"
 #include "pager/volume/superblock.h"
+#include "pager/volume/volume.h"
 
 namespace pagefs::fs {
 
@@ -52,16 +52,14 @@ void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
 
 // File handlers (ops_file.cc).
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
-void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
-              fuse_file_info* fi);
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
              fuse_file_info* fi);
 void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
-void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-               fuse_file_info* fi);
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                  fuse_file_info* fi);
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name);

@@ -38,8 +38,7 @@ std::optional<Node> ChildOf(Mount& mount, const Node& parent, std::string_view n
       if (!id) return std::nullopt;
       return Node{NodeKind::kPage, parent.prefix, *id};
     }
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
@@ -90,8 +89,7 @@ bool EntryAt(Mount& mount, OpenFile& dir, size_t index, DirEntry& out) {
       out = {PageFileName(child.page), child, InodeOf(child), S_IFREG};
       return true;
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -115,15 +113,14 @@ void ReadDirectory(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, b
           e.attr.st_ino = entry.ino;
           e.attr.st_mode = entry.type;
         }
-        need = fuse_add_direntry_plus(req, buf.get() + used, size - used, entry.name.c_str(),
-                                      &e, next);
+        need = fuse_add_direntry_plus(req, buf.get() + used, size - used, entry.name.c_str(), &e,
+                                      next);
       } else {
         struct stat st;
         std::memset(&st, 0, sizeof(st));
         st.st_ino = entry.ino;
         st.st_mode = entry.type;
-        need = fuse_add_direntry(req, buf.get() + used, size - used, entry.name.c_str(), &st,
-                                 next);
+        need = fuse_add_direntry(req, buf.get() + used, size - used, entry.name.c_str(), &st, next);
       }
       if (need > size - used) break;
       used += need;
@@ -198,8 +195,7 @@ void OpReaddir(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_
   ReadDirectory(req, size, off, fi, false);
 }
 
-void OpReaddirplus(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off,
-                   fuse_file_info* fi) {
+void OpReaddirplus(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_file_info* fi) {
   ReadDirectory(req, size, off, fi, true);
 }
 

@@ -4,8 +4,8 @@
 // every read sees the daemon's current page.
 #include <fcntl.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -62,8 +62,7 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
   switch (node.kind) {
     case NodeKind::kRoot:
     case NodeKind::kPrefixDir:
-    case NodeKind::kPagesDir:
-      return (void)fuse_reply_err(req, EISDIR);
+    case NodeKind::kPagesDir: return (void)fuse_reply_err(req, EISDIR);
     case NodeKind::kStats:
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       file->text = std::make_shared<const std::string>(RenderStats(mount));
@@ -75,9 +74,7 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       file->text = std::make_shared<const std::string>(RenderInfo(*prefix));
       break;
     }
-    case NodeKind::kControl:
-      file->text = std::make_shared<const std::string>(ControlHelp());
-      break;
+    case NodeKind::kControl: file->text = std::make_shared<const std::string>(ControlHelp()); break;
     case NodeKind::kData:
     case NodeKind::kPage:
       if (WantsWrite(fi) && mount.read_only()) return (void)fuse_reply_err(req, EROFS);
@@ -169,8 +166,8 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
       }
       case NodeKind::kCommitted: {
         uint8_t* buf = ReadBuffer(size);
-        size_t n = PrefixOf(mount, node)->flat->ReadCommitted(
-            file.commit, static_cast<uint64_t>(off), size, buf);
+        size_t n = PrefixOf(mount, node)
+                       ->flat->ReadCommitted(file.commit, static_cast<uint64_t>(off), size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       case NodeKind::kAnchors: {
@@ -222,8 +219,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
             prefix.flat->Write(node.page * ps + static_cast<uint64_t>(off), bytes, size);
         return (void)fuse_reply_write(req, r.bytes);
       }
-      default:
-        return (void)fuse_reply_err(req, EACCES);
+      default: return (void)fuse_reply_err(req, EACCES);
     }
   });
 }
@@ -262,8 +258,7 @@ void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-               fuse_file_info* fi) {
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   Handle(req, [&] {
     Mount& mount = MountOf(req);
     std::optional<Node> node = NodeOf(ino);
@@ -274,8 +269,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     if (to_set & FUSE_SET_ATTR_SIZE) {
       const uint64_t size = static_cast<uint64_t>(attr->st_size);
       switch (node->kind) {
-        case NodeKind::kControl:
-          break;  // `echo cmd > .control` truncates first: nothing to do
+        case NodeKind::kControl: break;  // `echo cmd > .control` truncates first: nothing to do
         case NodeKind::kData: {
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
@@ -293,10 +287,8 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
           break;
         }
         case NodeKind::kStats:
-        case NodeKind::kInfo:
-          return (void)fuse_reply_err(req, EACCES);
-        default:
-          return (void)fuse_reply_err(req, EISDIR);
+        case NodeKind::kInfo: return (void)fuse_reply_err(req, EACCES);
+        default: return (void)fuse_reply_err(req, EISDIR);
       }
     }
     // Times (touch) are accepted and not stored: they follow writes and commits.
@@ -347,8 +339,9 @@ void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   });
 }
 
-void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/, fuse_file_info* fi,
-             unsigned /*flags*/, const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/,
+             fuse_file_info* fi, unsigned /*flags*/, const void* in_buf, size_t in_bufsz,
+             size_t out_bufsz) {
   Handle(req, [&] {
     Mount& mount = MountOf(req);
     OpenFile& file = OpenFileOf(fi);
@@ -382,8 +375,7 @@ void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/
         WriterCommit(prefix, &file, DecodeAnchors(static_cast<const uint8_t*>(in_buf)));
         return (void)fuse_reply_ioctl(req, 0, nullptr, 0);
       }
-      default:
-        return (void)fuse_reply_err(req, ENOTTY);
+      default: return (void)fuse_reply_err(req, ENOTTY);
     }
   });
 }

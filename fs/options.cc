@@ -57,13 +57,12 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
       } else if (o.mountpoint.empty()) {
         o.mountpoint = arg;
       } else {
-        state->error = std::string("unexpected argument '") + arg + "' (usage: pagefs-mount ROOT MOUNTPOINT [options])";
+        state->error = std::string("unexpected argument '") + arg +
+                       "' (usage: pagefs-mount ROOT MOUNTPOINT [options])";
         return -1;
       }
       return 0;
-    case kKeyCacheSize:
-      try {
-        o.cache_size = ParseCacheSize(ValueOf(arg));
+    case kKeyCacheSize: try { o.cache_size = ParseCacheSize(ValueOf(arg));
       } catch (const Error& e) {
         state->error = e.what();
         return -1;
@@ -91,21 +90,14 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
     case kKeyReadOnly:
       o.read_only = true;
       return 0;  // enforced by the daemon (EROFS), so .control still works
-    case kKeyForeground:
-      o.foreground = true;
-      return 0;
+    case kKeyForeground: o.foreground = true; return 0;
     case kKeyDebug:
       o.debug = true;
       o.foreground = true;
       return 1;  // libfuse prints every request
-    case kKeyHelp:
-      o.show_help = true;
-      return 0;
-    case kKeyVersion:
-      o.show_version = true;
-      return 0;
-    default:
-      return 1;  // FUSE_OPT_KEY_OPT: libfuse's or the kernel's
+    case kKeyHelp: o.show_help = true; return 0;
+    case kKeyVersion: o.show_version = true; return 0;
+    default: return 1;  // FUSE_OPT_KEY_OPT: libfuse's or the kernel's
   }
 }
 
@@ -114,7 +106,8 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
 uint64_t ParseCacheSize(std::string_view text) {
   const uint64_t bytes = ParseSize(text, "cache_size");
   if (bytes == 0) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid cache_size '" + std::string(text) + "': it must be more than 0");
+    throw Error(ErrorCode::kInvalidArgument,
+                "invalid cache_size '" + std::string(text) + "': it must be more than 0");
   }
   return bytes;
 }
@@ -130,7 +123,8 @@ std::string ParseMountOptions(int argc, char** argv, MountOptions& out, fuse_arg
   fuse_out = in;
   if (out.show_help || out.show_version) return "";
   if (out.root.empty() || out.mountpoint.empty()) {
-    return "missing ROOT or MOUNTPOINT (usage: pagefs-mount ROOT MOUNTPOINT [-f] [-d] [-o options])";
+    return "missing ROOT or MOUNTPOINT (usage: pagefs-mount ROOT MOUNTPOINT [-f] [-d] [-o "
+           "options])";
   }
   return "";
 }

@@ -21,8 +21,8 @@ struct MountOptions {
   bool debug = false;
   bool show_help = false;
   bool show_version = false;
-  unsigned threads = 8;     // most FUSE worker threads
-  std::string log_file;     // where the daemon's stderr goes once it runs in the background
+  unsigned threads = 8;  // most FUSE worker threads
+  std::string log_file;  // where the daemon's stderr goes once it runs in the background
 };
 
 // The daemon's budget from `-o cache_size=` or a .control line: a size in the

@@ -30,7 +30,7 @@
 namespace pagefs {
 namespace {
 
-constexpr size_t kMaxRun = 256;         // slots per tier read in the checksum walk
+constexpr size_t kMaxRun = 256;                  // slots per tier read in the checksum walk
 constexpr uint64_t kMaxUtf8Check = 16ull << 20;  // longer blob strs are not read back for UTF-8
 
 std::string Num(uint64_t v) { return std::to_string(v); }
@@ -70,15 +70,15 @@ bool ValidUtf8(std::string_view s) {
 
 // What the walk learns about one collection id.
 struct Collection {
-  uint64_t refs = 0;              // references found (values, the root map's anchor)
+  uint64_t refs = 0;  // references found (values, the root map's anchor)
   PageId first_referrer = kNoPage;
-  uint8_t ref_kind = 0;           // the kind the first reference to it names
+  uint8_t ref_kind = 0;  // the kind the first reference to it names
   bool visited = false;
-  bool valid = false;             // its header is a collection header
+  bool valid = false;  // its header is a collection header
   bool on_orphan_list = false;
-  bool unreachable = false;       // found by the scan of unreached pages
+  bool unreachable = false;  // found by the scan of unreached pages
   uint8_t kind = 0;
-  uint64_t refcount = 0;          // as stored in its header
+  uint64_t refcount = 0;  // as stored in its header
   PageId orphan_prev = kNoPage, orphan_next = kNoPage;
 };
 
@@ -266,7 +266,8 @@ class PrefixChecker {
       data.emplace_back(id, e);
     }
     VerifyData(data);
-    if (verify) Progress("checksums", std::min(page_count_ - 1, (index + 1) * per_node_), page_count_ - 1);
+    if (verify)
+      Progress("checksums", std::min(page_count_ - 1, (index + 1) * per_node_), page_count_ - 1);
   }
 
   void VerifyPage(PageId id, const TableEntry& e, const uint8_t* bytes) {
@@ -342,7 +343,8 @@ class PrefixChecker {
       return {};
     }
     reached_[id] = true;  // a damaged page is still accounted for: its owner is known
-    if (++report_.pages_reached % 256 == 0) Progress("structure", report_.pages_reached, report_.pages);
+    if (++report_.pages_reached % 256 == 0)
+      Progress("structure", report_.pages_reached, report_.pages);
     if (!readable) return {};
     PageGuard g = Pin(id, owner, what);
     if (!g) ++report_.pages_lost;
@@ -367,7 +369,8 @@ class PrefixChecker {
       const std::string what = prev == kNoPage ? std::string("the orphan list's head")
                                                : "the orphan after collection " + Num(prev);
       if (!seen.insert(id).second) {
-        Problem("orphan", id, id, "the orphan list loops: " + what + " is collection " + Num(id) + " again");
+        Problem("orphan", id, id,
+                "the orphan list loops: " + what + " is collection " + Num(id) + " again");
         break;
       }
       if (!Readable(id, id, what)) break;
@@ -376,13 +379,14 @@ class PrefixChecker {
       CollectionHeader h;
       std::memcpy(&h, g.data(), sizeof h);
       if (h.magic != CollectionHeader::kMagic) {
-        Problem("orphan", id, kNoPage, what + " is page " + Num(id) + ", which is not a collection");
+        Problem("orphan", id, kNoPage,
+                what + " is page " + Num(id) + ", which is not a collection");
         break;
       }
       if (h.orphan_prev != prev) {
         Problem("orphan", id, id,
-                "collection " + Num(id) + " on the orphan list links back to " + Num(h.orphan_prev) +
-                    ", not to " + Num(prev));
+                "collection " + Num(id) + " on the orphan list links back to " +
+                    Num(h.orphan_prev) + ", not to " + Num(prev));
       }
       Collection& c = collections_[id];
       c.on_orphan_list = true;
@@ -435,10 +439,10 @@ class PrefixChecker {
     Collection& c = collections_[id];
     if (scanning_) c.unreachable = true;
     const std::string who = "collection " + Num(id);
-    const std::string referred =
-        c.first_referrer != kNoPage ? " (referenced from collection " + Num(c.first_referrer) + ")"
-        : id == sb_.anchors.root_map ? " (the root map)"
-                                     : "";
+    const std::string referred = c.first_referrer != kNoPage
+                                     ? " (referenced from collection " + Num(c.first_referrer) + ")"
+                                 : id == sb_.anchors.root_map ? " (the root map)"
+                                                              : "";
     PageGuard g = Take(id, id, "the header of " + who + referred);
     if (!g) return;
     CollectionHeader h;
@@ -464,15 +468,16 @@ class PrefixChecker {
     const KindHooks* kind = kinds_.Find(h.kind);
     if (kind == nullptr || std::find(allowed.begin(), allowed.end(), h.kind) == allowed.end()) {
       Problem("header", id, id,
-              who + referred + " has " + (kind ? "kind " : "unknown kind ") + Num(h.kind) + ", not " +
-                  KindNames(kinds_, allowed));
+              who + referred + " has " + (kind ? "kind " : "unknown kind ") + Num(h.kind) +
+                  ", not " + KindNames(kinds_, allowed));
       return;
     }
     if (c.first_referrer != kNoPage && c.ref_kind != h.kind &&
-        std::find(referenceable_.begin(), referenceable_.end(), c.ref_kind) != referenceable_.end()) {
+        std::find(referenceable_.begin(), referenceable_.end(), c.ref_kind) !=
+            referenceable_.end()) {
       Problem("header", id, id,
-              who + referred + " has kind " + KindNames(kinds_, {h.kind}) + ", but the reference names kind " +
-                  KindNames(kinds_, {c.ref_kind}));
+              who + referred + " has kind " + KindNames(kinds_, {h.kind}) +
+                  ", but the reference names kind " + KindNames(kinds_, {c.ref_kind}));
     }
     c.valid = true;
     c.kind = h.kind;
@@ -495,14 +500,18 @@ class PrefixChecker {
     uint32_t page_size() const override { return c_.page_size_; }
     PageId collection() const override { return c_.current_; }
     Heap& heap() override { return c_.heap_; }
-    PageGuard Take(PageId id, const std::string& what) override { return c_.Take(id, c_.current_, what); }
+    PageGuard Take(PageId id, const std::string& what) override {
+      return c_.Take(id, c_.current_, what);
+    }
     void Problem(const char* kind, PageId page, std::string message) override {
       c_.Problem(kind, page, c_.current_, std::move(message));
     }
-    std::optional<ValueView> Decode(std::string_view stored, PageId page, const std::string& where) override {
+    std::optional<ValueView> Decode(std::string_view stored, PageId page,
+                                    const std::string& where) override {
       return c_.DecodeValue(stored, page, where);
     }
-    std::optional<std::string> Follow(const ValueView& v, PageId page, const std::string& where) override {
+    std::optional<std::string> Follow(const ValueView& v, PageId page,
+                                      const std::string& where) override {
       return c_.FollowValue(v, page, where);
     }
 
@@ -525,34 +534,31 @@ class PrefixChecker {
     }
   }
 
-  std::optional<std::string> FollowValue(const ValueView& view, PageId page, const std::string& where) {
+  std::optional<std::string> FollowValue(const ValueView& view, PageId page,
+                                         const std::string& where) {
     const PageId owner = current_;
     std::optional<std::string> text;  // a str's bytes, when they are needed and known
     switch (view.kind) {
-      case ValueView::Kind::kStr:
-        text = std::string(view.data);
-        break;
+      case ValueView::Kind::kStr: text = std::string(view.data); break;
       case ValueView::Kind::kBlobStr:
       case ValueView::Kind::kBlobBytes:
       case ValueView::Kind::kBlobBigInt: {
-        const bool want = view.kind == ValueView::Kind::kBlobStr && view.blob_length <= kMaxUtf8Check;
+        const bool want =
+            view.kind == ValueView::Kind::kBlobStr && view.blob_length <= kMaxUtf8Check;
         std::string payload;
-        if (Blob(view.blob_page, view.blob_length, owner, where, want ? &payload : nullptr) && want) {
+        if (Blob(view.blob_page, view.blob_length, owner, where, want ? &payload : nullptr) &&
+            want) {
           text = std::move(payload);
         }
         break;
       }
-      case ValueView::Kind::kRef:
-        Reference(view, page, owner, where);
-        break;
+      case ValueView::Kind::kRef: Reference(view, page, owner, where); break;
       case ValueView::Kind::kTuple:
-      case ValueView::Kind::kBlobTuple:
-        TupleElements(view, page, owner, where, 0);
-        break;
-      default:
-        break;
+      case ValueView::Kind::kBlobTuple: TupleElements(view, page, owner, where, 0); break;
+      default: break;
     }
-    if (text && !ValidUtf8(*text)) Problem("value", page, owner, where + " is a str that is not UTF-8");
+    if (text && !ValidUtf8(*text))
+      Problem("value", page, owner, where + " is a str that is not UTF-8");
     return text;
   }
 
@@ -567,9 +573,10 @@ class PrefixChecker {
     }
     const KindHooks* kind = kinds_.Find(static_cast<uint8_t>(view.ref_kind));
     if (view.ref_id == sb_.anchors.root_map || kind == nullptr || !kind->referenceable) {
-      Problem("value", page, owner, where + " refers to collection " + Num(view.ref_id) +
-                                        " of kind " + Num(static_cast<uint8_t>(view.ref_kind)) +
-                                        ": only " + referenceable_names_ + " can be referenced");
+      Problem("value", page, owner,
+              where + " refers to collection " + Num(view.ref_id) + " of kind " +
+                  Num(static_cast<uint8_t>(view.ref_kind)) + ": only " + referenceable_names_ +
+                  " can be referenced");
     }
     Queue(view.ref_id);
   }
@@ -577,7 +584,8 @@ class PrefixChecker {
   // The elements of a tuple (or of a tuple stored out of line): their blobs
   // are taken, their references counted, their strs checked, nested tuples
   // walked (to a bounded depth: a deeper one is reported).
-  void TupleElements(const ValueView& tuple, PageId page, PageId owner, const std::string& where, int depth) {
+  void TupleElements(const ValueView& tuple, PageId page, PageId owner, const std::string& where,
+                     int depth) {
     if (depth > 64) {
       Problem("value", page, owner, where + " nests tuples deeper than 64");
       return;
@@ -608,51 +616,54 @@ class PrefixChecker {
         len = EncodedSize(p + pos, t.data.size() - pos);
         e = Decode(p + pos, len);
       } catch (const Error& err) {
-        Problem("value", page, owner, where + ": element " + Num(n) + " of its tuple does not decode: " + err.what());
+        Problem("value", page, owner,
+                where + ": element " + Num(n) + " of its tuple does not decode: " + err.what());
         return;
       }
       const std::string at = where + ", element " + Num(n) + " of its tuple";
       pos += len;
       switch (e.kind) {
         case ValueView::Kind::kStr:
-          if (!ValidUtf8(std::string(e.data))) Problem("value", page, owner, at + " is a str that is not UTF-8");
+          if (!ValidUtf8(std::string(e.data)))
+            Problem("value", page, owner, at + " is a str that is not UTF-8");
           break;
         case ValueView::Kind::kBlobStr:
         case ValueView::Kind::kBlobBytes:
         case ValueView::Kind::kBlobBigInt:
           Blob(e.blob_page, e.blob_length, owner, at, nullptr);
           break;
-        case ValueView::Kind::kRef:
-          Reference(e, page, owner, at);
-          break;
+        case ValueView::Kind::kRef: Reference(e, page, owner, at); break;
         case ValueView::Kind::kTuple:
-        case ValueView::Kind::kBlobTuple:
-          TupleElements(e, page, owner, at, depth + 1);
-          break;
+        case ValueView::Kind::kBlobTuple: TupleElements(e, page, owner, at, depth + 1); break;
         case ValueView::Kind::kAbsent:
           Problem("value", page, owner, at + " is the absent form, which no tuple holds");
           break;
-        default:
-          break;
+        default: break;
       }
     }
-    if (n != t.count) Problem("value", page, owner, where + " is a tuple of " + Num(n) + " elements that says " + Num(t.count));
+    if (n != t.count)
+      Problem("value", page, owner,
+              where + " is a tuple of " + Num(n) + " elements that says " + Num(t.count));
   }
 
   // Walks a blob chain (taking its pages); appends the payload to out when
   // given. False when the chain is damaged (reported).
-  bool Blob(PageId first, uint64_t length, PageId owner, const std::string& where, std::string* out) {
+  bool Blob(PageId first, uint64_t length, PageId owner, const std::string& where,
+            std::string* out) {
     const uint32_t chunk = page_size_ - Blobs::kLinkBytes;
     const uint64_t pages = Blobs::Pages(length, page_size_);
     if (pages > page_count_) {
-      Problem("blob", kNoPage, owner, where + " is a blob of " + Num(length) + " bytes, more than the store holds");
+      Problem("blob", kNoPage, owner,
+              where + " is a blob of " + Num(length) + " bytes, more than the store holds");
       return false;
     }
     PageId id = first;
     uint64_t left = length;
     for (uint64_t k = 0; k < pages; ++k) {
       if (id == kNoPage) {
-        Problem("blob", kNoPage, owner, where + ": its blob of " + Num(length) + " bytes ends after " + Num(k) + " of " + Num(pages) + " pages");
+        Problem("blob", kNoPage, owner,
+                where + ": its blob of " + Num(length) + " bytes ends after " + Num(k) + " of " +
+                    Num(pages) + " pages");
         return false;
       }
       PageGuard g = Take(id, owner, "page " + Num(k) + " of the blob of " + where);
@@ -662,7 +673,9 @@ class PrefixChecker {
       left -= n;
       const PageId next = Field<uint64_t>(g.data(), 0);
       if (k + 1 == pages && next != kNoPage) {
-        Problem("blob", id, owner, "the last page " + Num(id) + " of the blob of " + where + " links on to page " + Num(next));
+        Problem("blob", id, owner,
+                "the last page " + Num(id) + " of the blob of " + where + " links on to page " +
+                    Num(next));
       }
       id = next;
     }
@@ -695,14 +708,17 @@ class PrefixChecker {
                     (c.refs == 1 ? " reference to it was" : " references to it were") + " found");
       }
       if (c.on_orphan_list && c.refcount != 0) {
-        Problem("orphan", id, id, who + " is on the orphan list but has refcount " + Num(c.refcount));
+        Problem("orphan", id, id,
+                who + " is on the orphan list but has refcount " + Num(c.refcount));
       }
       if (complete && !c.on_orphan_list && c.refcount == 0 && c.refs == 0) {
-        Problem("orphan", id, id, who + " has no references and is not on the orphan list (it would never be freed)");
+        Problem("orphan", id, id,
+                who + " has no references and is not on the orphan list (it would never be freed)");
       }
       if (!c.on_orphan_list && (c.orphan_prev != kNoPage || c.orphan_next != kNoPage)) {
-        Problem("orphan", id, id, who + " is not on the orphan list but has orphan links (" +
-                                      Num(c.orphan_prev) + ", " + Num(c.orphan_next) + ")");
+        Problem("orphan", id, id,
+                who + " is not on the orphan list but has orphan links (" + Num(c.orphan_prev) +
+                    ", " + Num(c.orphan_next) + ")");
       }
     }
   }
@@ -746,7 +762,7 @@ class PrefixChecker {
   std::vector<bool> reached_;  // by page id: a collection uses it
   std::vector<bool> slots_;    // by slot: something uses it
   std::unordered_map<SlotId, std::vector<std::string>> shared_slots_;
-  std::unordered_set<PageId> bad_pages_;  // failed their checksum or read
+  std::unordered_set<PageId> bad_pages_;             // failed their checksum or read
   std::vector<std::pair<PageId, PageId>> unmapped_;  // [first, end) under unreadable table nodes
   std::unordered_map<PageId, Collection> collections_;
   std::deque<PageId> todo_;
@@ -779,8 +795,9 @@ void RefuseMount(const std::string& root) {
   if (!IsPagefsMount(root)) return;
   const std::string store = MountedStoreRoot(root);
   throw Error(ErrorCode::kInvalidArgument,
-              root + " is a pagefs mount: the check reads the segment files, so run it on the "
-                     "store's root folder" +
+              root +
+                  " is a pagefs mount: the check reads the segment files, so run it on the "
+                  "store's root folder" +
                   (store.empty() ? std::string() : " (" + store + ")") +
                   "; that is safe while the mount runs");
 }

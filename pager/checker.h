@@ -60,12 +60,12 @@ struct CheckReport {
   std::map<std::string, uint64_t> collections_by_kind;  // by kind name ("list", "root map")
   bool root_map = false;
   uint64_t root_names = 0;
-  uint64_t values = 0;         // values decoded, over every collection
-  uint64_t orphans = 0;        // collections on the orphan list
+  uint64_t values = 0;             // values decoded, over every collection
+  uint64_t orphans = 0;            // collections on the orphan list
   uint64_t cycle_collections = 0;  // kept only by a reference cycle (not damage)
   uint64_t cycle_pages = 0;
-  uint64_t pages_lost = 0;     // pages a collection needs that could not be read (damaged)
-  std::vector<std::string> notes;  // what the check could not decide, and why
+  uint64_t pages_lost = 0;             // pages a collection needs that could not be read (damaged)
+  std::vector<std::string> notes;      // what the check could not decide, and why
   std::vector<CheckProblem> problems;  // at most CheckOptions::max_problems
   uint64_t problems_omitted = 0;       // found past that cap
   bool ok() const { return problems.empty() && problems_omitted == 0; }

@@ -8,9 +8,9 @@ namespace {
 
 void CheckPageSize(uint32_t page_size) {
   if (page_size < 4096 || page_size > 65536 || (page_size & (page_size - 1)) != 0) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "page size must be a power of two from 4096 to 65536, not " +
-                    std::to_string(page_size));
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "page size must be a power of two from 4096 to 65536, not " + std::to_string(page_size));
   }
 }
 
@@ -61,8 +61,8 @@ void EmbeddedMode::OpenVolume() {
   if (!readers_) readers_ = env_.OpenReaderTable(dir_, /*writable=*/!read_only_);
   vopts.readers = readers_.get();
   volume_ = std::make_unique<Volume>(*tier_, describe_, vopts);
-  pool_ = std::make_unique<BufferPool>(page_size, budget_.load(std::memory_order_relaxed),
-                                       *volume_);
+  pool_ =
+      std::make_unique<BufferPool>(page_size, budget_.load(std::memory_order_relaxed), *volume_);
   if (space_) {
     space_->Rebind(*volume_, *pool_);
   } else {

@@ -7,12 +7,10 @@ namespace pagefs {
 namespace {
 
 std::unique_ptr<MountedSpace> OpenSpace(Env& env, const std::string& dir,
-                                        const std::string& describe,
-                                        const StoreOptions& options) {
+                                        const std::string& describe, const StoreOptions& options) {
   // The daemon makes a new prefix (its folder and store) on mkdir.
   if (!options.read_only) env.CreateFolder(dir, 0755, "create prefix " + dir + " on the mount");
-  return std::make_unique<MountedSpace>(env, dir, describe, options.cache_size,
-                                        options.read_only);
+  return std::make_unique<MountedSpace>(env, dir, describe, options.cache_size, options.read_only);
 }
 
 }  // namespace

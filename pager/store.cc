@@ -12,9 +12,9 @@ namespace pagefs {
 
 void CheckCacheSize(uint64_t bytes) {
   if (bytes < kMinCacheSize) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "cache size " + std::to_string(bytes) + " is below the engine's floor of " +
-                    std::to_string(kMinCacheSize) + " bytes (1 MiB)");
+    throw Error(ErrorCode::kInvalidArgument, "cache size " + std::to_string(bytes) +
+                                                 " is below the engine's floor of " +
+                                                 std::to_string(kMinCacheSize) + " bytes (1 MiB)");
   }
 }
 
@@ -61,8 +61,8 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
   } else {
     store->mode_ = std::make_unique<EmbeddedMode>(env, root, dir, describe, options);
   }
-  store->heap_ = std::make_unique<Heap>(
-      store->mode_->space(), options.kinds ? *options.kinds : BuiltinKinds(), describe);
+  store->heap_ = std::make_unique<Heap>(store->mode_->space(),
+                                        options.kinds ? *options.kinds : BuiltinKinds(), describe);
   if (!options.read_only) {
     // No process can hold a handle on an orphan left by an earlier one.
     store->heap_->CollectOrphans();

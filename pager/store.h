@@ -37,8 +37,8 @@
 #include <string>
 
 #include "pager/collections/heap.h"
-#include "pager/env/posix_env.h"
 #include "pager/collections/kind_registry.h"
+#include "pager/env/posix_env.h"
 #include "pager/space/page_space.h"
 
 namespace pagefs {
@@ -46,8 +46,8 @@ namespace pagefs {
 struct StoreOptions {
   uint64_t cache_size = 64ull << 20;  // bytes of RAM the engine may hold
   bool read_only = false;
-  uint32_t page_size = 4096;          // for new stores only: 4096..65536, a power of two
-  Env* env = nullptr;                 // what opens files, locks and tiers; none: Env::Default()
+  uint32_t page_size = 4096;  // for new stores only: 4096..65536, a power of two
+  Env* env = nullptr;         // what opens files, locks and tiers; none: Env::Default()
   // The collection kinds the heap knows (outliving the store); nullptr:
   // BuiltinKinds(). Tests register more.
   const KindRegistry* kinds = nullptr;
@@ -61,11 +61,11 @@ struct StoreStats {
   uint64_t evictions = 0;
   uint64_t dirty_pages = 0;
   uint64_t pinned_pages = 0;
-  uint64_t pages = 0;           // logical pages in use
+  uint64_t pages = 0;  // logical pages in use
   uint64_t bytes_on_disk = 0;
   uint64_t tier_reads = 0;
   uint64_t tier_writes = 0;
-  uint64_t epoch = 0;           // number of the last commit
+  uint64_t epoch = 0;  // number of the last commit
   uint32_t page_size = 0;
   // Readers of the prefix (read-only processes, and pins of the mount
   // daemon), the oldest commit one of them reads (has_oldest_reader false:
@@ -159,8 +159,8 @@ class Store {
 
   const std::string root_;
   const std::string prefix_;
-  const StoreOptions options_;  // as opened
-  const uint64_t fork_generation_;  // ForkGeneration() at open
+  const StoreOptions options_;       // as opened
+  const uint64_t fork_generation_;   // ForkGeneration() at open
   std::unique_ptr<StoreMode> mode_;  // none once closed
   std::unique_ptr<Heap> heap_;
 };

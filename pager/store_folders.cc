@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <string_view>
 
-#include "pager/util/error.h"
 #include "pager/store.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 

@@ -18,11 +18,11 @@
 #include <string_view>
 #include <vector>
 
-#include "pager/util/error.h"
 #include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
 #include "pager/store.h"
+#include "pager/util/error.h"
 
 namespace pagefs::py_binding {
 
@@ -116,7 +116,8 @@ uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out);
 bool EncodeKey(PyObject* obj, const StoreHandle& target, std::string& out, bool lookup);
 // Decodes one value (GIL held). A reference becomes a pagefs.List on the
 // handle refs opened for it (std::logic_error if there is none).
-py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner, ReferencedLists& refs);
+py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner,
+                       ReferencedLists& refs);
 py::list DecodeRun(Visited& values, const std::shared_ptr<StoreHandle>& owner);
 // The Python class that decoded references are made of (pagefs.List); set
 // once by the package.

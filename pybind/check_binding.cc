@@ -2,10 +2,9 @@
 // The check runs with the GIL released; the progress callback takes it back
 // for the Python function only, and an exception it raises (Ctrl-C) ends the
 // check and propagates.
-#include "pager/checker.h"
-
 #include <pybind11/stl.h>
 
+#include "pager/checker.h"
 #include "pybind/binding.h"
 
 namespace pagefs::py_binding {
@@ -17,7 +16,8 @@ py::dict ReportDict(const CheckReport& r) {
     py::dict d;
     d["kind"] = p.kind;
     d["page"] = p.page == kNoPage ? py::object(py::none()) : py::object(py::int_(p.page));
-    d["collection"] = p.collection == kNoPage ? py::object(py::none()) : py::object(py::int_(p.collection));
+    d["collection"] =
+        p.collection == kNoPage ? py::object(py::none()) : py::object(py::int_(p.collection));
     d["message"] = p.message;
     problems.append(d);
   }
@@ -80,8 +80,9 @@ std::vector<std::string> FindPrefixesPy(const std::string& root) {
 }  // namespace
 
 void BindCheck(py::module_& m) {
-  m.def("_check_prefix", &CheckPrefixPy, py::arg("root"), py::arg("prefix"), py::arg("progress") = py::none(),
-        py::arg("cache_size") = CheckOptions{}.cache_size, py::arg("max_problems") = CheckOptions{}.max_problems,
+  m.def("_check_prefix", &CheckPrefixPy, py::arg("root"), py::arg("prefix"),
+        py::arg("progress") = py::none(), py::arg("cache_size") = CheckOptions{}.cache_size,
+        py::arg("max_problems") = CheckOptions{}.max_problems,
         "Checks ROOT/PREFIX read-only; returns the report as a dict (pager/checker.h).");
   m.def("_find_prefixes", &FindPrefixesPy, py::arg("root"), "The prefixes of ROOT, sorted.");
 }

@@ -24,9 +24,7 @@ void Raise(PyObject* cls, py::tuple args) {
   Py_DECREF(exc);
 }
 
-PyObject* Or(const py::object& cls, PyObject* fallback) {
-  return cls ? cls.ptr() : fallback;
-}
+PyObject* Or(const py::object& cls, PyObject* fallback) { return cls ? cls.ptr() : fallback; }
 
 void SetPythonError(const Error& e) {
   const py::str msg(e.what());
@@ -37,30 +35,20 @@ void SetPythonError(const Error& e) {
       return Raise(PyExc_OSError, py::make_tuple(e.sys_errno() != 0 ? e.sys_errno() : EIO, msg));
     case ErrorCode::kNoSpace:
       return Raise(PyExc_OSError, py::make_tuple(e.sys_errno() != 0 ? e.sys_errno() : ENOSPC, msg));
-    case ErrorCode::kCorruption:
-      return Raise(Or(c.corruption, PyExc_OSError), py::make_tuple(msg));
-    case ErrorCode::kInvalidArgument:
-      return Raise(PyExc_ValueError, py::make_tuple(msg));
-    case ErrorCode::kOutOfRange:
-      return Raise(PyExc_IndexError, py::make_tuple(msg));
-    case ErrorCode::kTooLarge:
-      return Raise(PyExc_OverflowError, py::make_tuple(msg));
-    case ErrorCode::kNotFound:
-      return Raise(PyExc_FileNotFoundError, py::make_tuple(ENOENT, msg));
-    case ErrorCode::kExists:
-      return Raise(PyExc_FileExistsError, py::make_tuple(EEXIST, msg));
+    case ErrorCode::kCorruption: return Raise(Or(c.corruption, PyExc_OSError), py::make_tuple(msg));
+    case ErrorCode::kInvalidArgument: return Raise(PyExc_ValueError, py::make_tuple(msg));
+    case ErrorCode::kOutOfRange: return Raise(PyExc_IndexError, py::make_tuple(msg));
+    case ErrorCode::kTooLarge: return Raise(PyExc_OverflowError, py::make_tuple(msg));
+    case ErrorCode::kNotFound: return Raise(PyExc_FileNotFoundError, py::make_tuple(ENOENT, msg));
+    case ErrorCode::kExists: return Raise(PyExc_FileExistsError, py::make_tuple(EEXIST, msg));
     case ErrorCode::kReadOnly:
       return Raise(Or(c.read_only, PyExc_PermissionError), py::make_tuple(msg));
-    case ErrorCode::kNotAllowed:
-      return Raise(PyExc_PermissionError, py::make_tuple(msg));
-    case ErrorCode::kClosed:
-      return Raise(Or(c.closed, PyExc_ValueError), py::make_tuple(msg));
+    case ErrorCode::kNotAllowed: return Raise(PyExc_PermissionError, py::make_tuple(msg));
+    case ErrorCode::kClosed: return Raise(Or(c.closed, PyExc_ValueError), py::make_tuple(msg));
     case ErrorCode::kBusy:
       return Raise(Or(c.locked, PyExc_BlockingIOError), py::make_tuple(EWOULDBLOCK, msg));
-    case ErrorCode::kBudget:
-      return Raise(Or(c.budget, PyExc_MemoryError), py::make_tuple(msg));
-    case ErrorCode::kFailed:
-      return Raise(Or(c.base, PyExc_RuntimeError), py::make_tuple(msg));
+    case ErrorCode::kBudget: return Raise(Or(c.budget, PyExc_MemoryError), py::make_tuple(msg));
+    case ErrorCode::kFailed: return Raise(Or(c.base, PyExc_RuntimeError), py::make_tuple(msg));
     case ErrorCode::kStale:
       return Raise(PyExc_OSError, py::make_tuple(e.sys_errno() != 0 ? e.sys_errno() : ESTALE, msg));
   }
@@ -88,12 +76,16 @@ void RegisterErrors(py::module_& m) {
         g_classes->locked = errors.attr("LockedError");
         g_classes->budget = errors.attr("BudgetError");
       },
-      "Hand the exception classes of pagefs._errors to the extension (called once by the package).");
-  m.def("_error_codes", [] {
-    py::list names;
-    for (ErrorCode code : kAllErrorCodes) names.append(ErrorCodeName(code));
-    return names;
-  }, "The names of the engine's error codes (pager/util/error.h), for tests of the mapping.");
+      "Hand the exception classes of pagefs._errors to the extension (called once by the "
+      "package).");
+  m.def(
+      "_error_codes",
+      [] {
+        py::list names;
+        for (ErrorCode code : kAllErrorCodes) names.append(ErrorCodeName(code));
+        return names;
+      },
+      "The names of the engine's error codes (pager/util/error.h), for tests of the mapping.");
   m.def(
       "_raise_error",
       [](const std::string& name, const std::string& message, int sys_errno) {

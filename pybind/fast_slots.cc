@@ -34,7 +34,8 @@ H& HandleOf(PyObject* self) {
 }
 
 PyObject* DictSubscript(PyObject* self, PyObject* key) {
-  return Guarded<PyObject*>(nullptr, [&] { return DictGetItem(HandleOf<DictHandle>(self), key).release().ptr(); });
+  return Guarded<PyObject*>(
+      nullptr, [&] { return DictGetItem(HandleOf<DictHandle>(self), key).release().ptr(); });
 }
 
 int DictAssSubscript(PyObject* self, PyObject* key, PyObject* value) {
@@ -56,7 +57,8 @@ int HashContainsSlot(PyObject* self, PyObject* key) {
 
 template <typename H>
 Py_ssize_t HashLengthSlot(PyObject* self) {
-  return Guarded<Py_ssize_t>(-1, [&] { return static_cast<Py_ssize_t>(HashLen(HandleOf<H>(self))); });
+  return Guarded<Py_ssize_t>(-1,
+                             [&] { return static_cast<Py_ssize_t>(HashLen(HandleOf<H>(self))); });
 }
 
 PyObject* ListSubscript(PyObject* self, PyObject* key) {
@@ -65,14 +67,17 @@ PyObject* ListSubscript(PyObject* self, PyObject* key) {
 }
 
 Py_ssize_t ListLengthSlot(PyObject* self) {
-  return Guarded<Py_ssize_t>(-1, [&] { return static_cast<Py_ssize_t>(ListLen(HandleOf<ListHandle>(self))); });
+  return Guarded<Py_ssize_t>(
+      -1, [&] { return static_cast<Py_ssize_t>(ListLen(HandleOf<ListHandle>(self))); });
 }
 
 PyTypeObject* TypeOf(py::handle cls, const char* what) {
   if (!PyType_Check(cls.ptr())) throw py::type_error(std::string(what) + " must be a class");
   auto* t = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE) || t->tp_as_mapping == nullptr || t->tp_as_sequence == nullptr) {
-    throw py::type_error(std::string(what) + " must be a heap type with mapping and sequence slots");
+  if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE) || t->tp_as_mapping == nullptr ||
+      t->tp_as_sequence == nullptr) {
+    throw py::type_error(std::string(what) +
+                         " must be a heap type with mapping and sequence slots");
   }
   return t;
 }
@@ -90,7 +95,8 @@ void InstallFastSlots(py::handle list_cls, py::handle dict_cls, py::handle set_c
       !PyType_IsSubtype(st, reinterpret_cast<PyTypeObject*>(py::type::of<SetHandle>().ptr()))) {
     throw py::type_error("the dict and set classes must derive from pagefs._core.Dict and Set");
   }
-  if (lt->tp_as_mapping->mp_subscript != ListSubscript) g_list_subscript = lt->tp_as_mapping->mp_subscript;
+  if (lt->tp_as_mapping->mp_subscript != ListSubscript)
+    g_list_subscript = lt->tp_as_mapping->mp_subscript;
   lt->tp_as_mapping->mp_subscript = ListSubscript;
   lt->tp_as_mapping->mp_length = ListLengthSlot;
   lt->tp_as_sequence->sq_length = ListLengthSlot;

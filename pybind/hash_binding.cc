@@ -9,7 +9,8 @@
 
 namespace pagefs::py_binding {
 
-HashHandle::HashHandle(std::shared_ptr<StoreHandle> o, uint64_t id, CollectionKind kind) : owner(std::move(o)) {
+HashHandle::HashHandle(std::shared_ptr<StoreHandle> o, uint64_t id, CollectionKind kind)
+    : owner(std::move(o)) {
   py::gil_scoped_release release;
   table = std::make_unique<PersistentHash>(owner->store->heap(), id, kind);
 }
@@ -82,8 +83,10 @@ py::tuple Scan(HashHandle& h, uint64_t at, uint64_t max, int part, bool backward
   {
     py::gil_scoped_release release;
     auto fn = [&](uint64_t, std::string_view k, std::string_view v) {
-      if (part != static_cast<int>(Part::kValues) || h.table->kind() == CollectionKind::kSet) keys.Add(k);
-      if (part != static_cast<int>(Part::kKeys) && h.table->kind() == CollectionKind::kDict) values.Add(v);
+      if (part != static_cast<int>(Part::kValues) || h.table->kind() == CollectionKind::kSet)
+        keys.Add(k);
+      if (part != static_cast<int>(Part::kKeys) && h.table->kind() == CollectionKind::kDict)
+        values.Add(v);
     };
     next = backwards ? h.table->ScanBefore(at, max, fn) : h.table->ScanFrom(at, max, fn);
   }
@@ -92,7 +95,8 @@ py::tuple Scan(HashHandle& h, uint64_t at, uint64_t max, int part, bool backward
     py::list ks = DecodeRun(keys, h.owner), vs = DecodeRun(values, h.owner);
     out = py::list(ks.size());
     for (size_t k = 0; k < ks.size(); ++k) {
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(k), py::make_tuple(ks[k], vs[k]).release().ptr());
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(k),
+                      py::make_tuple(ks[k], vs[k]).release().ptr());
     }
   } else if (part == static_cast<int>(Part::kValues) && h.table->kind() == CollectionKind::kDict) {
     out = DecodeRun(values, h.owner);
@@ -156,16 +160,16 @@ void UpdatePairs(DictHandle& h, py::handle iterable) {
       if (fast == nullptr) {
         if (PyErr_ExceptionMatches(PyExc_TypeError)) {
           PyErr_Clear();
-          throw py::type_error("cannot convert dictionary update sequence element #" + std::to_string(index) +
-                               " to a sequence");
+          throw py::type_error("cannot convert dictionary update sequence element #" +
+                               std::to_string(index) + " to a sequence");
         }
         throw py::error_already_set();
       }
       const py::object keep_fast = py::reinterpret_steal<py::object>(fast);
       const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
       if (n != 2) {
-        throw py::value_error("dictionary update sequence element #" + std::to_string(index) + " has length " +
-                              std::to_string(n) + "; 2 is required");
+        throw py::value_error("dictionary update sequence element #" + std::to_string(index) +
+                              " has length " + std::to_string(n) + "; 2 is required");
       }
       const size_t mark = run.size();
       try {
@@ -216,9 +220,9 @@ void UpdateMembers(SetHandle& h, py::handle iterable) {
 template <typename H>
 void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
   c.def(py::init([kind](std::shared_ptr<StoreHandle> owner, uint64_t id) {
-         return std::make_shared<H>(std::move(owner), id, kind);
-       }),
-       py::arg("store"), py::arg("id"))
+          return std::make_shared<H>(std::move(owner), id, kind);
+        }),
+        py::arg("store"), py::arg("id"))
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id, py::handle adopted) {
              Adopted table = TakeAdopted(adopted);
              if (!table || table->id() != id || &table->heap() != &owner->store->heap()) {
@@ -238,14 +242,16 @@ void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
                   })
       .def_property_readonly("_id", [](H& h) { return h.table->id(); })
       .def_property_readonly("_store", [](H& h) { return h.owner; })
-      .def_property_readonly("_store_key", [](H& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
+      .def_property_readonly("_store_key",
+                             [](H& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
       .def("__len__", [](H& h) { return HashLen(h); })
       .def("__contains__", [](H& h, py::handle key) { return HashContains(h, key); })
       .def("clear", [](H& h) { Clear(h); })
       .def("_state", [](H& h) { return State(h); })
-      .def("_scan", [](H& h, uint64_t from, uint64_t max, int part) { return Scan(h, from, max, part, false); })
-      .def("_scan_reversed",
-           [](H& h, uint64_t before, uint64_t max, int part) { return Scan(h, before, max, part, true); })
+      .def("_scan", [](H& h, uint64_t from, uint64_t max,
+                       int part) { return Scan(h, from, max, part, false); })
+      .def("_scan_reversed", [](H& h, uint64_t before, uint64_t max,
+                                int part) { return Scan(h, before, max, part, true); })
       .def("_verify", [](H& h) { return Verify(h); });
 }
 
@@ -310,28 +316,32 @@ py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted) {
 }
 
 void BindHash(py::module_& m) {
-  py::class_<DictHandle, std::shared_ptr<DictHandle>> dict(m, "Dict", "Handle on a persistent dict (see pagefs.Dict).");
+  py::class_<DictHandle, std::shared_ptr<DictHandle>> dict(
+      m, "Dict", "Handle on a persistent dict (see pagefs.Dict).");
   BindCommon(dict, CollectionKind::kDict);
   dict.def("__getitem__", &DictGetItem)
-      .def("get",
-           [](DictHandle& h, py::handle key, py::object fallback) -> py::object {
-             std::string k;
-             if (!EncodeKey(key.ptr(), *h.owner, k, true)) return fallback;
-             One one(h);
-             bool found;
-             {
-               py::gil_scoped_release release;
-               found = h.table->Get(k, one.visitor());
-             }
-             return found ? one.value(h) : fallback;
-           },
-           py::arg("key"), py::arg("default") = py::none(), "Return the value for key if key is in the dictionary, else default.")
+      .def(
+          "get",
+          [](DictHandle& h, py::handle key, py::object fallback) -> py::object {
+            std::string k;
+            if (!EncodeKey(key.ptr(), *h.owner, k, true)) return fallback;
+            One one(h);
+            bool found;
+            {
+              py::gil_scoped_release release;
+              found = h.table->Get(k, one.visitor());
+            }
+            return found ? one.value(h) : fallback;
+          },
+          py::arg("key"), py::arg("default") = py::none(),
+          "Return the value for key if key is in the dictionary, else default.")
       .def("__setitem__", &DictSetItem)
       .def("__delitem__", &DictDelItem)
       .def("_pop",
            [](DictHandle& h, py::handle key) -> py::tuple {
              std::string k;
-             if (!EncodeKey(key.ptr(), *h.owner, k, true)) return py::tuple(py::make_tuple(false, py::none()));
+             if (!EncodeKey(key.ptr(), *h.owner, k, true))
+               return py::tuple(py::make_tuple(false, py::none()));
              One one(h);
              bool found;
              {
@@ -341,48 +351,55 @@ void BindHash(py::module_& m) {
              if (!found) return py::make_tuple(false, py::none());
              return py::make_tuple(true, one.value(h));
            })
-      .def("popitem",
-           [](DictHandle& h) {
-             Visited got(h.table->heap());
-             bool found;
-             {
-               py::gil_scoped_release release;
-               found = h.table->PopLast([&](uint64_t, std::string_view k, std::string_view v) {
-                 got.Add(k);
-                 got.Add(v);
-               });
-             }
-             if (!found) throw py::key_error("popitem(): dictionary is empty");
-             py::list kv = DecodeRun(got, h.owner);
-             return py::make_tuple(kv[0], kv[1]);
-           },
-           "Remove and return a (key, value) pair as a 2-tuple.\n\nPairs are returned in LIFO (last-in, first-out) order.\nRaises KeyError if the dict is empty.")
-      .def("setdefault",
-           [](DictHandle& h, py::handle key, py::handle fallback) {
-             std::string k, v;
-             EncodeKey(key.ptr(), *h.owner, k, false);
-             EncodeValue(fallback.ptr(), *h.owner, v);
-             One one(h);
-             {
-               py::gil_scoped_release release;
-               h.table->SetDefault(k, v, one.visitor());
-             }
-             return one.value(h);
-           },
-           py::arg("key"), py::arg("default") = py::none(),
-           "Insert key with a value of default if key is not in the dictionary.\n\nReturn the value for key if key is in the dictionary, else default.")
+      .def(
+          "popitem",
+          [](DictHandle& h) {
+            Visited got(h.table->heap());
+            bool found;
+            {
+              py::gil_scoped_release release;
+              found = h.table->PopLast([&](uint64_t, std::string_view k, std::string_view v) {
+                got.Add(k);
+                got.Add(v);
+              });
+            }
+            if (!found) throw py::key_error("popitem(): dictionary is empty");
+            py::list kv = DecodeRun(got, h.owner);
+            return py::make_tuple(kv[0], kv[1]);
+          },
+          "Remove and return a (key, value) pair as a 2-tuple.\n\nPairs are returned in LIFO "
+          "(last-in, first-out) order.\nRaises KeyError if the dict is empty.")
+      .def(
+          "setdefault",
+          [](DictHandle& h, py::handle key, py::handle fallback) {
+            std::string k, v;
+            EncodeKey(key.ptr(), *h.owner, k, false);
+            EncodeValue(fallback.ptr(), *h.owner, v);
+            One one(h);
+            {
+              py::gil_scoped_release release;
+              h.table->SetDefault(k, v, one.visitor());
+            }
+            return one.value(h);
+          },
+          py::arg("key"), py::arg("default") = py::none(),
+          "Insert key with a value of default if key is not in the dictionary.\n\nReturn the value "
+          "for key if key is in the dictionary, else default.")
       .def("_update_pairs", &UpdatePairs);
 
-  py::class_<SetHandle, std::shared_ptr<SetHandle>> set(m, "Set", "Handle on a persistent set (see pagefs.Set).");
+  py::class_<SetHandle, std::shared_ptr<SetHandle>> set(
+      m, "Set", "Handle on a persistent set (see pagefs.Set).");
   BindCommon(set, CollectionKind::kSet);
-  set.def("add",
-          [](SetHandle& h, py::handle key) {
-            std::string k;
-            EncodeKey(key.ptr(), *h.owner, k, false);
-            py::gil_scoped_release release;
-            h.table->Set(k, "");
-          },
-          py::arg("object"), "Add an element to a set.\n\nThis has no effect if the element is already present.")
+  set.def(
+         "add",
+         [](SetHandle& h, py::handle key) {
+           std::string k;
+           EncodeKey(key.ptr(), *h.owner, k, false);
+           py::gil_scoped_release release;
+           h.table->Set(k, "");
+         },
+         py::arg("object"),
+         "Add an element to a set.\n\nThis has no effect if the element is already present.")
       .def("_discard",
            [](SetHandle& h, py::handle key) {
              std::string k;
@@ -390,18 +407,20 @@ void BindHash(py::module_& m) {
              py::gil_scoped_release release;
              return h.table->Erase(k, [](std::string_view) {});
            })
-      .def("pop",
-           [](SetHandle& h) {
-             Visited got(h.table->heap());
-             bool found;
-             {
-               py::gil_scoped_release release;
-               found = h.table->PopLast([&](uint64_t, std::string_view k, std::string_view) { got.Add(k); });
-             }
-             if (!found) throw py::key_error("pop from an empty set");
-             return DecodeValue(got.value(0), h.owner, got.refs);
-           },
-           "Remove and return an arbitrary set element.\n\nRaises KeyError if the set is empty.")
+      .def(
+          "pop",
+          [](SetHandle& h) {
+            Visited got(h.table->heap());
+            bool found;
+            {
+              py::gil_scoped_release release;
+              found = h.table->PopLast(
+                  [&](uint64_t, std::string_view k, std::string_view) { got.Add(k); });
+            }
+            if (!found) throw py::key_error("pop from an empty set");
+            return DecodeValue(got.value(0), h.owner, got.refs);
+          },
+          "Remove and return an arbitrary set element.\n\nRaises KeyError if the set is empty.")
       .def("_update", &UpdateMembers);
 }
 

@@ -39,9 +39,9 @@ Visited::~Visited() {
 
 namespace {
 
-constexpr uint64_t kChunk = 4096;             // values per engine call when streaming
-constexpr size_t kFlushBytes = 4u << 20;      // encoded bytes buffered from an iterator
-constexpr uint64_t kFlushCount = 65536;       // values buffered from an iterator
+constexpr uint64_t kChunk = 4096;         // values per engine call when streaming
+constexpr size_t kFlushBytes = 4u << 20;  // encoded bytes buffered from an iterator
+constexpr uint64_t kFlushCount = 65536;   // values buffered from an iterator
 
 // An index as Python's list takes it (__index__), for the given error type.
 Py_ssize_t AsIndex(py::handle key) {
@@ -62,10 +62,13 @@ Py_ssize_t AsSsizeArgument(py::handle arg) {
   return i;
 }
 
-bool IsIndexKey(py::handle key) { return PyLong_Check(key.ptr()) || (!PySlice_Check(key.ptr()) && PyIndex_Check(key.ptr())); }
+bool IsIndexKey(py::handle key) {
+  return PyLong_Check(key.ptr()) || (!PySlice_Check(key.ptr()) && PyIndex_Check(key.ptr()));
+}
 
 [[noreturn]] void ThrowBadKey(py::handle key) {
-  throw py::type_error(std::string("list indices must be integers or slices, not ") + Py_TYPE(key.ptr())->tp_name);
+  throw py::type_error(std::string("list indices must be integers or slices, not ") +
+                       Py_TYPE(key.ptr())->tp_name);
 }
 
 // An engine handle in transit from DecodeValue to the pagefs.List
@@ -172,7 +175,8 @@ void Extend(ListHandle& h, py::handle iterable) {
     ListHandle& src = iterable.cast<ListHandle&>();
     // Another store's values are encoded again, and one of them may be
     // refused: that goes the all-or-nothing way below.
-    if (src.owner->store.get() == h.owner->store.get()) return ExtendFromList(h, src, 0, UINT64_MAX);
+    if (src.owner->store.get() == h.owner->store.get())
+      return ExtendFromList(h, src, 0, UINT64_MAX);
   }
   // Any other iterable (generators included), all or nothing: values are
   // encoded in bounded batches, and a batch that fills up goes to a scratch
@@ -348,7 +352,8 @@ py::object AdoptionToken(std::unique_ptr<PersistentList> adopted) {
 }
 
 void BindList(py::module_& m) {
-  py::class_<ListHandle, std::shared_ptr<ListHandle>>(m, "List", "Handle on a persistent list (see pagefs.List).")
+  py::class_<ListHandle, std::shared_ptr<ListHandle>>(
+      m, "List", "Handle on a persistent list (see pagefs.List).")
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id) {
              return std::make_shared<ListHandle>(std::move(owner), id);
            }),
@@ -372,42 +377,49 @@ void BindList(py::module_& m) {
                   })
       .def_property_readonly("_id", [](ListHandle& h) { return h.list->id(); })
       .def_property_readonly("_store", [](ListHandle& h) { return h.owner; })
-      .def_property_readonly("_store_key",
-                             [](ListHandle& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
+      .def_property_readonly(
+          "_store_key",
+          [](ListHandle& h) { return reinterpret_cast<uintptr_t>(h.owner->store.get()); })
       .def("_extend_from", &ExtendFromList, py::arg("source"), py::arg("start"), py::arg("stop"))
-      .def("_same_store", [](ListHandle& h, ListHandle& other) { return h.owner->store == other.owner->store; })
+      .def("_same_store",
+           [](ListHandle& h, ListHandle& other) { return h.owner->store == other.owner->store; })
       .def("__len__", &ListLen)
       .def("__getitem__", &ListGetItem)
       .def("__setitem__", &SetItem)
       .def("__delitem__", &DelItem)
-      .def("append",
-           [](ListHandle& h, py::handle value) {
-             std::string encoded;
-             EncodeValue(value.ptr(), *h.owner, encoded);
-             py::gil_scoped_release release;
-             h.list->Append(encoded, 1);
-           },
-           py::arg("object"), "Append object to the end of the list.")
-      .def("extend", &Extend, py::arg("iterable"), "Extend the list by appending all the items from the iterable.")
+      .def(
+          "append",
+          [](ListHandle& h, py::handle value) {
+            std::string encoded;
+            EncodeValue(value.ptr(), *h.owner, encoded);
+            py::gil_scoped_release release;
+            h.list->Append(encoded, 1);
+          },
+          py::arg("object"), "Append object to the end of the list.")
+      .def("extend", &Extend, py::arg("iterable"),
+           "Extend the list by appending all the items from the iterable.")
       .def("insert", &Insert, py::arg("index"), py::arg("object"), "Insert object before index.")
       .def("pop", &Pop, py::arg("index") = py::none(),
-           "Remove and return item at index (default last).\n\nRaises IndexError if list is empty or index is out of range.")
-      .def("clear",
-           [](ListHandle& h) {
-             py::gil_scoped_release release;
-             h.list->Clear();
-           },
-           "Remove all items from list.")
-      .def("reverse",
-           [](ListHandle& h) {
-             py::gil_scoped_release release;
-             h.list->Reverse();
-           },
-           "Reverse *IN PLACE*.")
-      .def("_run",
-           [](ListHandle& h, uint64_t start, uint64_t stop) { return ReadRun(h, start, stop, false); })
-      .def("_run_reversed",
-           [](ListHandle& h, uint64_t start, uint64_t stop) { return ReadRun(h, start, stop, true); })
+           "Remove and return item at index (default last).\n\nRaises IndexError if list is empty "
+           "or index is out of range.")
+      .def(
+          "clear",
+          [](ListHandle& h) {
+            py::gil_scoped_release release;
+            h.list->Clear();
+          },
+          "Remove all items from list.")
+      .def(
+          "reverse",
+          [](ListHandle& h) {
+            py::gil_scoped_release release;
+            h.list->Reverse();
+          },
+          "Reverse *IN PLACE*.")
+      .def("_run", [](ListHandle& h, uint64_t start,
+                      uint64_t stop) { return ReadRun(h, start, stop, false); })
+      .def("_run_reversed", [](ListHandle& h, uint64_t start,
+                               uint64_t stop) { return ReadRun(h, start, stop, true); })
       .def("_erase",
            [](ListHandle& h, uint64_t start, uint64_t stop) {
              py::gil_scoped_release release;

@@ -14,14 +14,18 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::BindCheck(m);
   m.def(
       "parse_size",
-      [](const std::string& text, const std::string& what) { return pagefs::ParseSize(text, what); },
+      [](const std::string& text, const std::string& what) {
+        return pagefs::ParseSize(text, what);
+      },
       py::arg("text"), py::arg("what") = "size",
-      "Bytes from a size such as '4096', '64M', '64 MiB' or '1.5G' (pager/util/size.h). ValueError for\n"
+      "Bytes from a size such as '4096', '64M', '64 MiB' or '1.5G' (pager/util/size.h). ValueError "
+      "for\n"
       "text outside the grammar or a negative size, OverflowError past 2**64 - 1; what names it.");
   m.def("_set_list_class", &pagefs::py_binding::SetListClass,
         "Set the class that stored list references decode to (pagefs.List).");
   m.def("_install_fast_slots", &pagefs::py_binding::InstallFastSlots,
         "Give pagefs.List, Dict and Set C slots for their hottest calls.");
   m.def("_set_collection_classes", &pagefs::py_binding::SetCollectionClasses,
-        "Set the classes stored dicts, sets and tuples decode to (pagefs.Dict, pagefs.Set, pagefs.Tuple).");
+        "Set the classes stored dicts, sets and tuples decode to (pagefs.Dict, pagefs.Set, "
+        "pagefs.Tuple).");
 }

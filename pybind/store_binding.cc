@@ -13,8 +13,8 @@ RootMap& StoreHandle::root_map() {
 
 namespace {
 
-std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::string& prefix, py::object cache_size,
-                                       bool read_only, uint32_t page_size) {
+std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::string& prefix,
+                                       py::object cache_size, bool read_only, uint32_t page_size) {
   StoreOptions options;
   if (!cache_size.is_none()) {
     options.cache_size = cache_size.cast<uint64_t>();
@@ -62,17 +62,19 @@ py::dict Stats(StoreHandle& h) {
 
 void CheckName(const py::handle& name) {
   if (!PyUnicode_Check(name.ptr())) {
-    throw py::type_error(std::string("root names must be str, not '") + Py_TYPE(name.ptr())->tp_name + "'");
+    throw py::type_error(std::string("root names must be str, not '") +
+                         Py_TYPE(name.ptr())->tp_name + "'");
   }
 }
 
 }  // namespace
 
 void BindStore(py::module_& m) {
-  py::class_<StoreHandle, std::shared_ptr<StoreHandle>>(m, "Store",
-                                                        "An open ROOT/PREFIX (use pagefs.Store, which wraps this).")
-      .def(py::init(&OpenStore), py::arg("root"), py::arg("prefix"), py::arg("cache_size") = py::none(),
-           py::arg("read_only") = false, py::arg("page_size") = 0)
+  py::class_<StoreHandle, std::shared_ptr<StoreHandle>>(
+      m, "Store", "An open ROOT/PREFIX (use pagefs.Store, which wraps this).")
+      .def(py::init(&OpenStore), py::arg("root"), py::arg("prefix"),
+           py::arg("cache_size") = py::none(), py::arg("read_only") = false,
+           py::arg("page_size") = 0)
       .def("commit",
            [](StoreHandle& h) {
              py::gil_scoped_release release;
@@ -117,7 +119,8 @@ void BindStore(py::module_& m) {
                py::gil_scoped_release release;
                found = h->root_map().Get(key, [&got](std::string_view v) { got.Add(v); });
              }
-             if (!found) return py::reinterpret_steal<py::object>(PyTuple_Pack(2, Py_False, Py_None));
+             if (!found)
+               return py::reinterpret_steal<py::object>(PyTuple_Pack(2, Py_False, Py_None));
              return py::make_tuple(true, DecodeValue(got.value(0), h, got.refs));
            })
       .def("_root_set",
@@ -145,8 +148,8 @@ void BindStore(py::module_& m) {
              }
              py::list out;
              for (const std::string& k : keys) {
-               out.append(py::reinterpret_steal<py::object>(
-                   PyUnicode_DecodeUTF8(k.data(), static_cast<Py_ssize_t>(k.size()), "surrogatepass")));
+               out.append(py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+                   k.data(), static_cast<Py_ssize_t>(k.size()), "surrogatepass")));
              }
              return out;
            })

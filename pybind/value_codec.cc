@@ -1,8 +1,8 @@
 // PyObject <-> the engine's value encoding (pager/values/value_format.h).
 // Stored types: None, bool, int (any size), float (bit-exact), str (any code
 // points, UTF-8 with surrogatepass), bytes, tuples of stored values, and
-// pagefs lists, dicts and sets of the same store. Subclasses of int/float/str/bytes are stored as the base type.
-// Anything else is a TypeError naming the type; nothing is pickled.
+// pagefs lists, dicts and sets of the same store. Subclasses of int/float/str/bytes are stored as
+// the base type. Anything else is a TypeError naming the type; nothing is pickled.
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -13,10 +13,10 @@
 namespace pagefs::py_binding {
 namespace {
 
-py::object* g_list_class = nullptr;  // pagefs.List, set once, lives until exit
-py::object* g_dict_class = nullptr;  // pagefs.Dict
-py::object* g_set_class = nullptr;   // pagefs.Set
-py::object* g_tuple_class = nullptr; // pagefs.Tuple
+py::object* g_list_class = nullptr;   // pagefs.List, set once, lives until exit
+py::object* g_dict_class = nullptr;   // pagefs.Dict
+py::object* g_set_class = nullptr;    // pagefs.Set
+py::object* g_tuple_class = nullptr;  // pagefs.Tuple
 
 [[noreturn]] void ThrowPythonError() { throw py::error_already_set(); }
 
@@ -40,7 +40,8 @@ void EncodeBigIntObject(PyObject* obj, std::string& out) {
   const Py_ssize_t need = PyLong_AsNativeBytes(obj, nullptr, 0, Py_ASNATIVEBYTES_LITTLE_ENDIAN);
   if (need < 0) ThrowPythonError();
   le.resize(static_cast<size_t>(need));
-  if (PyLong_AsNativeBytes(obj, le.data(), need, Py_ASNATIVEBYTES_LITTLE_ENDIAN) < 0) ThrowPythonError();
+  if (PyLong_AsNativeBytes(obj, le.data(), need, Py_ASNATIVEBYTES_LITTLE_ENDIAN) < 0)
+    ThrowPythonError();
 #else
   const size_t bits = _PyLong_NumBits(obj);
   if (bits == static_cast<size_t>(-1) && PyErr_Occurred()) ThrowPythonError();
@@ -74,7 +75,8 @@ void EncodeUnicode(PyObject* obj, std::string& out) {
   PyErr_Clear();
   PyObject* bytes = PyUnicode_AsEncodedString(obj, "utf-8", "surrogatepass");
   if (bytes == nullptr) ThrowPythonError();
-  EncodeStr(out, std::string_view(PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes))));
+  EncodeStr(out, std::string_view(PyBytes_AS_STRING(bytes),
+                                  static_cast<size_t>(PyBytes_GET_SIZE(bytes))));
   Py_DECREF(bytes);
 }
 
@@ -85,10 +87,12 @@ void EncodeUnicode(PyObject* obj, std::string& out) {
   throw py::type_error(msg);
 }
 
-[[noreturn]] void ThrowOtherStore(const StoreHandle& source, const StoreHandle& target, const char* what) {
-  throw py::value_error(std::string("cannot store a pagefs ") + what + " of store '" + source.store->root() +
-                        "' prefix '" + source.store->prefix() + "' in store '" + target.store->root() +
-                        "' prefix '" + target.store->prefix() + "': copy it with ." + what + "(...) of the target store");
+[[noreturn]] void ThrowOtherStore(const StoreHandle& source, const StoreHandle& target,
+                                  const char* what) {
+  throw py::value_error(
+      std::string("cannot store a pagefs ") + what + " of store '" + source.store->root() +
+      "' prefix '" + source.store->prefix() + "' in store '" + target.store->root() + "' prefix '" +
+      target.store->prefix() + "': copy it with ." + what + "(...) of the target store");
 }
 
 // A tuple's elements, each encoded by encode_one, then the tuple around them.
@@ -135,7 +139,8 @@ bool EncodeScalar(PyObject* obj, std::string& out) {
     return true;
   }
   if (PyBytes_Check(obj)) {
-    EncodeBytes(out, std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+    EncodeBytes(
+        out, std::string_view(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
     return true;
   }
   return false;
@@ -146,7 +151,9 @@ bool EncodeHashedKey(PyObject* obj, std::string& out) {
   if (EncodeScalar(obj, out)) return true;
   if (!PyTuple_Check(obj)) return false;
   bool ok = true;
-  EncodeTupleOf(obj, out, [&](PyObject* e, std::string& elements) { ok = ok && EncodeHashedKey(e, elements); });
+  EncodeTupleOf(obj, out, [&](PyObject* e, std::string& elements) {
+    ok = ok && EncodeHashedKey(e, elements);
+  });
   return ok;
 }
 
@@ -156,7 +163,8 @@ bool EncodeKey(PyObject* obj, const StoreHandle&, std::string& out, bool lookup)
   PyTypeObject* type = Py_TYPE(obj);
   // The commonest keys need no hash(): their hash cannot fail.
   if (type == &PyUnicode_Type || type == &PyLong_Type) return EncodeScalar(obj, out);
-  if (PyObject_Hash(obj) == -1) ThrowPythonError();  // "unhashable type: ..." exactly as dict says it
+  if (PyObject_Hash(obj) == -1)
+    ThrowPythonError();  // "unhashable type: ..." exactly as dict says it
   const size_t mark = out.size();
   if (EncodeHashedKey(obj, out)) return true;
   out.resize(mark);
@@ -183,7 +191,8 @@ void SetListClass(py::object cls) {
 void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out) {
   if (EncodeScalar(obj, out)) return;
   if (PyTuple_Check(obj)) {
-    return EncodeTupleOf(obj, out, [&](PyObject* e, std::string& elements) { EncodeValue(e, target, elements); });
+    return EncodeTupleOf(
+        obj, out, [&](PyObject* e, std::string& elements) { EncodeValue(e, target, elements); });
   }
   if (py::isinstance<ListHandle>(obj)) {
     const ListHandle& h = py::handle(obj).cast<const ListHandle&>();
@@ -214,7 +223,8 @@ uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out) {
   return static_cast<uint64_t>(n);
 }
 
-py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner, ReferencedLists& refs) {
+py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner,
+                       ReferencedLists& refs) {
   const ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
   PyObject* r = nullptr;
   switch (v.kind) {
@@ -224,7 +234,8 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
     case ValueView::Kind::kBigInt: r = DecodeBigInt(v.data); break;
     case ValueView::Kind::kFloat: r = PyFloat_FromDouble(v.f); break;
     case ValueView::Kind::kStr:
-      r = PyUnicode_DecodeUTF8(v.data.data(), static_cast<Py_ssize_t>(v.data.size()), "surrogatepass");
+      r = PyUnicode_DecodeUTF8(v.data.data(), static_cast<Py_ssize_t>(v.data.size()),
+                               "surrogatepass");
       break;
     case ValueView::Kind::kBytes:
       r = PyBytes_FromStringAndSize(v.data.data(), static_cast<Py_ssize_t>(v.data.size()));
@@ -243,20 +254,26 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
       return (*g_tuple_class)(items);
     }
     case ValueView::Kind::kRef: {
-      if ((v.ref_kind == CollectionKind::kDict || v.ref_kind == CollectionKind::kSet) && g_dict_class != nullptr) {
+      if ((v.ref_kind == CollectionKind::kDict || v.ref_kind == CollectionKind::kSet) &&
+          g_dict_class != nullptr) {
         std::shared_ptr<CollectionState> state = refs.AdoptState(v.ref_id);
-        if (!state) throw std::logic_error("pagefs: a dict or set reference was read without opening its handle");
-        auto adopted = std::make_unique<PersistentHash>(owner->store->heap(), v.ref_id, v.ref_kind, std::move(state));
+        if (!state)
+          throw std::logic_error(
+              "pagefs: a dict or set reference was read without opening its handle");
+        auto adopted = std::make_unique<PersistentHash>(owner->store->heap(), v.ref_id, v.ref_kind,
+                                                        std::move(state));
         const py::object& cls = v.ref_kind == CollectionKind::kDict ? *g_dict_class : *g_set_class;
         return cls(py::cast(owner), v.ref_id, HashAdoptionToken(std::move(adopted)));
       }
       if (v.ref_kind != CollectionKind::kList || g_list_class == nullptr) {
-        throw Error(ErrorCode::kCorruption, "store '" + owner->store->prefix() +
-                                                "': a stored reference names a collection of unknown kind " +
-                                                std::to_string(static_cast<int>(v.ref_kind)));
+        throw Error(ErrorCode::kCorruption,
+                    "store '" + owner->store->prefix() +
+                        "': a stored reference names a collection of unknown kind " +
+                        std::to_string(static_cast<int>(v.ref_kind)));
       }
       std::unique_ptr<PersistentList> adopted = refs.Adopt(v.ref_id);
-      if (!adopted) throw std::logic_error("pagefs: a list reference was read without opening its handle");
+      if (!adopted)
+        throw std::logic_error("pagefs: a list reference was read without opening its handle");
       const uint64_t id = adopted->id();
       return (*g_list_class)(py::cast(owner), id, AdoptionToken(std::move(adopted)));
     }
@@ -265,8 +282,8 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
     case ValueView::Kind::kBlobBigInt:
     case ValueView::Kind::kBlobTuple:
     case ValueView::Kind::kAbsent:
-      throw Error(ErrorCode::kCorruption,
-                  "store '" + owner->store->prefix() + "': the engine handed back an unresolved blob");
+      throw Error(ErrorCode::kCorruption, "store '" + owner->store->prefix() +
+                                              "': the engine handed back an unresolved blob");
   }
   if (r == nullptr) ThrowPythonError();
   return py::reinterpret_steal<py::object>(r);

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "pager/cache/page_backing.h"
-#include "pager/util/page.h"
 #include "pager/util/mutex.h"
+#include "pager/util/page.h"
 
 namespace pagefs {
 
@@ -100,7 +100,8 @@ class BufferPool final : public PinHolder {
 
   uint8_t* FrameData(uint32_t f) const { return frames_data_ + uint64_t{f} * page_size_; }
   std::atomic<uint32_t>& MapSlot(PageId id) {
-    if (id == kNoPage || id >= max_pages_) [[unlikely]] ThrowBadId(id);
+    if (id == kNoPage || id >= max_pages_) [[unlikely]]
+      ThrowBadId(id);
     return map_[id];
   }
   [[noreturn]] static void ThrowBadId(PageId id);

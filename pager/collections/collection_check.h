@@ -51,12 +51,14 @@ class CollectionCheck {
 
   // One stored value of the collection, on page (where: its place, in words),
   // counted and decoded. Empty when it does not decode (reported).
-  virtual std::optional<ValueView> Decode(std::string_view stored, PageId page, const std::string& where) = 0;
+  virtual std::optional<ValueView> Decode(std::string_view stored, PageId page,
+                                          const std::string& where) = 0;
   // What a decoded value owns or names: its blob chain is walked (its pages
   // taken), a reference is counted and its target queued, a str is checked
   // to be UTF-8. Returns a str's text when it is known (blob strs of more
   // than 16 MiB are not read back).
-  virtual std::optional<std::string> Follow(const ValueView& value, PageId page, const std::string& where) = 0;
+  virtual std::optional<std::string> Follow(const ValueView& value, PageId page,
+                                            const std::string& where) = 0;
 };
 
 }  // namespace pagefs

@@ -7,7 +7,8 @@ PageId CollectionHandle::Create(Heap& heap, CollectionKind kind) {
   return heap.CreateHeader(kind).id();
 }
 
-CollectionHandle::CollectionHandle(Heap& heap, PageId id, CollectionKind kind) : heap_(heap), id_(id) {
+CollectionHandle::CollectionHandle(Heap& heap, PageId id, CollectionKind kind)
+    : heap_(heap), id_(id) {
   OpScope scope(heap);
   heap.CheckHeader(id, kind);
   state_ = heap.OpenHandle(id);

@@ -64,7 +64,8 @@ void CollectionHeaders::Link(PageGuard& g) {
   h.orphan_prev = kNoPage;
   h.orphan_next = a.orphan_head;
   StoreHeader(g, h);
-  if (a.orphan_head != kNoPage) Update(a.orphan_head, [&](CollectionHeader& next) { next.orphan_prev = g.id(); });
+  if (a.orphan_head != kNoPage)
+    Update(a.orphan_head, [&](CollectionHeader& next) { next.orphan_prev = g.id(); });
   a.orphan_head = g.id();
   space_.set_anchors(a);
 }
@@ -76,12 +77,14 @@ void CollectionHeaders::Unlink(PageGuard& g) {
   } else {
     Anchors a = space_.anchors();
     if (a.orphan_head != g.id()) {
-      throw Error(ErrorCode::kCorruption, "collection " + std::to_string(g.id()) + " is not on the orphan list");
+      throw Error(ErrorCode::kCorruption,
+                  "collection " + std::to_string(g.id()) + " is not on the orphan list");
     }
     a.orphan_head = h.orphan_next;
     space_.set_anchors(a);
   }
-  if (h.orphan_next != kNoPage) Update(h.orphan_next, [&](CollectionHeader& next) { next.orphan_prev = h.orphan_prev; });
+  if (h.orphan_next != kNoPage)
+    Update(h.orphan_next, [&](CollectionHeader& next) { next.orphan_prev = h.orphan_prev; });
   h.orphan_prev = h.orphan_next = kNoPage;
   StoreHeader(g, h);
 }
@@ -111,7 +114,8 @@ bool CollectionHeaders::Release(PageId id) {
   CollectionHeader h = LoadHeader(g);
   CheckMagic(h, id);
   if (h.refcount == 0) {
-    throw Error(ErrorCode::kCorruption, "collection " + std::to_string(id) + " released below zero");
+    throw Error(ErrorCode::kCorruption,
+                "collection " + std::to_string(id) + " released below zero");
   }
   --h.refcount;
   StoreHeader(g, h);

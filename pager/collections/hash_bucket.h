@@ -28,7 +28,8 @@ class HashBucket {
   static constexpr uint32_t kEntrySize = 8;
   static uint32_t Capacity(uint32_t page_size) { return (page_size - kHeaderSize) / kEntrySize; }
 
-  HashBucket(const uint8_t* page, uint32_t page_size) : p_(const_cast<uint8_t*>(page)), page_size_(page_size) {}
+  HashBucket(const uint8_t* page, uint32_t page_size)
+      : p_(const_cast<uint8_t*>(page)), page_size_(page_size) {}
 
   void Init() { std::memset(p_, 0, kHeaderSize); }
   PageId next() const { return Field<uint64_t>(p_, 0); }
@@ -37,7 +38,8 @@ class HashBucket {
   void set_count(uint32_t n) { SetField<uint32_t>(p_, 8, n); }
   bool full() const { return count() >= Capacity(page_size_); }
   IndexEntry at(uint32_t j) const {
-    return {Field<uint32_t>(p_, kHeaderSize + j * kEntrySize), Field<uint32_t>(p_, kHeaderSize + j * kEntrySize + 4)};
+    return {Field<uint32_t>(p_, kHeaderSize + j * kEntrySize),
+            Field<uint32_t>(p_, kHeaderSize + j * kEntrySize + 4)};
   }
   void put(uint32_t j, IndexEntry e) {
     SetField<uint32_t>(p_, kHeaderSize + j * kEntrySize, e.hash_lo);

@@ -35,8 +35,9 @@ std::optional<uint64_t> CheckHashTable(CollectionCheck& check, PageGuard header)
   for (size_t b = 0; b < buckets.size(); ++b) {
     const std::string bucket_name = "bucket " + std::to_string(b) + " of " + who;
     if (buckets[b] <= 0) {
-      check.Problem("hash", directory, what + " names page " + std::to_string(buckets[b]) +
-                                           " for bucket " + std::to_string(b));
+      check.Problem(
+          "hash", directory,
+          what + " names page " + std::to_string(buckets[b]) + " for bucket " + std::to_string(b));
       whole = false;
       continue;
     }
@@ -50,8 +51,9 @@ std::optional<uint64_t> CheckHashTable(CollectionCheck& check, PageGuard header)
       }
       const HashBucket bucket(g.data(), check.page_size());
       if (bucket.count() > capacity) {
-        check.Problem("hash", page, "page " + std::to_string(page) + " of " + bucket_name +
-                                        " has a bad count (" + std::to_string(bucket.count()) + ")");
+        check.Problem("hash", page,
+                      "page " + std::to_string(page) + " of " + bucket_name + " has a bad count (" +
+                          std::to_string(bucket.count()) + ")");
         whole = false;
         break;
       }

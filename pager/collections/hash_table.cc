@@ -15,7 +15,9 @@ constexpr uint64_t kMaxEntries = UINT32_MAX;  // entry numbers are u32 in the in
 constexpr uint64_t kScanChunk = 128;          // entries read from the log per call
 constexpr uint64_t kMinDeadToCompact = 64;
 
-bool IsAbsent(std::string_view v) { return !v.empty() && v[0] == static_cast<char>(ValueTag::kAbsent); }
+bool IsAbsent(std::string_view v) {
+  return !v.empty() && v[0] == static_cast<char>(ValueTag::kAbsent);
+}
 
 void CheckOne(std::string_view v, const char* what) {
   if (v.empty() || EncodedSize(reinterpret_cast<const uint8_t*>(v.data()), v.size()) != v.size()) {
@@ -83,9 +85,12 @@ void HashTable::Init(Heap& heap, PageGuard& header, uint32_t width) {
 HashTable::Fields HashTable::Load() {
   PageGuard g = space_.Read(header_);
   const uint8_t* h = g.data();
-  Fields f{Field<uint64_t>(h, HashHeaderFields::kDirectory), Field<uint64_t>(h, HashHeaderFields::kLive),
-           Field<uint32_t>(h, HashHeaderFields::kLevel),     Field<uint32_t>(h, HashHeaderFields::kWidth),
-           Field<uint64_t>(h, HashHeaderFields::kSplit),     Field<uint64_t>(h, HashHeaderFields::kGeneration),
+  Fields f{Field<uint64_t>(h, HashHeaderFields::kDirectory),
+           Field<uint64_t>(h, HashHeaderFields::kLive),
+           Field<uint32_t>(h, HashHeaderFields::kLevel),
+           Field<uint32_t>(h, HashHeaderFields::kWidth),
+           Field<uint64_t>(h, HashHeaderFields::kSplit),
+           Field<uint64_t>(h, HashHeaderFields::kGeneration),
            Field<uint64_t>(h, ListHeaderFields::kSize)};
   if ((f.width != 1 && f.width != 2) || f.level > 31 || f.split >= (uint64_t{1} << f.level) ||
       f.directory == kNoPage || f.log_size % f.width != 0) {
@@ -104,7 +109,8 @@ uint64_t HashTable::version() {
 }
 void HashTable::BumpVersion() {
   PageGuard g = space_.Write(header_);
-  SetField<uint64_t>(g.mutable_data(), HashHeaderFields::kVersion, Field<uint64_t>(g.data(), HashHeaderFields::kVersion) + 1);
+  SetField<uint64_t>(g.mutable_data(), HashHeaderFields::kVersion,
+                     Field<uint64_t>(g.data(), HashHeaderFields::kVersion) + 1);
 }
 
 uint64_t HashTable::BucketOf(uint32_t lo, const Fields& f) const {
@@ -139,12 +145,13 @@ void HashTable::ReadEntry(uint64_t entry, uint32_t w, std::string* key, std::str
   if (k != w) Corrupt("entry " + std::to_string(entry) + " is past the log");
 }
 
-std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash, std::string* value) {
+std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash,
+                                               std::string* value) {
   return Find(form, hash, Load(), value);
 }
 
-std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash, const Fields& f,
-                                               std::string* value) {
+std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash,
+                                               const Fields& f, std::string* value) {
   const auto lo = static_cast<uint32_t>(hash);
   std::string key;
   for (PageId page = BucketPage(BucketOf(lo, f), f.directory); page != kNoPage;) {
@@ -154,7 +161,8 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
     for (uint32_t j = 0; j < b.count(); ++j) {
       const IndexEntry e = b.at(j);
       if (e.hash_lo != lo) continue;
-      if (e.entry >= f.entries()) Corrupt("bucket page " + std::to_string(page) + " names an entry past the log");
+      if (e.entry >= f.entries())
+        Corrupt("bucket page " + std::to_string(page) + " names an entry past the log");
       key.clear();
       ReadEntry(e.entry, f.width, &key, f.width == 2 ? value : nullptr);
       if (IsAbsent(key)) Corrupt("bucket page " + std::to_string(page) + " names a deleted entry");
@@ -205,7 +213,8 @@ void HashTable::RemoveFromChain(PageId first, PageId page, uint32_t at) {
   }
   PageGuard lg = space_.Write(last);
   HashBucket lb(lg.mutable_data(), page_size_);
-  if (lb.count() == 0) Corrupt("bucket page " + std::to_string(last) + " is an empty overflow page");
+  if (lb.count() == 0)
+    Corrupt("bucket page " + std::to_string(last) + " is an empty overflow page");
   const IndexEntry moved = lb.at(lb.count() - 1);
   lb.set_count(lb.count() - 1);
   if (!(last == page && at == lb.count())) {
@@ -277,11 +286,13 @@ void HashTable::FreeChain(PageId first) {
 
 void HashTable::SplitOne() {
   Fields f = Load();
-  if (f.level == 31 && f.split + 1 == (uint64_t{1} << 31)) return;  // 2**32 buckets: the hash has no more bits
+  if (f.level == 31 && f.split + 1 == (uint64_t{1} << 31))
+    return;  // 2**32 buckets: the hash has no more bits
   const uint64_t src = f.split;
   const PageId src_page = BucketPage(src);
   std::vector<IndexEntry> stay, move;
-  for (const IndexEntry& e : ReadChain(src_page)) ((e.hash_lo >> f.level) & 1 ? move : stay).push_back(e);
+  for (const IndexEntry& e : ReadChain(src_page))
+    ((e.hash_lo >> f.level) & 1 ? move : stay).push_back(e);
   PageId fresh;
   {
     PageGuard g = space_.Allocate();
@@ -443,7 +454,9 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   }
   if (f.entries() >= kMaxEntries) {
     Compact();
-    if (Load().entries() >= kMaxEntries) throw Error(ErrorCode::kInvalidArgument, "a pagefs dict or set holds at most 2**32-1 entries");
+    if (Load().entries() >= kMaxEntries)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "a pagefs dict or set holds at most 2**32-1 entries");
   }
   // Check both values before the first is stored, so a refusal stores neither.
   heap_.CheckStorable(key);
@@ -458,7 +471,8 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   AddToChain(BucketPage(BucketOf(lo, Load())), {lo, static_cast<uint32_t>(entry)});
   {
     PageGuard h = space_.Write(header_);
-    SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive, Field<uint64_t>(h.data(), HashHeaderFields::kLive) + 1);
+    SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive,
+                       Field<uint64_t>(h.data(), HashHeaderFields::kLive) + 1);
   }
   BumpVersion();
   AfterInsert();
@@ -574,7 +588,8 @@ uint64_t HashTable::ScanBefore(uint64_t before, uint64_t max, const EntryVisitor
     for (; e > start && visited < max; --e) {
       const std::string& key = values[(e - 1 - start) * w];
       if (IsAbsent(key)) continue;
-      fn(e - 1, key, w == 2 ? std::string_view(values[(e - 1 - start) * w + 1]) : std::string_view());
+      fn(e - 1, key,
+         w == 2 ? std::string_view(values[(e - 1 - start) * w + 1]) : std::string_view());
       ++visited;
     }
     before = e;
@@ -607,9 +622,13 @@ HashShape HashTable::Verify() {
       ++k;
     });
   }
-  if (shape.live != f.live) Corrupt("the header counts " + std::to_string(f.live) + " entries, the log holds " + std::to_string(shape.live));
-  if (shape.log_entries > 0 && !live[shape.log_entries - 1]) Corrupt("the last entry of the log is deleted");
-  if (ListTree(heap_, f.directory).size() != shape.buckets) Corrupt("the bucket directory does not hold every bucket");
+  if (shape.live != f.live)
+    Corrupt("the header counts " + std::to_string(f.live) + " entries, the log holds " +
+            std::to_string(shape.live));
+  if (shape.log_entries > 0 && !live[shape.log_entries - 1])
+    Corrupt("the last entry of the log is deleted");
+  if (ListTree(heap_, f.directory).size() != shape.buckets)
+    Corrupt("the bucket directory does not hold every bucket");
   uint64_t indexed = 0;
   std::vector<bool> seen(shape.log_entries, false);
   for (uint64_t bucket = 0; bucket < shape.buckets; ++bucket) {
@@ -618,23 +637,28 @@ HashShape HashTable::Verify() {
       PageGuard g = space_.Read(page);
       HashBucket b(g.data(), page_size_);
       if (!b.sane()) Corrupt("bucket page " + std::to_string(page) + " has a bad count");
-      if (b.count() == 0 && page != BucketPage(bucket)) Corrupt("bucket page " + std::to_string(page) + " is an empty overflow page");
+      if (b.count() == 0 && page != BucketPage(bucket))
+        Corrupt("bucket page " + std::to_string(page) + " is an empty overflow page");
       for (uint32_t j = 0; j < b.count(); ++j) {
         const IndexEntry e = b.at(j);
-        const std::string where = "entry " + std::to_string(e.entry) + " in bucket " + std::to_string(bucket);
+        const std::string where =
+            "entry " + std::to_string(e.entry) + " in bucket " + std::to_string(bucket);
         if (BucketOf(e.hash_lo, f) != bucket) Corrupt(where + " belongs to another bucket");
         if (e.entry >= shape.log_entries || !live[e.entry]) Corrupt(where + " is not a live entry");
         if (seen[e.entry]) Corrupt(where + " is indexed twice");
         seen[e.entry] = true;
         std::string key;
         ReadEntry(e.entry, &key, nullptr);
-        if (static_cast<uint32_t>(StableHash(key)) != e.hash_lo) Corrupt(where + " is filed under another hash");
+        if (static_cast<uint32_t>(StableHash(key)) != e.hash_lo)
+          Corrupt(where + " is filed under another hash");
         ++indexed;
       }
       page = b.next();
     }
   }
-  if (indexed != shape.live) Corrupt("the index holds " + std::to_string(indexed) + " entries of " + std::to_string(shape.live));
+  if (indexed != shape.live)
+    Corrupt("the index holds " + std::to_string(indexed) + " entries of " +
+            std::to_string(shape.live));
   return shape;
 }
 

@@ -67,7 +67,8 @@ class HashTable {
  public:
   using Visitor = std::function<void(std::string_view encoded)>;
   // Called per entry: its number, the key and (dicts) the value.
-  using EntryVisitor = std::function<void(uint64_t entry, std::string_view key, std::string_view value)>;
+  using EntryVisitor =
+      std::function<void(uint64_t entry, std::string_view key, std::string_view value)>;
 
   HashTable(Heap& heap, PageId header);
 
@@ -120,7 +121,8 @@ class HashTable {
   // given, receives the entry's last value (a dict's value, a set's key),
   // read with the key in one pass over the log.
   std::optional<Slot> Find(std::string_view form, uint64_t hash, std::string* value = nullptr);
-  std::optional<Slot> Find(std::string_view form, uint64_t hash, const Fields& f, std::string* value);
+  std::optional<Slot> Find(std::string_view form, uint64_t hash, const Fields& f,
+                           std::string* value);
   PageId BucketPage(uint64_t bucket, PageId directory);
   uint64_t BucketOf(uint32_t hash_lo, const Fields& f) const;
   PageId BucketPage(uint64_t bucket);

@@ -33,22 +33,13 @@ void Heap::OnStored(const ValueView& v) {
 
 void Heap::OnDropped(const ValueView& v) {
   switch (v.kind) {
-    case ValueView::Kind::kRef:
-      Release(v.ref_id);
-      break;
+    case ValueView::Kind::kRef: Release(v.ref_id); break;
     case ValueView::Kind::kBlobStr:
     case ValueView::Kind::kBlobBytes:
-    case ValueView::Kind::kBlobBigInt:
-      blobs_.Free(v.blob_page, v.blob_length);
-      break;
-    case ValueView::Kind::kTuple:
-      DropTuple(v);
-      break;
-    case ValueView::Kind::kBlobTuple:
-      DropBlobTuple(v);
-      break;
-    default:
-      break;
+    case ValueView::Kind::kBlobBigInt: blobs_.Free(v.blob_page, v.blob_length); break;
+    case ValueView::Kind::kTuple: DropTuple(v); break;
+    case ValueView::Kind::kBlobTuple: DropBlobTuple(v); break;
+    default: break;
   }
 }
 
@@ -100,7 +91,7 @@ void Heap::DrainFreeQueue() {
 
 void Heap::Destroy(uint64_t id) {
   const CollectionHeader h = headers_.Load(id);
-  if (h.refcount != 0) return;  // stored again since it was queued
+  if (h.refcount != 0) return;                     // stored again since it was queued
   const KindHooks& kind = kinds_.Get(h.kind, id);  // before any change
   headers_.Unlink(id);
   kind.destroy(*this, id);

@@ -20,7 +20,8 @@ void ForEachElement(const ValueView& tuple, Fn&& fn) {
     fn(tuple.data.substr(pos, len));
     pos += len;
   }
-  if (n != tuple.count) throw Error(ErrorCode::kCorruption, "a tuple's count does not match its elements");
+  if (n != tuple.count)
+    throw Error(ErrorCode::kCorruption, "a tuple's count does not match its elements");
 }
 
 }  // namespace
@@ -59,9 +60,7 @@ std::string_view Heap::StoreChecked(std::string_view v, std::string& scratch) {
       EncodeBlob(scratch, view.kind, view.data.size(), first);
       return scratch;
     }
-    case ValueView::Kind::kRef:
-      OnStored(view);
-      return v;
+    case ValueView::Kind::kRef: OnStored(view); return v;
     case ValueView::Kind::kTuple: {
       std::string stored;
       EncodeTuple(stored, view.count, StoreElements(view));
@@ -74,8 +73,7 @@ std::string_view Heap::StoreChecked(std::string_view v, std::string& scratch) {
       }
       return scratch;
     }
-    default:
-      return v;
+    default: return v;
   }
 }
 
@@ -98,8 +96,10 @@ std::string_view Heap::ToInline(std::string_view stored, std::string& scratch) {
       std::string tuple;
       blobs_.Read(view.blob_page, view.blob_length, tuple);
       if (tuple.empty() || tuple[0] != static_cast<char>(ValueTag::kTuple) ||
-          EncodedSize(reinterpret_cast<const uint8_t*>(tuple.data()), tuple.size()) != tuple.size()) {
-        throw Error(ErrorCode::kCorruption, "blob at page " + std::to_string(view.blob_page) + " is not a tuple");
+          EncodedSize(reinterpret_cast<const uint8_t*>(tuple.data()), tuple.size()) !=
+              tuple.size()) {
+        throw Error(ErrorCode::kCorruption,
+                    "blob at page " + std::to_string(view.blob_page) + " is not a tuple");
       }
       std::string inner;
       std::string_view in = ToInline(tuple, inner);
@@ -108,7 +108,9 @@ std::string_view Heap::ToInline(std::string_view stored, std::string& scratch) {
     }
     case ValueView::Kind::kTuple: {
       bool plain = true;
-      ForEachElement(view, [&](std::string_view e) { plain = plain && !NeedsInlining(static_cast<uint8_t>(e[0])); });
+      ForEachElement(view, [&](std::string_view e) {
+        plain = plain && !NeedsInlining(static_cast<uint8_t>(e[0]));
+      });
       if (plain) return stored;
       std::string elements, inner;
       ForEachElement(view, [&](std::string_view e) {

@@ -14,7 +14,8 @@ void KindRegistry::Add(CollectionKind kind, KindHooks hooks) {
     throw Error(ErrorCode::kInvalidArgument, what + " needs both a destroy and a verify hook");
   }
   if (!kinds_.emplace(id, std::move(hooks)).second) {
-    throw Error(ErrorCode::kInvalidArgument, what + " is registered already, as " + kinds_.at(id).name);
+    throw Error(ErrorCode::kInvalidArgument,
+                what + " is registered already, as " + kinds_.at(id).name);
   }
 }
 
@@ -26,8 +27,8 @@ const KindHooks* KindRegistry::Find(uint8_t kind) const {
 const KindHooks& KindRegistry::Get(uint8_t kind, PageId collection) const {
   const KindHooks* hooks = Find(kind);
   if (hooks == nullptr) {
-    throw Error(ErrorCode::kCorruption, "collection " + std::to_string(collection) + " has unknown kind " +
-                                            std::to_string(kind));
+    throw Error(ErrorCode::kCorruption, "collection " + std::to_string(collection) +
+                                            " has unknown kind " + std::to_string(kind));
   }
   return *hooks;
 }

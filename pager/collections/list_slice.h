@@ -16,7 +16,9 @@ struct ListSlice {
   int64_t step = 1;
   uint64_t count = 0;
 
-  uint64_t at(uint64_t k) const { return start + static_cast<uint64_t>(static_cast<int64_t>(k) * step); }
+  uint64_t at(uint64_t k) const {
+    return start + static_cast<uint64_t>(static_cast<int64_t>(k) * step);
+  }
   // The lowest and one past the highest position. REQUIRES count > 0.
   uint64_t low() const { return step > 0 ? start : at(count - 1); }
   uint64_t high() const { return (step > 0 ? at(count - 1) : start) + 1; }
@@ -28,7 +30,8 @@ struct ListSlice {
 // Python says it. REQUIRES length <= INT64_MAX.
 inline ListSlice ResolveSlice(int64_t start, int64_t stop, int64_t step, uint64_t length) {
   if (step == 0) throw Error(ErrorCode::kInvalidArgument, "slice step cannot be zero");
-  if (step == std::numeric_limits<int64_t>::min()) step = -std::numeric_limits<int64_t>::max();  // as Python clamps it
+  if (step == std::numeric_limits<int64_t>::min())
+    step = -std::numeric_limits<int64_t>::max();  // as Python clamps it
   const int64_t n = static_cast<int64_t>(length);
   auto adjust = [&](int64_t i) {
     if (i < 0) {
@@ -46,7 +49,8 @@ inline ListSlice ResolveSlice(int64_t start, int64_t stop, int64_t step, uint64_
   if (step < 0 ? stop < start : start < stop) {
     s.start = static_cast<uint64_t>(start);
     // (distance - 1) / |step| + 1, in unsigned arithmetic (|step| may be 2**63 - 1).
-    const uint64_t distance = step < 0 ? static_cast<uint64_t>(start - stop) : static_cast<uint64_t>(stop - start);
+    const uint64_t distance =
+        step < 0 ? static_cast<uint64_t>(start - stop) : static_cast<uint64_t>(stop - start);
     const uint64_t stride = step < 0 ? static_cast<uint64_t>(-step) : static_cast<uint64_t>(step);
     s.count = (distance - 1) / stride + 1;
   }

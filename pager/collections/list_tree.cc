@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "pager/util/error.h"
 #include "pager/collections/list_leaf.h"
 #include "pager/collections/list_node.h"
 #include "pager/util/coding.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
@@ -145,9 +145,8 @@ ListTree::Split ListTree::ModifyLeaf(PageGuard& g, uint64_t k, std::string_view 
     target.Replace(at, v);
   };
   uint32_t at = static_cast<uint32_t>(k);
-  bool fits = mode == Mode::kInsert
-                  ? leaf.fits(v.size())
-                  : leaf.free_bytes() + leaf.value(at).size() >= v.size();
+  bool fits = mode == Mode::kInsert ? leaf.fits(v.size())
+                                    : leaf.free_bytes() + leaf.value(at).size() >= v.size();
   if (fits) {
     apply(leaf, at);
     return {};

@@ -39,9 +39,9 @@ struct ListShape {
   uint64_t size = 0;
   uint32_t height = 0;
   uint64_t leaves = 0;
-  uint64_t nodes = 0;           // internal pages
-  uint64_t leaf_bytes_used = 0; // values and offsets, over all leaves
-  uint64_t leaf_capacity = 0;   // what the leaves could hold
+  uint64_t nodes = 0;            // internal pages
+  uint64_t leaf_bytes_used = 0;  // values and offsets, over all leaves
+  uint64_t leaf_capacity = 0;    // what the leaves could hold
   double fill() const { return leaf_capacity == 0 ? 1.0 : double(leaf_bytes_used) / leaf_capacity; }
 };
 

@@ -12,14 +12,18 @@
 namespace pagefs {
 namespace {
 
-constexpr uint32_t kMaxListHeight = 32;  // far above any real tree (a 4 KiB tree of height 9 holds 2^64)
+constexpr uint32_t kMaxListHeight =
+    32;  // far above any real tree (a 4 KiB tree of height 9 holds 2^64)
 
 std::string Num(uint64_t v) { return std::to_string(v); }
 
 class TreeWalk {
  public:
   TreeWalk(CollectionCheck& check, const std::function<void(const ListValue&)>& on_value)
-      : check_(check), on_value_(on_value), owner_(check.collection()), page_size_(check.page_size()) {}
+      : check_(check),
+        on_value_(on_value),
+        owner_(check.collection()),
+        page_size_(check.page_size()) {}
 
   std::optional<uint64_t> Run(PageGuard header) {
     const std::string who = "collection " + Num(owner_);
@@ -36,18 +40,22 @@ class TreeWalk {
       return std::nullopt;
     }
     if (height == 0) {
-      if (size != 0) Problem(owner_, who + " is empty but its header says " + Num(size) + " values");
+      if (size != 0)
+        Problem(owner_, who + " is empty but its header says " + Num(size) + " values");
       return 0;
     }
     std::optional<uint64_t> found = Subtree(root, height, who + "'s root");
     if (found && *found != size) {
-      Problem(owner_, who + "'s header says " + Num(size) + " values, its tree holds " + Num(*found));
+      Problem(owner_,
+              who + "'s header says " + Num(size) + " values, its tree holds " + Num(*found));
     }
     return found;
   }
 
  private:
-  void Problem(PageId page, std::string message) { check_.Problem("list", page, std::move(message)); }
+  void Problem(PageId page, std::string message) {
+    check_.Problem("list", page, std::move(message));
+  }
 
   // The values under page id (a node of height h), or nothing when a page
   // under it could not be read or is not what it should be.
@@ -58,7 +66,8 @@ class TreeWalk {
     if (h == 1) {
       ListLeaf leaf(g.data(), page_size_);
       if (!leaf.is_leaf()) {
-        Problem(id, "page " + Num(id) + where + " should be a leaf, its type is " + Num(g.data()[0]));
+        Problem(id,
+                "page " + Num(id) + where + " should be a leaf, its type is " + Num(g.data()[0]));
         return Lost();
       }
       const uint32_t n = leaf.count();
@@ -69,8 +78,8 @@ class TreeWalk {
       for (uint32_t j = 0; j < n; ++j) {
         const uint32_t s = leaf.start(j), e = leaf.end(j);
         if (s >= e || s < ListLeaf::kHeaderSize + 2 * n || e > page_size_) {
-          Problem(id, "leaf " + Num(id) + where + ": value " + Num(j) + " has bad offsets (" + Num(s) + ".." +
-                          Num(e) + ")");
+          Problem(id, "leaf " + Num(id) + where + ": value " + Num(j) + " has bad offsets (" +
+                          Num(s) + ".." + Num(e) + ")");
           return Lost();
         }
       }
@@ -79,8 +88,8 @@ class TreeWalk {
     }
     ListNode node(g.data(), page_size_);
     if (!node.is_node()) {
-      Problem(id, "page " + Num(id) + where + " should be an internal node (height " + Num(h) + "), its type is " +
-                      Num(g.data()[0]));
+      Problem(id, "page " + Num(id) + where + " should be an internal node (height " + Num(h) +
+                      "), its type is " + Num(g.data()[0]));
       return Lost();
     }
     const uint32_t n = node.count();
@@ -99,16 +108,17 @@ class TreeWalk {
       const auto [child, cum] = children[j];
       if (cum <= before) {
         Problem(id, "node " + Num(id) + where + ": child " + Num(j) + " has count " +
-                        (cum < before ? "below zero" : "zero") + " (cumulative " + Num(cum) + " after " +
-                        Num(before) + ")");
+                        (cum < before ? "below zero" : "zero") + " (cumulative " + Num(cum) +
+                        " after " + Num(before) + ")");
         whole = false;
       }
-      std::optional<uint64_t> got = Subtree(child, h - 1, "child " + Num(j) + " of node " + Num(id));
+      std::optional<uint64_t> got =
+          Subtree(child, h - 1, "child " + Num(j) + " of node " + Num(id));
       if (!got) {
         whole = false;
       } else if (cum > before && *got != cum - before) {
-        Problem(id, "node " + Num(id) + where + ": child " + Num(j) + " (page " + Num(child) + ") is counted " +
-                        Num(cum - before) + ", its subtree holds " + Num(*got));
+        Problem(id, "node " + Num(id) + where + ": child " + Num(j) + " (page " + Num(child) +
+                        ") is counted " + Num(cum - before) + ", its subtree holds " + Num(*got));
         whole = false;
       }
       before = std::max(before, cum);
@@ -125,7 +135,8 @@ class TreeWalk {
   }
 
   void Value(const ListLeaf& leaf, PageId page, uint32_t j) {
-    const std::string where = "value " + Num(j) + " of leaf " + Num(page) + " of collection " + Num(owner_);
+    const std::string where =
+        "value " + Num(j) + " of leaf " + Num(page) + " of collection " + Num(owner_);
     const std::optional<uint64_t> position = position_;
     if (position_) ++*position_;
     const std::string_view stored = leaf.value(j);

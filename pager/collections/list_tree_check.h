@@ -16,12 +16,12 @@
 namespace pagefs {
 
 struct ListValue {
-  const ValueView& view;            // decoded
+  const ValueView& view;                   // decoded
   const std::optional<std::string>& text;  // a str's text, when known
   // The value's index in the list; unknown after a page that could not be read.
   std::optional<uint64_t> position;
-  PageId page;                      // the leaf it is on
-  const std::string& where;         // "value J of leaf P of collection C"
+  PageId page;               // the leaf it is on
+  const std::string& where;  // "value J of leaf P of collection C"
 };
 
 // Walks the tree whose header page is header (pinned; released before the
@@ -29,7 +29,8 @@ struct ListValue {
 // Returns the number of values the tree holds (a header count that disagrees
 // is reported); nothing when part of it could not be read or its header is
 // not a tree's.
-std::optional<uint64_t> CheckListTree(CollectionCheck& check, PageGuard header,
-                                      const std::function<void(const ListValue&)>& on_value = nullptr);
+std::optional<uint64_t> CheckListTree(
+    CollectionCheck& check, PageGuard header,
+    const std::function<void(const ListValue&)>& on_value = nullptr);
 
 }  // namespace pagefs

@@ -2,11 +2,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include "pager/util/error.h"
 #include "pager/collections/list_leaf.h"
 #include "pager/collections/list_node.h"
 #include "pager/collections/list_tree.h"
 #include "pager/util/coding.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 
@@ -43,7 +43,8 @@ void ListTree::EraseRange(PageId id, uint32_t h, uint64_t a, uint64_t b) {
   PageGuard g = space_.Write(id);
   if (h == 1) {
     DropValues(g.data(), static_cast<uint32_t>(a), static_cast<uint32_t>(b));
-    ListLeaf(g.mutable_data(), page_size_).Erase(static_cast<uint32_t>(a), static_cast<uint32_t>(b));
+    ListLeaf(g.mutable_data(), page_size_)
+        .Erase(static_cast<uint32_t>(a), static_cast<uint32_t>(b));
     return;
   }
   ListNode node(g.mutable_data(), page_size_);
@@ -127,7 +128,8 @@ void ListTree::EraseEvery(PageId id, uint32_t h, uint64_t first, uint64_t stride
 
 void ListTree::EraseSlice(const ListSlice& s) {
   if (s.count == 0) return;
-  const uint64_t stride = s.step > 0 ? static_cast<uint64_t>(s.step) : static_cast<uint64_t>(-s.step);
+  const uint64_t stride =
+      s.step > 0 ? static_cast<uint64_t>(s.step) : static_cast<uint64_t>(-s.step);
   if (stride == 1) return Erase(s.low(), s.high());
   PageGuard hdr = space_.Write(header_);
   uint8_t* h = hdr.mutable_data();
@@ -138,8 +140,8 @@ void ListTree::EraseSlice(const ListSlice& s) {
     Clear();
     return;
   }
-  EraseEvery(Field<uint64_t>(h, ListHeaderFields::kRoot), Field<uint32_t>(h, ListHeaderFields::kHeight), s.low(),
-             stride, s.count);
+  EraseEvery(Field<uint64_t>(h, ListHeaderFields::kRoot),
+             Field<uint32_t>(h, ListHeaderFields::kHeight), s.low(), stride, s.count);
   SetField<uint64_t>(h, ListHeaderFields::kSize, size - s.count);
   CollapseRoot(h);
 }
@@ -206,8 +208,8 @@ void ListTree::Erase(uint64_t start, uint64_t stop) {
     Clear();
     return;
   }
-  EraseRange(Field<uint64_t>(h, ListHeaderFields::kRoot), Field<uint32_t>(h, ListHeaderFields::kHeight),
-             start, stop);
+  EraseRange(Field<uint64_t>(h, ListHeaderFields::kRoot),
+             Field<uint32_t>(h, ListHeaderFields::kHeight), start, stop);
   SetField<uint64_t>(h, ListHeaderFields::kSize, size - (stop - start));
   CollapseRoot(h);
 }
@@ -259,10 +261,12 @@ uint64_t ListTree::CheckSubtree(PageId id, uint32_t h, ListShape& shape) {
   PageGuard g = space_.Read(id);
   if (h == 1) {
     ListLeaf leaf(g.data(), page_size_);
-    if (!leaf.is_leaf() || leaf.count() == 0) Corrupt("empty or mistyped leaf " + std::to_string(id));
+    if (!leaf.is_leaf() || leaf.count() == 0)
+      Corrupt("empty or mistyped leaf " + std::to_string(id));
     for (uint32_t j = 0; j < leaf.count(); ++j) {
       uint32_t s = leaf.start(j), e = leaf.end(j);
-      if (s >= e || s < ListLeaf::kHeaderSize + 2 * leaf.count()) Corrupt("bad offset in leaf " + std::to_string(id));
+      if (s >= e || s < ListLeaf::kHeaderSize + 2 * leaf.count())
+        Corrupt("bad offset in leaf " + std::to_string(id));
       std::string_view v = leaf.value(j);
       if (EncodedSize(reinterpret_cast<const uint8_t*>(v.data()), v.size()) != v.size()) {
         Corrupt("value does not fill its slot in leaf " + std::to_string(id));
@@ -281,7 +285,8 @@ uint64_t ListTree::CheckSubtree(PageId id, uint32_t h, ListShape& shape) {
   ++shape.nodes;
   for (uint32_t j = 0; j < node.count(); ++j) {
     if (CheckSubtree(node.child(j), h - 1, shape) != node.count_of(j) || node.count_of(j) == 0) {
-      Corrupt("count of child " + std::to_string(j) + " of node " + std::to_string(id) + " is wrong");
+      Corrupt("count of child " + std::to_string(j) + " of node " + std::to_string(id) +
+              " is wrong");
     }
   }
   return node.total();

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "pager/collections/hash_check.h"
-
 #include "pager/util/error.h"
 #include "pager/values/value_format.h"
 
@@ -120,7 +119,8 @@ void PersistentHash::Destroy(Heap& heap, uint64_t id) {
 }
 
 void PersistentHash::RegisterKinds(KindRegistry& kinds) {
-  for (auto [kind, name] : {std::pair{CollectionKind::kDict, "dict"}, std::pair{CollectionKind::kSet, "set"}}) {
+  for (auto [kind, name] :
+       {std::pair{CollectionKind::kDict, "dict"}, std::pair{CollectionKind::kSet, "set"}}) {
     KindHooks hooks;
     hooks.name = name;
     hooks.destroy = &PersistentHash::Destroy;

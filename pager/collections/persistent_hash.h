@@ -34,7 +34,8 @@ class PersistentHash {
   PersistentHash(Heap& heap, uint64_t id, CollectionKind kind);
   // Adopts a handle already opened (ReferencedLists::AdoptState); takes no
   // lock and reads no page.
-  PersistentHash(Heap& heap, uint64_t id, CollectionKind kind, std::shared_ptr<CollectionState> opened);
+  PersistentHash(Heap& heap, uint64_t id, CollectionKind kind,
+                 std::shared_ptr<CollectionState> opened);
   // REQUIRES the calling thread does not hold the heap's op lock.
   ~PersistentHash();
   PersistentHash(const PersistentHash&) = delete;
@@ -49,7 +50,7 @@ class PersistentHash {
   struct IterationState {
     uint64_t generation;  // HashTable::generation
     uint64_t size;
-    uint64_t version;     // HashTable::version
+    uint64_t version;  // HashTable::version
   };
   IterationState iteration_state();
   bool Get(std::string_view key, const Visitor& fn);

@@ -28,7 +28,8 @@ std::vector<std::string_view> SplitRun(std::string_view run, uint64_t count) {
     values.push_back(run.substr(pos, len));
     pos += len;
   }
-  if (values.size() != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count values");
+  if (values.size() != count)
+    throw Error(ErrorCode::kInvalidArgument, "run does not hold count values");
   return values;
 }
 
@@ -41,9 +42,12 @@ auto PersistentList::Locked(Fn&& fn) {
   return fn(tree);
 }
 
-uint64_t PersistentList::Create(Heap& heap) { return CollectionHandle::Create(heap, CollectionKind::kList); }
+uint64_t PersistentList::Create(Heap& heap) {
+  return CollectionHandle::Create(heap, CollectionKind::kList);
+}
 
-PersistentList::PersistentList(Heap& heap, uint64_t id) : handle_(heap, id, CollectionKind::kList) {}
+PersistentList::PersistentList(Heap& heap, uint64_t id)
+    : handle_(heap, id, CollectionKind::kList) {}
 
 uint64_t PersistentList::size() {
   return Locked([](ListTree& t) { return t.size(); });
@@ -70,7 +74,8 @@ namespace {
 uint64_t ResolveAssignment(int64_t i, uint64_t n) {
   const int64_t size = static_cast<int64_t>(n);
   const int64_t at = i < 0 ? i + size : i;
-  if (at < 0 || at >= size) throw Error(ErrorCode::kOutOfRange, "list assignment index out of range");
+  if (at < 0 || at >= size)
+    throw Error(ErrorCode::kOutOfRange, "list assignment index out of range");
   return static_cast<uint64_t>(at);
 }
 
@@ -112,18 +117,19 @@ void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run
   });
 }
 void PersistentList::EraseSlice(int64_t start, int64_t stop, int64_t step) {
-  Locked([&](ListTree& t) {
-    t.EraseSlice(ResolveSlice(start, stop, step, t.size()));
-  });
+  Locked([&](ListTree& t) { t.EraseSlice(ResolveSlice(start, stop, step, t.size())); });
 }
-void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run, uint64_t count) {
-  if (step == 1) throw Error(ErrorCode::kInvalidArgument, "a slice with step 1 is assigned by Replace");
+void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run,
+                                 uint64_t count) {
+  if (step == 1)
+    throw Error(ErrorCode::kInvalidArgument, "a slice with step 1 is assigned by Replace");
   Locked([&](ListTree& t) {
     std::vector<std::string_view> values = SplitRun(run, count);
     const ListSlice s = ResolveSlice(start, stop, step, t.size());
     if (count != s.count) {
-      throw Error(ErrorCode::kInvalidArgument, "attempt to assign sequence of size " + std::to_string(count) +
-                                                   " to extended slice of size " + std::to_string(s.count));
+      throw Error(ErrorCode::kInvalidArgument,
+                  "attempt to assign sequence of size " + std::to_string(count) +
+                      " to extended slice of size " + std::to_string(s.count));
     }
     for (uint64_t k = 0; k < count; ++k) t.Set(s.at(k), values[k]);
   });
@@ -179,7 +185,8 @@ void ReferencedLists::Open(std::string_view encoded) {
   }
   if (encoded[0] != static_cast<char>(ValueTag::kRef)) return;
   const ValueView v = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());
-  if (v.ref_kind == CollectionKind::kRootMap) return;  // no handles on the root map; the reader reports it
+  if (v.ref_kind == CollectionKind::kRootMap)
+    return;  // no handles on the root map; the reader reports it
   heap_.CheckHeader(v.ref_id, v.ref_kind);
   auto it = opened_.emplace(v.ref_id, nullptr);
   try {
@@ -227,7 +234,9 @@ void PersistentList::RegisterKind(KindRegistry& kinds) {
   KindHooks hooks;
   hooks.name = "list";
   hooks.destroy = &PersistentList::Destroy;
-  hooks.verify = [](CollectionCheck& check, PageGuard header) { return CheckListTree(check, std::move(header)); };
+  hooks.verify = [](CollectionCheck& check, PageGuard header) {
+    return CheckListTree(check, std::move(header));
+  };
   kinds.Add(CollectionKind::kList, std::move(hooks));
 }
 

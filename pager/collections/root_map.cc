@@ -29,7 +29,8 @@ std::pair<uint64_t, bool> RootMap::Find(ListTree& tree, std::string_view name) {
     }
   }
   bool found = false;
-  if (lo < tree.size() / 2) tree.Get(2 * lo, [&](std::string_view enc) { found = KeyOf(enc) == name; });
+  if (lo < tree.size() / 2)
+    tree.Get(2 * lo, [&](std::string_view enc) { found = KeyOf(enc) == name; });
   return {lo, found};
 }
 
@@ -102,7 +103,8 @@ std::optional<uint64_t> VerifyRootMap(CollectionCheck& check, PageGuard header) 
   std::optional<std::string> previous;  // the key before, when known
   const auto on_value = [&](const ListValue& v) {
     if (!v.position || *v.position % 2 != 0) return;
-    const std::string key = "key " + std::to_string(*v.position / 2) + " of the root map (" + v.where + ")";
+    const std::string key =
+        "key " + std::to_string(*v.position / 2) + " of the root map (" + v.where + ")";
     if (v.view.kind != ValueView::Kind::kStr && v.view.kind != ValueView::Kind::kBlobStr) {
       check.Problem("root_map", v.page, key + " is not a str");
       previous.reset();
@@ -112,14 +114,16 @@ std::optional<uint64_t> VerifyRootMap(CollectionCheck& check, PageGuard header) 
       previous.reset();
       return;
     }
-    if (previous && !(*previous < *v.text)) check.Problem("root_map", v.page, key + " is not after the key before it");
+    if (previous && !(*previous < *v.text))
+      check.Problem("root_map", v.page, key + " is not after the key before it");
     previous = *v.text;
   };
   const PageId id = check.collection();
   std::optional<uint64_t> entries = CheckListTree(check, std::move(header), on_value);
   if (!entries) return std::nullopt;
   if (*entries % 2 != 0) {
-    check.Problem("root_map", id, "the root map holds an odd number of entries (" + std::to_string(*entries) + ")");
+    check.Problem("root_map", id,
+                  "the root map holds an odd number of entries (" + std::to_string(*entries) + ")");
   }
   return *entries / 2;
 }

@@ -79,8 +79,8 @@ bool IsPagefsMount(const std::string& path) {
              std::string::npos;
     }
   }
-  throw Error::FromErrno(err, "read " + path + "/.stats (is the FUSE mount at " + path +
-                                  " a healthy pagefs mount?)");
+  throw Error::FromErrno(
+      err, "read " + path + "/.stats (is the FUSE mount at " + path + " a healthy pagefs mount?)");
 }
 
 void PosixEnv::CreateFolders(const std::string& path) {
@@ -122,8 +122,7 @@ uint32_t PosixEnv::ProbePageSize(const std::string& dir, const std::string& desc
 std::unique_ptr<Tier> PosixEnv::OpenTier(const std::string& dir, uint32_t page_size,
                                          bool read_only) {
   return std::make_unique<SegmentTier>(dir, page_size,
-                                       static_cast<uint32_t>(kSegmentBytes / page_size),
-                                       read_only);
+                                       static_cast<uint32_t>(kSegmentBytes / page_size), read_only);
 }
 
 std::unique_ptr<CommitRoot> PosixEnv::OpenCommitRoot(const std::string& /*dir*/, Tier& tier) {

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "pager/util/error.h"
 #include "pager/space/mount_protocol.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 
@@ -52,8 +52,8 @@ size_t Transfer(uint64_t off, size_t size, uint64_t page_size, Piece&& piece) {
 
 }  // namespace
 
-std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done,
-                                        uint64_t page_count, uint32_t page_size) {
+std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done, uint64_t page_count,
+                                        uint32_t page_size) {
   if (size == 0 || done != size || size < kReadAheadMin) return std::nullopt;
   const PageId first = off / page_size;
   const PageId next = (off + size - 1) / page_size + 1;
@@ -153,8 +153,7 @@ FlatView::WriteResult FlatView::Write(uint64_t off, const uint8_t* data, size_t 
     if (id == kNoPage) {
       if (!AllZero(src, n)) {
         throw Error(ErrorCode::kInvalidArgument,
-                    "the first page of prefix '" + name_ + "' (bytes 0.." +
-                        std::to_string(ps - 1) +
+                    "the first page of prefix '" + name_ + "' (bytes 0.." + std::to_string(ps - 1) +
                         " of data) is not a page: only zeros can be written there");
       }
     } else {
@@ -178,18 +177,19 @@ std::vector<PageId> FlatView::Punch(uint64_t off, uint64_t len) {
   const uint64_t end = std::min<uint64_t>(off + len, volume.page_count() * ps);
   std::vector<PageId> freed;
   uint64_t done = 0;  // not a transfer: a failure is thrown, never a short punch
-  ForEachPage(off, end > off ? end - off : 0, ps, done, [&](PageId id, size_t in, size_t n, size_t) {
-    if (id == kNoPage) return;
-    std::unique_lock<std::shared_mutex> lock(locks_.For(id));
-    if (!volume.IsAllocated(id)) return;
-    if (n == ps) {
-      space_.Free(id);
-      freed.push_back(id);
-    } else {
-      PageGuard page = space_.Write(id);
-      std::memset(page.mutable_data() + in, 0, n);
-    }
-  });
+  ForEachPage(off, end > off ? end - off : 0, ps, done,
+              [&](PageId id, size_t in, size_t n, size_t) {
+                if (id == kNoPage) return;
+                std::unique_lock<std::shared_mutex> lock(locks_.For(id));
+                if (!volume.IsAllocated(id)) return;
+                if (n == ps) {
+                  space_.Free(id);
+                  freed.push_back(id);
+                } else {
+                  PageGuard page = space_.Write(id);
+                  std::memset(page.mutable_data() + in, 0, n);
+                }
+              });
   MarkChanged();
   return freed;
 }
@@ -239,8 +239,7 @@ CommitPin FlatView::PinCommitted() {
   return volume_().PinCommitted();
 }
 
-size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t size,
-                               uint8_t* out) {
+size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t size, uint8_t* out) {
   // Shared op lock: a rollback (which replaces the Volume) waits. Commits do
   // not need it: the pin keeps the commit's slots (the reader table outlives
   // a rollback's new Volume, which holds them too).

@@ -53,8 +53,8 @@ struct PageRange {
 // returned done bytes, in a space of page_count pages: the next range as long
 // as the read, cut at the end of the space. None for a short or failed read,
 // a small one, or one that reached the end.
-std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done,
-                                        uint64_t page_count, uint32_t page_size);
+std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done, uint64_t page_count,
+                                        uint32_t page_size);
 
 // Content locks of one space's pages, striped by id.
 class PageLocks {

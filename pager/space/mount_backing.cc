@@ -22,8 +22,8 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
   const size_t want = page_size_;
   size_t done = 0;
   while (done < want) {
-    ssize_t n = ::pread(fd_, buf + done, want - done,
-                        static_cast<off_t>(first * page_size_ + done));
+    ssize_t n =
+        ::pread(fd_, buf + done, want - done, static_cast<off_t>(first * page_size_ + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error::FromErrno(errno, "read page " + std::to_string(first) + " through the mount");
@@ -60,9 +60,11 @@ void MountBacking::FlushLocked() {
                          base + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error::FromErrno(errno, "write pages " + std::to_string(first_pending_) + ".. through the mount");
+      throw Error::FromErrno(
+          errno, "write pages " + std::to_string(first_pending_) + ".. through the mount");
     }
-    if (n == 0) throw Error(ErrorCode::kIo, "short write of page " + std::to_string(first_pending_));
+    if (n == 0)
+      throw Error(ErrorCode::kIo, "short write of page " + std::to_string(first_pending_));
     done += static_cast<size_t>(n);
   }
   pending_.clear();

@@ -107,16 +107,16 @@ inline std::string DescribeMountWriter(uint64_t pid) {
 struct CommittedHeader {
   static constexpr uint64_t kMagic = 0x5453434d4f434650;  // "PFCOMMST"
   static constexpr size_t kBytes = 48;
-  uint64_t epoch = 0;        // the commit this open file reads
-  uint64_t root_map = 0;     // its anchors
+  uint64_t epoch = 0;     // the commit this open file reads
+  uint64_t root_map = 0;  // its anchors
   uint64_t orphan_head = 0;
-  uint64_t page_count = 0;   // its page count
-  uint64_t latest_epoch = 0; // the daemon's last commit at the time of the read
+  uint64_t page_count = 0;    // its page count
+  uint64_t latest_epoch = 0;  // the daemon's last commit at the time of the read
 };
 
 inline void EncodeCommittedHeader(const CommittedHeader& h, uint8_t* out) {
-  const uint64_t words[6] = {CommittedHeader::kMagic, h.epoch, h.root_map, h.orphan_head,
-                             h.page_count, h.latest_epoch};
+  const uint64_t words[6] = {CommittedHeader::kMagic, h.epoch,      h.root_map,
+                             h.orphan_head,           h.page_count, h.latest_epoch};
   for (int w = 0; w < 6; ++w) PutLe64(out + 8 * w, words[w]);
 }
 

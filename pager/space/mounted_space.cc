@@ -52,9 +52,9 @@ MountedSpace::MountedSpace(Env& env, const std::string& dir, const std::string& 
         const int err = errno;
         if (err == EBUSY) {
           const uint64_t pid = AskInfo(data_fd_).writer_pid;
-          throw Error(ErrorCode::kBusy, describe_ + " is open for writing by " +
-                                            (pid != 0 ? DescribeMountWriter(pid)
-                                                      : std::string("another client")));
+          throw Error(ErrorCode::kBusy,
+                      describe_ + " is open for writing by " +
+                          (pid != 0 ? DescribeMountWriter(pid) : std::string("another client")));
         }
         if (err == EROFS) throw Error(ErrorCode::kReadOnly, describe_ + " is on a read-only mount");
         throw Error::FromErrno(err, "take the writer role of " + describe_);
@@ -70,9 +70,8 @@ MountedSpace::MountedSpace(Env& env, const std::string& dir, const std::string& 
       last_look_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
     }
     if (page_size_ < 4096 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0) {
-      throw Error(ErrorCode::kCorruption,
-                  "the mount names no valid page size for " + describe_ + ": " +
-                      std::to_string(page_size_));
+      throw Error(ErrorCode::kCorruption, "the mount names no valid page size for " + describe_ +
+                                              ": " + std::to_string(page_size_));
     }
     backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
     pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
@@ -151,8 +150,7 @@ MountedSpace::~MountedSpace() {
 void MountedSpace::CheckWritable() const {
   if (read_only_) throw Error(ErrorCode::kReadOnly, describe_ + " is open read-only");
   if (failed_.load()) {
-    throw Error(ErrorCode::kFailed,
-                describe_ + " refuses writes after a failed commit; reopen it");
+    throw Error(ErrorCode::kFailed, describe_ + " refuses writes after a failed commit; reopen it");
   }
 }
 

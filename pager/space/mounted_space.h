@@ -62,8 +62,8 @@ class MountedSpace final : public PageSpace {
   // when another client of the mount writes the prefix, Error(kReadOnly) for
   // a writable open of a read-only mount, Error(kIo) when the files cannot
   // be opened.
-  MountedSpace(Env& env, const std::string& dir, const std::string& describe,
-               uint64_t cache_bytes, bool read_only);
+  MountedSpace(Env& env, const std::string& dir, const std::string& describe, uint64_t cache_bytes,
+               bool read_only);
   ~MountedSpace() override;
   MountedSpace(const MountedSpace&) = delete;
   MountedSpace& operator=(const MountedSpace&) = delete;
@@ -89,7 +89,7 @@ class MountedSpace final : public PageSpace {
   PoolStats pool_stats() const { return pool_->stats(); }
   // The daemon's last commit (kIoctlSpaceInfo); a read-only space: the commit it shows.
   uint64_t epoch() const;
-  uint64_t page_count() const;   // data's size in pages, as the daemon has it now
+  uint64_t page_count() const;  // data's size in pages, as the daemon has it now
   bool failed() const { return failed_.load(); }
   void CheckWritable() const;
 

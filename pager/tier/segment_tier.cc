@@ -159,8 +159,8 @@ void SegmentTier::ScanFolder(bool for_writer) {
       throw Error::FromErrno(errno, "stat " + dir_ + "/" + name);
     }
     if (!S_ISREG(st.st_mode)) {
-      throw Error(ErrorCode::kCorruption, dir_ + "/" + name +
-                                              " is not a regular file: the store is damaged");
+      throw Error(ErrorCode::kCorruption,
+                  dir_ + "/" + name + " is not a regular file: the store is damaged");
     }
     if (index == 0) {
       has_first = true;
@@ -209,8 +209,8 @@ SegmentTier::~SegmentTier() {
 SegmentTier::Segment* SegmentTier::SegmentFor(SlotId slot, bool for_write) {
   uint64_t index = slot / slots_per_segment_;
   if (index >= kMaxSegments) {
-    throw Error(ErrorCode::kNoSpace, "segment folder " + dir_ + " is full (slot " +
-                                         std::to_string(slot) + ")", ENOSPC);
+    throw Error(ErrorCode::kNoSpace,
+                "segment folder " + dir_ + " is full (slot " + std::to_string(slot) + ")", ENOSPC);
   }
   Segment* seg = segments_[index].load(std::memory_order_acquire);
   if (seg != nullptr) return seg;
@@ -263,9 +263,9 @@ void SegmentTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
       for (uint32_t i = 0; i < count; ++i) std::memset(bufs[i], 0, slot_size_);
     } else {
       off_t off = static_cast<off_t>(first % slots_per_segment_) * slot_size_;
-      FullPreadv(seg->fd, bufs, count, slot_size_, off,
-                 dir_ + " slots " + std::to_string(first) + ".." +
-                     std::to_string(first + count - 1));
+      FullPreadv(
+          seg->fd, bufs, count, slot_size_, off,
+          dir_ + " slots " + std::to_string(first) + ".." + std::to_string(first + count - 1));
     }
     first += count;
     bufs += count;

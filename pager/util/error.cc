@@ -12,7 +12,9 @@ Error Error::FromErrno(int err, const std::string& what) {
   return Error(code, what + ": " + std::strerror(err), err);
 }
 
-Error Error::Closed(const std::string& store) { return Error(ErrorCode::kClosed, store + " is closed"); }
+Error Error::Closed(const std::string& store) {
+  return Error(ErrorCode::kClosed, store + " is closed");
+}
 
 const char* ErrorCodeName(ErrorCode code) noexcept {
   switch (code) {

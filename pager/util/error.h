@@ -30,10 +30,14 @@ enum class ErrorCode {
 
 // Every code once, in declaration order: for tables and their tests.
 inline constexpr ErrorCode kAllErrorCodes[] = {
-    ErrorCode::kIo,         ErrorCode::kNoSpace,  ErrorCode::kCorruption, ErrorCode::kInvalidArgument,
-    ErrorCode::kOutOfRange, ErrorCode::kTooLarge, ErrorCode::kNotFound,   ErrorCode::kExists,
-    ErrorCode::kReadOnly,   ErrorCode::kNotAllowed, ErrorCode::kClosed,   ErrorCode::kBusy,
-    ErrorCode::kBudget,     ErrorCode::kFailed,   ErrorCode::kStale,
+    ErrorCode::kIo,         ErrorCode::kNoSpace,
+    ErrorCode::kCorruption, ErrorCode::kInvalidArgument,
+    ErrorCode::kOutOfRange, ErrorCode::kTooLarge,
+    ErrorCode::kNotFound,   ErrorCode::kExists,
+    ErrorCode::kReadOnly,   ErrorCode::kNotAllowed,
+    ErrorCode::kClosed,     ErrorCode::kBusy,
+    ErrorCode::kBudget,     ErrorCode::kFailed,
+    ErrorCode::kStale,
 };
 
 class Error : public std::runtime_error {

@@ -73,24 +73,24 @@ class SCOPED_CAPABILITY MutexLock {
 };
 
 // Holds a SharedMutex exclusively for its scope.
-class SCOPED_CAPABILITY WriterLock {
+class SCOPED_CAPABILITY ExclusiveLock {
  public:
-  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
-  ~WriterLock() RELEASE() { mu_.Unlock(); }
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
+  explicit ExclusiveLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
+  ~ExclusiveLock() RELEASE() { mu_.Unlock(); }
+  ExclusiveLock(const ExclusiveLock&) = delete;
+  ExclusiveLock& operator=(const ExclusiveLock&) = delete;
 
  private:
   SharedMutex& mu_;
 };
 
 // Holds a SharedMutex shared for its scope.
-class SCOPED_CAPABILITY ReaderLock {
+class SCOPED_CAPABILITY SharedLock {
  public:
-  explicit ReaderLock(SharedMutex& mu) ACQUIRE_SHARED(mu) : mu_(mu) { mu_.LockShared(); }
-  ~ReaderLock() RELEASE() { mu_.UnlockShared(); }
-  ReaderLock(const ReaderLock&) = delete;
-  ReaderLock& operator=(const ReaderLock&) = delete;
+  explicit SharedLock(SharedMutex& mu) ACQUIRE_SHARED(mu) : mu_(mu) { mu_.LockShared(); }
+  ~SharedLock() RELEASE() { mu_.UnlockShared(); }
+  SharedLock(const SharedLock&) = delete;
+  SharedLock& operator=(const SharedLock&) = delete;
 
  private:
   SharedMutex& mu_;

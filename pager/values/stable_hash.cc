@@ -22,7 +22,8 @@ std::string IntegralDoubleBytes(double f) {
   const int shift = e - 53;  // >= 11, as |f| >= 2**63
   std::string le(static_cast<size_t>(shift / 8 + 10), '\0');
   const uint64_t placed = mant << (shift % 8);  // at most 53 + 7 bits
-  for (int k = 0; k < 8; ++k) le[shift / 8 + k] = static_cast<char>(static_cast<uint8_t>(placed >> (8 * k)));
+  for (int k = 0; k < 8; ++k)
+    le[shift / 8 + k] = static_cast<char>(static_cast<uint8_t>(placed >> (8 * k)));
   if (f < 0) {
     bool carry = true;
     for (char& c : le) {
@@ -45,7 +46,8 @@ std::string IntegralDoubleBytes(double f) {
 
 void AppendFloatForm(double f, std::string& out) {
   if (!std::isfinite(f) || std::trunc(f) != f) return EncodeFloat(out, f);
-  if (std::fabs(f) < 9223372036854775808.0) return EncodeInt(out, static_cast<int64_t>(f));  // -0.0 is 0
+  if (std::fabs(f) < 9223372036854775808.0)
+    return EncodeInt(out, static_cast<int64_t>(f));  // -0.0 is 0
   EncodeBigInt(out, IntegralDoubleBytes(f));
 }
 
@@ -70,13 +72,13 @@ void AppendKeyForm(std::string_view key, std::string& out) {
         AppendKeyForm(v.data.substr(pos, len), elements);
         pos += len;
       }
-      if (n != v.count) throw Error(ErrorCode::kCorruption, "a tuple's count does not match its elements");
+      if (n != v.count)
+        throw Error(ErrorCode::kCorruption, "a tuple's count does not match its elements");
       return EncodeTuple(out, v.count, elements);
     }
     case ValueView::Kind::kRef:
       throw Error(ErrorCode::kInvalidArgument, "unhashable key: a reference to a collection");
-    default:
-      throw Error(ErrorCode::kInvalidArgument, "unhashable key: a stored-only form");
+    default: throw Error(ErrorCode::kInvalidArgument, "unhashable key: a stored-only form");
   }
 }
 
@@ -86,7 +88,9 @@ std::string KeyForm(std::string_view key) {
   return out;
 }
 
-uint64_t StableHashOfForm(std::string_view form) { return Checksum(form.data(), form.size(), kKeyHashSeed); }
+uint64_t StableHashOfForm(std::string_view form) {
+  return Checksum(form.data(), form.size(), kKeyHashSeed);
+}
 
 uint64_t StableHash(std::string_view key) { return StableHashOfForm(KeyForm(key)); }
 

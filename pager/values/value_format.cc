@@ -50,9 +50,7 @@ uint64_t GetVarint(const uint8_t* p, size_t avail, size_t* pos) {
 uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
-int64_t UnZigZag(uint64_t v) {
-  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
-}
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 // A varint length n followed by n payload bytes, starting at p[pos].
 std::string_view GetLengthPrefixed(const uint8_t* p, size_t avail, size_t pos, size_t* end) {
@@ -91,9 +89,7 @@ ValueView DecodeSized(const uint8_t* p, size_t avail, size_t* size) {
     return v;
   }
   switch (static_cast<ValueTag>(tag)) {
-    case ValueTag::kNone:
-      *size = 1;
-      return v;
+    case ValueTag::kNone: *size = 1; return v;
     case ValueTag::kFalse:
     case ValueTag::kTrue:
       v.kind = ValueView::Kind::kBool;
@@ -161,8 +157,7 @@ ValueView DecodeSized(const uint8_t* p, size_t avail, size_t* size) {
       v.kind = ValueView::Kind::kAbsent;
       *size = 1;
       return v;
-    default:
-      Corrupt("unknown tag");
+    default: Corrupt("unknown tag");
   }
 }
 
@@ -246,8 +241,7 @@ void EncodeBlob(std::string& out, bool is_str, uint64_t length, PageId first_pag
   EncodeBlob(out, is_str ? ValueView::Kind::kStr : ValueView::Kind::kBytes, length, first_page);
 }
 
-void EncodeBlob(std::string& out, ValueView::Kind inline_kind, uint64_t length,
-                PageId first_page) {
+void EncodeBlob(std::string& out, ValueView::Kind inline_kind, uint64_t length, PageId first_page) {
   ValueTag tag = inline_kind == ValueView::Kind::kStr     ? ValueTag::kBlobStr
                  : inline_kind == ValueView::Kind::kBytes ? ValueTag::kBlobBytes
                  : inline_kind == ValueView::Kind::kTuple ? ValueTag::kBlobTuple

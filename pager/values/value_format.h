@@ -21,18 +21,18 @@ enum class ValueTag : uint8_t {
   kNone = 0x00,
   kFalse = 0x01,
   kTrue = 0x02,
-  kInt = 0x03,        // zigzag varint, any int64
-  kBigInt = 0x04,     // varint n, then n bytes of two's complement, little-endian
-  kFloat = 0x05,      // 8 bytes IEEE-754, little-endian, bit-exact (nan, -0.0)
-  kStr = 0x06,        // varint n, then n bytes of UTF-8 ("surrogatepass")
-  kBytes = 0x07,      // varint n, then n bytes
-  kBlobStr = 0x08,    // stored form only: u64 length, u64 first blob page
-  kBlobBytes = 0x09,  // stored form only
-  kRef = 0x0A,        // u8 CollectionKind, u64 collection id
-  kBlobBigInt = 0x0B, // stored form only: an int too long to keep inline
-  kTuple = 0x0C,      // varint count, varint n, then n bytes: the count values
-  kBlobTuple = 0x0D,  // stored form only: u64 length, u64 first page of a stored kTuple
-  kAbsent = 0x0E,     // stored form only: the slot of a deleted entry of a hash collection
+  kInt = 0x03,           // zigzag varint, any int64
+  kBigInt = 0x04,        // varint n, then n bytes of two's complement, little-endian
+  kFloat = 0x05,         // 8 bytes IEEE-754, little-endian, bit-exact (nan, -0.0)
+  kStr = 0x06,           // varint n, then n bytes of UTF-8 ("surrogatepass")
+  kBytes = 0x07,         // varint n, then n bytes
+  kBlobStr = 0x08,       // stored form only: u64 length, u64 first blob page
+  kBlobBytes = 0x09,     // stored form only
+  kRef = 0x0A,           // u8 CollectionKind, u64 collection id
+  kBlobBigInt = 0x0B,    // stored form only: an int too long to keep inline
+  kTuple = 0x0C,         // varint count, varint n, then n bytes: the count values
+  kBlobTuple = 0x0D,     // stored form only: u64 length, u64 first page of a stored kTuple
+  kAbsent = 0x0E,        // stored form only: the slot of a deleted entry of a hash collection
   kShortStrBase = 0x40,  // 0x40..0x7F: str of (tag - 0x40) bytes, bytes follow
   kSmallIntBase = 0x80,  // 0x80..0xFF: int (tag - 0x80 - kSmallIntBias)
 };
@@ -45,8 +45,22 @@ inline bool IsKnownCollectionKind(uint8_t kind) { return kind >= 1 && kind <= 4;
 
 // The decoded view of one value; string payloads point into the source bytes.
 struct ValueView {
-  enum class Kind : uint8_t { kNone, kBool, kInt, kBigInt, kFloat, kStr, kBytes, kBlobStr, kBlobBytes, kRef,
-                              kBlobBigInt, kTuple, kBlobTuple, kAbsent };
+  enum class Kind : uint8_t {
+    kNone,
+    kBool,
+    kInt,
+    kBigInt,
+    kFloat,
+    kStr,
+    kBytes,
+    kBlobStr,
+    kBlobBytes,
+    kRef,
+    kBlobBigInt,
+    kTuple,
+    kBlobTuple,
+    kAbsent
+  };
   Kind kind = Kind::kNone;
   bool b = false;
   int64_t i = 0;
@@ -78,8 +92,7 @@ void EncodeAbsent(std::string& out);
 void EncodeBlob(std::string& out, bool is_str, uint64_t length, PageId first_page);
 // The blob form of an inline value of kind (kStr, kBytes or kBigInt) whose
 // payload of length bytes starts at first_page.
-void EncodeBlob(std::string& out, ValueView::Kind inline_kind, uint64_t length,
-                PageId first_page);
+void EncodeBlob(std::string& out, ValueView::Kind inline_kind, uint64_t length, PageId first_page);
 // The inline form of kind (kStr, kBytes or kBigInt) around payload, written
 // as is (no canonicalisation): the inverse of storing a payload as a blob.
 void EncodeInlinePayload(std::string& out, ValueView::Kind kind, std::string_view payload);
@@ -96,7 +109,7 @@ inline size_t FastEncodedSize(const uint8_t* p, size_t avail) {
                : tag >= static_cast<uint8_t>(ValueTag::kShortStrBase)
                    ? 1 + (tag - static_cast<uint8_t>(ValueTag::kShortStrBase))
                : tag <= static_cast<uint8_t>(ValueTag::kTrue) ? 1
-                                                               : 0;
+                                                              : 0;
     if (n != 0 && n <= avail) return n;
   }
   return EncodedSize(p, avail);

@@ -9,10 +9,10 @@ namespace pagefs {
 
 SuperblockSlots::SuperblockSlots(Tier& tier) : tier_(tier) {
   if (tier.slot_size() < 2 * kSuperblockCopySize) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "superblock slots of " + std::to_string(tier.slot_size()) + " bytes in " +
-                    tier.name() + " cannot hold two copies of " +
-                    std::to_string(kSuperblockCopySize));
+    throw Error(ErrorCode::kInvalidArgument, "superblock slots of " +
+                                                 std::to_string(tier.slot_size()) + " bytes in " +
+                                                 tier.name() + " cannot hold two copies of " +
+                                                 std::to_string(kSuperblockCopySize));
   }
 }
 

@@ -15,8 +15,8 @@
 
 #include <optional>
 
-#include "pager/volume/superblock.h"
 #include "pager/tier/tier.h"
+#include "pager/volume/superblock.h"
 
 namespace pagefs {
 

@@ -41,8 +41,7 @@ void PageTable::Open(const TableRoot& root) {
   leaves_.resize(dir_[1].size());
 }
 
-void PageTable::ReadNode(uint32_t level, uint64_t index, const TableEntry& where,
-                         TableEntry* out) {
+void PageTable::ReadNode(uint32_t level, uint64_t index, const TableEntry& where, TableEntry* out) {
   if (where.slot == 0) {
     std::memset(static_cast<void*>(out), 0, per_node_ * sizeof(TableEntry));
     return;
@@ -50,10 +49,10 @@ void PageTable::ReadNode(uint32_t level, uint64_t index, const TableEntry& where
   std::vector<uint8_t> buf(page_size_);
   tier_.Read(where.slot, buf.data());
   if (Checksum(buf.data(), page_size_, TableNodeSeed(level, index)) != where.checksum) {
-    throw Error(ErrorCode::kCorruption,
-                "checksum mismatch in " + describe_ + ": page table node at level " +
-                    std::to_string(level) + ", index " + std::to_string(index) + " (slot " +
-                    std::to_string(where.slot) + ")");
+    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + describe_ +
+                                            ": page table node at level " + std::to_string(level) +
+                                            ", index " + std::to_string(index) + " (slot " +
+                                            std::to_string(where.slot) + ")");
   }
   std::memcpy(static_cast<void*>(out), buf.data(), per_node_ * sizeof(TableEntry));
 }
@@ -146,7 +145,8 @@ TableRoot PageTable::WriteDirty(SlotAllocator& slots) {
       std::memset(buf.data(), 0, page_size_);
       const auto& children = dir_[k - 1];
       uint64_t first = j * per_node_;
-      uint64_t n = first < children.size() ? std::min<uint64_t>(per_node_, children.size() - first) : 0;
+      uint64_t n =
+          first < children.size() ? std::min<uint64_t>(per_node_, children.size() - first) : 0;
       std::memcpy(buf.data(), children.data() + first, n * sizeof(TableEntry));
       write_node(k, j, dir_[k][j]);
     }
@@ -181,7 +181,8 @@ void PageTable::TrimLeaves(uint64_t max_bytes) {
 }
 
 uint64_t PageTable::memory_bytes() const {
-  uint64_t bytes = loaded_leaves_ * per_node_ * sizeof(TableEntry) + leaves_.capacity() * sizeof(Leaf);
+  uint64_t bytes =
+      loaded_leaves_ * per_node_ * sizeof(TableEntry) + leaves_.capacity() * sizeof(Leaf);
   for (const auto& level : dir_) bytes += level.capacity() * sizeof(TableEntry);
   return bytes;
 }

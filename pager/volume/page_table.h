@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "pager/tier/tier.h"
 #include "pager/util/page.h"
 #include "pager/volume/slot_allocator.h"
-#include "pager/tier/tier.h"
 
 namespace pagefs {
 

@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "pager/util/error.h"
 #include "pager/util/coding.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 

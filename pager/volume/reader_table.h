@@ -42,9 +42,9 @@ struct ReaderSnapshot {
 };
 
 struct ReaderScan {
-  uint64_t live = 0;                   // readers with a published commit
-  std::optional<uint64_t> oldest;      // the oldest epoch they read
-  uint64_t cleared = 0;                // slots of dead readers cleared by this scan
+  uint64_t live = 0;                      // readers with a published commit
+  std::optional<uint64_t> oldest;         // the oldest epoch they read
+  uint64_t cleared = 0;                   // slots of dead readers cleared by this scan
   std::vector<ReaderSnapshot> snapshots;  // one per distinct epoch read
 };
 

@@ -25,8 +25,8 @@ std::optional<Superblock> RemoteCommitRoot::Load() {
 void RemoteCommitRoot::Publish(const Superblock& sb) {
   std::vector<uint8_t> slot(2 * kSuperblockCopySize);
   EncodeSuperblock(sb, slot);
-  tier_.PublishCommit(sb.epoch, std::string_view(reinterpret_cast<const char*>(slot.data()),
-                                                 slot.size()));
+  tier_.PublishCommit(sb.epoch,
+                      std::string_view(reinterpret_cast<const char*>(slot.data()), slot.size()));
 }
 
 }  // namespace pagefs

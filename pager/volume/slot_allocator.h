@@ -63,7 +63,7 @@ class SlotAllocator {
   };
   std::deque<Held> held_;  // ascending epochs
   uint64_t held_count_ = 0;
-  SlotId cursor_;        // next-fit search starts here
+  SlotId cursor_;  // next-fit search starts here
   uint64_t used_count_ = 0;
 };
 

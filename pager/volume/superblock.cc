@@ -1,8 +1,7 @@
 #include "pager/volume/superblock.h"
 
-#include <cereal/archives/binary.hpp>
-
 #include <algorithm>
+#include <cereal/archives/binary.hpp>
 #include <cstring>
 #include <sstream>
 

@@ -25,9 +25,9 @@ struct Superblock {
   uint32_t format_version = kFormatVersion;
   uint32_t page_size = 0;
   uint32_t slots_per_segment = 0;
-  uint64_t epoch = 0;        // commit number; the newest valid one wins
-  uint64_t page_count = 0;   // logical page ids in use are < page_count
-  uint32_t table_height = 0; // levels of the page table (0: empty)
+  uint64_t epoch = 0;         // commit number; the newest valid one wins
+  uint64_t page_count = 0;    // logical page ids in use are < page_count
+  uint32_t table_height = 0;  // levels of the page table (0: empty)
   uint64_t table_root_slot = 0;
   uint64_t table_root_checksum = 0;
   Anchors anchors;

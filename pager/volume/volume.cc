@@ -29,9 +29,9 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
     readers_ = own_readers_.get();
   }
   if (!ValidPageSize(page_size_) || tier.slot_size() != page_size_) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "page size must be a power of two from 4096 to 65536, not " +
-                    std::to_string(page_size_));
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "page size must be a power of two from 4096 to 65536, not " + std::to_string(page_size_));
   }
   root_ = options.commit_root;
   if (root_ == nullptr) {
@@ -41,8 +41,8 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
   std::optional<Superblock> best = root_->Load();
   if (!best) {
     if (tier_.size() != 0) {
-      throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
-                                              tier_.name() + "): the store is damaged");
+      throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" + tier_.name() +
+                                              "): the store is damaged");
     }
     if (!options.create || read_only_) {
       throw Error(ErrorCode::kNotFound, "no store in " + name_ + " (" + tier_.name() + ")");
@@ -64,7 +64,8 @@ Volume::Volume(Tier& tier, std::string name, const VolumeOptions& options)
   }
   committed_ = *best;
   page_count_ = std::max<uint64_t>(1, committed_.page_count);
-  table_->Open({committed_.table_height, {committed_.table_root_slot, committed_.table_root_checksum}});
+  table_->Open(
+      {committed_.table_height, {committed_.table_root_slot, committed_.table_root_checksum}});
   last_look_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
 }
 
@@ -80,8 +81,8 @@ Superblock Volume::PublishNewest() {
   for (;;) {
     std::optional<Superblock> sb = root_->Load();
     if (!sb) {
-      throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
-                                              tier_.name() + "): the store is damaged");
+      throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" + tier_.name() +
+                                              "): the store is damaged");
     }
     reader_slot_->Publish(SnapshotOf(*sb));
     // The writer scans the table after its superblock is durable: if no newer
@@ -108,8 +109,8 @@ bool Volume::FollowNewest() {
   std::optional<Superblock> sb =
       reader_slot_ ? std::optional<Superblock>(PublishNewest()) : root_->Load();
   if (!sb) {
-    throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" +
-                                            tier_.name() + "): the store is damaged");
+    throw Error(ErrorCode::kCorruption, "no valid superblock in " + name_ + " (" + tier_.name() +
+                                            "): the store is damaged");
   }
   {
     MutexLock lock(mu_);
@@ -141,8 +142,9 @@ auto Volume::Guarded(Fn&& fn) -> decltype(fn()) {
 void Volume::CheckWritable() const {
   if (read_only_) throw Error(ErrorCode::kReadOnly, name_ + " is open read-only");
   if (failed()) {
-    throw Error(ErrorCode::kFailed, name_ + " refuses writes after a failed write or sync; "
-                                            "reopen it to continue from the last commit");
+    throw Error(ErrorCode::kFailed, name_ +
+                                        " refuses writes after a failed write or sync; "
+                                        "reopen it to continue from the last commit");
   }
 }
 
@@ -151,8 +153,7 @@ void Volume::CheckInRange(PageId id) const {
   // the memory it takes) up to that id.
   if (id == kNoPage || id >= page_count_) {
     throw Error(ErrorCode::kCorruption, "page " + std::to_string(id) + " is past the end of " +
-                                            name_ + " (" + std::to_string(page_count_) +
-                                            " pages)");
+                                            name_ + " (" + std::to_string(page_count_) + " pages)");
   }
 }
 
@@ -354,11 +355,11 @@ void Volume::EnsureAllocators() {
   const uint64_t page_count = page_count_;
   std::vector<bool> stored(page_count, false);
   table_->Walk([&](SlotId s) { slots.MarkUsed(s); },
-              [&](PageId id, const TableEntry& e) {
-                if (e.slot == 0) return;
-                slots.MarkUsed(e.slot);
-                if (id < page_count) stored[id] = true;
-              });
+               [&](PageId id, const TableEntry& e) {
+                 if (e.slot == 0) return;
+                 slots.MarkUsed(e.slot);
+                 if (id < page_count) stored[id] = true;
+               });
   std::vector<PageId> free_ids;
   std::vector<bool> free_map(page_count_, false);
   for (PageId id = 1; id < page_count_; ++id) {
@@ -532,10 +533,9 @@ uint64_t Volume::LoadCommitted(PageId id, uint8_t* buf, std::optional<uint64_t> 
       }
     }
     if (!intact) {
-      throw Error(ErrorCode::kCorruption, "checksum mismatch in " + name_ + ": committed page " +
-                                              std::to_string(id) + " (slot " +
-                                              std::to_string(entry.slot) + " of " +
-                                              tier_.name() + ")");
+      throw Error(ErrorCode::kCorruption,
+                  "checksum mismatch in " + name_ + ": committed page " + std::to_string(id) +
+                      " (slot " + std::to_string(entry.slot) + " of " + tier_.name() + ")");
     }
     return epoch;
   }

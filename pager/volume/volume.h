@@ -31,13 +31,13 @@
 #include <vector>
 
 #include "pager/cache/page_backing.h"
+#include "pager/tier/tier.h"
+#include "pager/util/mutex.h"
+#include "pager/volume/commit_root.h"
 #include "pager/volume/page_table.h"
 #include "pager/volume/reader_table.h"
 #include "pager/volume/slot_allocator.h"
 #include "pager/volume/superblock.h"
-#include "pager/tier/tier.h"
-#include "pager/volume/commit_root.h"
-#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -63,9 +63,9 @@ struct CommitPin {
 };
 
 struct VolumeReaderStats {
-  uint64_t live = 0;                // readers of this prefix (processes and pins)
-  std::optional<uint64_t> oldest;   // the oldest epoch one of them reads
-  uint64_t held_slots = 0;          // slots a writer keeps back for them
+  uint64_t live = 0;               // readers of this prefix (processes and pins)
+  std::optional<uint64_t> oldest;  // the oldest epoch one of them reads
+  uint64_t held_slots = 0;         // slots a writer keeps back for them
 };
 
 class Volume final : public PageBacking {

@@ -92,7 +92,8 @@ HttpResponse CurlTransport::Send(const HttpRequest& request) {
   HttpResponse response;
   Upload upload{request.body, request.body_size};
   curl_slist* headers = nullptr;
-  for (const std::string& line : request.headers) headers = curl_slist_append(headers, line.c_str());
+  for (const std::string& line : request.headers)
+    headers = curl_slist_append(headers, line.c_str());
   // No "Expect:" override here: libcurl would sign the empty header it then
   // leaves out, and the server would refuse the signature.
 

@@ -19,12 +19,12 @@ namespace pagefs {
 class FaultTransport final : public HttpTransport {
  public:
   enum class Fault {
-    kStatus,       // answer `status` (with an S3 error body); the server never sees it
-    kDropBefore,   // TransportError; the server never sees the request
-    kDropAfter,    // the server handles the request, then the connection drops
-    kShortBody,    // the server's response with its body cut in half, as a TransportError
-                   // would be for curl (what a partial read becomes)
-    kTruncateBody, // the body cut in half but returned as if complete (a lying proxy)
+    kStatus,        // answer `status` (with an S3 error body); the server never sees it
+    kDropBefore,    // TransportError; the server never sees the request
+    kDropAfter,     // the server handles the request, then the connection drops
+    kShortBody,     // the server's response with its body cut in half, as a TransportError
+                    // would be for curl (what a partial read becomes)
+    kTruncateBody,  // the body cut in half but returned as if complete (a lying proxy)
   };
 
   explicit FaultTransport(HttpTransport& target) : target_(target) {}

@@ -49,8 +49,7 @@ std::string RemoteTier::SegmentName(uint64_t segment) {
 }
 
 std::string RemoteTier::name() const {
-  return "remote:s3://" + client_.config().location.bucket + "/" +
-         client_.config().location.prefix;
+  return "remote:s3://" + client_.config().location.bucket + "/" + client_.config().location.prefix;
 }
 
 SlotId RemoteTier::size() const {
@@ -179,8 +178,10 @@ void RemoteTier::Sync() {
       std::lock_guard<std::mutex> lock(mu_);
       segment_id = (session_ << 32) | next_segment_++;
     }
-    size_t len = ZSTD_compress(scratch.data(), scratch.size(), page.data(), page.size(), kZstdLevel);
-    if (ZSTD_isError(len)) throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(slot));
+    size_t len =
+        ZSTD_compress(scratch.data(), scratch.size(), page.data(), page.size(), kZstdLevel);
+    if (ZSTD_isError(len))
+      throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(slot));
     Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
                  Checksum(scratch.data(), len, FrameSeed(slot))};
     segment.append(scratch.data(), len);
@@ -225,8 +226,9 @@ void RemoteTier::DecodeManifest(const std::string& object, size_t at, const std:
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t slot;
     Location loc;
-    if (!Take(object, at, slot) || !Take(object, at, loc.segment) || !Take(object, at, loc.offset) ||
-        !Take(object, at, loc.length) || !Take(object, at, loc.checksum)) {
+    if (!Take(object, at, slot) || !Take(object, at, loc.segment) ||
+        !Take(object, at, loc.offset) || !Take(object, at, loc.length) ||
+        !Take(object, at, loc.checksum)) {
       throw Error(ErrorCode::kCorruption, what + ": truncated slot map");
     }
     slots.emplace_hint(slots.end(), slot, loc);
@@ -305,7 +307,8 @@ std::optional<std::string> RemoteTier::LoadCommit() {
   uint64_t stored = 0, object_epoch = 0;
   uint32_t record_len = 0;
   size_t end = object.size() - 8;
-  if (object.size() < sizeof kCommitMagic + 20 || std::memcmp(object.data(), kCommitMagic, 8) != 0) {
+  if (object.size() < sizeof kCommitMagic + 20 ||
+      std::memcmp(object.data(), kCommitMagic, 8) != 0) {
     throw Error(ErrorCode::kCorruption, what + " is not a pagefs commit object");
   }
   std::memcpy(&stored, object.data() + end, 8);

@@ -82,16 +82,17 @@ class RemoteTier final : public Tier {
   // Decompresses and verifies the frame of slot at loc from bytes.
   void DecodeFrame(SlotId slot, const Location& loc, const char* bytes, uint8_t* out) const;
   std::string EncodeManifest() const;  // REQUIRES mu_
-  void DecodeManifest(const std::string& object, size_t at, const std::string& what);  // REQUIRES mu_
+  void DecodeManifest(const std::string& object, size_t at,
+                      const std::string& what);  // REQUIRES mu_
 
   S3Client& client_;
   const uint32_t slot_size_;
   const uint64_t session_;  // high bits of this process's segment and commit names
   mutable std::mutex mu_;
-  std::map<SlotId, Location> slots_;                   // stored in the bucket
-  std::map<SlotId, std::vector<uint8_t>> pending_;     // written, not yet synced
-  uint32_t next_segment_ = 0;                          // low bits of the next segment name
-  std::string head_etag_;                              // of the head we last read or wrote
+  std::map<SlotId, Location> slots_;                // stored in the bucket
+  std::map<SlotId, std::vector<uint8_t>> pending_;  // written, not yet synced
+  uint32_t next_segment_ = 0;                       // low bits of the next segment name
+  std::string head_etag_;                           // of the head we last read or wrote
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0}, segments_uploaded_{0};
 };
 

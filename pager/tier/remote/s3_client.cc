@@ -47,12 +47,13 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
 }
 
 std::string XmlUnescape(std::string s) {
-  static const std::pair<const char*, const char*> kEntities[] = {
-      {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&#34;", "\""},
-      {"&amp;", "&"}};
+  static const std::pair<const char*, const char*> kEntities[] = {{"&lt;", "<"},    {"&gt;", ">"},
+                                                                  {"&quot;", "\""}, {"&apos;", "'"},
+                                                                  {"&#34;", "\""},  {"&amp;", "&"}};
   for (auto [from, to] : kEntities) {
     std::string f(from);
-    for (size_t at = s.find(f); at != std::string::npos; at = s.find(f, at + 1)) s.replace(at, f.size(), to);
+    for (size_t at = s.find(f); at != std::string::npos; at = s.find(f, at + 1))
+      s.replace(at, f.size(), to);
   }
   return s;
 }
@@ -143,8 +144,8 @@ HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& wha
       bytes_sent_.fetch_add(request.body_size);
       bytes_received_.fetch_add(r.body.size());
       if (Retryable(r.status)) {
-        last = "HTTP " + std::to_string(r.status) + " " +
-               XmlField(r.body, "Code").value_or("") + " " + XmlField(r.body, "Message").value_or("");
+        last = "HTTP " + std::to_string(r.status) + " " + XmlField(r.body, "Code").value_or("") +
+               " " + XmlField(r.body, "Message").value_or("");
       } else if (request.method == "GET" && r.status / 100 == 2) {
         std::string cl = r.Header("content-length");
         size_t want = expected_body != SIZE_MAX ? expected_body
@@ -160,8 +161,8 @@ HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& wha
       last = e.what();
     }
     if (attempt >= retry_.max_attempts) {
-      throw Error(ErrorCode::kIo, what + " failed after " + std::to_string(attempt) +
-                                      " attempts: " + last, EIO);
+      throw Error(ErrorCode::kIo,
+                  what + " failed after " + std::to_string(attempt) + " attempts: " + last, EIO);
     }
   }
 }
@@ -169,18 +170,18 @@ HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& wha
 void S3Client::ThrowFor(const HttpResponse& r, const std::string& what) const {
   const std::string code = XmlField(r.body, "Code").value_or("");
   const std::string message = XmlField(r.body, "Message").value_or("");
-  const std::string detail = "HTTP " + std::to_string(r.status) +
-                             (code.empty() ? "" : " " + code) +
+  const std::string detail = "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
                              (message.empty() ? "" : ": " + message);
   if (code == "NoSuchBucket") {
     throw Error(ErrorCode::kNotFound, what + ": bucket '" + config_.location.bucket +
                                           "' does not exist at " + config_.endpoint);
   }
-  if (r.status == 404) throw Error(ErrorCode::kNotFound, what + ": no such object (" + detail + ")");
+  if (r.status == 404)
+    throw Error(ErrorCode::kNotFound, what + ": no such object (" + detail + ")");
   if (r.status == 403 || r.status == 401) {
     throw Error(ErrorCode::kIo,
-                what + ": access denied with access key '" + config_.access_key +
-                    "' (" + detail + "); check the credentials",
+                what + ": access denied with access key '" + config_.access_key + "' (" + detail +
+                    "); check the credentials",
                 EACCES);
   }
   throw Error(ErrorCode::kIo, what + ": " + detail, EIO);
@@ -197,19 +198,19 @@ std::string S3Client::Get(const std::string& name) {
 std::string S3Client::GetRange(const std::string& name, uint64_t offset, uint64_t length) {
   if (length == 0) return {};
   gets_.fetch_add(1);
-  const std::string what = "GET " + Describe(name) + " bytes " + std::to_string(offset) + "+" +
-                           std::to_string(length);
-  HttpRequest req{"GET",
-                  UrlFor(Key(name), ""),
-                  {"x-amz-content-sha256: " + kEmptySha256,
-                   "Range: bytes=" + std::to_string(offset) + "-" +
-                       std::to_string(offset + length - 1)}};
+  const std::string what =
+      "GET " + Describe(name) + " bytes " + std::to_string(offset) + "+" + std::to_string(length);
+  HttpRequest req{
+      "GET",
+      UrlFor(Key(name), ""),
+      {"x-amz-content-sha256: " + kEmptySha256,
+       "Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)}};
   HttpResponse r = SendWithRetry(req, what, length);
   if (r.status == 200) {
     // A server that ignores Range sends the whole object.
     if (r.body.size() < offset + length) {
-      throw Error(ErrorCode::kIo, what + ": the object has only " +
-                                      std::to_string(r.body.size()) + " bytes", EIO);
+      throw Error(ErrorCode::kIo,
+                  what + ": the object has only " + std::to_string(r.body.size()) + " bytes", EIO);
     }
     return r.body.substr(offset, length);
   }
@@ -248,10 +249,12 @@ PutResult S3Client::Put(const std::string& name, std::string_view body, PutCondi
                         const std::string& etag) {
   puts_.fetch_add(1);
   const std::string what = "PUT " + Describe(name);
-  HttpRequest req{"PUT", UrlFor(Key(name), ""),
+  HttpRequest req{"PUT",
+                  UrlFor(Key(name), ""),
                   {"x-amz-content-sha256: " + Digest(EVP_sha256(), body),
                    "Content-Type: application/octet-stream"},
-                  reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+                  reinterpret_cast<const uint8_t*>(body.data()),
+                  body.size()};
   if (condition == PutCondition::kIfAbsent) req.headers.push_back("If-None-Match: *");
   if (condition == PutCondition::kIfMatch) req.headers.push_back("If-Match: \"" + etag + "\"");
   const uint64_t retries_before = retries_.load();
@@ -291,8 +294,8 @@ std::vector<ObjectInfo> S3Client::List(const std::string& name_prefix) {
     if (!token.empty()) query += "continuation-token=" + UriEncode(token, false) + "&";
     query += "list-type=2&prefix=" + UriEncode(key_prefix, false);
     HttpRequest req{"GET", UrlFor("", query), {"x-amz-content-sha256: " + kEmptySha256}};
-    const std::string what = "LIST s3://" + config_.location.bucket + "/" + key_prefix + " (" +
-                             config_.endpoint + ")";
+    const std::string what =
+        "LIST s3://" + config_.location.bucket + "/" + key_prefix + " (" + config_.endpoint + ")";
     HttpResponse r = SendWithRetry(req, what);
     if (r.status != 200) ThrowFor(r, what);
     for (size_t at = r.body.find("<Contents>"); at != std::string::npos;

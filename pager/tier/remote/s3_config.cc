@@ -128,8 +128,8 @@ S3Config S3ConfigFor(const std::string& url, const EnvLookup& env) {
   cfg.endpoint = custom ? *endpoint : "https://s3." + cfg.region + ".amazonaws.com";
   while (!cfg.endpoint.empty() && cfg.endpoint.back() == '/') cfg.endpoint.pop_back();
   if (cfg.endpoint.rfind("http://", 0) != 0 && cfg.endpoint.rfind("https://", 0) != 0) {
-    throw Error(ErrorCode::kInvalidArgument, "S3 endpoint '" + cfg.endpoint +
-                                                 "' must start with http:// or https://");
+    throw Error(ErrorCode::kInvalidArgument,
+                "S3 endpoint '" + cfg.endpoint + "' must start with http:// or https://");
   }
   if (cfg.endpoint.find('/', cfg.endpoint.find("//") + 2) != std::string::npos) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -137,8 +137,10 @@ S3Config S3ConfigFor(const std::string& url, const EnvLookup& env) {
   }
   cfg.path_style = custom;
   if (auto style = from_conf("s3.addressing_style")) {
-    if (*style == "path") cfg.path_style = true;
-    else if (*style == "virtual") cfg.path_style = false;
+    if (*style == "path")
+      cfg.path_style = true;
+    else if (*style == "virtual")
+      cfg.path_style = false;
   }
   // A dotted bucket name breaks TLS certificates of virtual hosts.
   if (cfg.location.bucket.find('.') != std::string::npos) cfg.path_style = true;

@@ -9,10 +9,10 @@
 #include <map>
 #include <sstream>
 
-#include "pager/collections/list_leaf.h"
-#include "pager/collections/list_node.h"
 #include "pager/collections/hash_bucket.h"
 #include "pager/collections/hash_table.h"
+#include "pager/collections/list_leaf.h"
+#include "pager/collections/list_node.h"
 #include "pager/collections/list_tree.h"
 #include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
@@ -37,7 +37,8 @@ std::string Describe(const CheckReport& r) {
   std::ostringstream out;
   out << r.problems.size() << " problems (+" << r.problems_omitted << "):";
   for (const CheckProblem& p : r.problems) {
-    out << "\n  " << p.kind << " page " << p.page << " collection " << p.collection << ": " << p.message;
+    out << "\n  " << p.kind << " page " << p.page << " collection " << p.collection << ": "
+        << p.message;
   }
   for (const std::string& n : r.notes) out << "\n  note: " << n;
   return out.str();
@@ -63,7 +64,8 @@ class CheckerTest : public ::testing::Test {
   fs::path dir() const { return root_ / "p"; }
 
   // A list named name in the root map, holding run (count values).
-  static uint64_t NamedList(Store& s, const std::string& name, const std::string& run, uint64_t count) {
+  static uint64_t NamedList(Store& s, const std::string& name, const std::string& run,
+                            uint64_t count) {
     uint64_t id = PersistentList::Create(s.heap());
     PersistentList list(s.heap(), id);
     if (count) list.Append(run, count);
@@ -102,7 +104,8 @@ class CheckerTest : public ::testing::Test {
   void FlipBit(SlotId slot, uint32_t byte, uint32_t page_size = 4096) {
     const uint64_t per = kSegmentBytes / page_size;
     char name[32];
-    std::snprintf(name, sizeof name, "segment-%05llu.pfs", static_cast<unsigned long long>(slot / per));
+    std::snprintf(name, sizeof name, "segment-%05llu.pfs",
+                  static_cast<unsigned long long>(slot / per));
     std::fstream f(dir() / name, std::ios::in | std::ios::out | std::ios::binary);
     ASSERT_TRUE(f.good());
     const std::streamoff at = static_cast<std::streamoff>((slot % per) * page_size + byte);
@@ -254,7 +257,8 @@ TEST_F(CheckerTest, EachCollectionIsVerifiedByItsKindsHook) {
   const CheckProblem* p = Find(r, "header");
   ASSERT_NE(p, nullptr) << Describe(r);
   EXPECT_EQ(p->collection, id);
-  EXPECT_EQ(p->message, "collection " + std::to_string(id) + " has unknown kind 200, not 1 (list), 3 (dict) or 4 (set)");
+  EXPECT_EQ(p->message, "collection " + std::to_string(id) +
+                            " has unknown kind 200, not 1 (list), 3 (dict) or 4 (set)");
   EXPECT_EQ(fake.verified.size(), 1u);
 }
 
@@ -356,7 +360,8 @@ TEST_F(CheckerTest, FlippedBitInTableNodeNamesTheNode) {
   CheckReport r = Check();
   ASSERT_EQ(r.problems.size(), 1u) << Describe(r);
   EXPECT_EQ(r.problems[0].kind, "table");
-  EXPECT_NE(r.problems[0].message.find("level 1, index " + std::to_string(leaf_index)), std::string::npos)
+  EXPECT_NE(r.problems[0].message.find("level 1, index " + std::to_string(leaf_index)),
+            std::string::npos)
       << r.problems[0].message;
   EXPECT_GT(r.pages_lost, 0u);
   EXPECT_FALSE(r.notes.empty());
@@ -404,7 +409,8 @@ TEST_F(CheckerTest, TuplesHoldingBlobsAndReferencesAreCleanAndCounted) {
     std::string floats;
     for (int i = 0; i < 600; ++i) EncodeFloat(floats, i + 0.25);
     // A tuple with a blob, a reference and a tuple in it; a tuple out of line.
-    NamedList(*s, "t", TupleOf(3, Int(1) + Str(std::string(5000, 'x')) + nested) + TupleOf(600, floats), 2);
+    NamedList(*s, "t",
+              TupleOf(3, Int(1) + Str(std::string(5000, 'x')) + nested) + TupleOf(600, floats), 2);
     s->Commit();
   }
   CheckReport r = Check();
@@ -442,9 +448,11 @@ uint64_t NamedDict(Store& s) {
   const uint64_t id = PersistentHash::Create(heap, CollectionKind::kDict);
   PersistentHash d(heap, id, CollectionKind::kDict);
   for (int i = 0; i < 5000; ++i) d.Set(Str("key-" + std::to_string(i)), Int(i));
-  for (int i = 0; i < 5000; i += 3) d.Erase(Str("key-" + std::to_string(i)), [](std::string_view) {});
+  for (int i = 0; i < 5000; i += 3)
+    d.Erase(Str("key-" + std::to_string(i)), [](std::string_view) {});
   d.Set(Str(std::string(3000, 'k')), Str(std::string(5000, 'v')));
-  PersistentHash set(heap, PersistentHash::Create(heap, CollectionKind::kSet), CollectionKind::kSet);
+  PersistentHash set(heap, PersistentHash::Create(heap, CollectionKind::kSet),
+                     CollectionKind::kSet);
   set.Set(Str("member"), "");
   PersistentList list(heap, PersistentList::Create(heap));
   d.Set(Str("set"), RefOf(CollectionKind::kSet, set.id()));
@@ -477,7 +485,8 @@ TEST_F(CheckerTest, ABucketEntryFiledUnderAnotherHashIsAHashProblem) {
     PageId dir = Field<uint64_t>(s->space().Read(id).data(), HashHeaderFields::kDirectory);
     std::string first;
     ListTree(s->heap(), dir).Get(0, [&](std::string_view v) { first = v; });
-    const PageId bucket = static_cast<PageId>(Decode(reinterpret_cast<const uint8_t*>(first.data()), first.size()).i);
+    const PageId bucket =
+        static_cast<PageId>(Decode(reinterpret_cast<const uint8_t*>(first.data()), first.size()).i);
     PageGuard g = s->space().Write(bucket);
     HashBucket b(g.mutable_data(), 4096);
     IndexEntry e = b.at(0);

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pager/util/error.h"
 #include "pager/store.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
@@ -15,7 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(StoreFoldersTest, StoresAreFoldersWithSegmentsEvenDamagedOnes) {
-  const fs::path root = fs::temp_directory_path() / ("pagefs-folders-" + std::to_string(::getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("pagefs-folders-" + std::to_string(::getpid()));
   fs::remove_all(root);
   { Store::Open(root, "real", {})->Close(); }
   fs::create_directories(root / "damaged");

@@ -10,11 +10,11 @@
 #include <map>
 #include <thread>
 
+#include "pager/collections/persistent_list.h"
+#include "pager/collections/root_map.h"
 #include "pager/testing/fault_env.h"
 #include "pager/testing/temp_folder.h"
 #include "pager/util/error.h"
-#include "pager/collections/persistent_list.h"
-#include "pager/collections/root_map.h"
 #include "pager/values/value_format.h"
 #include "pager/volume/volume.h"
 
@@ -133,7 +133,8 @@ TEST_F(StoreTest, BadPrefixesAreInvalidArguments) {
 TEST_F(StoreTest, UnwritableRootIsAnIoError) {
   fs::create_directories(root_);
   std::ofstream(root_ / "file") << "x";
-  EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { Store::Open((root_ / "file" / "sub").string(), "data", {}); }));
+  EXPECT_EQ(ErrorCode::kIo,
+            CodeOf([&] { Store::Open((root_ / "file" / "sub").string(), "data", {}); }));
   EXPECT_NE(last_message_.find("file"), std::string::npos) << last_message_;
 }
 
@@ -175,7 +176,8 @@ TEST_F(StoreTest, PageSizeOfAnExistingStoreIsFoundOnOpen) {
 TEST_F(StoreTest, DamagedSuperblocksMakeOpenFailWithCorruption) {
   { Store::Open(root_, "data", {})->Close(); }
   {
-    std::fstream seg(root_ / "data" / "segment-00000.pfs", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream seg(root_ / "data" / "segment-00000.pfs",
+                     std::ios::in | std::ios::out | std::ios::binary);
     for (std::streamoff off : {0, 2048, 4096, 4096 + 2048}) {
       seg.seekp(off + 20);
       seg.put('\x5a');
@@ -298,19 +300,19 @@ class StoreEnvTest : public StoreTest {
 
 TEST_F(StoreEnvTest, AWriterOpensThroughItsEnvInOrder) {
   { Store::Open(root_, "data", WithEnv())->Close(); }
-  EXPECT_EQ((std::vector<std::string>{"CreateFolders", "CreateFolder", "ProbePageSize",
-                                      "LockWriter", "ProbePageSize", "OpenTier", "OpenCommitRoot",
-                                      "OpenReaderTable"}),
-            env_.calls());
+  EXPECT_EQ(
+      (std::vector<std::string>{"CreateFolders", "CreateFolder", "ProbePageSize", "LockWriter",
+                                "ProbePageSize", "OpenTier", "OpenCommitRoot", "OpenReaderTable"}),
+      env_.calls());
   StoreOptions ro = WithEnv();
   ro.read_only = true;
   FaultEnv reader_env;
   ro.env = &reader_env;
   { Store::Open(root_, "data", ro)->Close(); }
   // A reader makes no folder and takes no lock.
-  EXPECT_EQ((std::vector<std::string>{"ProbePageSize", "OpenTier", "OpenCommitRoot",
-                                      "OpenReaderTable"}),
-            reader_env.calls());
+  EXPECT_EQ(
+      (std::vector<std::string>{"ProbePageSize", "OpenTier", "OpenCommitRoot", "OpenReaderTable"}),
+      reader_env.calls());
 }
 
 TEST_F(StoreEnvTest, APrefixFolderThatCannotBeMadeIsAnIoErrorAndNothingIsLeft) {

@@ -9,12 +9,12 @@
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
-#include "pager/util/error.h"
+#include "pager/testing/recording_tier.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/tier/segment_tier.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
-#include "pager/testing/recording_tier.h"
 
 namespace pagefs {
 namespace {
@@ -126,7 +126,8 @@ TEST(BatchedLoadTest, LoadManyReadsUnstoredPagesAsZerosAndNonAdjacentSlots) {
   {
     Volume v(tier, "prefix 'batch'", {});
     for (PageId i = 1; i <= 6; ++i) v.AllocateId();
-    for (PageId i : {PageId{5}, PageId{1}, PageId{3}}) v.Store(i, Pattern(i).data());  // slots out of order
+    for (PageId i : {PageId{5}, PageId{1}, PageId{3}})
+      v.Store(i, Pattern(i).data());  // slots out of order
     v.Commit({});
   }
   Volume v(tier, "prefix 'batch'", {});

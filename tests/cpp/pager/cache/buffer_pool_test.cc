@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "pager/space/embedded_space.h"
-#include "pager/util/error.h"
 #include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -104,7 +104,8 @@ TEST(BufferPoolTest, PageTableLeavesAreDroppedToStayWithinTheBudget) {
     PageGuard g = space.Write(id);
     Stamp(g.mutable_data(), id, 2);
   }
-  for (PageId id : ids) ASSERT_TRUE(HasStamp(space.Read(id).data(), id, id < ids.front() + 100 ? 2 : 1));
+  for (PageId id : ids)
+    ASSERT_TRUE(HasStamp(space.Read(id).data(), id, id < ids.front() + 100 ? 2 : 1));
   EXPECT_LE(pool.stats().resident_bytes, budget);
   space.Commit();
   Volume reopened(tier, "prefix 'pool'", {});
@@ -243,7 +244,6 @@ TEST(BufferPoolTest, CorruptPageFailsItsPinAndLeavesThePoolUsable) {
   EXPECT_EQ(50, failures);
   EXPECT_EQ(0u, pool2.stats().frames);
 }
-
 
 // An id out of a damaged page (past the end of the volume) fails its pin and
 // costs the budget nothing: the residency map is sized by pages that loaded.

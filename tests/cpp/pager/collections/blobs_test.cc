@@ -36,8 +36,8 @@ TEST_P(BlobsTest, ThresholdIsAQuarterPageLessSixteen) {
 
 TEST_P(BlobsTest, PayloadsAroundPageBoundariesRoundTripOnTheirPageCount) {
   const uint32_t chunk = GetParam() - Blobs::kLinkBytes;
-  for (size_t n : {size_t{1}, size_t{chunk - 1}, size_t{chunk}, size_t{chunk + 1}, size_t{3 * chunk},
-                   size_t{3 * chunk + 7}, size_t{1} << 20}) {
+  for (size_t n : {size_t{1}, size_t{chunk - 1}, size_t{chunk}, size_t{chunk + 1},
+                   size_t{3 * chunk}, size_t{3 * chunk + 7}, size_t{1} << 20}) {
     const std::string payload = Payload(n);
     const uint64_t before = space_.pages_in_use();
     const PageId first = blobs_.Write(payload);

@@ -30,15 +30,19 @@ TEST_F(CollectionHandleTest, CreateMakesAnEmptyOrphanOfTheKind) {
   EXPECT_EQ(id, space_.anchors().orphan_head);
   heap_.CheckHeader(id, CollectionKind::kList);
   PageGuard g = space_.Read(id);
-  for (uint32_t i = sizeof(CollectionHeader); i < space_.page_size(); ++i) ASSERT_EQ(0, g.data()[i]) << i;
+  for (uint32_t i = sizeof(CollectionHeader); i < space_.page_size(); ++i)
+    ASSERT_EQ(0, g.data()[i]) << i;
 }
 
 TEST_F(CollectionHandleTest, OpeningChecksTheKindAndTheStore) {
   const PageId id = CollectionHandle::Create(heap_, CollectionKind::kList);
-  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { CollectionHandle h(heap_, id, CollectionKind::kRootMap); }));
+  EXPECT_EQ(ErrorCode::kCorruption,
+            CodeOf([&] { CollectionHandle h(heap_, id, CollectionKind::kRootMap); }));
   heap_.MarkClosed();
-  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { CollectionHandle h(heap_, id, CollectionKind::kList); }));
-  EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { CollectionHandle::Create(heap_, CollectionKind::kList); }));
+  EXPECT_EQ(ErrorCode::kClosed,
+            CodeOf([&] { CollectionHandle h(heap_, id, CollectionKind::kList); }));
+  EXPECT_EQ(ErrorCode::kClosed,
+            CodeOf([&] { CollectionHandle::Create(heap_, CollectionKind::kList); }));
 }
 
 TEST_F(CollectionHandleTest, TheLastHandleClosingFreesAnUnreferencedCollectionThroughItsKind) {

@@ -28,7 +28,8 @@ class CollectionHeadersTest : public ::testing::Test {
   std::vector<PageId> OrphansBackwards() {
     std::vector<PageId> forward = Orphans(), back;
     if (forward.empty()) return back;
-    for (PageId id = forward.back(); id != kNoPage; id = headers_.Load(id).orphan_prev) back.push_back(id);
+    for (PageId id = forward.back(); id != kNoPage; id = headers_.Load(id).orphan_prev)
+      back.push_back(id);
     return back;
   }
 
@@ -49,7 +50,8 @@ TEST_F(CollectionHeadersTest, ANewHeaderIsAnUnreferencedOrphanOfItsKind) {
 TEST_F(CollectionHeadersTest, CheckRefusesAnotherKindAndLoadAPageThatIsNoHeader) {
   const PageId id = New(CollectionKind::kList);
   std::string msg;
-  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { headers_.Check(id, CollectionKind::kRootMap); }, &msg));
+  EXPECT_EQ(ErrorCode::kCorruption,
+            CodeOf([&] { headers_.Check(id, CollectionKind::kRootMap); }, &msg));
   EXPECT_EQ("collection " + std::to_string(id) + " is of another kind", msg);
   const PageId plain = space_.Allocate().id();
   EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { headers_.Load(plain); }, &msg));

@@ -1,7 +1,6 @@
 // The hash structure of dicts and sets: lookups by key form, insertion order,
 // LIFO pops, growth and shrinking by pages, compaction, and Verify, against
 // an in-memory model over seeded random operations.
-#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/hash_table.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/testing/memory_page_space.h"
@@ -21,9 +21,21 @@
 namespace pagefs {
 namespace {
 
-std::string Int(int64_t v) { std::string s; EncodeInt(s, v); return s; }
-std::string Float(double v) { std::string s; EncodeFloat(s, v); return s; }
-std::string Str(std::string_view v) { std::string s; EncodeStr(s, v); return s; }
+std::string Int(int64_t v) {
+  std::string s;
+  EncodeInt(s, v);
+  return s;
+}
+std::string Float(double v) {
+  std::string s;
+  EncodeFloat(s, v);
+  return s;
+}
+std::string Str(std::string_view v) {
+  std::string s;
+  EncodeStr(s, v);
+  return s;
+}
 
 class HashTableTest : public ::testing::TestWithParam<uint32_t> {
  protected:
@@ -36,7 +48,9 @@ class HashTableTest : public ::testing::TestWithParam<uint32_t> {
   std::vector<std::pair<std::string, std::string>> Entries(HashTable& t) {
     std::vector<std::pair<std::string, std::string>> out;
     for (uint64_t from = 0; from < t.log_entries();) {
-      from = t.ScanFrom(from, 7, [&](uint64_t, std::string_view k, std::string_view v) { out.emplace_back(k, v); });
+      from = t.ScanFrom(from, 7, [&](uint64_t, std::string_view k, std::string_view v) {
+        out.emplace_back(k, v);
+      });
     }
     return out;
   }
@@ -80,7 +94,9 @@ TEST_P(HashTableTest, IterationKeepsInsertionOrderAndPopIsLastInFirstOut) {
   EXPECT_EQ(Int(298 * 7919 % 1000), popped);
   std::vector<std::string> backwards;
   for (uint64_t before = t.log_entries(); before > 0;) {
-    before = t.ScanBefore(before, 5, [&](uint64_t, std::string_view k, std::string_view) { backwards.emplace_back(k); });
+    before = t.ScanBefore(before, 5, [&](uint64_t, std::string_view k, std::string_view) {
+      backwards.emplace_back(k);
+    });
   }
   ASSERT_EQ(297u, backwards.size());
   EXPECT_EQ(Int(297 * 7919 % 1000), backwards.front());
@@ -178,7 +194,8 @@ TEST_P(HashTableTest, RandomOperationsMatchAnInsertionOrderedModel) {
   std::vector<std::pair<std::string, std::string>> model;  // (key form, value), in order
   std::map<std::string, std::string> first_key;            // key form -> the key stored
   auto find = [&](const std::string& form) {
-    for (size_t k = 0; k < model.size(); ++k) if (model[k].first == form) return static_cast<long>(k);
+    for (size_t k = 0; k < model.size(); ++k)
+      if (model[k].first == form) return static_cast<long>(k);
     return -1L;
   };
   auto random_key = [&]() {
@@ -224,7 +241,10 @@ TEST_P(HashTableTest, RandomOperationsMatchAnInsertionOrderedModel) {
       }
       default: {
         std::string k, v;
-        const bool popped = t.PopLast([&](uint64_t, std::string_view pk, std::string_view pv) { k = pk; v = pv; });
+        const bool popped = t.PopLast([&](uint64_t, std::string_view pk, std::string_view pv) {
+          k = pk;
+          v = pv;
+        });
         ASSERT_EQ(!model.empty(), popped);
         if (popped) {
           EXPECT_EQ(first_key[model.back().first], k);

@@ -28,7 +28,8 @@ TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
   uint64_t baseline = space_.pages_in_use();
   std::vector<std::string> expect;
   size_t t = heap_.blobs().threshold();
-  for (size_t n : {size_t{1}, size_t{100}, t, t + 1, size_t{5000}, size_t{65536}, size_t{1} << 20}) {
+  for (size_t n :
+       {size_t{1}, size_t{100}, t, t + 1, size_t{5000}, size_t{65536}, size_t{1} << 20}) {
     std::string payload(n, '\0');
     for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(i * 7 + n);
     std::string s, b;
@@ -108,7 +109,8 @@ TEST_P(HeapTest, ALongTupleIsStoredOutOfLineWhole) {
 TEST_P(HeapTest, ATupleWithABadReferenceStoresNothing) {
   auto list = NewList();
   const uint64_t baseline = space_.pages_in_use();
-  const std::string tuple = TupleOf({Str(std::string(3 * GetParam(), 'q')), Ref(list->id() + 1000)});
+  const std::string tuple =
+      TupleOf({Str(std::string(3 * GetParam(), 'q')), Ref(list->id() + 1000)});
   EXPECT_THROW(list->Append(tuple, 1), Error);
   EXPECT_EQ(0u, list->size());
   EXPECT_LE(space_.pages_in_use(), baseline + 1);  // at most an empty leaf, no blob

@@ -89,7 +89,8 @@ TEST_P(ListTreeCheckTest, AHeightWithoutARootIsReportedAndNothingWalked) {
   RecordingCheck check(space_, id);
   EXPECT_EQ(std::nullopt, Check(check));
   ASSERT_EQ(1u, check.problems.size());
-  EXPECT_NE(std::string::npos, check.problems[0].find("has height 1 but root page 0")) << check.problems[0];
+  EXPECT_NE(std::string::npos, check.problems[0].find("has height 1 but root page 0"))
+      << check.problems[0];
   EXPECT_TRUE(check.taken.empty());
 }
 

@@ -48,7 +48,9 @@ TEST_P(ListTreeTest, RandomOperationsMatchAVectorOracle) {
   for (int step = 0; step < 6000; ++step) {
     uint64_t n = oracle.size();
     switch (rng() % 12) {
-      case 0: case 1: case 2: {  // append a batch
+      case 0:
+      case 1:
+      case 2: {  // append a batch
         std::string run;
         uint64_t k = rng() % 300;
         for (uint64_t j = 0; j < k; ++j) {
@@ -58,21 +60,24 @@ TEST_P(ListTreeTest, RandomOperationsMatchAVectorOracle) {
         list->Append(run, k);
         break;
       }
-      case 3: case 4: {
+      case 3:
+      case 4: {
         uint64_t at = n ? rng() % (n + 1) : 0;
         std::string v = RandomValue(rng);
         list->Insert(at, v);
         oracle.insert(oracle.begin() + at, v);
         break;
       }
-      case 5: case 6: {
+      case 5:
+      case 6: {
         if (n == 0) break;
         uint64_t a = rng() % n, b = std::min(n, a + 1 + (rng() % 4 == 0 ? rng() % 500 : 0));
         list->Erase(a, b);
         oracle.erase(oracle.begin() + a, oracle.begin() + b);
         break;
       }
-      case 7: case 8: {
+      case 7:
+      case 8: {
         if (n == 0) break;
         uint64_t at = rng() % n;
         std::string v = RandomValue(rng);
@@ -129,7 +134,9 @@ TEST_P(ListTreeTest, BigListOfShortStringsIsShallowAndDense) {
 
 TEST_P(ListTreeTest, LongRandomInsertEraseKeepsTreeShallowAndDense) {
   // The oracle holds keys (cheap to shift); the list holds their values.
-  auto value = [](uint32_t key) { return Str("k" + std::to_string(key) + std::string(key % 30, 'p')); };
+  auto value = [](uint32_t key) {
+    return Str("k" + std::to_string(key) + std::string(key % 30, 'p'));
+  };
   auto list = NewTree();
   std::vector<uint32_t> oracle;
   std::string run;

@@ -18,11 +18,13 @@ namespace {
 
 // Whether another thread could take the lock shared right now.
 bool SharedIsFree(std::shared_mutex& mu) {
-  return std::async(std::launch::async, [&] {
-           if (!mu.try_lock_shared()) return false;
-           mu.unlock_shared();
-           return true;
-         }).get();
+  return std::async(std::launch::async,
+                    [&] {
+                      if (!mu.try_lock_shared()) return false;
+                      mu.unlock_shared();
+                      return true;
+                    })
+      .get();
 }
 
 TEST(OpGateTest, OpenUntilMarkedClosedThenClosedWithOneMessage) {

@@ -16,25 +16,31 @@ namespace {
 
 // What another thread could take right now.
 bool SharedIsFree(std::shared_mutex& mu) {
-  return std::async(std::launch::async, [&] {
-           if (!mu.try_lock_shared()) return false;
-           mu.unlock_shared();
-           return true;
-         }).get();
+  return std::async(std::launch::async,
+                    [&] {
+                      if (!mu.try_lock_shared()) return false;
+                      mu.unlock_shared();
+                      return true;
+                    })
+      .get();
 }
 bool ExclusiveIsFree(std::shared_mutex& mu) {
-  return std::async(std::launch::async, [&] {
-           if (!mu.try_lock()) return false;
-           mu.unlock();
-           return true;
-         }).get();
+  return std::async(std::launch::async,
+                    [&] {
+                      if (!mu.try_lock()) return false;
+                      mu.unlock();
+                      return true;
+                    })
+      .get();
 }
 bool IsFree(std::mutex& mu) {
-  return std::async(std::launch::async, [&] {
-           if (!mu.try_lock()) return false;
-           mu.unlock();
-           return true;
-         }).get();
+  return std::async(std::launch::async,
+                    [&] {
+                      if (!mu.try_lock()) return false;
+                      mu.unlock();
+                      return true;
+                    })
+      .get();
 }
 
 class OpScopeTest : public ::testing::Test {

@@ -1,6 +1,5 @@
 // PersistentHash: handles on dicts and sets, their lifetime as collections
 // (references held by values, freeing, orphans), and threads sharing one.
-#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/persistent_hash.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "pager/collections/builtin_kinds.h"
 #include "pager/collections/persistent_list.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/testing/memory_page_space.h"
@@ -34,7 +34,8 @@ class PersistentHashTest : public ::testing::Test {
 TEST_F(PersistentHashTest, CreateMakesAnOrphanThatItsLastHandleFrees) {
   const uint64_t before = space_.pages_in_use();
   {
-    PersistentHash d(heap_, PersistentHash::Create(heap_, CollectionKind::kDict), CollectionKind::kDict);
+    PersistentHash d(heap_, PersistentHash::Create(heap_, CollectionKind::kDict),
+                     CollectionKind::kDict);
     for (int i = 0; i < 3000; ++i) d.Set(Int(i), Str("v"));
     EXPECT_EQ(3000u, d.size());
   }
@@ -52,10 +53,12 @@ TEST_F(PersistentHashTest, OpeningTheWrongKindIsCorruption) {
 TEST_F(PersistentHashTest, ValuesHoldTheCollectionsTheyReferenceUntilDropped) {
   const uint64_t before = space_.pages_in_use();
   {
-    PersistentHash d(heap_, PersistentHash::Create(heap_, CollectionKind::kDict), CollectionKind::kDict);
+    PersistentHash d(heap_, PersistentHash::Create(heap_, CollectionKind::kDict),
+                     CollectionKind::kDict);
     uint64_t set_id, list_id;
     {
-      PersistentHash s(heap_, PersistentHash::Create(heap_, CollectionKind::kSet), CollectionKind::kSet);
+      PersistentHash s(heap_, PersistentHash::Create(heap_, CollectionKind::kSet),
+                       CollectionKind::kSet);
       s.Set(Str("member"), "");
       set_id = s.id();
       PersistentList l(heap_, PersistentList::Create(heap_));
@@ -79,8 +82,10 @@ TEST_F(PersistentHashTest, ValuesHoldTheCollectionsTheyReferenceUntilDropped) {
 }
 
 TEST_F(PersistentHashTest, SetRunKeepsThePairsBeforeARefusedOne) {
-  PersistentHash d(heap_, PersistentHash::Create(heap_, CollectionKind::kDict), CollectionKind::kDict);
-  std::string run = Int(1) + Str("a") + Int(2) + Str("b") + RefTo(CollectionKind::kList, 1) + Str("c");
+  PersistentHash d(heap_, PersistentHash::Create(heap_, CollectionKind::kDict),
+                   CollectionKind::kDict);
+  std::string run =
+      Int(1) + Str("a") + Int(2) + Str("b") + RefTo(CollectionKind::kList, 1) + Str("c");
   EXPECT_THROW(d.SetRun(run, 3), Error);
   EXPECT_EQ(2u, d.size());
   EXPECT_EQ(1u, d.SetRun(Int(2) + Str("B") + Int(3) + Str("c"), 2));
@@ -91,7 +96,8 @@ TEST_F(PersistentHashTest, SetRunKeepsThePairsBeforeARefusedOne) {
 }
 
 TEST_F(PersistentHashTest, ThreadsAddingAndRemovingDisjointKeysLeaveAConsistentTable) {
-  PersistentHash s(heap_, PersistentHash::Create(heap_, CollectionKind::kSet), CollectionKind::kSet);
+  PersistentHash s(heap_, PersistentHash::Create(heap_, CollectionKind::kSet),
+                   CollectionKind::kSet);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

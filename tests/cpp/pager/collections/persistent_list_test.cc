@@ -90,7 +90,12 @@ TEST_P(PersistentListTest, AppendedValuesComeBackInOrder) {
 TEST_P(PersistentListTest, MalformedRunsAreRejectedWhole) {
   auto list = NewList();
   EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->Append(Int(1) + Int(2), 3); }));
-  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { list->Append(Int(1) + "\x06\x05" "ab", 2); }));
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] {
+              list->Append(Int(1) +
+                               "\x06\x05"
+                               "ab",
+                           2);
+            }));
   std::string blob;
   EncodeBlob(blob, true, 5000, 1);
   EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->Append(blob, 1); }));
@@ -140,10 +145,13 @@ TEST_P(PersistentListTest, EraseSliceRemovesExactlyTheSlicesPositions) {
       run += oracle.back();
     }
     if (n > 0) list->Append(run, n);
-    const int64_t steps[] = {2, 3, 5, 64, 1000, int64_t{1} << 40, INT64_MAX, -1, -2, -3, -7, -500, -INT64_MAX, 1};
+    const int64_t steps[] = {2,  3,  5,  64, 1000, int64_t{1} << 40, INT64_MAX,
+                             -1, -2, -3, -7, -500, -INT64_MAX,       1};
     const int64_t step = steps[rng() % std::size(steps)];
     const int64_t span = static_cast<int64_t>(n) + 3;
-    auto bound = [&] { return rng() % 5 == 0 ? kEnd[rng() % 2] : static_cast<int64_t>(rng() % (2 * span + 1)) - span; };
+    auto bound = [&] {
+      return rng() % 5 == 0 ? kEnd[rng() % 2] : static_cast<int64_t>(rng() % (2 * span + 1)) - span;
+    };
     const int64_t start = bound(), stop = bound();
     const ListSlice s = ResolveSlice(start, stop, step, n);
     std::vector<uint64_t> gone = SlicePositions(s, n);
@@ -179,7 +187,7 @@ TEST_P(PersistentListTest, EraseSliceFreesWhatTheErasedValuesHeld) {
   list->EraseSlice(1, INT64_MAX, 2);
   EXPECT_EQ(kept, ReadAll(*list));
   list->Verify();
-  EXPECT_LT(space_.pages_in_use(), before / 4);  // every blob chain and the nested list went
+  EXPECT_LT(space_.pages_in_use(), before / 4);     // every blob chain and the nested list went
   EXPECT_ANY_THROW(PersistentList(heap_, nested));  // its pages are gone
   list->Clear();
   EXPECT_LE(space_.pages_in_use(), baseline + 1);
@@ -190,10 +198,11 @@ TEST_P(PersistentListTest, AssignSliceSetsThePositionsInTheSlicesOrder) {
   std::string run;
   for (int i = 0; i < 10; ++i) run += Int(i);
   list->Append(run, 10);
-  list->AssignSlice(INT64_MAX, INT64_MIN, -3, Cat(Int(90), Int(60), Int(30), Int(0)), 4);  // 9 6 3 0
-  list->AssignSlice(1, 6, 2, Cat(Str("a"), Str("b"), Str("c")), 3);                        // 1 3 5
-  EXPECT_EQ((std::vector<std::string>{Int(0), Str("a"), Int(2), Str("b"), Int(4), Str("c"), Int(60), Int(7),
-                                      Int(8), Int(90)}),
+  list->AssignSlice(INT64_MAX, INT64_MIN, -3, Cat(Int(90), Int(60), Int(30), Int(0)),
+                    4);                                              // 9 6 3 0
+  list->AssignSlice(1, 6, 2, Cat(Str("a"), Str("b"), Str("c")), 3);  // 1 3 5
+  EXPECT_EQ((std::vector<std::string>{Int(0), Str("a"), Int(2), Str("b"), Int(4), Str("c"), Int(60),
+                                      Int(7), Int(8), Int(90)}),
             ReadAll(*list));
 }
 
@@ -204,10 +213,13 @@ TEST_P(PersistentListTest, AssignSliceOfTheWrongSizeChangesNothing) {
   list->Append(run, 10);
   const auto before = ReadAll(*list);
   std::string msg;
-  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->AssignSlice(0, INT64_MAX, 2, Cat(Int(1), Int(2)), 2); }, &msg));
+  EXPECT_EQ(ErrorCode::kInvalidArgument,
+            CodeOf([&] { list->AssignSlice(0, INT64_MAX, 2, Cat(Int(1), Int(2)), 2); }, &msg));
   EXPECT_EQ(msg, "attempt to assign sequence of size 2 to extended slice of size 5");
-  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->AssignSlice(0, INT64_MAX, 2, Int(1), 2); }));
-  EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->AssignSlice(0, 2, 1, Cat(Int(1), Int(2)), 2); }));
+  EXPECT_EQ(ErrorCode::kInvalidArgument,
+            CodeOf([&] { list->AssignSlice(0, INT64_MAX, 2, Int(1), 2); }));
+  EXPECT_EQ(ErrorCode::kInvalidArgument,
+            CodeOf([&] { list->AssignSlice(0, 2, 1, Cat(Int(1), Int(2)), 2); }));
   EXPECT_EQ(before, ReadAll(*list));
 }
 
@@ -245,7 +257,8 @@ TEST_P(PersistentListTest, PopOutOfRangeRaisesIndexAndChangesNothing) {
   list->Append(Int(1) + Int(2), 2);
   for (int64_t i : {int64_t{2}, int64_t{-3}, INT64_MAX, INT64_MIN}) {
     bool visited = false;
-    EXPECT_EQ(ErrorCode::kOutOfRange, CodeOf([&] { list->Pop(i, [&](std::string_view) { visited = true; }); }, &msg));
+    EXPECT_EQ(ErrorCode::kOutOfRange,
+              CodeOf([&] { list->Pop(i, [&](std::string_view) { visited = true; }); }, &msg));
     EXPECT_EQ("pop index out of range", msg);
     EXPECT_FALSE(visited);
   }
@@ -344,7 +357,13 @@ TEST_P(PersistentListTest, InsertRunAndReplaceRejectMalformedRunsWhole) {
   auto list = NewList();
   list->Append(Int(1) + Int(2) + Int(3), 3);
   EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->InsertRun(1, Int(7) + Int(8), 3); }));
-  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { list->InsertRun(1, Int(7) + "\x06\x05" "ab", 2); }));
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] {
+              list->InsertRun(1,
+                              Int(7) +
+                                  "\x06\x05"
+                                  "ab",
+                              2);
+            }));
   std::string blob;
   EncodeBlob(blob, true, 5000, 1);
   EXPECT_EQ(ErrorCode::kInvalidArgument, CodeOf([&] { list->InsertRun(1, Int(7) + blob, 2); }));
@@ -369,7 +388,8 @@ TEST_P(PersistentListTest, ReplaceMatchesVectorSliceAssignment) {
     list->Replace(start, stop, run, count);
     start = std::min(start, n);
     stop = std::clamp(stop, start, n);
-    oracle.erase(oracle.begin() + static_cast<ptrdiff_t>(start), oracle.begin() + static_cast<ptrdiff_t>(stop));
+    oracle.erase(oracle.begin() + static_cast<ptrdiff_t>(start),
+                 oracle.begin() + static_cast<ptrdiff_t>(stop));
     oracle.insert(oracle.begin() + static_cast<ptrdiff_t>(start), values.begin(), values.end());
     if (round % 30 == 0) {
       ASSERT_EQ(oracle, ReadAll(*list));
@@ -396,7 +416,8 @@ TEST(PersistentListConcurrency, ReadersNeverSeeATornAppend) {
       PersistentList list(heap, id);  // a handle of its own
       for (int b = 0; b < kBatches; ++b) {
         std::string run;
-        for (int j = 0; j < kBatch; ++j) run += Str(Cat("w", std::to_string(w), "-", std::to_string(j)));
+        for (int j = 0; j < kBatch; ++j)
+          run += Str(Cat("w", std::to_string(w), "-", std::to_string(j)));
         list.Append(run, kBatch);
       }
       --writers_left;
@@ -525,10 +546,12 @@ TEST(PersistentListConcurrency, AReferenceReadWhileReplacedIsNeverFreedUnderTheR
           v = s;
           refs.Open(s);
         });
-        const uint64_t nested_id = Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size()).ref_id;
+        const uint64_t nested_id =
+            Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size()).ref_id;
         std::unique_ptr<PersistentList> nested = refs.Adopt(nested_id);
         const std::vector<std::string> values = ReadAll(*nested);
-        if (values.size() != kLength || std::count(values.begin(), values.end(), values[0]) != kLength) {
+        if (values.size() != kLength ||
+            std::count(values.begin(), values.end(), values[0]) != kLength) {
           throw std::runtime_error("a torn or reused list");
         }
         ++reads;
@@ -561,7 +584,6 @@ void Report(const char* what, uint64_t n, double s) {
               static_cast<unsigned long long>(n), s);
 }
 
-
 TEST(PersistentListBenchmark, DISABLED_AppendGetScanInsertErase) {
   MemoryPageSpace space(4096);
   Heap heap(space, BuiltinKinds());
@@ -586,10 +608,12 @@ TEST(PersistentListBenchmark, DISABLED_AppendGetScanInsertErase) {
   constexpr int kGets = 1000000;
   uint64_t sink = 0;
   t = std::chrono::steady_clock::now();
-  for (int i = 0; i < kGets; ++i) list.Get(rng() % n, [&](std::string_view v) { sink += v.size(); });
+  for (int i = 0; i < kGets; ++i)
+    list.Get(rng() % n, [&](std::string_view v) { sink += v.size(); });
   Report("random get (5M list)", kGets, Seconds(t));
   t = std::chrono::steady_clock::now();
-  for (int i = 0; i < kGets; ++i) list.Get(rng() % 65536, [&](std::string_view v) { sink += v.size(); });
+  for (int i = 0; i < kGets; ++i)
+    list.Get(rng() % 65536, [&](std::string_view v) { sink += v.size(); });
   Report("random get, hot set of 64Ki (5M list)", kGets, Seconds(t));
   t = std::chrono::steady_clock::now();
   for (int i = 0; i < kGets; ++i) list.Get(i, [&](std::string_view v) { sink += v.size(); });

@@ -139,7 +139,8 @@ TEST_F(RootMapTest, ItsVerifierCountsNamesAndFindsKeysOutOfOrderOrNotStrs) {
   edit([&](ListTree& t) { t.Set(0, Str("bb")); });  // keys bb, b, c
   std::tie(names, problems) = verify();
   ASSERT_EQ(1u, problems.size());
-  EXPECT_NE(std::string::npos, problems[0].find("key 1 of the root map (value 2 of leaf")) << problems[0];
+  EXPECT_NE(std::string::npos, problems[0].find("key 1 of the root map (value 2 of leaf"))
+      << problems[0];
   EXPECT_NE(std::string::npos, problems[0].find("is not after the key before it")) << problems[0];
 
   edit([&](ListTree& t) { t.Set(2, Int(5)); });  // keys bb, 5, c: c is not compared with 5
@@ -152,7 +153,8 @@ TEST_F(RootMapTest, ItsVerifierCountsNamesAndFindsKeysOutOfOrderOrNotStrs) {
   std::tie(names, problems) = verify();
   EXPECT_EQ(std::optional<uint64_t>(3), names);
   ASSERT_EQ(2u, problems.size());
-  EXPECT_EQ("root_map @" + std::to_string(id) + ": the root map holds an odd number of entries (7)", problems[1]);
+  EXPECT_EQ("root_map @" + std::to_string(id) + ": the root map holds an odd number of entries (7)",
+            problems[1]);
 }
 
 }  // namespace

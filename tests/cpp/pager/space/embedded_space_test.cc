@@ -21,15 +21,15 @@
 #include <thread>
 #include <vector>
 
-#include "pager/testing/error_code.h"
-#include "pager/testing/list_test_util.h"
 #include "pager/cache/buffer_pool.h"
-#include "pager/space/embedded_space.h"
-#include "pager/util/error.h"
 #include "pager/collections/builtin_kinds.h"
 #include "pager/collections/heap.h"
-#include "pager/tier/memory_tier.h"
 #include "pager/collections/persistent_list.h"
+#include "pager/space/embedded_space.h"
+#include "pager/testing/error_code.h"
+#include "pager/testing/list_test_util.h"
+#include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -204,7 +204,8 @@ TEST(EmbeddedSpaceConcurrency, ThreadsOnTheirOwnListsNeverDisturbEachOther) {
   Heap heap(e.space, BuiltinKinds());
   constexpr int kThreads = 4, kRounds = 1500;
   std::vector<uint64_t> ids;
-  std::vector<std::unique_ptr<PersistentList>> keepers;  // unreferenced lists live while a handle does
+  std::vector<std::unique_ptr<PersistentList>>
+      keepers;  // unreferenced lists live while a handle does
   for (int t = 0; t < kThreads; ++t) {
     ids.push_back(PersistentList::Create(heap));
     keepers.push_back(std::make_unique<PersistentList>(heap, ids.back()));

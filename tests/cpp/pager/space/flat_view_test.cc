@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "pager/util/error.h"
 #include "pager/space/mount_protocol.h"
 #include "pager/store.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
@@ -44,8 +44,8 @@ class FlatViewTest : public ::testing::Test {
     so.cache_size = cache;
     store_ = Store::Open(root_, "data", so);
     Store* s = store_.get();
-    view_ = std::make_unique<FlatView>(s->heap().op_lock(), s->space(),
-                                       [s]() -> Volume& { return s->volume(); }, "data");
+    view_ = std::make_unique<FlatView>(
+        s->heap().op_lock(), s->space(), [s]() -> Volume& { return s->volume(); }, "data");
   }
 
   static std::vector<uint8_t> Pattern(size_t n, uint8_t seed) {

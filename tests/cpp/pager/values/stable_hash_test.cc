@@ -12,13 +12,41 @@
 namespace pagefs {
 namespace {
 
-std::string Int(int64_t v) { std::string s; EncodeInt(s, v); return s; }
-std::string Float(double v) { std::string s; EncodeFloat(s, v); return s; }
-std::string Bool(bool v) { std::string s; EncodeBool(s, v); return s; }
-std::string Str(std::string_view v) { std::string s; EncodeStr(s, v); return s; }
-std::string Bytes(std::string_view v) { std::string s; EncodeBytes(s, v); return s; }
-std::string None() { std::string s; EncodeNone(s); return s; }
-std::string Big(std::string_view le) { std::string s; EncodeBigInt(s, le); return s; }
+std::string Int(int64_t v) {
+  std::string s;
+  EncodeInt(s, v);
+  return s;
+}
+std::string Float(double v) {
+  std::string s;
+  EncodeFloat(s, v);
+  return s;
+}
+std::string Bool(bool v) {
+  std::string s;
+  EncodeBool(s, v);
+  return s;
+}
+std::string Str(std::string_view v) {
+  std::string s;
+  EncodeStr(s, v);
+  return s;
+}
+std::string Bytes(std::string_view v) {
+  std::string s;
+  EncodeBytes(s, v);
+  return s;
+}
+std::string None() {
+  std::string s;
+  EncodeNone(s);
+  return s;
+}
+std::string Big(std::string_view le) {
+  std::string s;
+  EncodeBigInt(s, le);
+  return s;
+}
 std::string Tuple(std::initializer_list<std::string> items) {
   std::string elements, s;
   for (const auto& i : items) elements += i;
@@ -53,7 +81,8 @@ TEST(StableHash, IntegralFloatsOfAnySizeEqualTheirInts) {
   const std::string two63("\0\0\0\0\0\0\0\x80\0", 9);
   EXPECT_EQ(KeyForm(Big(two63)), KeyForm(Float(9223372036854775808.0)));
   // -2**63 is an int64.
-  EXPECT_EQ(KeyForm(Int(std::numeric_limits<int64_t>::min())), KeyForm(Float(-9223372036854775808.0)));
+  EXPECT_EQ(KeyForm(Int(std::numeric_limits<int64_t>::min())),
+            KeyForm(Float(-9223372036854775808.0)));
   // 2**100 and -2**100.
   std::string p100(13, '\0'), m100(13, '\0');
   p100[12] = 0x10;
@@ -84,7 +113,10 @@ TEST(StableHash, ValuesAreFixedForEver) {
   EXPECT_EQ(0x0e171a26286f2aa4ull, StableHash(Float(1.0)));
   EXPECT_EQ(0x5ef5958a5c302a54ull, StableHash(None()));
   EXPECT_EQ(0xb75ae527ba6cd121ull, StableHash(Tuple({Str("x"), Int(2)})));
-  EXPECT_EQ(std::string("\x41" "a", 2), KeyForm(Str("a")));
+  EXPECT_EQ(std::string("\x41"
+                        "a",
+                        2),
+            KeyForm(Str("a")));
 }
 
 TEST(StableHash, ReferencesAreUnhashable) {

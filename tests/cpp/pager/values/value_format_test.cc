@@ -45,7 +45,17 @@ TEST(ValueFormat, ScalarsRoundTrip) {
 }
 
 TEST(ValueFormat, IntsRoundTripAtEveryBoundary) {
-  std::vector<int64_t> ints = {0, 1, -1, -16, -17, 111, 112, 127, 128, -128, 1 << 20,
+  std::vector<int64_t> ints = {0,
+                               1,
+                               -1,
+                               -16,
+                               -17,
+                               111,
+                               112,
+                               127,
+                               128,
+                               -128,
+                               1 << 20,
                                std::numeric_limits<int64_t>::max(),
                                std::numeric_limits<int64_t>::min()};
   std::mt19937_64 rng(7);
@@ -77,9 +87,13 @@ TEST(ValueFormat, BigIntsThatFitAreStoredAsInts) {
 }
 
 TEST(ValueFormat, FloatsAreBitExact) {
-  std::vector<uint64_t> patterns = {0, 0x8000000000000000ull, 0x7ff0000000000000ull,
-                                    0xfff0000000000000ull, 0x7ff8000000000001ull,
-                                    0x7ff4000000000abcull, 0x0000000000000001ull};
+  std::vector<uint64_t> patterns = {0,
+                                    0x8000000000000000ull,
+                                    0x7ff0000000000000ull,
+                                    0xfff0000000000000ull,
+                                    0x7ff8000000000001ull,
+                                    0x7ff4000000000abcull,
+                                    0x0000000000000001ull};
   for (uint64_t bits : patterns) {
     double d;
     std::memcpy(&d, &bits, 8);
@@ -163,12 +177,17 @@ TEST(ValueFormat, ExistingEncodingsAreUnchanged) {
   EncodeStr(s, "ab");
   EncodeRef(s, CollectionKind::kList, 3);
   EncodeFloat(s, 1.0);
-  EXPECT_EQ(std::string("\x95\x42" "ab" "\x0A\x01\x03\0\0\0\0\0\0\0" "\x05\0\0\0\0\0\0\xf0\x3f", 23), s);
+  EXPECT_EQ(std::string("\x95\x42"
+                        "ab"
+                        "\x0A\x01\x03\0\0\0\0\0\0\0"
+                        "\x05\0\0\0\0\0\0\xf0\x3f",
+                        23),
+            s);
 }
 
 TEST(ValueFormat, StoredOnlyFormsAreKnownByTheirTag) {
-  for (ValueTag t : {ValueTag::kBlobStr, ValueTag::kBlobBytes, ValueTag::kBlobBigInt, ValueTag::kBlobTuple,
-                     ValueTag::kAbsent}) {
+  for (ValueTag t : {ValueTag::kBlobStr, ValueTag::kBlobBytes, ValueTag::kBlobBigInt,
+                     ValueTag::kBlobTuple, ValueTag::kAbsent}) {
     EXPECT_TRUE(IsStoredOnlyForm(static_cast<uint8_t>(t)));
   }
   for (ValueTag t : {ValueTag::kRef, ValueTag::kTuple, ValueTag::kStr, ValueTag::kNone}) {
@@ -218,16 +237,16 @@ TEST(ValueFormat, TruncatedValuesAreCorruptionAtEveryCut) {
 }
 
 TEST(ValueFormat, MalformedBytesAreCorruption) {
-  ExpectCorrupt(std::string("\x0C", 1));                       // truncated tuple
-  ExpectCorrupt(std::string("\x0F", 1));                       // unknown tag
-  ExpectCorrupt(std::string("\x0C\x03\x02\x80\x80", 5));      // 3 elements in 2 bytes
-  ExpectCorrupt(std::string("\x0C\x01\x05\x80", 4));          // elements run past the end
-  ExpectCorrupt(std::string("\x3F", 1));                       // unknown tag
+  ExpectCorrupt(std::string("\x0C", 1));                  // truncated tuple
+  ExpectCorrupt(std::string("\x0F", 1));                  // unknown tag
+  ExpectCorrupt(std::string("\x0C\x03\x02\x80\x80", 5));  // 3 elements in 2 bytes
+  ExpectCorrupt(std::string("\x0C\x01\x05\x80", 4));      // elements run past the end
+  ExpectCorrupt(std::string("\x3F", 1));                  // unknown tag
   ExpectCorrupt(std::string("\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11));  // > 64 bits
   ExpectCorrupt(std::string("\x06\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11));  // huge length
-  ExpectCorrupt(std::string("\x0A\x07\x01\0\0\0\0\0\0\0", 10));  // unknown kind
-  ExpectCorrupt(std::string("\x0A\x01\0\0\0\0\0\0\0\0", 10));    // ref to 0
-  ExpectCorrupt(std::string("\x08\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 17));  // blob page 0
+  ExpectCorrupt(std::string("\x0A\x07\x01\0\0\0\0\0\0\0", 10));                    // unknown kind
+  ExpectCorrupt(std::string("\x0A\x01\0\0\0\0\0\0\0\0", 10));                      // ref to 0
+  ExpectCorrupt(std::string("\x08\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 17));        // blob page 0
 }
 
 TEST(ValueFormat, RandomBytesNeverReadPastTheEnd) {

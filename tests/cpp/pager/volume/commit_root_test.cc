@@ -5,11 +5,11 @@
 #include <optional>
 #include <vector>
 
-#include "pager/util/error.h"
-#include "pager/tier/fault_tier.h"
-#include "pager/tier/memory_tier.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
+#include "pager/tier/fault_tier.h"
+#include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {

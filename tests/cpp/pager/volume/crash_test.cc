@@ -11,9 +11,9 @@
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
-#include "pager/util/error.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {

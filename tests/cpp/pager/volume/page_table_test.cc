@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "pager/util/error.h"
-#include "pager/tier/memory_tier.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
+#include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
@@ -48,9 +48,12 @@ TEST(PageTableTest, AnEmptyTableHasNoEntriesAndWritesNothing) {
 
 TEST(PageTableTest, SetThenGetAndTheHeightGrowsWithTheIds) {
   Table t;
-  const std::vector<std::pair<PageId, uint32_t>> steps = {
-      {1, 1}, {kPerNode - 1, 1}, {kPerNode, 2}, {kPerNode * kPerNode - 1, 2},
-      {kPerNode * kPerNode, 3}, {5 * kPerNode * kPerNode + 17, 3}};
+  const std::vector<std::pair<PageId, uint32_t>> steps = {{1, 1},
+                                                          {kPerNode - 1, 1},
+                                                          {kPerNode, 2},
+                                                          {kPerNode * kPerNode - 1, 2},
+                                                          {kPerNode * kPerNode, 3},
+                                                          {5 * kPerNode * kPerNode + 17, 3}};
   for (const auto& [id, height] : steps) {
     t.table.Set(id, EntryFor(id));
     EXPECT_TRUE(t.table.dirty());

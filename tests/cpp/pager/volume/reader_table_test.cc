@@ -9,12 +9,12 @@
 
 #include <atomic>
 #include <cstring>
-#include <thread>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
-#include "pager/util/error.h"
 #include "pager/tier/memory_tier.h"
+#include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -239,20 +239,20 @@ TEST_F(ReaderTableTest, AFreshReaderSeesOneWholeCommitWhileTheWriterCommits) {
     ropts.read_only = true;
     ropts.create = false;
     while (!stop.load()) try {
-      Volume r(tier, "t", ropts);
-      std::vector<uint8_t> first(kPage), buf(kPage);
-      r.Load(ids[0], first.data());
-      uint32_t version;
-      std::memcpy(&version, first.data() + 4, 4);
-      for (PageId id : ids) {
-        r.Load(id, buf.data());  // throws on a reused slot (checksum mismatch)
-        if (Pattern(id, version) != buf) throw std::runtime_error("a page of another commit");
+        Volume r(tier, "t", ropts);
+        std::vector<uint8_t> first(kPage), buf(kPage);
+        r.Load(ids[0], first.data());
+        uint32_t version;
+        std::memcpy(&version, first.data() + 4, 4);
+        for (PageId id : ids) {
+          r.Load(id, buf.data());  // throws on a reused slot (checksum mismatch)
+          if (Pattern(id, version) != buf) throw std::runtime_error("a page of another commit");
+        }
+        opens.fetch_add(1);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "reader: " << e.what();
+        stop = true;
       }
-      opens.fetch_add(1);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "reader: " << e.what();
-      stop = true;
-    }
   });
   for (uint32_t version = 2; !stop.load() && (opens.load() < 200 || version < 200); ++version) {
     for (PageId id : ids) writer.Store(id, Pattern(id, version).data());

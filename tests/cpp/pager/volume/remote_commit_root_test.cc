@@ -74,7 +74,9 @@ TEST_F(RemoteCommitRootTest, AnEmptyPrefixIsNotFoundWithoutCreate) {
   S3Client client(config_, curl_);
   RemoteTier tier(client, kPage);
   RemoteCommitRoot root(tier);
-  EXPECT_EQ(CodeOf([&] { Volume(tier, "p", VolumeOptions{kPage, false, false, nullptr, &root}); }),
+  EXPECT_EQ(CodeOf([&] {
+              Volume(tier, "p", VolumeOptions{kPage, false, false, nullptr, &root});
+            }),
             ErrorCode::kNotFound);
 }
 

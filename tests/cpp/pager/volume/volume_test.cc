@@ -124,7 +124,8 @@ TEST(VolumeTest, EveryFlippedBitInTheStoreIsDetectedOrHarmless) {
   }
   const SlotId slots = tier.size();
   for (SlotId s = 0; s < slots; ++s) {
-    for (size_t bit : {size_t{0}, size_t{8 * 100 + 3}, size_t{8 * 2047 + 7}, size_t{8 * 3000 + 1}}) {
+    for (size_t bit :
+         {size_t{0}, size_t{8 * 100 + 3}, size_t{8 * 2047 + 7}, size_t{8 * 3000 + 1}}) {
       tier.FlipBit(s, bit);
       try {
         Volume v(tier, "t", {});
@@ -156,7 +157,10 @@ TEST(VolumeTest, OneDamagedSuperblockCopyLosesNothing) {
 
 TEST(VolumeTest, BothSuperblocksDamagedIsCorruption) {
   MemoryTier tier(kPage);
-  { Volume v(tier, "t", {}); v.Commit({1, 0}); }
+  {
+    Volume v(tier, "t", {});
+    v.Commit({1, 0});
+  }
   for (SlotId s : {0, 1}) {
     tier.FlipBit(s, 8 * 10);
     tier.FlipBit(s, 8 * (2048 + 10));
@@ -335,7 +339,6 @@ TEST(VolumeIdsTest, ReadOnlyVolumeAnswersAllocationQueries) {
   EXPECT_THROW(v.EnsureAllocated(3), Error);
 }
 
-
 // A page id read out of a damaged page: storing it must not grow the page
 // table (and the process) up to that id.
 TEST(VolumeIdsTest, StoreOrLoadPastTheEndIsRefusedAndGrowsNothing) {
@@ -370,7 +373,7 @@ TEST(VolumeCommittedTest, ReadsTheLastCommitWhileNewerVersionsAreStoredAndFreed)
   const uint64_t metadata_before = v.metadata_bytes();
   v.Store(a, Pattern(a, 2).data());  // a new slot
   v.Store(a, Pattern(a, 3).data());  // the same fresh slot, in place
-  PageId d = v.AllocateId();  // new since the commit
+  PageId d = v.AllocateId();         // new since the commit
   v.Store(d, Pattern(d, 1).data());
   v.FreeId(b);  // its slot is pending: d's store above could not take it
   EXPECT_GT(v.metadata_bytes(), metadata_before);  // the map of committed entries counts
@@ -481,8 +484,8 @@ TEST(VolumeCommittedTest, ConcurrentCommitsNeverShowAMixOrATornPage) {
 constexpr uint32_t kTrimSlotsPerSegment = 1024;
 
 TEST(VolumeTrimTest, UncommittedPagesOfACrashedWriterAreGivenBackAtTheNextOpen) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("pagefs_trim_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pagefs_trim_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::vector<uint8_t> page(kPage, 0x5A);

@@ -22,7 +22,8 @@ class FaultTransportTest : public testing::Test {
     curl_ = std::make_shared<CurlTransport>(config_.access_key, config_.secret_key, "us-east-1");
     faults_ = std::make_shared<FaultTransport>(*curl_);
     client_ = std::make_unique<S3Client>(
-        config_, faults_, RetryPolicy{4, std::chrono::milliseconds(1), std::chrono::milliseconds(4)});
+        config_, faults_,
+        RetryPolicy{4, std::chrono::milliseconds(1), std::chrono::milliseconds(4)});
   }
   S3Config config_;
   std::shared_ptr<CurlTransport> curl_;

@@ -132,7 +132,8 @@ TEST_F(RemoteTierTest, ADamagedOrMissingCommitObjectIsReportedNamingIt) {
   bytes[12] ^= 1;
   client_->Put(commits[0].name, bytes);
   std::string msg;
-  EXPECT_EQ(CodeOf([&] { RemoteTier(*client_, kPage).LoadCommit(); }, &msg), ErrorCode::kCorruption);
+  EXPECT_EQ(CodeOf([&] { RemoteTier(*client_, kPage).LoadCommit(); }, &msg),
+            ErrorCode::kCorruption);
   EXPECT_NE(msg.find(commits[0].name), std::string::npos) << msg;
   client_->Delete(commits[0].name);
   EXPECT_EQ(CodeOf([&] { RemoteTier(*client_, kPage).LoadCommit(); }, &msg), ErrorCode::kNotFound);

@@ -63,7 +63,8 @@ TEST_F(S3ConfigTest, EnvironmentVariablesWinAndACustomEndpointIsPathStyle) {
   env_.vars["AWS_SECRET_ACCESS_KEY"] = "SK";
   env_.vars["AWS_SESSION_TOKEN"] = "TOK";
   env_.vars["AWS_DEFAULT_REGION"] = "eu-west-1";
-  Write("credentials", "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = FILESECRET\n");
+  Write("credentials",
+        "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = FILESECRET\n");
   S3Config c = S3ConfigFor("s3://bucket/p", env_.lookup());
   EXPECT_EQ(c.endpoint, "http://127.0.0.1:8333");
   EXPECT_EQ(c.access_key, "AK");
@@ -111,7 +112,8 @@ TEST_F(S3ConfigTest, TheNamedProfileComesFromTheCredentialsAndConfigFiles) {
 }
 
 TEST_F(S3ConfigTest, FilesNamedByTheirVariablesAreRead) {
-  std::ofstream(home_ + "/creds") << "[default]\naws_access_key_id = X\naws_secret_access_key = Y\n";
+  std::ofstream(home_ + "/creds")
+      << "[default]\naws_access_key_id = X\naws_secret_access_key = Y\n";
   env_.vars["AWS_SHARED_CREDENTIALS_FILE"] = home_ + "/creds";
   EXPECT_EQ(S3ConfigFor("s3://bucket", env_.lookup()).access_key, "X");
 }
@@ -128,9 +130,11 @@ TEST_F(S3ConfigTest, AnEndpointWithoutSchemeOrWithAPathIsRefused) {
   env_.vars["AWS_ACCESS_KEY_ID"] = "AK";
   env_.vars["AWS_SECRET_ACCESS_KEY"] = "SK";
   env_.vars["AWS_ENDPOINT_URL"] = "127.0.0.1:8333";
-  EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }),
+            ErrorCode::kInvalidArgument);
   env_.vars["AWS_ENDPOINT_URL"] = "http://host:1/path";
-  EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }),
+            ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

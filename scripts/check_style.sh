@@ -3,7 +3,8 @@
 # on every source, and clang-tidy (.clang-tidy) with Clang's thread-safety
 # analysis (-Wthread-safety: GUARDED_BY/REQUIRES in pager/) on every
 # translation unit of pager/, fs/ and pybind/. Fails on the first finding.
-# `scripts/check_style.sh --fix` rewrites the formatting instead of checking it.
+# `scripts/check_style.sh --fix` rewrites the formatting instead of checking it;
+# `--format` checks the formatting only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 format=clang-format-14
@@ -19,6 +20,12 @@ if [ "${1:-}" = "--fix" ]; then
 fi
 echo "check_style: clang-format (${#sources[@]} files)"
 "$format" --dry-run -Werror "${sources[@]}"
+# --format: the formatting only (what scripts/test.sh runs until the tree
+# passes clang-tidy too; see docs/ARCHITECTURE.md, "Keeping the shape").
+if [ "${1:-}" = "--format" ]; then
+  echo "check_style: formatting clean"
+  exit 0
+fi
 
 echo "check_style: clang-tidy and -Wthread-safety"
 build=build/tidy

@@ -152,4 +152,29 @@ void BindHash(py::module_& m);
 // check_binding.cc: `pagefs check`
 void BindCheck(py::module_& m);
 
+// An engine-opened handle carried to Python in a capsule until a typed handle
+// adopts it (TakeAdoptedCapsule); a capsule dropped unadopted closes it
+// without the GIL (DestroyAdoptedCapsule, the capsule's destructor).
+template <class T>
+void DestroyAdoptedCapsule(PyObject* capsule) {
+  auto* adopted =
+      static_cast<std::unique_ptr<T>*>(PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule)));
+  if (adopted == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  if (*adopted) {
+    py::gil_scoped_release release;
+    adopted->reset();
+  }
+  delete adopted;
+}
+
+template <class T>
+std::unique_ptr<T> TakeAdoptedCapsule(py::handle capsule, const char* name) {
+  auto* adopted = static_cast<std::unique_ptr<T>*>(PyCapsule_GetPointer(capsule.ptr(), name));
+  if (adopted == nullptr) throw py::error_already_set();
+  return std::move(*adopted);
+}
+
 }  // namespace pagefs::py_binding

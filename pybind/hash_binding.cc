@@ -32,25 +32,6 @@ constexpr const char* kAdoptedName = "pagefs._core.adopted_hash";
 using Adopted = std::unique_ptr<PersistentHash>;
 constexpr uint64_t kBatch = 4096;  // entries per engine call in updates
 
-void DestroyAdopted(PyObject* capsule) {
-  auto* adopted = static_cast<Adopted*>(PyCapsule_GetPointer(capsule, kAdoptedName));
-  if (adopted == nullptr) {
-    PyErr_Clear();
-    return;
-  }
-  if (*adopted) {
-    py::gil_scoped_release release;
-    adopted->reset();
-  }
-  delete adopted;
-}
-
-Adopted TakeAdopted(py::handle capsule) {
-  auto* adopted = static_cast<Adopted*>(PyCapsule_GetPointer(capsule.ptr(), kAdoptedName));
-  if (adopted == nullptr) throw py::error_already_set();
-  return std::move(*adopted);
-}
-
 // KeyError(key), with the key as its one argument even when it is a tuple
 // (as dict raises it; PyErr_SetObject would take a tuple as the arguments).
 [[noreturn]] void ThrowKeyError(py::handle key) {
@@ -224,7 +205,7 @@ void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
         }),
         py::arg("store"), py::arg("id"))
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id, py::handle adopted) {
-             Adopted table = TakeAdopted(adopted);
+             Adopted table = TakeAdoptedCapsule<PersistentHash>(adopted, kAdoptedName);
              if (!table || table->id() != id || &table->heap() != &owner->store->heap()) {
                if (table) {
                  py::gil_scoped_release release;
@@ -303,7 +284,7 @@ void DictDelItem(DictHandle& h, py::handle key) {
 
 py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted) {
   auto* holder = new Adopted(std::move(adopted));
-  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdopted);
+  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdoptedCapsule<PersistentHash>);
   if (capsule == nullptr) {
     {
       py::gil_scoped_release release;

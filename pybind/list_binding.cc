@@ -76,25 +76,6 @@ bool IsIndexKey(py::handle key) {
 constexpr const char* kAdoptedName = "pagefs._core.adopted_list";
 using Adopted = std::unique_ptr<PersistentList>;
 
-void DestroyAdopted(PyObject* capsule) {
-  auto* adopted = static_cast<Adopted*>(PyCapsule_GetPointer(capsule, kAdoptedName));
-  if (adopted == nullptr) {
-    PyErr_Clear();
-    return;
-  }
-  if (*adopted) {
-    py::gil_scoped_release release;
-    adopted->reset();
-  }
-  delete adopted;
-}
-
-Adopted TakeAdopted(py::handle capsule) {
-  auto* adopted = static_cast<Adopted*>(PyCapsule_GetPointer(capsule.ptr(), kAdoptedName));
-  if (adopted == nullptr) throw py::error_already_set();
-  return std::move(*adopted);
-}
-
 void ScanInto(ListHandle& h, uint64_t start, uint64_t stop, bool reversed, Visited& out) {
   py::gil_scoped_release release;
   auto add = [&out](std::string_view v) { out.Add(v); };
@@ -339,7 +320,7 @@ void AssignExtended(ListHandle& h, py::handle key, py::handle seq) {
 
 py::object AdoptionToken(std::unique_ptr<PersistentList> adopted) {
   auto* holder = new Adopted(std::move(adopted));
-  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdopted);
+  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdoptedCapsule<PersistentList>);
   if (capsule == nullptr) {
     {
       py::gil_scoped_release release;
@@ -359,7 +340,7 @@ void BindList(py::module_& m) {
            }),
            py::arg("store"), py::arg("id"))
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id, py::handle adopted) {
-             Adopted list = TakeAdopted(adopted);
+             Adopted list = TakeAdoptedCapsule<PersistentList>(adopted, kAdoptedName);
              if (!list || list->id() != id || &list->heap() != &owner->store->heap()) {
                if (list) {
                  py::gil_scoped_release release;

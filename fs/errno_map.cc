@@ -17,7 +17,7 @@ int ErrnoFor(const Error& e) {
     case ErrorCode::kIo: return e.sys_errno() != 0 ? e.sys_errno() : EIO;
     case ErrorCode::kNoSpace: return ENOSPC;
     case ErrorCode::kCorruption: return EIO;
-    case ErrorCode::kInvalidArgument: return EINVAL;
+    case ErrorCode::kInvalidArgument:
     case ErrorCode::kOutOfRange: return EINVAL;
     case ErrorCode::kTooLarge: return EFBIG;
     case ErrorCode::kNotFound: return ENOENT;

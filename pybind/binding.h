@@ -28,6 +28,25 @@ namespace pagefs::py_binding {
 
 namespace py = pybind11;
 
+// Runs close, engine work that may free pages, with the GIL released when
+// this thread holds it, so other Python threads run meanwhile. For
+// destructors: close must not throw, and neither does this (if the GIL
+// cannot be released, close runs with it held).
+template <class F>
+void CloseReleasingGil(F&& close) noexcept {
+  static_assert(noexcept(close()), "a close run from a destructor must not throw");
+  if (PyGILState_Check()) {
+    try {
+      py::gil_scoped_release release;
+      close();
+      return;
+    } catch (...) {
+      // Only releasing or taking back the GIL can have thrown.
+    }
+  }
+  close();
+}
+
 // What Python holds for one open store (pagefs._core.Store).
 struct StoreHandle {
   std::shared_ptr<Store> store;
@@ -152,9 +171,10 @@ void BindHash(py::module_& m);
 // check_binding.cc: `pagefs check`
 void BindCheck(py::module_& m);
 
-// An engine-opened handle carried to Python in a capsule until a typed handle
-// adopts it (TakeAdoptedCapsule); a capsule dropped unadopted closes it
-// without the GIL (DestroyAdoptedCapsule, the capsule's destructor).
+// An engine-opened handle carried to Python in a capsule (MakeAdoptedCapsule)
+// until a typed handle adopts it (TakeAdoptedCapsule); a capsule dropped
+// unadopted closes it without the GIL (DestroyAdoptedCapsule, the capsule's
+// destructor).
 template <class T>
 void DestroyAdoptedCapsule(PyObject* capsule) {
   auto* adopted =
@@ -163,11 +183,21 @@ void DestroyAdoptedCapsule(PyObject* capsule) {
     PyErr_Clear();
     return;
   }
-  if (*adopted) {
-    py::gil_scoped_release release;
-    adopted->reset();
-  }
+  if (*adopted) CloseReleasingGil([adopted]() noexcept { adopted->reset(); });
   delete adopted;
+}
+
+// The capsule (named name) that carries adopted to Python.
+template <class T>
+py::object MakeAdoptedCapsule(std::unique_ptr<T> adopted, const char* name) {
+  auto* holder = new std::unique_ptr<T>(std::move(adopted));
+  PyObject* capsule = PyCapsule_New(holder, name, &DestroyAdoptedCapsule<T>);
+  if (capsule == nullptr) {
+    CloseReleasingGil([holder]() noexcept { holder->reset(); });
+    delete holder;
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::object>(capsule);
 }
 
 template <class T>

@@ -58,6 +58,8 @@ void SetPythonError(const Error& e) {
 }  // namespace
 
 void RegisterErrors(py::module_& m) {
+  // By value: pybind11 takes a void(*)(std::exception_ptr).
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -67,7 +69,7 @@ void RegisterErrors(py::module_& m) {
   });
   m.def(
       "_register_errors",
-      [](py::object errors) {
+      [](const py::object& errors) {
         if (g_classes == nullptr) g_classes = new ErrorClasses();  // lives until exit
         g_classes->base = errors.attr("Error");
         g_classes->corruption = errors.attr("CorruptionError");

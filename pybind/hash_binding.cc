@@ -20,10 +20,7 @@ HashHandle::HashHandle(std::shared_ptr<StoreHandle> o, std::unique_ptr<Persisten
 
 HashHandle::~HashHandle() {
   // Closing the last handle of an unreferenced collection frees its pages.
-  if (table && PyGILState_Check()) {
-    py::gil_scoped_release release;
-    table.reset();
-  }
+  if (table) CloseReleasingGil([this]() noexcept { table.reset(); });
 }
 
 namespace {
@@ -127,9 +124,12 @@ void Flush(HashHandle& h, std::string& run, uint64_t& count) {
   count = 0;
 }
 
-// dict.update(iterable of pairs), with dict's errors for an element that is
-// not a pair; pairs before a bad one stay set, as dict.update leaves them.
-void UpdatePairs(DictHandle& h, py::handle iterable) {
+// Adds each item of iterable through add(item, index, run), which appends
+// its encoded entry to run, and sends the run to the engine every kBatch
+// entries. Entries before one that fails stay added, as dict.update and
+// set.update leave them.
+template <typename H, typename AddOne>
+void UpdateInBatches(H& h, py::handle iterable, AddOne add) {
   py::iterator it = py::iter(iterable);
   std::string run;
   uint64_t count = 0;
@@ -137,34 +137,11 @@ void UpdatePairs(DictHandle& h, py::handle iterable) {
   try {
     for (PyObject* item; (item = PyIter_Next(it.ptr())) != nullptr; ++index) {
       const py::object keep = py::reinterpret_steal<py::object>(item);
-      PyObject* fast = PySequence_Fast(item, "");
-      if (fast == nullptr) {
-        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-          PyErr_Clear();
-          throw py::type_error("cannot convert dictionary update sequence element #" +
-                               std::to_string(index) + " to a sequence");
-        }
-        throw py::error_already_set();
-      }
-      const py::object keep_fast = py::reinterpret_steal<py::object>(fast);
-      const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-      if (n != 2) {
-        throw py::value_error("dictionary update sequence element #" + std::to_string(index) +
-                              " has length " + std::to_string(n) + "; 2 is required");
-      }
-      const size_t mark = run.size();
-      try {
-        EncodeKey(PySequence_Fast_GET_ITEM(fast, 0), *h.owner, run, false);
-        EncodeValue(PySequence_Fast_GET_ITEM(fast, 1), *h.owner, run);
-      } catch (...) {
-        run.resize(mark);
-        throw;
-      }
+      add(item, index, run);
       if (++count >= kBatch) Flush(h, run, count);
     }
     if (PyErr_Occurred()) throw py::error_already_set();
   } catch (...) {
-    // Keep what came before the failure, as dict.update does.
     py::error_scope keep_error;
     try {
       Flush(h, run, count);
@@ -175,27 +152,41 @@ void UpdatePairs(DictHandle& h, py::handle iterable) {
   Flush(h, run, count);
 }
 
-// set.update(iterable): members before a refused one stay added.
-void UpdateMembers(SetHandle& h, py::handle iterable) {
-  py::iterator it = py::iter(iterable);
-  std::string run;
-  uint64_t count = 0;
-  try {
-    for (PyObject* item; (item = PyIter_Next(it.ptr())) != nullptr;) {
-      const py::object keep = py::reinterpret_steal<py::object>(item);
-      EncodeKey(item, *h.owner, run, false);
-      if (++count >= kBatch) Flush(h, run, count);
+// dict.update(iterable of pairs), with dict's errors for an element that is
+// not a pair.
+void UpdatePairs(DictHandle& h, py::handle iterable) {
+  UpdateInBatches(h, iterable, [&h](PyObject* item, Py_ssize_t index, std::string& run) {
+    PyObject* fast = PySequence_Fast(item, "");
+    if (fast == nullptr) {
+      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        throw py::type_error("cannot convert dictionary update sequence element #" +
+                             std::to_string(index) + " to a sequence");
+      }
+      throw py::error_already_set();
     }
-    if (PyErr_Occurred()) throw py::error_already_set();
-  } catch (...) {
-    py::error_scope keep_error;
+    const py::object keep_fast = py::reinterpret_steal<py::object>(fast);
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    if (n != 2) {
+      throw py::value_error("dictionary update sequence element #" + std::to_string(index) +
+                            " has length " + std::to_string(n) + "; 2 is required");
+    }
+    const size_t mark = run.size();
     try {
-      Flush(h, run, count);
+      EncodeKey(PySequence_Fast_GET_ITEM(fast, 0), *h.owner, run, false);
+      EncodeValue(PySequence_Fast_GET_ITEM(fast, 1), *h.owner, run);
     } catch (...) {
+      run.resize(mark);  // a key without its value is no entry
+      throw;
     }
-    throw;
-  }
-  Flush(h, run, count);
+  });
+}
+
+// set.update(iterable).
+void UpdateMembers(SetHandle& h, py::handle iterable) {
+  UpdateInBatches(h, iterable, [&h](PyObject* item, Py_ssize_t, std::string& run) {
+    EncodeKey(item, *h.owner, run, false);
+  });
 }
 
 template <typename H>
@@ -283,17 +274,7 @@ void DictDelItem(DictHandle& h, py::handle key) {
 }
 
 py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted) {
-  auto* holder = new Adopted(std::move(adopted));
-  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdoptedCapsule<PersistentHash>);
-  if (capsule == nullptr) {
-    {
-      py::gil_scoped_release release;
-      holder->reset();
-    }
-    delete holder;
-    throw py::error_already_set();
-  }
-  return py::reinterpret_steal<py::object>(capsule);
+  return MakeAdoptedCapsule(std::move(adopted), kAdoptedName);
 }
 
 void BindHash(py::module_& m) {

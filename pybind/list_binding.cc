@@ -18,23 +18,13 @@ ListHandle::ListHandle(std::shared_ptr<StoreHandle> o, std::unique_ptr<Persisten
     : owner(std::move(o)), list(std::move(adopted)) {}
 
 ListHandle::~ListHandle() {
-  // Closing the last handle of an unreferenced list frees its pages: engine
-  // work, so let other Python threads run meanwhile.
-  if (list && PyGILState_Check()) {
-    py::gil_scoped_release release;
-    list.reset();
-  }
+  // Closing the last handle of an unreferenced list frees its pages.
+  if (list) CloseReleasingGil([this]() noexcept { list.reset(); });
 }
 
 Visited::~Visited() {
-  // Closing may free a list nothing else holds: engine work, without the GIL.
-  if (refs.empty()) return;
-  if (PyGILState_Check()) {
-    py::gil_scoped_release release;
-    refs.CloseAll();
-  } else {
-    refs.CloseAll();
-  }
+  // Closing may free a list nothing else holds.
+  if (!refs.empty()) CloseReleasingGil([this]() noexcept { refs.CloseAll(); });
 }
 
 namespace {
@@ -131,10 +121,7 @@ struct ScratchList {
     list = std::make_unique<PersistentList>(heap, PersistentList::Create(heap));
   }
   ~ScratchList() {
-    if (PyGILState_Check()) {
-      py::gil_scoped_release release;
-      list.reset();
-    }
+    if (list) CloseReleasingGil([this]() noexcept { list.reset(); });
   }
   ScratchList(const ScratchList&) = delete;
   ScratchList& operator=(const ScratchList&) = delete;
@@ -278,7 +265,7 @@ void DelItem(py::handle self, py::handle key) {
 // One engine operation: two threads popping never get the same value, and a
 // popped list referenced only from its slot is held by its handle (opened
 // before the erase), not freed.
-py::object Pop(ListHandle& h, py::object index) {
+py::object Pop(ListHandle& h, const py::object& index) {
   const Py_ssize_t i = index.is_none() ? -1 : AsSsizeArgument(index);
   Visited got(h.list->heap());
   {
@@ -319,17 +306,7 @@ void AssignExtended(ListHandle& h, py::handle key, py::handle seq) {
 }  // namespace
 
 py::object AdoptionToken(std::unique_ptr<PersistentList> adopted) {
-  auto* holder = new Adopted(std::move(adopted));
-  PyObject* capsule = PyCapsule_New(holder, kAdoptedName, &DestroyAdoptedCapsule<PersistentList>);
-  if (capsule == nullptr) {
-    {
-      py::gil_scoped_release release;
-      holder->reset();
-    }
-    delete holder;
-    throw py::error_already_set();
-  }
-  return py::reinterpret_steal<py::object>(capsule);
+  return MakeAdoptedCapsule(std::move(adopted), kAdoptedName);
 }
 
 void BindList(py::module_& m) {

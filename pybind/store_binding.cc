@@ -14,7 +14,8 @@ RootMap& StoreHandle::root_map() {
 namespace {
 
 std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::string& prefix,
-                                       py::object cache_size, bool read_only, uint32_t page_size) {
+                                       const py::object& cache_size, bool read_only,
+                                       uint32_t page_size) {
   StoreOptions options;
   if (!cache_size.is_none()) {
     options.cache_size = cache_size.cast<uint64_t>();

@@ -54,8 +54,8 @@ size_t WriteHeader(char* in, size_t size, size_t n, void* user) {
 
 }  // namespace
 
-CurlTransport::CurlTransport(std::string access_key, std::string secret_key, std::string region,
-                             CurlTimeouts timeouts)
+CurlTransport::CurlTransport(const std::string& access_key, const std::string& secret_key,
+                             const std::string& region, CurlTimeouts timeouts)
     : userpwd_(access_key + ":" + secret_key),
       sigv4_("aws:amz:" + region + ":s3"),
       timeouts_(timeouts) {

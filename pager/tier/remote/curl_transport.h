@@ -25,8 +25,8 @@ struct CurlTimeouts {
 class CurlTransport final : public HttpTransport {
  public:
   // Signs as access_key/secret_key in region (service s3).
-  CurlTransport(std::string access_key, std::string secret_key, std::string region,
-                CurlTimeouts timeouts = {});
+  CurlTransport(const std::string& access_key, const std::string& secret_key,
+                const std::string& region, CurlTimeouts timeouts = {});
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;

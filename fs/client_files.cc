@@ -13,9 +13,9 @@ namespace pagefs::fs {
 
 namespace {
 
-// REQUIRES prefix.role_mu exclusively. A writer's changes newer than its
-// last commit are half-done: drop them, as a crash of an embedded writer would.
-void DropWriterLocked(Mount& mount, PrefixView& prefix) {
+// A writer's changes newer than its last commit are half-done: drop them, as
+// a crash of an embedded writer would.
+void DropWriterLocked(Mount& mount, PrefixView& prefix) REQUIRES(prefix.role_mu) {
   prefix.writer = nullptr;
   prefix.writer_pid = 0;
   prefix.writer_name.clear();
@@ -37,7 +37,8 @@ pid_t ProcessOf(pid_t tid) {
   return tid;
 }
 
-void CheckWriter(const PrefixView& prefix, const void* handle, const char* what) {
+void CheckWriter(const PrefixView& prefix, const void* handle, const char* what)
+    REQUIRES_SHARED(prefix.role_mu) {
   if (prefix.writer != handle) {
     throw Error(ErrorCode::kNotAllowed, std::string(what) + " of prefix '" + prefix.name +
                                             "' asked without the writer role");
@@ -49,7 +50,7 @@ void CheckWriter(const PrefixView& prefix, const void* handle, const char* what)
 Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid) {
   if (mount.read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
   const pid_t pid = ProcessOf(tid);
-  std::lock_guard<std::shared_mutex> lock(prefix.role_mu);
+  ExclusiveLock lock(prefix.role_mu);
   // A writer that died hands its descriptor back only when the kernel gets
   // round to sending RELEASE, which can come after the next writer's open.
   if (prefix.writer != nullptr && ::kill(prefix.writer_pid, 0) != 0 && errno == ESRCH) {
@@ -73,18 +74,19 @@ Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t 
 }
 
 void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle) {
-  std::lock_guard<std::shared_mutex> lock(prefix.role_mu);
+  ExclusiveLock lock(prefix.role_mu);
   if (prefix.writer != handle) return;
   DropWriterLocked(mount, prefix);
 }
 
-std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void* handle) {
-  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+ChangeHold::ChangeHold(PrefixView& prefix, const void* handle) : mu_(prefix.role_mu) {
+  mu_.LockShared();
   if (prefix.writer != nullptr && prefix.writer != handle) {
-    throw Error(ErrorCode::kBusy, "prefix '" + prefix.name + "' is being written by " +
-                                      prefix.writer_name + ": only it may change the prefix");
+    const std::string message = "prefix '" + prefix.name + "' is being written by " +
+                                prefix.writer_name + ": only it may change the prefix";
+    mu_.UnlockShared();  // no destructor runs for a constructor that throws
+    throw Error(ErrorCode::kBusy, message);
   }
-  return role;
 }
 
 SpaceInfo DescribeSpace(PrefixView& prefix) {
@@ -96,7 +98,7 @@ SpaceInfo DescribeSpace(PrefixView& prefix) {
     info.epoch = volume.committed().epoch;
     info.page_count = volume.page_count();
   }
-  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  SharedLock role(prefix.role_mu);
   info.writer_pid = prefix.writer != nullptr ? static_cast<uint64_t>(prefix.writer_pid) : 0;
   return info;
 }
@@ -110,7 +112,7 @@ std::string ReadAnchors(PrefixView& prefix) {
 }
 
 void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors) {
-  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  SharedLock role(prefix.role_mu);
   CheckWriter(prefix, handle, "commit");
   {
     std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
@@ -123,7 +125,7 @@ void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors
 }
 
 void AllocateIds(PrefixView& prefix, const void* handle, AllocArg& out) {
-  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  SharedLock role(prefix.role_mu);
   CheckWriter(prefix, handle, "page allocation");
   std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
   for (size_t i = 0; i < kAllocBatch; ++i) {

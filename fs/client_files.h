@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <shared_mutex>
 #include <string>
 
 #include "fs/mount_state.h"
@@ -43,7 +42,16 @@ void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle);
 // Held while a change of the prefix runs: handle (nullptr for requests that
 // name no open file) may change it when no client holds the writer role or
 // when it is the writer's. Throws Error(kBusy) naming the writer otherwise.
-std::shared_lock<std::shared_mutex> HoldForChange(PrefixView& prefix, const void* handle);
+class SCOPED_CAPABILITY ChangeHold {
+ public:
+  ChangeHold(PrefixView& prefix, const void* handle) ACQUIRE_SHARED(prefix.role_mu);
+  ~ChangeHold() RELEASE() { mu_.UnlockShared(); }
+  ChangeHold(const ChangeHold&) = delete;
+  ChangeHold& operator=(const ChangeHold&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
 
 // kIoctlSpaceInfo's answer: the prefix's page size, last commit, size and writer.
 SpaceInfo DescribeSpace(PrefixView& prefix);

@@ -76,7 +76,7 @@ int64_t Mount::FindPrefix(std::string_view name) const {
 uint32_t Mount::AddPrefix(const std::string& name) {
   if (read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
   ValidatePrefix(name);
-  std::lock_guard<std::mutex> lock(add_mu_);
+  MutexLock lock(add_mu_);
   if (FindPrefix(name) >= 0) throw Error(ErrorCode::kExists, "prefix '" + name + "' exists");
   if (prefix_count() >= kMaxPrefixes) {
     throw Error(ErrorCode::kInvalidArgument, "the mount shows as many prefixes as it can");
@@ -108,7 +108,7 @@ void Mount::SetCacheSize(uint64_t bytes) {
 
 bool Mount::Commit(PrefixView& prefix) {
   if (read_only()) return false;
-  std::shared_lock<std::shared_mutex> role(prefix.role_mu);
+  SharedLock role(prefix.role_mu);
   if (prefix.writer != nullptr) return false;
   prefix.store->Commit();
   prefix.committed_ns = NowNs();
@@ -128,10 +128,10 @@ void Mount::FlushAll() {
 
 bool Mount::Close() {
   bool ok = true;
-  std::lock_guard<std::mutex> lock(add_mu_);
+  MutexLock lock(add_mu_);
   for (auto& p : prefixes_) {
     try {
-      std::lock_guard<std::shared_mutex> role(p->role_mu);
+      ExclusiveLock role(p->role_mu);
       if (p->writer != nullptr) {
         std::fprintf(stderr,
                      "pagefs-mount: prefix '%s': %s still writes it; its change since its "

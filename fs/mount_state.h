@@ -17,8 +17,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +26,7 @@
 #include "pager/space/flat_view.h"
 #include "pager/space/page_space.h"
 #include "pager/store.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs::fs {
 
@@ -43,10 +42,10 @@ struct PrefixView {
   // Its description names it in info.json for a refused second writer.
   // role_mu is held shared by every change and commit of the prefix (who
   // may make it is checked under it) and exclusively to give or take the role.
-  std::shared_mutex role_mu;
-  const void* writer = nullptr;  // the OpenFile of its data handle
-  std::string writer_name;
-  pid_t writer_pid = 0;
+  SharedMutex role_mu;
+  const void* writer GUARDED_BY(role_mu) = nullptr;  // the OpenFile of its data handle
+  std::string writer_name GUARDED_BY(role_mu);
+  pid_t writer_pid GUARDED_BY(role_mu) = 0;
 };
 
 class Mount {
@@ -98,7 +97,7 @@ class Mount {
   MountOptions options_;
   std::vector<std::unique_ptr<PrefixView>> prefixes_;  // reserved: never reallocates
   std::atomic<size_t> count_{0};
-  std::mutex add_mu_;  // serializes AddPrefix
+  Mutex add_mu_;  // serializes AddPrefix and Close
   std::atomic<uint64_t> budget_;
   int64_t started_ns_;
   Notifier notifier_;

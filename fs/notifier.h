@@ -8,11 +8,11 @@
 
 #include <fuse_lowlevel.h>
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "pager/util/mutex.h"
 
 namespace pagefs::fs {
 
@@ -38,12 +38,12 @@ class Notifier {
   };
   void Run();
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;
-  bool stopping_ = false;
-  fuse_session* session_ = nullptr;
-  std::thread thread_;
+  Mutex mu_;
+  CondVar work_{mu_};  // signalled when queue_ grows or stopping_ is set
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  fuse_session* session_ GUARDED_BY(mu_) = nullptr;
+  std::thread thread_ GUARDED_BY(mu_);
 };
 
 }  // namespace pagefs::fs

@@ -131,7 +131,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode
     if (prefix->flat->PageAllocated(*id)) {
       if (fi->flags & O_EXCL) return (void)fuse_reply_err(req, EEXIST);
     } else {
-      auto role = HoldForChange(*prefix, nullptr);
+      ChangeHold role(*prefix, nullptr);
       if (prefix->flat->CreatePage(*id)) NotifyGrew(mount, node);
     }
     fuse_entry_param e;
@@ -202,7 +202,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
       case NodeKind::kData: {
         if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
         PrefixView& prefix = *PrefixOf(mount, node);
-        auto role = HoldForChange(prefix, &file);
+        ChangeHold role(prefix, &file);
         FlatView::WriteResult r = prefix.flat->Write(static_cast<uint64_t>(off), bytes, size);
         if (r.grew) NotifyGrew(mount, node);
         return (void)fuse_reply_write(req, r.bytes);
@@ -213,7 +213,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         const uint64_t ps = prefix.page_size;
         if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_err(req, EFBIG);
         size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
-        auto role = HoldForChange(prefix, &file);
+        ChangeHold role(prefix, &file);
         if (!prefix.flat->PageAllocated(node.page)) return (void)fuse_reply_err(req, ENOENT);
         FlatView::WriteResult r =
             prefix.flat->Write(node.page * ps + static_cast<uint64_t>(off), bytes, size);
@@ -273,7 +273,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
         case NodeKind::kData: {
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
-          auto role = HoldForChange(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
+          ChangeHold role(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
           if (size != prefix.flat->bytes() && prefix.flat->Resize(size)) NotifyGrew(mount, *node);
           break;
         }
@@ -281,7 +281,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
           if (size > prefix.page_size) return (void)fuse_reply_err(req, EFBIG);
-          auto role = HoldForChange(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
+          ChangeHold role(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
           // A page file is always one page long: truncating zeroes its tail.
           prefix.flat->ZeroPageTail(node->page, static_cast<uint32_t>(size));
           break;
@@ -308,7 +308,7 @@ void OpFallocate(fuse_req_t req, fuse_ino_t /*ino*/, int mode, off_t off, off_t 
     if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
     if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
     PrefixView& prefix = *PrefixOf(mount, node);
-    auto role = HoldForChange(prefix, &file);
+    ChangeHold role(prefix, &file);
     const auto start = static_cast<uint64_t>(off);
     const auto length = static_cast<uint64_t>(len);
     if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
@@ -333,7 +333,7 @@ void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     std::optional<PageId> id = ParsePageFileName(name);
     PrefixView* prefix = PrefixOf(mount, *dir);
     if (!id || prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-    auto role = HoldForChange(*prefix, nullptr);
+    ChangeHold role(*prefix, nullptr);
     prefix->flat->FreePage(*id);  // the page's id becomes free; data reads zeros there
     fuse_reply_err(req, 0);
   });

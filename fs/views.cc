@@ -156,7 +156,7 @@ std::string RenderInfo(PrefixView& prefix) {
   j.Bool("read_only", volume.read_only());
   j.Bool("failed", volume.failed());
   {
-    std::shared_lock<std::shared_mutex> lock(prefix.role_mu);
+    SharedLock lock(prefix.role_mu);
     j.Str("writer", prefix.writer_name);  // "" when no client writes
   }
   j.Begin("superblock");

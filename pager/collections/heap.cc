@@ -12,14 +12,14 @@ Heap::Heap(PageSpace& space, const KindRegistry& kinds, std::string name)
     : space_(space), kinds_(kinds), gate_(space, std::move(name)), blobs_(space), headers_(space) {}
 
 PageGuard Heap::CreateHeader(CollectionKind kind) {
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   return headers_.Create(kind);
 }
 
 // ---- references -------------------------------------------------------------
 
 void Heap::Release(uint64_t id) {
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   if (!headers_.Release(id) || handles_.IsOpen(id)) return;
   free_queue_.push_back(id);
   DrainFreeQueue();
@@ -27,7 +27,7 @@ void Heap::Release(uint64_t id) {
 
 void Heap::OnStored(const ValueView& v) {
   if (v.kind != ValueView::Kind::kRef) return;
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   headers_.AddRef(v.ref_id);
 }
 
@@ -46,14 +46,14 @@ void Heap::OnDropped(const ValueView& v) {
 // ---- handles ----------------------------------------------------------------
 
 std::shared_ptr<CollectionState> Heap::OpenHandle(uint64_t id) {
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   return handles_.Open(id);
 }
 
 void Heap::CloseHandle(uint64_t id) {
   if (forked()) return;  // the parent's handles and pages are the parent's
   std::shared_lock op(op_lock());
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   if (!handles_.Close(id)) return;
   if (closed() || space_.read_only()) return;
   if (headers_.Load(id).refcount != 0) return;
@@ -65,7 +65,7 @@ void Heap::CloseHandle(uint64_t id) {
 
 void Heap::CollectOrphans() {
   if (forked()) return;
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   if (space_.read_only()) return;
   headers_.ForEachOrphan([&](PageId id) {
     if (!handles_.IsOpen(id)) free_queue_.push_back(id);
@@ -98,7 +98,7 @@ void Heap::Destroy(uint64_t id) {
 }
 
 PageId Heap::RootMapId(bool create) {
-  std::lock_guard l(mu_);
+  RecursiveLock l(mu_);
   PageId id = space_.anchors().root_map;
   if (id != kNoPage || !create) return id;
   id = headers_.Create(CollectionKind::kRootMap).id();

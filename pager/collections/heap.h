@@ -45,6 +45,7 @@
 #include "pager/collections/kind_registry.h"
 #include "pager/collections/op_gate.h"
 #include "pager/space/page_space.h"
+#include "pager/util/mutex.h"
 #include "pager/values/value_format.h"
 
 namespace pagefs {
@@ -125,21 +126,22 @@ class Heap {
   std::string StoreElements(const ValueView& tuple);
   void DropTuple(const ValueView& tuple);
   void DropBlobTuple(const ValueView& blob);
-  void AddRef(uint64_t id);
   void Release(uint64_t id);
   // Frees the collection's pages through its kind, queues its references.
-  void Destroy(uint64_t id);
-  void DrainFreeQueue();
+  void Destroy(uint64_t id) REQUIRES(mu_);
+  void DrainFreeQueue() REQUIRES(mu_);
 
   PageSpace& space_;
   const KindRegistry& kinds_;
   OpGate gate_;
   Blobs blobs_;
-  std::recursive_mutex mu_;  // guards headers_' bookkeeping, handles_, free_queue_
+  // Recursive: a kind's destroy hook drops references (Release) under it.
+  RecursiveMutex mu_;
+  // Its refcounts and orphan list change under mu_; Check only reads a header.
   CollectionHeaders headers_;
-  HandleTable handles_;
-  std::vector<uint64_t> free_queue_;
-  bool draining_ = false;  // DrainFreeQueue is running (guarded by mu_)
+  HandleTable handles_ GUARDED_BY(mu_);
+  std::vector<uint64_t> free_queue_ GUARDED_BY(mu_);
+  bool draining_ GUARDED_BY(mu_) = false;  // DrainFreeQueue is running
   std::mutex root_map_mu_;
 };
 

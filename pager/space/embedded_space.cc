@@ -10,7 +10,7 @@ EmbeddedSpace::EmbeddedSpace(Volume& volume, BufferPool& pool)
     : volume_(&volume), pool_(&pool), anchors_(volume.committed().anchors) {}
 
 void EmbeddedSpace::Rebind(Volume& volume, BufferPool& pool) {
-  std::lock_guard<std::mutex> lock(anchors_mu_);
+  MutexLock lock(anchors_mu_);
   volume_ = &volume;
   pool_ = &pool;
   anchors_ = volume.committed().anchors;
@@ -61,13 +61,13 @@ void EmbeddedSpace::FollowCommit() {
 }
 
 Anchors EmbeddedSpace::anchors() const {
-  std::lock_guard<std::mutex> lock(anchors_mu_);
+  MutexLock lock(anchors_mu_);
   return anchors_;
 }
 
 void EmbeddedSpace::set_anchors(const Anchors& anchors) {
   volume_->CheckWritable();
-  std::lock_guard<std::mutex> lock(anchors_mu_);
+  MutexLock lock(anchors_mu_);
   anchors_ = anchors;
 }
 

@@ -4,10 +4,10 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/page_space.h"
+#include "pager/util/mutex.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -43,8 +43,8 @@ class EmbeddedSpace final : public PageSpace {
  private:
   Volume* volume_;
   BufferPool* pool_;
-  mutable std::mutex anchors_mu_;
-  Anchors anchors_;
+  mutable Mutex anchors_mu_;
+  Anchors anchors_ GUARDED_BY(anchors_mu_);
   std::function<void()> follow_;
 };
 

@@ -107,7 +107,7 @@ bool MountedSpace::NewerCommit(bool force) {
   if (!force && now - last < interval) return false;
   // One thread looks per interval.
   if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint8_t raw[CommittedHeader::kBytes];
   ssize_t n;
   do {
@@ -129,7 +129,7 @@ void MountedSpace::FollowCommit() {
   // reads through the backing.
   pool_.reset();
   backing_.reset();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ::close(data_fd_);
   data_fd_ = fd;
   backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
@@ -175,7 +175,7 @@ PageGuard MountedSpace::Allocate() {
   CheckWritable();
   PageId id = kNoPage;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (spare_ids_.empty()) {
       AllocArg batch;
       if (Request(data_fd_, kIoctlAllocate, &batch) != 0) {
@@ -203,7 +203,7 @@ void MountedSpace::Free(PageId id) {
 void MountedSpace::ReturnUnusedIds() {
   std::vector<PageId> ids;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ids.swap(spare_ids_);
   }
   for (PageId id : ids) {
@@ -240,13 +240,13 @@ void MountedSpace::Commit() {
 }
 
 Anchors MountedSpace::anchors() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return anchors_;
 }
 
 void MountedSpace::set_anchors(const Anchors& anchors) {
   CheckWritable();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   anchors_ = anchors;
 }
 
@@ -255,12 +255,12 @@ void MountedSpace::set_cache_size(uint64_t bytes) {
 }
 
 uint64_t MountedSpace::epoch() const {
-  std::lock_guard<std::mutex> lock(mu_);  // a read-only space replaces data_fd_ under it
+  MutexLock lock(mu_);  // a read-only space replaces data_fd_ under it
   return read_only_ ? epoch_ : AskInfo(data_fd_).epoch;
 }
 
 uint64_t MountedSpace::page_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return AskInfo(data_fd_).page_count;
 }
 

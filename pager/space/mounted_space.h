@@ -36,7 +36,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,6 +43,7 @@
 #include "pager/env/env.h"
 #include "pager/space/mount_backing.h"
 #include "pager/space/page_space.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
@@ -114,13 +114,13 @@ class MountedSpace final : public PageSpace {
   std::unique_ptr<BufferPool> pool_;
   std::atomic<bool> failed_{false};
 
-  mutable std::mutex mu_;  // guards anchors_ and spare_ids_
-  Anchors anchors_;
-  std::vector<PageId> spare_ids_;  // allocated in a batch, not handed out yet
-  // Read-only: the commit shown (epoch_ is guarded by mu_; data_fd_ is
-  // replaced under mu_ with the op lock held exclusively) and when the
-  // daemon's was last looked at.
-  uint64_t epoch_ = 0;
+  mutable Mutex mu_;
+  Anchors anchors_ GUARDED_BY(mu_);
+  std::vector<PageId> spare_ids_ GUARDED_BY(mu_);  // allocated in a batch, not handed out yet
+  // Read-only: the commit shown and when the daemon's was last looked at.
+  // data_fd_ and backing_ are replaced (FollowCommit) under mu_ with the op
+  // lock held exclusively, so holding either one is enough to read them.
+  uint64_t epoch_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> stale_{false};  // a read met ESTALE
   std::atomic<int64_t> last_look_ns_{0};
 };

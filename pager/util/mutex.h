@@ -47,6 +47,34 @@ class CAPABILITY("mutex") SharedMutex {
   std::shared_mutex mu_;
 };
 
+// A mutex its holder may take again (the heap: freeing a collection drops
+// its references, which releases others under the same lock).
+class CAPABILITY("mutex") RecursiveMutex {
+ public:
+  RecursiveMutex() = default;
+  RecursiveMutex(const RecursiveMutex&) = delete;
+  RecursiveMutex& operator=(const RecursiveMutex&) = delete;
+
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+  void AssertHeld() const ASSERT_CAPABILITY(this) {}
+
+ private:
+  std::recursive_mutex mu_;
+};
+
+// Holds a RecursiveMutex for its scope.
+class SCOPED_CAPABILITY RecursiveLock {
+ public:
+  explicit RecursiveLock(RecursiveMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
+  ~RecursiveLock() RELEASE() { mu_.Unlock(); }
+  RecursiveLock(const RecursiveLock&) = delete;
+  RecursiveLock& operator=(const RecursiveLock&) = delete;
+
+ private:
+  RecursiveMutex& mu_;
+};
+
 // Holds a Mutex for its scope; Unlock()/Lock() let a scope drop it for a
 // while (a slow read done outside the lock).
 class SCOPED_CAPABILITY MutexLock {

@@ -14,6 +14,7 @@
 #include "pager/collections/builtin_kinds.h"
 #include "pager/collections/persistent_hash.h"
 #include "pager/collections/persistent_list.h"
+#include "pager/testing/encoded_values.h"
 #include "pager/testing/memory_page_space.h"
 #include "pager/values/stable_hash.h"
 #include "pager/values/value_format.h"
@@ -21,21 +22,9 @@
 namespace pagefs {
 namespace {
 
-std::string Int(int64_t v) {
-  std::string s;
-  EncodeInt(s, v);
-  return s;
-}
-std::string Float(double v) {
-  std::string s;
-  EncodeFloat(s, v);
-  return s;
-}
-std::string Str(std::string_view v) {
-  std::string s;
-  EncodeStr(s, v);
-  return s;
-}
+using encoded::Float;
+using encoded::Int;
+using encoded::Str;
 
 class HashTableTest : public ::testing::TestWithParam<uint32_t> {
  protected:

@@ -6,26 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <future>
 #include <mutex>
 #include <string>
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/following_space.h"
+#include "pager/testing/lock_probe.h"
 
 namespace pagefs {
 namespace {
-
-// Whether another thread could take the lock shared right now.
-bool SharedIsFree(std::shared_mutex& mu) {
-  return std::async(std::launch::async,
-                    [&] {
-                      if (!mu.try_lock_shared()) return false;
-                      mu.unlock_shared();
-                      return true;
-                    })
-      .get();
-}
 
 TEST(OpGateTest, OpenUntilMarkedClosedThenClosedWithOneMessage) {
   FollowingSpace space;

@@ -3,45 +3,16 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
 #include <mutex>
 #include <shared_mutex>
 
 #include "pager/collections/builtin_kinds.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/following_space.h"
+#include "pager/testing/lock_probe.h"
 
 namespace pagefs {
 namespace {
-
-// What another thread could take right now.
-bool SharedIsFree(std::shared_mutex& mu) {
-  return std::async(std::launch::async,
-                    [&] {
-                      if (!mu.try_lock_shared()) return false;
-                      mu.unlock_shared();
-                      return true;
-                    })
-      .get();
-}
-bool ExclusiveIsFree(std::shared_mutex& mu) {
-  return std::async(std::launch::async,
-                    [&] {
-                      if (!mu.try_lock()) return false;
-                      mu.unlock();
-                      return true;
-                    })
-      .get();
-}
-bool IsFree(std::mutex& mu) {
-  return std::async(std::launch::async,
-                    [&] {
-                      if (!mu.try_lock()) return false;
-                      mu.unlock();
-                      return true;
-                    })
-      .get();
-}
 
 class OpScopeTest : public ::testing::Test {
  protected:
@@ -54,16 +25,16 @@ TEST_F(OpScopeTest, HoldsTheOpLockSharedAndTheCollectionUntilItEnds) {
   {
     OpScope scope(heap_, collection_mu_);
     EXPECT_TRUE(SharedIsFree(heap_.op_lock())) << "other operations run";
-    EXPECT_FALSE(ExclusiveIsFree(heap_.op_lock())) << "commit and close wait";
+    EXPECT_FALSE(IsFree(heap_.op_lock())) << "commit and close wait";
     EXPECT_FALSE(IsFree(collection_mu_));
   }
-  EXPECT_TRUE(ExclusiveIsFree(heap_.op_lock()));
+  EXPECT_TRUE(IsFree(heap_.op_lock()));
   EXPECT_TRUE(IsFree(collection_mu_));
 }
 
 TEST_F(OpScopeTest, WithoutACollectionItLocksOnlyTheOpLock) {
   OpScope scope(heap_);
-  EXPECT_FALSE(ExclusiveIsFree(heap_.op_lock()));
+  EXPECT_FALSE(IsFree(heap_.op_lock()));
   EXPECT_TRUE(IsFree(collection_mu_));
 }
 
@@ -73,7 +44,7 @@ TEST_F(OpScopeTest, AClosedStoreIsRefusedAndNothingStaysLocked) {
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { OpScope scope(heap_, collection_mu_); }, &msg));
   EXPECT_EQ("the store is closed", msg);
   EXPECT_EQ(ErrorCode::kClosed, CodeOf([&] { OpScope scope(heap_, OpScope::Follow::kNo); }));
-  EXPECT_TRUE(ExclusiveIsFree(heap_.op_lock()));
+  EXPECT_TRUE(IsFree(heap_.op_lock()));
   EXPECT_TRUE(IsFree(collection_mu_));
 }
 

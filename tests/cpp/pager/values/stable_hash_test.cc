@@ -6,53 +6,14 @@
 #include <limits>
 #include <string>
 
+#include "pager/testing/encoded_values.h"
 #include "pager/util/error.h"
 #include "pager/values/value_format.h"
 
 namespace pagefs {
 namespace {
 
-std::string Int(int64_t v) {
-  std::string s;
-  EncodeInt(s, v);
-  return s;
-}
-std::string Float(double v) {
-  std::string s;
-  EncodeFloat(s, v);
-  return s;
-}
-std::string Bool(bool v) {
-  std::string s;
-  EncodeBool(s, v);
-  return s;
-}
-std::string Str(std::string_view v) {
-  std::string s;
-  EncodeStr(s, v);
-  return s;
-}
-std::string Bytes(std::string_view v) {
-  std::string s;
-  EncodeBytes(s, v);
-  return s;
-}
-std::string None() {
-  std::string s;
-  EncodeNone(s);
-  return s;
-}
-std::string Big(std::string_view le) {
-  std::string s;
-  EncodeBigInt(s, le);
-  return s;
-}
-std::string Tuple(std::initializer_list<std::string> items) {
-  std::string elements, s;
-  for (const auto& i : items) elements += i;
-  EncodeTuple(s, items.size(), elements);
-  return s;
-}
+using namespace encoded;  // NOLINT: the values read as words
 
 TEST(StableHash, KeysPythonCallsEqualHashEqualAndHaveOneForm) {
   EXPECT_EQ(KeyForm(Int(1)), KeyForm(Float(1.0)));

@@ -89,6 +89,18 @@ void CollectionHeaders::Unlink(PageGuard& g) {
   StoreHeader(g, h);
 }
 
+void CollectionHeaders::CheckLinkBack(PageId id, const CollectionHeader& h, PageId prev) {
+  if (h.orphan_prev == prev) return;
+  const std::string where = prev == kNoPage ? std::string("the head of the orphan list")
+                                            : "the orphan after collection " + std::to_string(prev);
+  throw Error(ErrorCode::kCorruption,
+              "the orphan list is damaged: " + where + " is collection " + std::to_string(id) +
+                  ", which links back to " +
+                  (h.orphan_prev == kNoPage ? std::string("none")
+                                            : "collection " + std::to_string(h.orphan_prev)) +
+                  " (pagefs check describes the damage)");
+}
+
 void CollectionHeaders::Unlink(PageId id) {
   PageGuard g = space_.Write(id);
   CheckMagic(LoadHeader(g), id);

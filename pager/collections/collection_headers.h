@@ -54,17 +54,23 @@ class CollectionHeaders {
   // Takes orphan id off the orphan list, to free it.
   void Unlink(PageId id);
   // fn(id) for each id on the orphan list, head first. fn must not change
-  // the list.
+  // the list. Each step checks the link back, so a damaged list that loops
+  // is Error(kCorruption), never an endless walk.
   template <typename Fn>
   void ForEachOrphan(Fn&& fn) {
+    PageId prev = kNoPage;
     for (PageId id = space_.anchors().orphan_head; id != kNoPage;) {
-      const PageId next = Load(id).orphan_next;
+      const CollectionHeader h = Load(id);
+      CheckLinkBack(id, h, prev);
       fn(id);
-      id = next;
+      prev = id;
+      id = h.orphan_next;
     }
   }
 
  private:
+  // Error(kCorruption) unless orphan id (header h) links back to prev.
+  static void CheckLinkBack(PageId id, const CollectionHeader& h, PageId prev);
   void Link(PageGuard& header);
   void Unlink(PageGuard& header);
   // Rewrites the header of id through fn(CollectionHeader&).

@@ -67,9 +67,12 @@ void Heap::CollectOrphans() {
   if (forked()) return;
   RecursiveLock l(mu_);
   if (space_.read_only()) return;
+  // The whole list first: a walk that finds it damaged queues nothing.
+  std::vector<uint64_t> unheld;
   headers_.ForEachOrphan([&](PageId id) {
-    if (!handles_.IsOpen(id)) free_queue_.push_back(id);
+    if (!handles_.IsOpen(id)) unheld.push_back(id);
   });
+  free_queue_.insert(free_queue_.end(), unheld.begin(), unheld.end());
   DrainFreeQueue();
 }
 

@@ -107,6 +107,43 @@ TEST_F(CollectionHeadersTest, UnlinkTakesAnOrphanOffAndRefusesOneNotOnTheList) {
   EXPECT_EQ("collection " + std::to_string(b) + " is not on the orphan list", msg);
 }
 
+// A damaged folder must be refused, not walked forever (CollectOrphans walks
+// the list at every open).
+TEST_F(CollectionHeadersTest, AnOrphanListThatLoopsIsCorruptionNotAnEndlessWalk) {
+  const PageId a = New(), b = New();  // the list: b (head), a
+  {
+    PageGuard g = space_.Write(a);
+    CollectionHeader h;
+    std::memcpy(&h, g.data(), sizeof h);
+    h.orphan_next = b;  // a -> b again
+    std::memcpy(g.mutable_data(), &h, sizeof h);
+  }
+  std::vector<PageId> seen;
+  std::string msg;
+  EXPECT_EQ(ErrorCode::kCorruption,
+            CodeOf([&] { headers_.ForEachOrphan([&](PageId id) { seen.push_back(id); }); }, &msg));
+  EXPECT_EQ((std::vector<PageId>{b, a}), seen) << "each orphan once, then the error";
+  EXPECT_EQ("the orphan list is damaged: the orphan after collection " + std::to_string(a) +
+                " is collection " + std::to_string(b) + ", which links back to none" +
+                " (pagefs check describes the damage)",
+            msg);
+}
+
+TEST_F(CollectionHeadersTest, AnOrphanListWhoseHeadLinksBackIsCorruption) {
+  const PageId a = New();
+  {
+    PageGuard g = space_.Write(a);
+    CollectionHeader h;
+    std::memcpy(&h, g.data(), sizeof h);
+    h.orphan_prev = a;  // a loop of one
+    h.orphan_next = a;
+    std::memcpy(g.mutable_data(), &h, sizeof h);
+  }
+  std::string msg;
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { Orphans(); }, &msg));
+  EXPECT_NE(std::string::npos, msg.find("the head of the orphan list is collection")) << msg;
+}
+
 TEST_F(CollectionHeadersTest, TheKindSpecificPartOfTheHeaderPageIsLeftAlone) {
   PageGuard g = headers_.Create(CollectionKind::kList);
   const PageId id = g.id();

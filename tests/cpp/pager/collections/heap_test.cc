@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "pager/collections/builtin_kinds.h"
 #include "pager/collections/persistent_list.h"
+#include "pager/testing/error_code.h"
 #include "pager/testing/fake_kind.h"
 #include "pager/testing/heap_fixture.h"
 #include "pager/testing/list_test_util.h"
@@ -179,6 +181,22 @@ TEST_P(HeapTest, CollectOrphansFreesUnreferencedLists) {
   PersistentList survivor(heap_, ids[3]);
   EXPECT_EQ(0u, survivor.size());
   EXPECT_EQ(baseline + 2 + 1, space_.pages_in_use());  // kept (header+leaf) and ids[3]
+}
+
+// A store opens with CollectOrphans: a damaged orphan list that loops is
+// refused there, not walked forever, and nothing is freed on its account.
+TEST_P(HeapTest, CollectOrphansRefusesAnOrphanListThatLoops) {
+  const uint64_t a = PersistentList::Create(heap_), b = PersistentList::Create(heap_);
+  {
+    PageGuard g = space_.Write(a);  // the list is b (head), a; now a -> b again
+    CollectionHeader h;
+    std::memcpy(&h, g.data(), sizeof h);
+    h.orphan_next = b;
+    std::memcpy(g.mutable_data(), &h, sizeof h);
+  }
+  const uint64_t pages = space_.pages_in_use();
+  EXPECT_EQ(ErrorCode::kCorruption, CodeOf([&] { heap_.CollectOrphans(); }));
+  EXPECT_EQ(pages, space_.pages_in_use()) << "nothing freed from a list found damaged";
 }
 
 TEST_P(HeapTest, OrphanListStaysConsistentAcrossLinksAndUnlinks) {

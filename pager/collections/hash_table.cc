@@ -158,9 +158,9 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
     PageGuard g = space_.Read(page);
     HashBucket b(g.data(), page_size_);
     if (!b.sane()) Corrupt("bucket page " + std::to_string(page) + " has a bad count");
-    for (uint32_t j = 0; j < b.count(); ++j) {
+    const uint32_t n = b.count();
+    for (uint32_t j = b.FindHash(0, lo); j < n; j = b.FindHash(j + 1, lo)) {
       const IndexEntry e = b.at(j);
-      if (e.hash_lo != lo) continue;
       if (e.entry >= f.entries())
         Corrupt("bucket page " + std::to_string(page) + " names an entry past the log");
       key.clear();

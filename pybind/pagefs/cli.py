@@ -25,7 +25,8 @@ error or a root or prefix that cannot be opened (missing, not a store, a
 mount, unreadable).
 
 ``ls`` lists each prefix's named roots with their kind and size, from the
-last commit, opened read-only (so beside a writer too). ``--nested`` walks
+last commit, opened read-only (so beside a writer too); on a mountpoint it
+reads through the mount. ``--nested`` walks
 each collection and counts the collections and values inside it. Exit
 status: 0, or 2 when a root or prefix cannot be opened.
 """
@@ -349,6 +350,20 @@ def _describe(entry: dict) -> str:
     return what
 
 
+def _mounted_prefixes(root: str) -> list[str] | None:
+    """The prefixes a pagefs mount at root serves (folders with a data file),
+    or None when root is not a pagefs mount. ls reads a mount through its
+    files, as any Store on a mountpoint does."""
+    try:
+        with open(os.path.join(root, ".stats"), "rb") as f:
+            if json.loads(f.read()).get("fs") != "pagefs":
+                return None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return sorted(name for name in os.listdir(root)
+                  if not name.startswith(".") and os.path.isfile(os.path.join(root, name, "data")))
+
+
 def _ls(args: argparse.Namespace) -> int:
     try:
         import pagefs
@@ -362,7 +377,9 @@ def _ls(args: argparse.Namespace) -> int:
         else:
             if not os.path.isdir(args.root):
                 return _fail(f"ls: {args.root}: no such folder", CHECK_ERROR)
-            prefixes = _core._find_prefixes(args.root)
+            prefixes = _mounted_prefixes(args.root)
+            if prefixes is None:
+                prefixes = _core._find_prefixes(args.root)
         for prefix in prefixes:
             listings.append(_list_prefix(args.root, prefix, args.nested))
     except (OSError, ValueError, pagefs.Error) as e:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_python
+from conftest import MOUNT_MODE, run_python
 
 BUDGET = 16 << 20
 MARGIN = 24 << 20
@@ -138,12 +138,14 @@ def test_dict_and_set_at_ten_times_the_budget_stay_under_it_and_reopen(tmp_path)
         """,
         str(tmp_path),
         str(HASH_BUDGET),
-        timeout=300,
+        timeout=600,  # through a mount every page miss is a FUSE round trip
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     stats = result["stats"]
-    assert stats["bytes_on_disk"] >= 10 * HASH_BUDGET, f"the data should be 10x the budget: {stats}"
-    assert stats["resident_bytes"] <= HASH_BUDGET
+    # pages: what the store holds (bytes_on_disk is the segment files', 0 through a mount).
+    assert stats["pages"] * stats["page_size"] >= 10 * HASH_BUDGET, f"should be 10x the budget: {stats}"
+    if not MOUNT_MODE:  # through a mount the daemon holds the budget; the process a small cache
+        assert stats["resident_bytes"] <= HASH_BUDGET
     grown = result["peak"] - result["baseline"]
     assert result["peak"] <= result["baseline"] + HASH_BUDGET + HASH_MARGIN, (
         f"peak RSS grew by {grown / 2**20:.1f} MiB over a {HASH_BUDGET >> 20} MiB budget: {result}"

@@ -168,6 +168,8 @@ void InstallFastSlots(py::handle list_cls, py::handle dict_cls, py::handle set_c
 void BindStore(py::module_& m);
 void BindList(py::module_& m);
 void BindHash(py::module_& m);
+// list_iterator.cc: iter(lst) and reversed(lst), list's index-based iterators
+void BindListIterator(py::module_& m);
 // check_binding.cc: `pagefs check`
 void BindCheck(py::module_& m);
 

@@ -385,6 +385,7 @@ void BindList(py::module_& m) {
              if (start < stop) h.list->Erase(start, stop);
            })
       .def("_replace", &Replace)
+      .def("_changes", [](ListHandle& h) { return h.list->changes(); })
       .def("_assign_extended", &AssignExtended, py::arg("key"), py::arg("seq"));
 }
 

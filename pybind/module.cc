@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::RegisterErrors(m);
   pagefs::py_binding::BindStore(m);
   pagefs::py_binding::BindList(m);
+  pagefs::py_binding::BindListIterator(m);
   pagefs::py_binding::BindHash(m);
   pagefs::py_binding::BindCheck(m);
   m.def(

@@ -115,8 +115,9 @@ def ensure_pip(packages: list[str], allow_install: bool) -> None:
 # --------------------------------------------------------------------------- child runner
 def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = None,
               workdir: str | None = None, kill_after: float | None = None,
-              kill_when_event: str | None = None) -> dict:
+              kill_when_event: str | None = None, script: str | None = None) -> dict:
     """Run one task in a child process, sampling its memory every `sample_interval` s.
+    The child is `python <script> '<json task>'` (script: this file by default).
 
     Returns {"returncode", "signal", "events", "result", "samples", "stderr", "t_start",
     "timed_out", "killed"}.  kill_after: send SIGKILL that many seconds after the event
@@ -128,7 +129,7 @@ def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = 
     errpath = outpath + ".err"
     t_start = time.time()
     with open(outpath, "w") as out, open(errpath, "w") as err:
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, "benchlib.py"), json.dumps(task)],
+        p = subprocess.Popen([sys.executable, script or os.path.join(HERE, "benchlib.py"), json.dumps(task)],
                              stdout=out, stderr=err, cwd=HERE)
     samples = []
     timed_out = killed = False

@@ -40,6 +40,11 @@ class CollectionHandle {
   PageId id() const { return id_; }
   // The prologue of one operation on the collection (op_scope.h).
   OpScope Lock() const { return OpScope(heap_, state_->mu); }
+  // The count of changes made to the collection through this process's
+  // handles (CollectionState::changes); NoteChange, called by a changing
+  // operation before it drops the lock, adds one.
+  uint64_t changes() const { return state_->changes.load(std::memory_order_acquire); }
+  void NoteChange() const { state_->changes.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
   Heap& heap_;

@@ -11,6 +11,7 @@
 // opening a handle and freeing a collection without handles never interleave.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,10 @@ namespace pagefs {
 
 struct CollectionState {
   std::mutex mu;  // serializes every operation on this collection
+  // Bumped by every change made through a handle of this process (in memory
+  // only): an iterator holding values read ahead compares it to know they
+  // are still what the collection holds.
+  std::atomic<uint64_t> changes{0};
 };
 
 class HandleTable {

@@ -50,6 +50,23 @@ class HashBucket {
     put(count(), e);
     set_count(count() + 1);
   }
+  // The first j in [from, count()) whose entry has hash_lo lo; count() when
+  // there is none. The hot loop of every lookup: entries are compared four
+  // at a time, one branch per four. REQUIRES sane().
+  uint32_t FindHash(uint32_t from, uint32_t lo) const {
+    const uint32_t n = count();
+    uint32_t j = from;
+    for (; j + 4 <= n; j += 4) {
+      const uint32_t at = kHeaderSize + j * kEntrySize;
+      const bool any = (Field<uint32_t>(p_, at) == lo) | (Field<uint32_t>(p_, at + 8) == lo) |
+                       (Field<uint32_t>(p_, at + 16) == lo) | (Field<uint32_t>(p_, at + 24) == lo);
+      if (any) break;
+    }
+    for (; j < n; ++j) {
+      if (Field<uint32_t>(p_, kHeaderSize + j * kEntrySize) == lo) return j;
+    }
+    return n;
+  }
   // True when the count fits the page (a page read from disk may lie).
   bool sane() const { return count() <= Capacity(page_size_); }
 

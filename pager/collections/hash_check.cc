@@ -16,6 +16,7 @@ std::optional<uint64_t> CheckHashTable(CollectionCheck& check, PageGuard header)
   const PageId id = check.collection();
   const std::string who = "collection " + std::to_string(id);
   const PageId directory = Field<uint64_t>(header.data(), HashHeaderFields::kDirectory);
+  const uint32_t width = Field<uint32_t>(header.data(), HashHeaderFields::kWidth);
   const std::optional<uint64_t> log = CheckListTree(check, std::move(header));
 
   const std::string what = who + "'s bucket directory";
@@ -67,7 +68,8 @@ std::optional<uint64_t> CheckHashTable(CollectionCheck& check, PageGuard header)
     check.Problem("hash", id, who + ": " + e.what());
     return std::nullopt;
   }
-  return log;
+  // The log holds width values per entry (Verify checked the width).
+  return *log / width;
 }
 
 }  // namespace pagefs

@@ -153,25 +153,33 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
 std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash,
                                                const Fields& f, std::string* value) {
   const auto lo = static_cast<uint32_t>(hash);
-  std::string key;
   for (PageId page = BucketPage(BucketOf(lo, f), f.directory); page != kNoPage;) {
     PageGuard g = space_.Read(page);
     HashBucket b(g.data(), page_size_);
     if (!b.sane()) Corrupt("bucket page " + std::to_string(page) + " has a bad count");
-    for (uint32_t j = 0; j < b.count(); ++j) {
+    const uint32_t n = b.count();
+    for (uint32_t j = b.FindHash(0, lo); j < n; j = b.FindHash(j + 1, lo)) {
       const IndexEntry e = b.at(j);
-      if (e.hash_lo != lo) continue;
       if (e.entry >= f.entries())
         Corrupt("bucket page " + std::to_string(page) + " names an entry past the log");
-      key.clear();
-      ReadEntry(e.entry, f.width, &key, f.width == 2 ? value : nullptr);
-      if (IsAbsent(key)) Corrupt("bucket page " + std::to_string(page) + " names a deleted entry");
-      // A key stored in its canonical form (the usual case: strs, ints) is
-      // its own key form: equal bytes, equal keys, no form to build.
-      if (key == form || KeyForm(key) == form) {
-        if (value && f.width == 1) *value = std::move(key);
-        return Slot{page, j, e.entry};
-      }
+      // The key is compared where it lies on the page (no copy); the value
+      // is copied out only for the entry that matches.
+      uint32_t k = 0;
+      bool absent = false, match = false;
+      log_.Scan(e.entry * f.width, e.entry * f.width + f.width, [&](std::string_view v) {
+        if (k++ == 0) {
+          absent = IsAbsent(v);
+          // A key stored in its canonical form (the usual case: strs, ints)
+          // is its own key form: equal bytes, equal keys, no form to build.
+          match = !absent && (v == form || KeyForm(v) == form);
+          if (match && value && f.width == 1) value->assign(v);
+        } else if (match && value) {
+          value->assign(v);
+        }
+      });
+      if (k != f.width) Corrupt("entry " + std::to_string(e.entry) + " is past the log");
+      if (absent) Corrupt("bucket page " + std::to_string(page) + " names a deleted entry");
+      if (match) return Slot{page, j, e.entry};
     }
     page = b.next();
   }
@@ -441,11 +449,13 @@ bool HashTable::Contains(std::string_view key) {
 
 bool HashTable::Set(std::string_view key, std::string_view value) {
   CheckOne(key, "key");
-  const Fields f = Load();
+  // The header's fields, loaded once: only Compact changes them before the
+  // entry is filed (appending to the log changes the log's own fields).
+  Fields f = Load();
   if (f.width == 2) CheckOne(value, "value");
   const std::string form = KeyForm(key);
   const uint64_t hash = StableHashOfForm(form);
-  if (const std::optional<Slot> s = Find(form, hash)) {
+  if (const std::optional<Slot> s = Find(form, hash, f, nullptr)) {
     if (f.width == 2) {
       log_.Set(s->entry * 2 + 1, value);
       BumpVersion();
@@ -454,7 +464,8 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   }
   if (f.entries() >= kMaxEntries) {
     Compact();
-    if (Load().entries() >= kMaxEntries)
+    f = Load();
+    if (f.entries() >= kMaxEntries)
       throw Error(ErrorCode::kInvalidArgument,
                   "a pagefs dict or set holds at most 2**32-1 entries");
   }
@@ -465,10 +476,10 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
     heap_.CheckStorable(value);
     run += value;
   }
-  const uint64_t entry = Load().entries();
+  const uint64_t entry = f.entries();
   log_.Append(run, f.width);
   const auto lo = static_cast<uint32_t>(hash);
-  AddToChain(BucketPage(BucketOf(lo, Load())), {lo, static_cast<uint32_t>(entry)});
+  AddToChain(BucketPage(BucketOf(lo, f), f.directory), {lo, static_cast<uint32_t>(entry)});
   {
     PageGuard h = space_.Write(header_);
     SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive,

@@ -42,6 +42,14 @@ auto PersistentList::Locked(Fn&& fn) {
   return fn(tree);
 }
 
+template <typename Fn>
+void PersistentList::Changing(Fn&& fn) {
+  OpScope scope = handle_.Lock();
+  ListTree tree(handle_.heap(), handle_.id());
+  fn(tree);
+  handle_.NoteChange();
+}
+
 uint64_t PersistentList::Create(Heap& heap) {
   return CollectionHandle::Create(heap, CollectionKind::kList);
 }
@@ -62,10 +70,10 @@ void PersistentList::ScanReverse(uint64_t start, uint64_t stop, const Visitor& f
   Locked([&](ListTree& t) { t.ScanReverse(start, stop, fn); });
 }
 void PersistentList::Set(uint64_t i, std::string_view encoded) {
-  Locked([&](ListTree& t) { t.Set(i, encoded); });
+  Changing([&](ListTree& t) { t.Set(i, encoded); });
 }
 void PersistentList::Insert(uint64_t i, std::string_view encoded) {
-  Locked([&](ListTree& t) { t.Insert(i, encoded); });
+  Changing([&](ListTree& t) { t.Insert(i, encoded); });
 }
 namespace {
 
@@ -82,23 +90,23 @@ uint64_t ResolveAssignment(int64_t i, uint64_t n) {
 }  // namespace
 
 void PersistentList::SetSigned(int64_t i, std::string_view encoded) {
-  Locked([&](ListTree& t) { t.Set(ResolveAssignment(i, t.size()), encoded); });
+  Changing([&](ListTree& t) { t.Set(ResolveAssignment(i, t.size()), encoded); });
 }
 void PersistentList::EraseSigned(int64_t i) {
-  Locked([&](ListTree& t) {
+  Changing([&](ListTree& t) {
     const uint64_t at = ResolveAssignment(i, t.size());
     t.Erase(at, at + 1);
   });
 }
 void PersistentList::InsertSigned(int64_t i, std::string_view encoded) {
-  Locked([&](ListTree& t) {
+  Changing([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());
     const int64_t at = i < 0 ? std::max<int64_t>(0, i + n) : std::min<int64_t>(i, n);
     t.Insert(static_cast<uint64_t>(at), encoded);
   });
 }
 void PersistentList::InsertRun(uint64_t i, std::string_view run, uint64_t count) {
-  Locked([&](ListTree& t) {
+  Changing([&](ListTree& t) {
     if (i >= t.size()) return t.Append(run, count);
     // Split (and so check) the whole run before the first insert.
     std::vector<std::string_view> values = SplitRun(run, count);
@@ -106,7 +114,7 @@ void PersistentList::InsertRun(uint64_t i, std::string_view run, uint64_t count)
   });
 }
 void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run, uint64_t count) {
-  Locked([&](ListTree& t) {
+  Changing([&](ListTree& t) {
     std::vector<std::string_view> values = SplitRun(run, count);
     const uint64_t n = t.size();
     start = std::min(start, n);
@@ -117,13 +125,13 @@ void PersistentList::Replace(uint64_t start, uint64_t stop, std::string_view run
   });
 }
 void PersistentList::EraseSlice(int64_t start, int64_t stop, int64_t step) {
-  Locked([&](ListTree& t) { t.EraseSlice(ResolveSlice(start, stop, step, t.size())); });
+  Changing([&](ListTree& t) { t.EraseSlice(ResolveSlice(start, stop, step, t.size())); });
 }
 void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std::string_view run,
                                  uint64_t count) {
   if (step == 1)
     throw Error(ErrorCode::kInvalidArgument, "a slice with step 1 is assigned by Replace");
-  Locked([&](ListTree& t) {
+  Changing([&](ListTree& t) {
     std::vector<std::string_view> values = SplitRun(run, count);
     const ListSlice s = ResolveSlice(start, stop, step, t.size());
     if (count != s.count) {
@@ -143,7 +151,7 @@ void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
   });
 }
 void PersistentList::Pop(int64_t i, const Visitor& fn) {
-  Locked([&](ListTree& t) {
+  Changing([&](ListTree& t) {
     const int64_t n = static_cast<int64_t>(t.size());
     if (n == 0) throw Error(ErrorCode::kOutOfRange, "pop from empty list");
     const int64_t at = i < 0 ? i + n : i;
@@ -153,16 +161,16 @@ void PersistentList::Pop(int64_t i, const Visitor& fn) {
   });
 }
 void PersistentList::Append(std::string_view run, uint64_t count) {
-  Locked([&](ListTree& t) { t.Append(run, count); });
+  Changing([&](ListTree& t) { t.Append(run, count); });
 }
 void PersistentList::Erase(uint64_t start, uint64_t stop) {
-  Locked([&](ListTree& t) { t.Erase(start, stop); });
+  Changing([&](ListTree& t) { t.Erase(start, stop); });
 }
 void PersistentList::Clear() {
-  Locked([](ListTree& t) { t.Clear(); });
+  Changing([](ListTree& t) { t.Clear(); });
 }
 void PersistentList::Reverse() {
-  Locked([](ListTree& t) { t.Reverse(); });
+  Changing([](ListTree& t) { t.Reverse(); });
 }
 ListShape PersistentList::Verify() {
   return Locked([](ListTree& t) { return t.Verify(); });

@@ -61,6 +61,11 @@ class PersistentList {
   Heap& heap() { return handle_.heap(); }
 
   uint64_t size();
+  // How many changes this process has made to the list (through any handle
+  // on it), without taking its lock: equal counts around a read mean that
+  // nothing here changed the list meanwhile. A writer in another process is
+  // not counted.
+  uint64_t changes() const { return handle_.changes(); }
   // Visitors run with the list locked: they must not call back into it, nor
   // close a handle; they may open handles (ReferencedLists::Open).
   // fn(value at i). REQUIRES i < size(), else Error(kOutOfRange).
@@ -132,6 +137,10 @@ class PersistentList {
   // Runs fn(tree) under the collection's OpScope.
   template <typename Fn>
   auto Locked(Fn&& fn);
+  // The same for an operation that changes the list: counts the change once
+  // fn has returned (a refused edit changes nothing and counts nothing).
+  template <typename Fn>
+  void Changing(Fn&& fn);
 
   CollectionHandle handle_;
 };

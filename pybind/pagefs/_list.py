@@ -16,13 +16,23 @@ Choices where a persistent list cannot simply be a ``list``:
   result, pass it to ``pagefs.list(...)`` (or ``Store.list``).
 * ``copy()`` returns a new *pagefs* list in the same store (an explicit request
   for a copy of a persistent list); ``list(lst)`` gives an in-RAM copy.
-* Iteration reads chunks; a change made while iterating is seen from the next
-  chunk on (like a list, appends made during iteration are reached).
+* Iteration is list's: ``iter(lst)`` and ``reversed(lst)`` step an index
+  and yield the value there while the index is inside the list, so a list
+  changed under the loop behaves as a ``list`` would (``for x in lst:
+  lst.pop()`` over five values leaves two; appends are reached). Values are
+  read ahead in runs, read again after any change made in this process.
 * ``sort()`` works on lists larger than the memory budget: sorted runs are
   written to temporary pagefs lists and merged (stable, ``reverse`` exactly as
   ``list.sort``). The key function is called twice per element on lists
   longer than ``List.sort_run_length``. If a comparison raises, the list is
-  unchanged (``list.sort`` leaves it in some order).
+  unchanged (``list.sort`` leaves it in some order) unless it was changed
+  meanwhile (then it holds its values in the order the sort left them).
+* Changing a list inside its own ``sort()`` (from the key, a comparison or
+  another thread) raises ``ValueError: list modified during sort`` and the
+  change is undone, as with ``list.sort``: the list holds its own values,
+  sorted. Two differences: while it sorts, the list reads as it was (a
+  ``list`` reads as empty), and on lists longer than ``sort_run_length`` a
+  change is seen by the runs read after it.
 * Storing anything but None, bool, int, float, str, bytes or a pagefs list
   of the same store raises TypeError/ValueError and stores nothing.
 """
@@ -130,21 +140,11 @@ class List(_core.List):
 
     # -------------------------------------------------------------- reading
     def __iter__(self) -> Iterator[Any]:
-        for chunk in self._chunks():
-            yield from chunk
+        # list's index-based iterator, reading ahead in runs (list_iterator.cc).
+        return _core._list_iterator(self, False)
 
     def __reversed__(self) -> Iterator[Any]:
-        i = len(self)
-        size = _FIRST_CHUNK
-        while i > 0:
-            lo = max(0, i - size)
-            chunk = self._run_reversed(lo, i)
-            if len(chunk) != i - lo:
-                return  # shrunk meanwhile: list's reverse iterator stops past the end
-            yield from chunk
-            i = lo
-            if size < _MAX_CHUNK:
-                size *= 2
+        return _core._list_iterator(self, True)
 
     def __contains__(self, value: Any) -> bool:
         for chunk in self._chunks():
@@ -243,10 +243,22 @@ class List(_core.List):
         reverse = bool(operator.index(reverse))
         n = len(self)
         run = max(1, int(self.sort_run_length))
+        # As list.sort: a change made to the list while it sorts (by the key,
+        # a comparison or another thread) is undone, the list holds its own
+        # values in the order the sort left them, and ValueError follows.
+        before = self._changes()
         if n <= run:
             items = self._run(0, n)
-            items.sort(key=key, reverse=reverse)
-            self._replace(0, n, items)
+            try:
+                items.sort(key=key, reverse=reverse)
+            except BaseException:
+                if self._changes() != before:
+                    self._replace(0, len(self), items)
+                raise
+            changed = self._changes() != before
+            self._replace(0, len(self) if changed else n, items)
+            if changed:
+                raise ValueError("list modified during sort")
             return
         runs = []
         for start in range(0, n, run):
@@ -259,8 +271,11 @@ class List(_core.List):
         merged = type(self)._new(self._store)
         merged.extend(heapq.merge(*runs, key=key, reverse=reverse))
         del runs
+        changed = self._changes() != before
         self.clear()
         self._extend_from(merged, 0, len(merged))
+        if changed:
+            raise ValueError("list modified during sort")
 
     # ------------------------------------------------------------ operators
     def __iadd__(self, other: Iterable[Any]) -> "List":

@@ -3,6 +3,7 @@
     pagefs mount ROOT MOUNTPOINT [-f] [-d] [-o cache_size=256M,ro,allow_other,...]
     pagefs umount MOUNTPOINT [-l]
     pagefs check ROOT [PREFIX] [--json] [--quiet]
+    pagefs ls ROOT [PREFIX] [--nested] [--json]
     pagefs ROOT MOUNTPOINT -o OPTIONS        (the form mount.fuse3 runs for an
                                               /etc/fstab line of type fuse.pagefs)
 
@@ -15,12 +16,19 @@ to the background and the command returns once the mount answers.
 Unmounting asks ``fusermount3 -u`` and then waits for the daemon to commit
 and exit, so the store's writer lock is free when the command returns. This
 file has no dependency on the compiled extension (it runs before, and
-without, ``pagefs._core``), except ``check``, which imports it when run.
+without, ``pagefs._core``), except ``check`` and ``ls``, which import it
+when run.
 
 ``check`` verifies prefixes read-only (pager/checker.h). Exit status: 0 when
 every prefix checked is clean, 1 when a problem was found, 2 for a usage
 error or a root or prefix that cannot be opened (missing, not a store, a
 mount, unreadable).
+
+``ls`` lists each prefix's named roots with their kind and size, from the
+last commit, opened read-only (so beside a writer too); on a mountpoint it
+reads through the mount. ``--nested`` walks
+each collection and counts the collections and values inside it. Exit
+status: 0, or 2 when a root or prefix cannot be opened.
 """
 
 from __future__ import annotations
@@ -240,6 +248,157 @@ def _check(args: argparse.Namespace) -> int:
     return CHECK_CLEAN if ok else CHECK_PROBLEMS
 
 
+# ---------------------------------------------------------------- pagefs ls
+
+# What the size of a value of each kind counts, for the human listing.
+_SIZE_UNITS = {"list": "values", "tuple": "values", "dict": "items", "set": "members",
+               "str": "chars", "bytes": "bytes"}
+# The read-only store's budget: ls reads little (headers, and what --nested walks).
+LS_CACHE = 16 << 20
+
+
+def _kind_and_size(value: object) -> tuple[str, int | None]:
+    import pagefs
+
+    for cls, kind in ((pagefs.List, "list"), (pagefs.Dict, "dict"), (pagefs.Set, "set"),
+                      (pagefs.Tuple, "tuple")):
+        if isinstance(value, cls):
+            return kind, len(value)  # type: ignore[arg-type]
+    if isinstance(value, (str, bytes)):
+        return type(value).__name__, len(value)
+    return ("None" if value is None else type(value).__name__), None
+
+
+def _nested(value: object) -> dict:
+    """What value holds, all the way down: collections by kind (each stored
+    collection counted once, however often it is referenced) and values."""
+    import pagefs
+
+    counts = {"lists": 0, "dicts": 0, "sets": 0, "tuples": 0, "values": 0}
+    seen: set = set()
+    stack = [value]
+    first = True
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (pagefs.List, pagefs.Dict, pagefs.Set)):
+            key = (type(v).__name__, v._key())
+            if key in seen:
+                continue
+            seen.add(key)
+            if not first:
+                counts[type(v).__name__.lower() + "s"] += 1
+            if isinstance(v, pagefs.Dict):
+                children = v.values()
+            elif isinstance(v, pagefs.Set):
+                children = v  # members are hashable: never collections, maybe tuples
+            else:
+                children = v
+            for child in children:
+                counts["values"] += 1
+                if isinstance(child, (pagefs.List, pagefs.Dict, pagefs.Set, tuple)):
+                    stack.append(child)
+        elif isinstance(v, tuple):
+            if not first:
+                counts["tuples"] += 1
+            for child in v:
+                counts["values"] += 1
+                if isinstance(child, (pagefs.List, pagefs.Dict, pagefs.Set, tuple)):
+                    stack.append(child)
+        first = False
+    return counts
+
+
+def _scalar_text(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _list_prefix(root: str, prefix: str, nested: bool) -> dict:
+    import pagefs
+
+    with pagefs.Store(root, prefix, cache_size=LS_CACHE, read_only=True) as store:
+        names = []
+        r = store.root()
+        for name in sorted(r):
+            value = r[name]
+            kind, size = _kind_and_size(value)
+            entry: dict = {"name": name, "kind": kind, "size": size}
+            if size is None:
+                entry["value"] = value if isinstance(value, (bool, int, float)) and not (
+                    isinstance(value, float) and value != value) else None
+                entry["text"] = _scalar_text(value)
+            if nested and kind in ("list", "dict", "set", "tuple"):
+                entry["nested"] = _nested(value)
+            names.append(entry)
+            del value
+        return {"prefix": prefix, "epoch": store.stats()["epoch"], "names": names}
+
+
+def _describe(entry: dict) -> str:
+    kind, size = entry["kind"], entry["size"]
+    if size is None:
+        what = entry["text"]
+    else:
+        unit = _SIZE_UNITS[kind]
+        what = f"{size} {unit[:-1] if size == 1 else unit}"
+    nested = entry.get("nested")
+    if nested:
+        parts = [f"{nested[k]} {k[:-1] if nested[k] == 1 else k}"
+                 for k in ("lists", "dicts", "sets", "tuples") if nested[k]]
+        inside = ", ".join(parts) if parts else "no collections"
+        what += f"  (inside: {inside}; {nested['values']} values in all)"
+    return what
+
+
+def _mounted_prefixes(root: str) -> list[str] | None:
+    """The prefixes a pagefs mount at root serves (folders with a data file),
+    or None when root is not a pagefs mount. ls reads a mount through its
+    files, as any Store on a mountpoint does."""
+    try:
+        with open(os.path.join(root, ".stats"), "rb") as f:
+            if json.loads(f.read()).get("fs") != "pagefs":
+                return None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return sorted(name for name in os.listdir(root)
+                  if not name.startswith(".") and os.path.isfile(os.path.join(root, name, "data")))
+
+
+def _ls(args: argparse.Namespace) -> int:
+    try:
+        import pagefs
+        from pagefs import _core
+    except ImportError as e:
+        return _fail(f"ls needs the compiled pagefs package: {e}", CHECK_ERROR)
+    listings = []
+    try:
+        if args.prefix:
+            prefixes = [args.prefix]
+        else:
+            if not os.path.isdir(args.root):
+                return _fail(f"ls: {args.root}: no such folder", CHECK_ERROR)
+            prefixes = _mounted_prefixes(args.root)
+            if prefixes is None:
+                prefixes = _core._find_prefixes(args.root)
+        for prefix in prefixes:
+            listings.append(_list_prefix(args.root, prefix, args.nested))
+    except (OSError, ValueError, pagefs.Error) as e:
+        return _fail(f"ls: {e}", CHECK_ERROR)
+    if args.json_output:
+        json.dump({"root": args.root, "prefixes": listings}, sys.stdout, indent=2)
+        print()
+        return 0
+    if not listings:
+        print(f"{args.root}: no prefixes")
+    for listing in listings:
+        n = len(listing["names"])
+        print(f"{listing['prefix']}: {n} name{'' if n == 1 else 's'} (epoch {listing['epoch']})")
+        width = max((len(e["name"]) for e in listing["names"]), default=0)
+        for e in listing["names"]:
+            print(f"  {e['name']:<{width}}  {e['kind']:<6} {_describe(e)}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not usage + error
         self.exit(2, f"{self.prog}: {message} (see {PROG} --help)\n")
@@ -284,10 +443,24 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", dest="json_output", action="store_true", help="print the reports as JSON")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(run=_check)
+
+    ls = sub.add_parser(
+        "ls",
+        help="list a store's prefixes and named roots, with each value's kind and size",
+        description="Lists the named roots of every prefix of ROOT (or only PREFIX) at its last "
+        "commit, read-only; safe beside a writer. Exit status: 0, or 2 for a root or prefix that "
+        "cannot be opened.",
+    )
+    ls.add_argument("root", help="the store's root folder")
+    ls.add_argument("prefix", nargs="?", help="one prefix (default: every prefix of ROOT)")
+    ls.add_argument("-n", "--nested", action="store_true",
+                    help="count the collections and values inside each collection (reads them all)")
+    ls.add_argument("--json", dest="json_output", action="store_true", help="print the listing as JSON")
+    ls.set_defaults(run=_ls)
     return parser
 
 
-_COMMANDS = {"mount", "umount", "unmount", "stats", "check", "-h", "--help"}
+_COMMANDS = {"mount", "umount", "unmount", "stats", "check", "ls", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> int:

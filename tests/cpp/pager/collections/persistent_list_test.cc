@@ -70,6 +70,34 @@ TEST_P(PersistentListTest, EmptyListHasNoElements) {
   EXPECT_EQ(0u, list->Verify().size);
 }
 
+TEST_P(PersistentListTest, EveryEditCountsOneChangeSeenByEveryHandleReadsAndRefusalsNone) {
+  auto list = NewList();
+  PersistentList other(heap_, list->id());
+  const uint64_t start = list->changes();
+  list->Append(Int(1) + Int(2) + Int(3), 3);
+  EXPECT_EQ(start + 1, list->changes());
+  EXPECT_EQ(list->changes(), other.changes()) << "one count per list, not per handle";
+  other.SetSigned(0, Int(9));
+  other.InsertSigned(-1, Int(8));
+  EXPECT_EQ(start + 3, list->changes());
+  uint64_t seen = list->changes();
+  list->size();
+  list->Scan(0, 10, [](std::string_view) {});
+  list->GetSigned(-1, [](std::string_view) {});
+  EXPECT_EQ(seen, list->changes()) << "reading is no change";
+  EXPECT_THROW(list->SetSigned(10, Int(0)), Error);
+  EXPECT_THROW(list->Pop(10, [](std::string_view) {}), Error);
+  EXPECT_THROW(list->Append(Int(1) + Int(2), 3), Error);
+  EXPECT_EQ(seen, list->changes()) << "a refused edit changes nothing";
+  PopOne(*list, 0);
+  list->EraseSigned(0);
+  list->Reverse();
+  list->Replace(0, 1, Int(5), 1);
+  list->EraseSlice(0, 2, 1);
+  list->Clear();
+  EXPECT_EQ(seen + 6, list->changes());
+}
+
 TEST_P(PersistentListTest, AppendedValuesComeBackInOrder) {
   auto list = NewList();
   std::string run;

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "pager/env/remote_lease.h"
 #include "pager/tier/remote/remote_tier.h"
 #include "pager/util/error.h"
 #include "pager/volume/remote_commit_root.h"
@@ -10,6 +11,17 @@
 namespace pagefs {
 
 namespace {
+
+// The local lock and the lease, released in reverse.
+class RemoteWriterLock final : public WriterLock {
+ public:
+  RemoteWriterLock(std::unique_ptr<WriterLock> local, std::unique_ptr<RemoteLease> lease)
+      : local_(std::move(local)), lease_(std::move(lease)) {}
+
+ private:
+  std::unique_ptr<WriterLock> local_;
+  std::unique_ptr<RemoteLease> lease_;
+};
 
 S3Config ConfigFor(const std::string& url, const std::string& store_prefix,
                    const EnvLookup& lookup) {
@@ -27,6 +39,16 @@ RemoteEnv::RemoteEnv(Env& local, const std::string& url, const std::string& stor
       dir_suffix_("/" + store_prefix),
       client_(S3Client::Connect(ConfigFor(url, store_prefix, lookup), retry)),
       cache_capacity_(local_cache_size) {
+  if (std::optional<std::string> s = lookup("PAGEFS_LEASE_SECONDS")) {
+    try {
+      const long long n = std::stoll(*s);
+      if (n < 1 || n > 86400) throw std::out_of_range("");
+      lease_duration_ = std::chrono::seconds(n);
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "invalid PAGEFS_LEASE_SECONDS '" + *s + "': expected seconds from 1 to 86400");
+    }
+  }
   // Asked at once, so that a wrong endpoint, bucket or key fails the open
   // with its own message rather than the first commit.
   try {
@@ -103,6 +125,14 @@ std::unique_ptr<CommitRoot> RemoteEnv::OpenCommitRoot(const std::string& /*dir*/
                 "a remote store's commits need its RemoteTier, not " + tier.name());
   }
   return std::make_unique<RemoteCommitRoot>(*remote);
+}
+
+std::unique_ptr<WriterLock> RemoteEnv::LockWriter(const std::string& dir,
+                                                  const std::string& describe) {
+  std::unique_ptr<WriterLock> local = target().LockWriter(dir, describe);
+  auto lease = std::make_unique<RemoteLease>(*client_, LeaseHolderName(), lease_duration_,
+                                             describe + " (" + Describe() + ")");
+  return std::make_unique<RemoteWriterLock>(std::move(local), std::move(lease));
 }
 
 std::unique_ptr<ReaderTable> RemoteEnv::OpenReaderTable(const std::string& dir, bool writable) {

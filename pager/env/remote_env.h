@@ -8,15 +8,18 @@
 // in the bucket: the folder can be deleted between runs, and a store opens
 // on an empty one from the bucket alone.
 //
-// It wraps the local Env (folders, lock, mount detection) and brings its own
-// tier (RemoteTier), commit root (RemoteCommitRoot) and page-size probe (the
-// head's superblock). Read-only stores register in no reader table: a
-// writer elsewhere cannot see them, and needs not (objects a commit
-// references are never overwritten).
+// It wraps the local Env (folders, mount detection) and brings its own tier
+// (RemoteTier), commit root (RemoteCommitRoot), page-size probe (the head's
+// superblock) and writer lock: the local flock, then a lease in the bucket
+// (RemoteLease, remote_lease.h) for the writer role across machines, of
+// PAGEFS_LEASE_SECONDS (default 30) renewed every third of it. Read-only stores register in no
+// reader table: a writer elsewhere cannot see them, and needs not (objects a commit references are
+// never overwritten).
 //
 // One RemoteEnv serves one store (the Store makes it and owns it).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,6 +62,10 @@ class RemoteEnv final : public EnvWrapper {
   std::unique_ptr<Tier> OpenTier(const std::string& dir, uint32_t page_size,
                                  bool read_only) override;
   std::unique_ptr<CommitRoot> OpenCommitRoot(const std::string& dir, Tier& tier) override;
+  // The local flock, then the bucket's lease: Error(kBusy) naming the holder
+  // (and, for the lease, when it expires).
+  std::unique_ptr<WriterLock> LockWriter(const std::string& dir,
+                                         const std::string& describe) override;
   std::unique_ptr<ReaderTable> OpenReaderTable(const std::string& dir, bool writable) override;
 
   // "s3://BUCKET/PREFIX/STORE (endpoint)".
@@ -72,6 +79,7 @@ class RemoteEnv final : public EnvWrapper {
   const std::string dir_suffix_;  // "/" + store prefix: which folder is ours
   std::unique_ptr<S3Client> client_;
   const uint64_t cache_capacity_;
+  std::chrono::seconds lease_duration_{30};
   mutable Mutex mu_;
   std::unique_ptr<LocalPageCache> cache_ GUARDED_BY(mu_);  // made by the first OpenTier
 };

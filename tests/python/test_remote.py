@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 
 import pytest
 
@@ -288,6 +289,58 @@ def test_a_second_writer_on_one_local_root_is_locked_out(tmp_path, url):
             pagefs.Store(tmp_path, "data", remote=url)
 
 
+def test_a_second_writer_on_another_machine_gets_locked_error_naming_the_lease(tmp_path, url):
+    with pagefs.Store(tmp_path / "one", "data", remote=url) as s:
+        s.root()["n"] = 1
+        s.commit()
+        with pytest.raises(pagefs.LockedError) as info:
+            pagefs.Store(tmp_path / "two", "data", remote=url)
+        text = str(info.value)
+        assert f"{socket.gethostname()}:{os.getpid()}" in text, text
+        assert "lease" in text and "expires" in text and "UTC" in text, text
+        with pagefs.Store(tmp_path / "three", "data", remote=url, read_only=True) as r:
+            assert r.root()["n"] == 1, "readers need no lease"
+    with pagefs.Store(tmp_path / "two", "data", remote=url) as s:
+        assert s.root()["n"] == 1, "closing gave the lease back"
+
+
+def test_a_killed_writers_lease_expires_and_is_taken_over(tmp_path, url, monkeypatch):
+    monkeypatch.setenv("PAGEFS_LEASE_SECONDS", "1")
+    import subprocess
+    import sys
+    import textwrap
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import os, sys, pagefs
+            s = pagefs.Store(sys.argv[1], "data", remote=sys.argv[2])
+            s.root()["n"] = 7
+            s.commit()
+            print("ready", flush=True)
+            sys.stdin.read()
+            """), str(tmp_path / "child"), url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with pytest.raises(pagefs.LockedError, match=f":{child.pid}"):
+            pagefs.Store(tmp_path / "me", "data", remote=url)
+        child.kill()
+        child.wait()
+        # The lease is not renewed any more: once its second has passed, it is free.
+        time.sleep(1.5)
+        with pagefs.Store(tmp_path / "me", "data", remote=url) as s:
+            assert s.root()["n"] == 7
+            s.root()["n"] = 8
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+        child.stdout.close()
+
+
 def test_a_local_store_folder_is_not_taken_for_a_remote_cache(tmp_path, url):
     with pagefs.Store(tmp_path, "data") as s:
         s.root()["local"] = 1
@@ -371,6 +424,8 @@ def test_the_server_killed_in_the_middle_of_a_commit(tmp_path, aws, monkeypatch)
         for k, v in server.env().items():
             monkeypatch.setenv(k, v)
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+        # The killed commit's writer cannot give its lease back: it expires.
+        monkeypatch.setenv("PAGEFS_LEASE_SECONDS", "1")
         url = f"s3://{BUCKET}/killed"
         with pagefs.Store(tmp_path / "a", "data", remote=url) as s:
             s.root()["l"] = s.list(strings(10_000, "old"))
@@ -386,6 +441,7 @@ def test_the_server_killed_in_the_middle_of_a_commit(tmp_path, aws, monkeypatch)
         assert server.proc.poll() is not None, "the server was killed"
         s.close()  # a failed store does not commit again
         server.start()
+        time.sleep(1.5)  # past the lease's expiry
         with pagefs.Store(tmp_path / "c", "data", remote=url) as s:
             assert list(s.root()["l"]) == strings(10_000, "old")
             s.root()["after"] = s.list(range(100))

@@ -151,26 +151,35 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
       if (locs[i] && cache_->Load(locs[i]->segment, locs[i]->offset, bufs[i])) locs[i].reset();
     }
   }
-  // Slots whose frames lie end to end in one segment share one ranged GET.
+  // Slots whose frames lie in one segment in ascending order, with gaps of
+  // at most kCoalesceGap between them, share one ranged GET (fetching a gap
+  // costs less than another request's round trip). Slots served already
+  // (pending, cached, never written) do not break a run.
   uint32_t i = 0;
   while (i < n) {
     if (!locs[i]) {
       ++i;
       continue;
     }
-    uint32_t end = i + 1;
-    while (end < n && locs[end] && locs[end]->segment == locs[i]->segment &&
-           locs[end]->offset == locs[end - 1]->offset + locs[end - 1]->length) {
-      ++end;
+    std::vector<uint32_t> run{i};
+    uint64_t run_end = uint64_t{locs[i]->offset} + locs[i]->length;
+    uint32_t j = i + 1;
+    for (; j < n; ++j) {
+      if (!locs[j]) continue;
+      if (locs[j]->segment != locs[i]->segment || locs[j]->offset < run_end ||
+          locs[j]->offset - run_end > kCoalesceGap) {
+        break;
+      }
+      run.push_back(j);
+      run_end = uint64_t{locs[j]->offset} + locs[j]->length;
     }
     const uint64_t from = locs[i]->offset;
-    const uint64_t length = locs[end - 1]->offset + locs[end - 1]->length - from;
-    std::string bytes = client_.GetRange(SegmentName(locs[i]->segment), from, length);
-    for (uint32_t j = i; j < end; ++j) {
-      DecodeFrame(first + j, *locs[j], bytes.data() + (locs[j]->offset - from), bufs[j]);
-      if (cache_ != nullptr) cache_->Insert(locs[j]->segment, locs[j]->offset, bufs[j]);
+    std::string bytes = client_.GetRange(SegmentName(locs[i]->segment), from, run_end - from);
+    for (uint32_t k : run) {
+      DecodeFrame(first + k, *locs[k], bytes.data() + (locs[k]->offset - from), bufs[k]);
+      if (cache_ != nullptr) cache_->Insert(locs[k]->segment, locs[k]->offset, bufs[k]);
     }
-    i = end;
+    i = j;
   }
 }
 

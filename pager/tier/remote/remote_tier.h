@@ -16,8 +16,8 @@
 // - LoadCommit reads head and its commit object and adopts its slot map.
 // - Read / ReadRun look in the LocalPageCache first (options.cache, when
 //   given), then fetch with ranged GETs; ReadRun coalesces slots stored side
-//   by side in one segment into one GET. Every frame's checksum and size are
-//   verified: Error(kCorruption) names the object and the slot. Fetched and
+//   by side in one segment (gaps of up to kCoalesceGap included) into one GET. Every frame's
+//   checksum and size are verified: Error(kCorruption) names the object and the slot. Fetched and
 //   uploaded pages go into the local cache.
 // - PeekCommit reads the head's commit without adopting it (a read-only
 //   store asking whether a newer commit exists keeps reading its own).
@@ -61,6 +61,9 @@ struct RemoteTierOptions {
 class RemoteTier final : public Tier {
  public:
   static constexpr size_t kSegmentTarget = 4 << 20;
+  // Bytes between two frames of one segment a ReadRun fetches rather than
+  // send a second GET.
+  static constexpr uint64_t kCoalesceGap = 256 << 10;
 
   // client must outlive the tier.
   RemoteTier(S3Client& client, uint32_t slot_size, RemoteTierOptions options = {});

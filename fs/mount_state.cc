@@ -51,11 +51,22 @@ Mount::Mount(const MountOptions& options)
                 options.root + " has more prefixes than one mount can show");
   }
   prefixes_.reserve(kMaxPrefixes);
+  if (!options.remote.empty()) {
+    // A remote root's stores are in the bucket; the local folders are caches.
+    for (std::string& name : RemoteStorePrefixes(options.remote)) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+  }
   const uint64_t share = names.empty() ? options.cache_size : options.cache_size / names.size();
+  const uint64_t local_share =
+      names.empty() ? options.local_cache_size : options.local_cache_size / names.size();
   for (const std::string& name : names) {
     StoreOptions so;
     so.cache_size = share;
     so.read_only = options.read_only;
+    so.remote = options.remote;
+    so.local_cache_size = local_share;
     prefixes_.push_back(OpenPrefix(options.root, name, so));
   }
   count_.store(prefixes_.size(), std::memory_order_release);
@@ -85,6 +96,8 @@ uint32_t Mount::AddPrefix(const std::string& name) {
   if (::mkdir(path.c_str(), 0755) != 0) throw Error::FromErrno(errno, "create " + path);
   StoreOptions so;
   so.cache_size = budget_.load() / (prefix_count() + 1);
+  so.remote = options_.remote;
+  so.local_cache_size = options_.local_cache_size / (prefix_count() + 1);
   prefixes_.push_back(OpenPrefix(options_.root, name, so));  // within the reserve: no reallocation
   count_.store(prefixes_.size(), std::memory_order_release);
   SetCacheSize(budget_.load());

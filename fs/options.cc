@@ -12,6 +12,8 @@ namespace {
 
 enum Key {
   kKeyCacheSize,
+  kKeyRemote,
+  kKeyLocalCacheSize,
   kKeyThreads,
   kKeyLog,
   kKeyReadOnly,
@@ -23,6 +25,8 @@ enum Key {
 
 const fuse_opt kSpec[] = {
     FUSE_OPT_KEY("cache_size=", kKeyCacheSize),
+    FUSE_OPT_KEY("remote=", kKeyRemote),
+    FUSE_OPT_KEY("local_cache_size=", kKeyLocalCacheSize),
     FUSE_OPT_KEY("threads=", kKeyThreads),
     FUSE_OPT_KEY("log=", kKeyLog),
     FUSE_OPT_KEY("ro", kKeyReadOnly),
@@ -63,6 +67,19 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
       }
       return 0;
     case kKeyCacheSize: try { o.cache_size = ParseCacheSize(ValueOf(arg));
+      } catch (const Error& e) {
+        state->error = e.what();
+        return -1;
+      }
+      return 0;
+    case kKeyRemote:
+      o.remote = std::string(ValueOf(arg));
+      if (o.remote.empty()) {
+        state->error = "invalid remote=: expected s3://BUCKET[/PREFIX]";
+        return -1;
+      }
+      return 0;
+    case kKeyLocalCacheSize: try { o.local_cache_size = ParseSize(ValueOf(arg), "local_cache_size");
       } catch (const Error& e) {
         state->error = e.what();
         return -1;
@@ -126,6 +143,9 @@ std::string ParseMountOptions(int argc, char** argv, MountOptions& out, fuse_arg
     return "missing ROOT or MOUNTPOINT (usage: pagefs-mount ROOT MOUNTPOINT [-f] [-d] [-o "
            "options])";
   }
+  if (out.remote.empty() && out.local_cache_size != MountOptions{}.local_cache_size) {
+    return "local_cache_size= is the cache of a remote store: give remote= too";
+  }
   return "";
 }
 
@@ -138,6 +158,11 @@ const char* UsageText() {
          "  -d                  print every FUSE request (implies -f)\n"
          "  -o cache_size=SIZE  the daemon's cache budget, split evenly among the\n"
          "                      prefixes (bytes, or K/M/G/T: 64M, 1.5G; default 64M)\n"
+         "  -o remote=URL       keep every prefix in the S3 bucket s3://BUCKET[/PREFIX]\n"
+         "                      (endpoint and credentials from the AWS_* variables and\n"
+         "                      ~/.aws); ROOT holds only their local caches\n"
+         "  -o local_cache_size=SIZE  local disk for fetched pages, split among the\n"
+         "                      prefixes (default 256M; with remote=)\n"
          "  -o ro               read-only: writes fail with EROFS, no writer lock taken\n"
          "  -o threads=N        most FUSE worker threads (default 8)\n"
          "  -o log=FILE         where the background daemon writes its messages\n"

@@ -23,6 +23,10 @@ struct MountOptions {
   bool show_version = false;
   unsigned threads = 8;  // most FUSE worker threads
   std::string log_file;  // where the daemon's stderr goes once it runs in the background
+  // s3://BUCKET[/PREFIX]: every prefix is a remote store in that bucket
+  // (StoreOptions::remote); ROOT holds their local caches.
+  std::string remote;
+  uint64_t local_cache_size = 256ull << 20;  // the local caches' whole size, split among prefixes
 };
 
 // The daemon's budget from `-o cache_size=` or a .control line: a size in the

@@ -36,6 +36,19 @@ class Json {
     out_ += v ? "true" : "false";
     return *this;
   }
+  // A ratio, or null when nothing was counted.
+  Json& Ratio(const char* key, uint64_t part, uint64_t whole) {
+    Key(key);
+    if (whole == 0) {
+      out_ += "null";
+    } else {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4f",
+                    static_cast<double>(part) / static_cast<double>(whole));
+      out_ += buf;
+    }
+    return *this;
+  }
   Json& Str(const char* key, const std::string& v) {
     Key(key);
     Quote(v);
@@ -73,6 +86,29 @@ class Json {
   bool first_ = true;
 };
 
+// The three tiers of a remote store (StoreOptions::remote): the memory
+// cache, the local cache of fetched pages, the bucket.
+void RenderRemoteTiers(Json& j, const StoreStats& s) {
+  j.Begin("memory");
+  j.Num("budget", s.cache_budget).Num("resident", s.resident_bytes);
+  j.Num("hits", s.hits).Num("misses", s.misses).Ratio("hit_ratio", s.hits, s.hits + s.misses);
+  j.End();
+  j.Begin("local");
+  j.Num("capacity", s.local_capacity).Num("bytes", s.local_bytes);
+  j.Num("pending_bytes", s.pending_bytes);
+  j.Num("hits", s.local_hits).Num("misses", s.local_misses);
+  j.Ratio("hit_ratio", s.local_hits, s.local_hits + s.local_misses);
+  j.Num("evictions", s.local_evictions).Num("bad_blocks", s.local_bad_blocks);
+  j.End();
+  j.Begin("remote");
+  j.Num("gets", s.remote_gets).Num("puts", s.remote_puts);
+  j.Num("heads", s.remote_heads).Num("lists", s.remote_lists);
+  j.Num("retries", s.remote_retries);
+  j.Num("bytes_received", s.remote_bytes_received).Num("bytes_sent", s.remote_bytes_sent);
+  j.Num("bytes_stored", s.remote_bytes_stored);
+  j.End();
+}
+
 }  // namespace
 
 std::string RenderStats(Mount& mount) {
@@ -90,6 +126,22 @@ std::string RenderStats(Mount& mount) {
     total.bytes_on_disk += s.bytes_on_disk;
     total.tier_reads += s.tier_reads;
     total.tier_writes += s.tier_writes;
+    total.remote = total.remote || s.remote;
+    total.local_capacity += s.local_capacity;
+    total.local_bytes += s.local_bytes;
+    total.local_hits += s.local_hits;
+    total.local_misses += s.local_misses;
+    total.local_evictions += s.local_evictions;
+    total.local_bad_blocks += s.local_bad_blocks;
+    total.pending_bytes += s.pending_bytes;
+    total.remote_gets += s.remote_gets;
+    total.remote_puts += s.remote_puts;
+    total.remote_heads += s.remote_heads;
+    total.remote_lists += s.remote_lists;
+    total.remote_retries += s.remote_retries;
+    total.remote_bytes_received += s.remote_bytes_received;
+    total.remote_bytes_sent += s.remote_bytes_sent;
+    total.remote_bytes_stored += s.remote_bytes_stored;
     each.push_back(s);
   }
   Json j;
@@ -106,10 +158,16 @@ std::string RenderStats(Mount& mount) {
   j.Num("evictions", total.evictions);
   j.Num("dirty_pages", total.dirty_pages);
   j.Num("pinned_pages", total.pinned_pages);
-  j.Begin("tiers").Begin("segments");
-  j.Num("reads", total.tier_reads).Num("writes", total.tier_writes);
-  j.Num("bytes_on_disk", total.bytes_on_disk);
-  j.End().End();
+  j.Begin("tiers");
+  if (total.remote) {
+    RenderRemoteTiers(j, total);
+  } else {
+    j.Begin("segments");
+    j.Num("reads", total.tier_reads).Num("writes", total.tier_writes);
+    j.Num("bytes_on_disk", total.bytes_on_disk);
+    j.End();
+  }
+  j.End();
   j.Begin("prefixes");
   for (uint32_t i = 0; i < mount.prefix_count(); ++i) {
     const StoreStats& s = each[i];
@@ -128,10 +186,16 @@ std::string RenderStats(Mount& mount) {
     j.Begin("readers").Num("live", s.readers);
     if (s.has_oldest_reader) j.Num("oldest_epoch", s.oldest_reader_epoch);
     j.Num("held_slots", s.held_slots).End();
-    j.Begin("tiers").Begin("segments");
-    j.Num("reads", s.tier_reads).Num("writes", s.tier_writes);
-    j.Num("bytes_on_disk", s.bytes_on_disk);
-    j.End().End();
+    j.Begin("tiers");
+    if (s.remote) {
+      RenderRemoteTiers(j, s);
+    } else {
+      j.Begin("segments");
+      j.Num("reads", s.tier_reads).Num("writes", s.tier_writes);
+      j.Num("bytes_on_disk", s.bytes_on_disk);
+      j.End();
+    }
+    j.End();
     j.End();
   }
   j.End();

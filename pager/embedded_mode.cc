@@ -1,5 +1,7 @@
 #include "pager/embedded_mode.h"
 
+#include "pager/env/remote_env.h"
+#include "pager/tier/remote/remote_tier.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
@@ -72,6 +74,17 @@ void EmbeddedMode::OpenVolume() {
 }
 
 void EmbeddedMode::FollowNewest() {
+  if (dynamic_cast<RemoteTier*>(tier_.get()) != nullptr) {
+    // A remote tier reads the slot map of the commit it loaded: a newer
+    // commit gets a tier (and root, volume, pool) of its own. The local
+    // cache, keyed by immutable objects, stays warm.
+    pool_.reset();
+    volume_.reset();
+    commit_root_.reset();
+    tier_.reset();
+    OpenVolume();
+    return;
+  }
   const uint64_t budget = pool_->budget();
   // The pool first: its destructor waits for a background prefetch that
   // reads through the volume.
@@ -128,6 +141,28 @@ void EmbeddedMode::FillStats(StoreStats& s) const {
   s.has_oldest_reader = readers.oldest.has_value();
   s.oldest_reader_epoch = readers.oldest.value_or(0);
   s.held_slots = readers.held_slots;
+  if (auto* remote = dynamic_cast<RemoteEnv*>(&env_)) {
+    RemoteEnvStats r = remote->stats();
+    s.remote = true;
+    s.local_capacity = r.local.capacity;
+    s.local_bytes = r.local.bytes;
+    s.local_hits = r.local.hits;
+    s.local_misses = r.local.misses;
+    s.local_evictions = r.local.evictions;
+    s.local_bad_blocks = r.local.bad_blocks;
+    s.remote_gets = r.bucket.gets;
+    s.remote_puts = r.bucket.puts;
+    s.remote_heads = r.bucket.heads;
+    s.remote_lists = r.bucket.lists;
+    s.remote_retries = r.bucket.retries;
+    s.remote_bytes_received = r.bucket.bytes_received;
+    s.remote_bytes_sent = r.bucket.bytes_sent;
+    s.remote_bytes_stored = tier.bytes_on_disk;
+    if (auto* rt = dynamic_cast<RemoteTier*>(tier_.get())) {
+      s.pending_bytes = rt->remote_stats().pending_bytes;
+    }
+    s.bytes_on_disk = s.local_bytes + s.pending_bytes;
+  }
 }
 
 }  // namespace pagefs

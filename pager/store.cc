@@ -4,6 +4,7 @@
 
 #include "pager/collections/builtin_kinds.h"
 #include "pager/embedded_mode.h"
+#include "pager/env/remote_env.h"
 #include "pager/mounted_mode.h"
 #include "pager/util/error.h"
 #include "pager/util/fork_guard.h"
@@ -49,9 +50,20 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
   ValidatePrefix(prefix);
   if (root.empty()) throw Error(ErrorCode::kInvalidArgument, "the store root path is empty");
   std::shared_ptr<Store> store(new Store(root, prefix, options));
-  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  Env* base = options.env != nullptr ? options.env : &Env::Default();
   const std::string dir = root + "/" + prefix;
   const std::string describe = "prefix '" + prefix + "' of " + root;
+  if (!options.remote.empty()) {
+    if (base->IsPagefsMount(root)) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  root + " is a pagefs mount: give remote= to the mount (-o remote=" +
+                      options.remote + "), not to a store opened through it");
+    }
+    store->remote_env_ =
+        std::make_unique<RemoteEnv>(*base, options.remote, prefix, options.local_cache_size);
+    base = store->remote_env_.get();
+  }
+  Env& env = *base;
   const bool mounted = env.IsPagefsMount(root);
   if (options.read_only && !env.IsFolder(dir)) {
     throw Error(ErrorCode::kNotFound, "no " + describe + " to open read-only");
@@ -167,7 +179,8 @@ void Store::Close() {
     }
   }
   heap_->MarkClosed();
-  mode_.reset();  // the space, then the volume, files and the writer lock (or role)
+  mode_.reset();        // the space, then the volume, files and the writer lock (or role)
+  remote_env_.reset();  // the bucket's connections; the local cache saves its index
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -17,8 +17,15 @@
 // writer role is then the mount's (Error(kBusy) naming the holder); the page
 // size is the daemon's; volume() is not available.
 //
+// Remote: with StoreOptions::remote (s3://BUCKET[/PREFIX]) the store's
+// commits live in the bucket (RemoteEnv, env/remote_env.h): a commit returns
+// once it is durable there, and ROOT/PREFIX holds only the writer lock, a
+// bounded cache of fetched pages (local_cache_size) and pages not yet
+// uploaded, so a store opens from the bucket alone on an empty root.
+//
 // The Store is the composition root: it picks the Env (StoreOptions::env,
-// PosixEnv by default), through which every file, lock and tier is made, and
+// PosixEnv by default, wrapped in a RemoteEnv for a remote store), through
+// which every file, lock and tier is made, and
 // the mode (store_mode.h) that holds what differs between the two homes:
 // EmbeddedMode or, on a mount, MountedMode.
 //
@@ -51,6 +58,12 @@ struct StoreOptions {
   // The collection kinds the heap knows (outliving the store); nullptr:
   // BuiltinKinds(). Tests register more.
   const KindRegistry* kinds = nullptr;
+  // s3://BUCKET[/PREFIX]: the store lives in that bucket, under
+  // PREFIX/<prefix>/, with the AWS settings of the environment
+  // (tier/remote/s3_config.h); empty: a local store.
+  std::string remote;
+  // Bytes of local disk the cache of fetched pages may hold (remote stores).
+  uint64_t local_cache_size = 256ull << 20;
 };
 
 struct StoreStats {
@@ -74,6 +87,15 @@ struct StoreStats {
   bool has_oldest_reader = false;
   uint64_t oldest_reader_epoch = 0;
   uint64_t held_slots = 0;
+  // Remote stores only (remote true): the local cache of fetched pages, the
+  // pages waiting on local disk for the next commit, and the bucket's traffic.
+  bool remote = false;
+  uint64_t local_capacity = 0, local_bytes = 0, local_hits = 0, local_misses = 0;
+  uint64_t local_evictions = 0, local_bad_blocks = 0;
+  uint64_t pending_bytes = 0;
+  uint64_t remote_gets = 0, remote_puts = 0, remote_heads = 0, remote_lists = 0;
+  uint64_t remote_retries = 0, remote_bytes_received = 0, remote_bytes_sent = 0;
+  uint64_t remote_bytes_stored = 0;  // compressed bytes of the slots the store references
 };
 
 class Volume;
@@ -134,6 +156,8 @@ class Store {
   const std::string& root() const { return root_; }
   const std::string& prefix() const { return prefix_; }
   bool read_only() const { return options_.read_only; }
+  // The bucket URL of a remote store; empty for a local one.
+  const std::string& remote() const { return options_.remote; }
   // The Volume, for tools that show its state (the mount's info.json).
   // REQUIRES: not closed.
   Volume& volume();
@@ -161,6 +185,7 @@ class Store {
   const std::string prefix_;
   const StoreOptions options_;       // as opened
   const uint64_t fork_generation_;   // ForkGeneration() at open
+  std::unique_ptr<Env> remote_env_;  // a remote store's Env; outlives the mode
   std::unique_ptr<StoreMode> mode_;  // none once closed
   std::unique_ptr<Heap> heap_;
 };

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "pager/store.h"
+#include "pager/tier/remote/s3_client.h"
+#include "pager/tier/remote/s3_config.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
@@ -68,6 +70,35 @@ std::vector<std::string> ListStoreFolders(const std::string& root, StoreFolders 
   ::closedir(dir);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<std::string> RemoteStorePrefixes(const std::string& url) {
+  std::unique_ptr<S3Client> client = S3Client::Connect(S3ConfigFor(url));
+  std::vector<ObjectInfo> objects;
+  try {
+    objects = client->List("");
+  } catch (const Error& e) {
+    throw Error(e.code(), "cannot list the remote stores of " + url + ": " + e.what(),
+                e.sys_errno());
+  }
+  std::vector<std::string> out;
+  constexpr std::string_view kHead = "/head";
+  for (const ObjectInfo& o : objects) {
+    const std::string& n = o.name;
+    if (n.size() <= kHead.size() || n.compare(n.size() - kHead.size(), kHead.size(), kHead) != 0) {
+      continue;
+    }
+    std::string name = n.substr(0, n.size() - kHead.size());
+    try {
+      ValidatePrefix(name);
+    } catch (const Error&) {
+      continue;  // deeper keys, or a name no folder can have
+    }
+    out.push_back(std::move(name));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace pagefs

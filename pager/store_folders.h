@@ -24,4 +24,9 @@ enum class StoreFolders {
 std::vector<std::string> ListStoreFolders(const std::string& root,
                                           StoreFolders which = StoreFolders::kStores);
 
+// The prefixes that hold a store in the bucket of url (s3://BUCKET[/PREFIX]:
+// every PREFIX/<name>/head, with name a valid prefix), sorted; the AWS
+// settings of the environment. Throws as RemoteEnv's constructor does.
+std::vector<std::string> RemoteStorePrefixes(const std::string& url);
+
 }  // namespace pagefs

@@ -1,5 +1,7 @@
 // pagefs._core.Store: one open ROOT/PREFIX. The Python class pagefs.Store
 // wraps it; lists and the root map keep it alive through shared_ptr.
+#include "pager/tier/remote/s3_client.h"
+#include "pager/tier/remote/s3_config.h"
 #include "pybind/binding.h"
 
 namespace pagefs::py_binding {
@@ -15,7 +17,8 @@ namespace {
 
 std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::string& prefix,
                                        const py::object& cache_size, bool read_only,
-                                       uint32_t page_size) {
+                                       uint32_t page_size, const std::string& remote,
+                                       const py::object& local_cache_size) {
   StoreOptions options;
   if (!cache_size.is_none()) {
     options.cache_size = cache_size.cast<uint64_t>();
@@ -24,6 +27,8 @@ std::shared_ptr<StoreHandle> OpenStore(const std::string& root, const std::strin
   }
   options.read_only = read_only;
   if (page_size != 0) options.page_size = page_size;
+  options.remote = remote;
+  if (!local_cache_size.is_none()) options.local_cache_size = local_cache_size.cast<uint64_t>();
   auto handle = std::make_shared<StoreHandle>();
   {
     py::gil_scoped_release release;
@@ -58,6 +63,40 @@ py::dict Stats(StoreHandle& h) {
   d["oldest_reader_epoch"] =
       s.has_oldest_reader ? py::object(py::int_(s.oldest_reader_epoch)) : py::object(py::none());
   d["held_slots"] = s.held_slots;
+  if (s.remote) {
+    auto ratio = [](uint64_t hits, uint64_t misses) -> py::object {
+      if (hits + misses == 0) return py::none();
+      return py::float_(static_cast<double>(hits) / static_cast<double>(hits + misses));
+    };
+    py::dict memory, local, remote;
+    memory["budget"] = s.cache_budget;
+    memory["resident_bytes"] = s.resident_bytes;
+    memory["hits"] = s.hits;
+    memory["misses"] = s.misses;
+    memory["hit_ratio"] = ratio(s.hits, s.misses);
+    local["capacity"] = s.local_capacity;
+    local["bytes"] = s.local_bytes;
+    local["pending_bytes"] = s.pending_bytes;
+    local["hits"] = s.local_hits;
+    local["misses"] = s.local_misses;
+    local["hit_ratio"] = ratio(s.local_hits, s.local_misses);
+    local["evictions"] = s.local_evictions;
+    local["bad_blocks"] = s.local_bad_blocks;
+    remote["url"] = h.store->remote();
+    remote["gets"] = s.remote_gets;
+    remote["puts"] = s.remote_puts;
+    remote["heads"] = s.remote_heads;
+    remote["lists"] = s.remote_lists;
+    remote["retries"] = s.remote_retries;
+    remote["bytes_received"] = s.remote_bytes_received;
+    remote["bytes_sent"] = s.remote_bytes_sent;
+    remote["bytes_stored"] = s.remote_bytes_stored;
+    py::dict tiers;
+    tiers["memory"] = memory;
+    tiers["local"] = local;
+    tiers["remote"] = remote;
+    d["tiers"] = tiers;
+  }
   return d;
 }
 
@@ -71,11 +110,22 @@ void CheckName(const py::handle& name) {
 }  // namespace
 
 void BindStore(py::module_& m) {
+  m.def(
+      "_create_bucket",
+      [](const std::string& url) {
+        py::gil_scoped_release release;
+        RetryPolicy once{1, std::chrono::milliseconds(1), std::chrono::milliseconds(1)};
+        S3Client::Connect(S3ConfigFor(url), once)->CreateBucket();
+      },
+      py::arg("url"),
+      "Create the bucket of s3://BUCKET[/PREFIX] with the AWS settings of the environment (one "
+      "attempt; an existing bucket of ours is fine). For tests and first use.");
   py::class_<StoreHandle, std::shared_ptr<StoreHandle>>(
       m, "Store", "An open ROOT/PREFIX (use pagefs.Store, which wraps this).")
       .def(py::init(&OpenStore), py::arg("root"), py::arg("prefix"),
            py::arg("cache_size") = py::none(), py::arg("read_only") = false,
-           py::arg("page_size") = 0)
+           py::arg("page_size") = 0, py::arg("remote") = "",
+           py::arg("local_cache_size") = py::none())
       .def("commit",
            [](StoreHandle& h) {
              py::gil_scoped_release release;

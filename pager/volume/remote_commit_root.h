@@ -5,9 +5,14 @@
 // and has the tier adopt its slot map. A crash at any instant leaves the
 // head on the last complete commit (docs/remote_format.md).
 //
-// Read-only volumes see the commit that was the head when they loaded it;
-// following newer commits of another machine's writer is not built yet.
+// Only the first Load (or a Publish) makes the tier adopt a commit's slot
+// map; later Loads only look (a small GET of the head, and the commit's
+// record when the head moved), so a read-only volume asking whether a newer
+// commit exists goes on reading its own. To follow a newer commit, a store
+// opens a new tier and root (EmbeddedMode does for remote stores).
 #pragma once
+
+#include <optional>
 
 #include "pager/tier/remote/remote_tier.h"
 #include "pager/volume/commit_root.h"
@@ -23,7 +28,10 @@ class RemoteCommitRoot final : public CommitRoot {
   void Publish(const Superblock& sb) override;
 
  private:
+  Superblock Decode(const std::string& record) const;
+
   RemoteTier& tier_;
+  std::optional<Superblock> adopted_;  // the commit the tier reads
 };
 
 }  // namespace pagefs

@@ -19,22 +19,38 @@ from ._set import Set
 CacheSize = Union[int, str, None]
 
 
-def parse_size(size: Union[int, str]) -> int:
+def parse_size(size: Union[int, str], what: str = "cache size") -> int:
     """Bytes from an int or a string such as "64M", "64 MiB", "1.5G", "4096".
 
     Strings follow the engine's one grammar of sizes (pager/util/size.h),
     which the mount's ``-o cache_size=`` and ``.control`` take too; an int is
-    read as its decimal digits, so both refuse the same sizes the same way."""
+    read as its decimal digits, so both refuse the same sizes the same way.
+    what names the size in errors."""
     if isinstance(size, bool):
-        raise TypeError("cache size must be an int or a string like '64M', not bool")
+        raise TypeError(f"{what} must be an int or a string like '64M', not bool")
     if isinstance(size, int):
         text = str(int(size))
     elif isinstance(size, str):
         text = size
     else:
-        raise TypeError(f"cache size must be an int or a string like '64M', not '{type(size).__name__}'")
+        raise TypeError(f"{what} must be an int or a string like '64M', not '{type(size).__name__}'")
     # Lone surrogates cannot go to the engine as UTF-8: show them escaped.
-    return _core.parse_size(text.encode("utf-8", "backslashreplace"), "cache size")
+    return _core.parse_size(text.encode("utf-8", "backslashreplace"), what)
+
+
+def _remote(remote: Any, local_cache_size: CacheSize) -> tuple:
+    """The engine's (remote URL, local cache bytes or None) from the user's arguments."""
+    if remote is None:
+        if local_cache_size is not None:
+            raise ValueError("local_cache_size is the cache of a remote store: give remote= too")
+        return "", None
+    if not isinstance(remote, str):
+        raise TypeError(f"remote must be a str like 's3://bucket/prefix', not '{type(remote).__name__}'")
+    _utf8_name(remote, "remote URL")
+    if not remote:
+        raise ValueError("invalid remote URL '': expected s3://BUCKET[/PREFIX]")
+    size = None if local_cache_size is None else parse_size(local_cache_size, "local cache size")
+    return remote, size
 
 
 def _utf8_name(value: str, what: str) -> str:
@@ -95,11 +111,19 @@ _open_stores: "weakref.WeakSet[Store]" = weakref.WeakSet()
 class Store:
     """One open prefix of a pagefs root folder, ROOT/PREFIX.
 
-    ``Store(root, prefix="main", *, cache_size=None, read_only=False)`` opens
-    (creating it unless read-only) and holds the prefix's writer lock until
-    ``close()``. Use it as a context manager to close (and so commit) on
-    exit. Several stores (prefixes) can be open at once; each has its own
-    cache budget. Open stores are closed at interpreter exit.
+    ``Store(root, prefix="main", *, cache_size=None, read_only=False,
+    remote=None, local_cache_size=None)`` opens (creating it unless
+    read-only) and holds the prefix's writer lock until ``close()``. Use it
+    as a context manager to close (and so commit) on exit. Several stores
+    (prefixes) can be open at once; each has its own cache budget. Open
+    stores are closed at interpreter exit.
+
+    ``remote="s3://BUCKET/PREFIX"`` keeps the store in an S3 bucket (the
+    endpoint and credentials come from the AWS variables and files, as for
+    every S3 tool): ``commit()`` returns once the commit is durable there,
+    and ROOT/PREFIX holds only a cache of fetched pages of at most
+    ``local_cache_size`` bytes (int or "256M"; default 256 MiB) plus the
+    pages not yet committed. It opens from the bucket alone on an empty root.
     """
 
     def __init__(
@@ -110,6 +134,8 @@ class Store:
         cache_size: CacheSize = None,
         read_only: bool = False,
         page_size: Optional[int] = None,
+        remote: Optional[str] = None,
+        local_cache_size: CacheSize = None,
     ) -> None:
         path = os.fspath(root)
         if not isinstance(path, str):
@@ -119,8 +145,12 @@ class Store:
         _utf8_name(path, "root")
         _utf8_name(prefix, "prefix")
         size = None if cache_size is None else parse_size(cache_size)
-        self._core = _core.Store(path, prefix, size, bool(read_only), _page_size(page_size))
+        url, local_size = _remote(remote, local_cache_size)
+        self._core = _core.Store(
+            path, prefix, size, bool(read_only), _page_size(page_size), url, local_size
+        )
         self._root: Optional[Root] = None
+        self._remote = url
         _open_stores.add(self)
 
     # ------------------------------------------------------------ properties
@@ -136,6 +166,11 @@ class Store:
     @property
     def read_only(self) -> bool:
         return self._core.read_only
+
+    @property
+    def remote(self) -> Optional[str]:
+        """The bucket URL of a remote store (``remote=``), None for a local one."""
+        return self._remote or None
 
     @property
     def closed(self) -> bool:
@@ -213,7 +248,14 @@ class Store:
         evictions, dirty_pages, pinned_pages, pages, bytes_on_disk,
         tier_reads, tier_writes, epoch, page_size, readers (live readers of
         the prefix), oldest_reader_epoch (None without readers), held_slots
-        (slots a writer keeps back for them), plus root and prefix."""
+        (slots a writer keeps back for them), plus root and prefix.
+
+        A remote store adds ``tiers``: per tier its figures, ``memory``
+        (budget, resident_bytes, hits, misses, hit_ratio), ``local`` (the
+        cache of fetched pages: capacity, bytes, pending_bytes of pages not
+        yet uploaded, hits, misses, hit_ratio, evictions, bad_blocks) and
+        ``remote`` (url, gets, puts, heads, lists, retries, bytes_received,
+        bytes_sent, bytes_stored); a hit_ratio is None before any lookup."""
         return self._core.stats()
 
     def __enter__(self) -> "Store":
@@ -248,12 +290,15 @@ def init(
     cache_size: CacheSize = None,
     read_only: bool = False,
     dbzero_root: Union[str, "os.PathLike[str]", None] = None,
+    remote: Optional[str] = None,
+    local_cache_size: CacheSize = None,
 ) -> Store:
     """Open ROOT/PREFIX as the default store of the module-level functions
     and return it. ``dbzero_root=`` is an alias of ``root``. Calling init()
     again for another prefix (or mode) closes the previous default store; for
     the same open prefix it only applies cache_size. Use ``pagefs.Store`` to
-    keep several prefixes open at once."""
+    keep several prefixes open at once. ``remote=`` and ``local_cache_size=``
+    keep the store in an S3 bucket (see ``pagefs.Store``)."""
     global _default
     if root is None:
         root = dbzero_root
@@ -268,6 +313,7 @@ def init(
             and not current.closed
             and current.prefix == prefix
             and current.read_only == bool(read_only)
+            and current._remote == (remote or "")
             and os.path.abspath(current.path) == os.path.abspath(os.fspath(root))
         ):
             if cache_size is not None:
@@ -276,7 +322,14 @@ def init(
         if current is not None:
             current.close()
             _default = None
-        _default = Store(root, prefix, cache_size=cache_size, read_only=read_only)
+        _default = Store(
+            root,
+            prefix,
+            cache_size=cache_size,
+            read_only=read_only,
+            remote=remote,
+            local_cache_size=local_cache_size,
+        )
         return _default
 
 

@@ -38,7 +38,13 @@ def test_missing_mountpoint(cli_env, tmp_path):
                                        ("cache_size=-1M", "negative"),
                                        ("cache_size=99999999999T", "too large"),
                                        ("bogus_option", "bogus_option"),
-                                       ("threads=0", "threads")])
+                                       ("threads=0", "threads"),
+                                       ("remote=", "remote"),
+                                       ("remote=http://bucket/x", "http://bucket/x"),
+                                       ("remote=s3://AB", "s3://AB"),
+                                       ("remote=s3://bucket,local_cache_size=12X",
+                                        "local_cache_size"),
+                                       ("local_cache_size=8M", "remote=")])
 def test_bad_options(cli_env, tmp_path, opts, word):
     (tmp_path / "store" / "data").mkdir(parents=True)
     (tmp_path / "mnt").mkdir()

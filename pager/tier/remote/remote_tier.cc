@@ -39,8 +39,17 @@ uint64_t FrameSeed(SlotId slot) { return slot; }
 
 }  // namespace
 
-RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size)
-    : client_(client), slot_size_(slot_size), session_(std::random_device{}()) {}
+RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, RemoteTierOptions options)
+    : client_(client),
+      slot_size_(slot_size),
+      session_(std::random_device{}()),
+      cache_(options.cache != nullptr && options.cache->page_size() == slot_size ? options.cache
+                                                                                 : nullptr) {
+  if (!options.read_only) {
+    spill_ = std::make_unique<SpillFile>(
+        options.spill_dir.empty() ? std::string(P_tmpdir) : options.spill_dir, slot_size);
+  }
+}
 
 std::string RemoteTier::SegmentName(uint64_t segment) {
   char buf[32];
@@ -53,9 +62,9 @@ std::string RemoteTier::name() const {
 }
 
 SlotId RemoteTier::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  SlotId b = spill_ ? spill_->end() : 0;
+  MutexLock lock(mu_);
   SlotId a = slots_.empty() ? 0 : slots_.rbegin()->first + 1;
-  SlotId b = pending_.empty() ? 0 : pending_.rbegin()->first + 1;
   return std::max(a, b);
 }
 
@@ -64,33 +73,38 @@ TierStats RemoteTier::stats() const {
   s.reads = reads_.load();
   s.writes = writes_.load();
   s.syncs = syncs_.load();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [slot, loc] : slots_) s.bytes_on_disk += loc.length;
   return s;
 }
 
 RemoteTierStats RemoteTier::remote_stats() const {
   S3ClientStats c = client_.stats();
-  return {c.gets, c.puts, c.bytes_received, c.bytes_sent, segments_uploaded_.load()};
+  return {c.gets,
+          c.puts,
+          c.bytes_received,
+          c.bytes_sent,
+          segments_uploaded_.load(),
+          spill_ ? spill_->bytes() : 0};
 }
 
 std::optional<std::string> RemoteTier::SegmentOf(SlotId slot) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = slots_.find(slot);
   if (it == slots_.end()) return std::nullopt;
   return SegmentName(it->second.segment);
 }
 
 void RemoteTier::Write(SlotId slot, const uint8_t* buf) {
+  if (!spill_) throw Error(ErrorCode::kReadOnly, name() + " is open read-only");
   writes_.fetch_add(1);
-  std::lock_guard<std::mutex> lock(mu_);
-  pending_[slot].assign(buf, buf + slot_size_);
+  spill_->Put(slot, buf);
 }
 
 void RemoteTier::Discard(SlotId slot) {
-  std::lock_guard<std::mutex> lock(mu_);
+  if (spill_) spill_->Erase(slot);
+  MutexLock lock(mu_);
   slots_.erase(slot);
-  pending_.erase(slot);
 }
 
 void RemoteTier::DecodeFrame(SlotId slot, const Location& loc, const char* bytes,
@@ -114,52 +128,71 @@ void RemoteTier::Read(SlotId slot, uint8_t* buf) {
 
 void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
   reads_.fetch_add(n);
-  // Look up under the lock; fetch outside it.
+  // Look up under the lock; fetch outside it. A slot written since the
+  // last Sync is in the spill file.
   std::vector<std::optional<Location>> locs(n);
+  std::vector<bool> pending(n, false);
+  if (spill_) {
+    for (uint32_t i = 0; i < n; ++i) pending[i] = spill_->Get(first + i, bufs[i]);
+  }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (uint32_t i = 0; i < n; ++i) {
-      if (auto p = pending_.find(first + i); p != pending_.end()) {
-        std::memcpy(bufs[i], p->second.data(), slot_size_);
-      } else if (auto it = slots_.find(first + i); it != slots_.end()) {
+      if (pending[i]) continue;
+      if (auto it = slots_.find(first + i); it != slots_.end()) {
         locs[i] = it->second;
       } else {
         std::memset(bufs[i], 0, slot_size_);
       }
     }
   }
-  // Slots whose frames lie end to end in one segment share one ranged GET.
+  if (cache_ != nullptr) {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (locs[i] && cache_->Load(locs[i]->segment, locs[i]->offset, bufs[i])) locs[i].reset();
+    }
+  }
+  // Slots whose frames lie in one segment in ascending order, with gaps of
+  // at most kCoalesceGap between them, share one ranged GET (fetching a gap
+  // costs less than another request's round trip). Slots served already
+  // (pending, cached, never written) do not break a run.
   uint32_t i = 0;
   while (i < n) {
     if (!locs[i]) {
       ++i;
       continue;
     }
-    uint32_t end = i + 1;
-    while (end < n && locs[end] && locs[end]->segment == locs[i]->segment &&
-           locs[end]->offset == locs[end - 1]->offset + locs[end - 1]->length) {
-      ++end;
+    std::vector<uint32_t> run{i};
+    uint64_t run_end = uint64_t{locs[i]->offset} + locs[i]->length;
+    uint32_t j = i + 1;
+    for (; j < n; ++j) {
+      if (!locs[j]) continue;
+      if (locs[j]->segment != locs[i]->segment || locs[j]->offset < run_end ||
+          locs[j]->offset - run_end > kCoalesceGap) {
+        break;
+      }
+      run.push_back(j);
+      run_end = uint64_t{locs[j]->offset} + locs[j]->length;
     }
     const uint64_t from = locs[i]->offset;
-    const uint64_t length = locs[end - 1]->offset + locs[end - 1]->length - from;
-    std::string bytes = client_.GetRange(SegmentName(locs[i]->segment), from, length);
-    for (uint32_t j = i; j < end; ++j) {
-      DecodeFrame(first + j, *locs[j], bytes.data() + (locs[j]->offset - from), bufs[j]);
+    std::string bytes = client_.GetRange(SegmentName(locs[i]->segment), from, run_end - from);
+    for (uint32_t k : run) {
+      DecodeFrame(first + k, *locs[k], bytes.data() + (locs[k]->offset - from), bufs[k]);
+      if (cache_ != nullptr) cache_->Insert(locs[k]->segment, locs[k]->offset, bufs[k]);
     }
-    i = end;
+    i = j;
   }
 }
 
 void RemoteTier::Sync() {
   syncs_.fetch_add(1);
-  std::map<SlotId, std::vector<uint8_t>> pending;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    pending = pending_;  // kept readable until the upload lands
-  }
+  if (!spill_) return;
+  // The pages stay readable in the spill file until the upload lands.
+  const std::vector<SpillFile::Pending> pending = spill_->Slots();
   if (pending.empty()) return;
   std::vector<char> scratch(ZSTD_compressBound(slot_size_));
+  std::vector<uint8_t> page(slot_size_);
   std::map<SlotId, Location> placed;
+  std::vector<std::pair<SlotId, Location>> in_segment;  // of the segment being packed
   std::string segment(kSegmentMagic, sizeof kSegmentMagic);
   uint64_t segment_id = 0;
   auto flush = [&] {
@@ -172,30 +205,39 @@ void RemoteTier::Sync() {
     }
     segments_uploaded_.fetch_add(1);
     segment.assign(kSegmentMagic, sizeof kSegmentMagic);
+    // Pages just written are likely read again soon: the local cache keeps
+    // them, once the object they name exists.
+    if (cache_ != nullptr) {
+      for (const auto& [slot, loc] : in_segment) {
+        if (spill_->Get(slot, page.data())) cache_->Insert(loc.segment, loc.offset, page.data());
+      }
+    }
+    in_segment.clear();
   };
-  for (const auto& [slot, page] : pending) {
+  for (const SpillFile::Pending& p : pending) {
+    if (!spill_->Get(p.slot, page.data())) continue;  // discarded meanwhile
     if (segment.size() == sizeof kSegmentMagic) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       segment_id = (session_ << 32) | next_segment_++;
     }
     size_t len =
         ZSTD_compress(scratch.data(), scratch.size(), page.data(), page.size(), kZstdLevel);
     if (ZSTD_isError(len))
-      throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(slot));
+      throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(p.slot));
     Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
-                 Checksum(scratch.data(), len, FrameSeed(slot))};
+                 Checksum(scratch.data(), len, FrameSeed(p.slot))};
     segment.append(scratch.data(), len);
-    placed[slot] = loc;
+    placed[p.slot] = loc;
+    in_segment.emplace_back(p.slot, loc);
     if (segment.size() >= kSegmentTarget) flush();
   }
   flush();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [slot, loc] : placed) {
-    slots_[slot] = loc;
-    // A slot written again (or discarded) during the upload keeps its news.
-    auto p = pending_.find(slot);
-    if (p != pending_.end() && p->second == pending.at(slot)) pending_.erase(p);
+  {
+    MutexLock lock(mu_);
+    for (const auto& [slot, loc] : placed) slots_[slot] = loc;
   }
+  // A slot written again during the upload keeps its news (Forget skips it).
+  spill_->Forget(pending);
 }
 
 std::string RemoteTier::EncodeManifest() const {
@@ -243,7 +285,7 @@ void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
   object.append(record);
   std::string etag;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     object += EncodeManifest();
     etag = head_etag_;
   }
@@ -267,13 +309,11 @@ void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
                                       " was moved by another writer; this commit (epoch " +
                                       std::to_string(epoch) + ") was not published");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   head_etag_ = r.etag;
 }
 
-std::optional<std::string> RemoteTier::LoadCommit() {
-  std::optional<ObjectInfo> info = client_.Head(kHead);
-  if (!info) return std::nullopt;
+std::optional<RemoteTier::HeadRecord> RemoteTier::ReadHead() {
   std::string head;
   try {
     head = client_.Get(kHead);
@@ -295,6 +335,24 @@ std::optional<std::string> RemoteTier::LoadCommit() {
   if (Checksum(head.data(), head.size() - 8, kHeadSeed) != sum) {
     throw Error(ErrorCode::kCorruption, "checksum mismatch in " + head_what);
   }
+  return HeadRecord{epoch, std::move(name)};
+}
+
+std::optional<uint64_t> RemoteTier::HeadEpoch() {
+  std::optional<HeadRecord> h = ReadHead();
+  if (!h) return std::nullopt;
+  return h->epoch;
+}
+
+std::optional<RemoteTier::FetchedCommit> RemoteTier::FetchCommit() {
+  std::optional<ObjectInfo> info = client_.Head(kHead);
+  if (!info) return std::nullopt;
+  std::optional<HeadRecord> h = ReadHead();
+  if (!h) return std::nullopt;
+  const std::string head_what = client_.Describe(kHead);
+  const uint64_t epoch = h->epoch;
+  const std::string name = h->name;
+  size_t at = 0;
   std::string object;
   try {
     object = client_.Get(name);
@@ -321,11 +379,28 @@ std::optional<std::string> RemoteTier::LoadCommit() {
       object.size() < at + record_len) {
     throw Error(ErrorCode::kCorruption, what + " does not hold the commit " + head_what + " names");
   }
-  std::string record = object.substr(at, record_len);
-  std::lock_guard<std::mutex> lock(mu_);
-  DecodeManifest(object, at + record_len, what);
-  head_etag_ = info->etag;
-  return record;
+  FetchedCommit out;
+  out.record = object.substr(at, record_len);
+  out.manifest_at = at + record_len;
+  out.object = std::move(object);
+  out.what = what;
+  out.etag = info->etag;
+  return out;
+}
+
+std::optional<std::string> RemoteTier::LoadCommit() {
+  std::optional<FetchedCommit> c = FetchCommit();
+  if (!c) return std::nullopt;
+  MutexLock lock(mu_);
+  DecodeManifest(c->object, c->manifest_at, c->what);
+  head_etag_ = c->etag;
+  return std::move(c->record);
+}
+
+std::optional<std::string> RemoteTier::PeekCommit() {
+  std::optional<FetchedCommit> c = FetchCommit();
+  if (!c) return std::nullopt;
+  return std::move(c->record);
 }
 
 }  // namespace pagefs

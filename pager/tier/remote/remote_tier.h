@@ -2,7 +2,8 @@
 // (docs/remote_format.md). Nothing in the bucket is ever overwritten except
 // the small head record, and that only by a conditional write.
 //
-// - Write keeps the page in memory until the next Sync.
+// - Write keeps the page in a SpillFile on local disk (options.spill_dir)
+//   until the next Sync: a large uncommitted change costs disk, not RAM.
 // - Sync compresses each pending page (zstd), checksums the compressed bytes
 //   (XXH3, seeded by the slot), packs them into segment objects of about
 //   kSegmentTarget bytes and uploads them (create-only). Slots then point at
@@ -13,9 +14,13 @@
 //   instant leaves the head on the last complete commit, whose segments are
 //   never touched. Another writer having moved the head is Error(kBusy).
 // - LoadCommit reads head and its commit object and adopts its slot map.
-// - Read / ReadRun fetch with ranged GETs; ReadRun coalesces slots stored
-//   side by side in one segment into one GET. Every frame's checksum and
-//   size are verified: Error(kCorruption) names the object and the slot.
+// - Read / ReadRun look in the LocalPageCache first (options.cache, when
+//   given), then fetch with ranged GETs; ReadRun coalesces slots stored side
+//   by side in one segment (gaps of up to kCoalesceGap included) into one GET. Every frame's
+//   checksum and size are verified: Error(kCorruption) names the object and the slot. Fetched and
+//   uploaded pages go into the local cache.
+// - PeekCommit reads the head's commit without adopting it (a read-only
+//   store asking whether a newer commit exists keeps reading its own).
 // Writes, Sync and PublishCommit come from one writer thread at a time (the
 // Volume serializes them); reads may run concurrently with everything.
 #pragma once
@@ -24,28 +29,44 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "pager/tier/remote/local_page_cache.h"
 #include "pager/tier/remote/s3_client.h"
+#include "pager/tier/remote/spill_file.h"
 #include "pager/tier/tier.h"
+#include "pager/util/mutex.h"
 
 namespace pagefs {
 
 struct RemoteTierStats {
   uint64_t gets = 0, puts = 0, bytes_received = 0, bytes_sent = 0;
   uint64_t segments_uploaded = 0;
+  uint64_t pending_bytes = 0;  // local disk holding pages not yet uploaded
+};
+
+struct RemoteTierOptions {
+  // The folder of the file of pages not yet uploaded (unlinked: nothing is
+  // left behind); empty: the system's temporary folder.
+  std::string spill_dir;
+  // Fetched and uploaded pages are kept here (it must outlive the tier);
+  // nullptr: every read that misses memory is a GET.
+  LocalPageCache* cache = nullptr;
+  bool read_only = false;  // no spill file; Write throws Error(kReadOnly)
 };
 
 class RemoteTier final : public Tier {
  public:
   static constexpr size_t kSegmentTarget = 4 << 20;
+  // Bytes between two frames of one segment a ReadRun fetches rather than
+  // send a second GET.
+  static constexpr uint64_t kCoalesceGap = 256 << 10;
 
   // client must outlive the tier.
-  RemoteTier(S3Client& client, uint32_t slot_size);
+  RemoteTier(S3Client& client, uint32_t slot_size, RemoteTierOptions options = {});
   RemoteTier(const RemoteTier&) = delete;
   RemoteTier& operator=(const RemoteTier&) = delete;
 
@@ -65,6 +86,11 @@ class RemoteTier final : public Tier {
   // prefix holds no head. Throws Error(kCorruption) for a damaged head or
   // commit object, Error(kNotFound) when the head names a missing commit.
   std::optional<std::string> LoadCommit();
+  // The record LoadCommit would return now, without adopting its slot map
+  // (reads go on against the commit loaded before).
+  std::optional<std::string> PeekCommit();
+  // The epoch the head names (one small GET), nullopt without a head.
+  std::optional<uint64_t> HeadEpoch();
 
   RemoteTierStats remote_stats() const;
   // The segment object a slot is stored in ("seg/..."), for tests and tools.
@@ -81,18 +107,31 @@ class RemoteTier final : public Tier {
   };
   // Decompresses and verifies the frame of slot at loc from bytes.
   void DecodeFrame(SlotId slot, const Location& loc, const char* bytes, uint8_t* out) const;
-  std::string EncodeManifest() const;  // REQUIRES mu_
-  void DecodeManifest(const std::string& object, size_t at,
-                      const std::string& what);  // REQUIRES mu_
+  std::string EncodeManifest() const REQUIRES(mu_);
+  void DecodeManifest(const std::string& object, size_t at, const std::string& what) REQUIRES(mu_);
+  // The head's commit: its record, the object, where its slot map starts,
+  // and the head's etag; nullopt when there is no head.
+  struct FetchedCommit {
+    std::string record, object, what, etag;
+    size_t manifest_at = 0;
+  };
+  std::optional<FetchedCommit> FetchCommit();
+  struct HeadRecord {
+    uint64_t epoch;
+    std::string name;  // of the commit object
+  };
+  // Throws Error(kCorruption) for a damaged head.
+  std::optional<HeadRecord> ReadHead();
 
   S3Client& client_;
   const uint32_t slot_size_;
   const uint64_t session_;  // high bits of this process's segment and commit names
-  mutable std::mutex mu_;
-  std::map<SlotId, Location> slots_;                // stored in the bucket
-  std::map<SlotId, std::vector<uint8_t>> pending_;  // written, not yet synced
-  uint32_t next_segment_ = 0;                       // low bits of the next segment name
-  std::string head_etag_;                           // of the head we last read or wrote
+  LocalPageCache* const cache_;
+  std::unique_ptr<SpillFile> spill_;  // written, not yet synced; none when read-only
+  mutable Mutex mu_;
+  std::map<SlotId, Location> slots_ GUARDED_BY(mu_);  // stored in the bucket
+  uint32_t next_segment_ GUARDED_BY(mu_) = 0;         // low bits of the next segment name
+  std::string head_etag_ GUARDED_BY(mu_);             // of the head we last read or wrote
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0}, segments_uploaded_{0};
 };
 

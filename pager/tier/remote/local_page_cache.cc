@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "pager/util/checksum.h"
+#include "pager/util/coding.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
@@ -17,19 +18,6 @@ namespace {
 
 constexpr char kIndexMagic[8] = {'P', 'F', 'S', 'L', 'P', 'C', '1', '\0'};
 constexpr uint64_t kIndexSeed = 0x4c50434944ULL;  // "LPCID"
-
-template <typename T>
-void Put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-template <typename T>
-bool Take(const std::string& in, size_t& at, T& v) {
-  if (in.size() < at + sizeof v) return false;
-  std::memcpy(&v, in.data() + at, sizeof v);
-  at += sizeof v;
-  return true;
-}
 
 bool FullPread(int fd, uint8_t* buf, size_t n, off_t at) {
   while (n > 0) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "pager/util/checksum.h"
+#include "pager/util/coding.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
@@ -20,20 +21,6 @@ constexpr uint64_t kCommitSeed = 0x434f4d4d4954ULL;  // "COMMIT"
 constexpr uint64_t kHeadSeed = 0x48454144ULL;        // "HEAD"
 constexpr int kZstdLevel = 3;
 constexpr const char* kHead = "head";
-
-template <typename T>
-void Put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-// Reads a T at at, advancing it; false when the bytes run out.
-template <typename T>
-bool Take(const std::string& in, size_t& at, T& v) {
-  if (in.size() < at + sizeof v) return false;
-  std::memcpy(&v, in.data() + at, sizeof v);
-  at += sizeof v;
-  return true;
-}
 
 uint64_t FrameSeed(SlotId slot) { return slot; }
 

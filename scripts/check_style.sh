@@ -20,8 +20,8 @@ if [ "${1:-}" = "--fix" ]; then
 fi
 echo "check_style: clang-format (${#sources[@]} files)"
 "$format" --dry-run -Werror "${sources[@]}"
-# --format: the formatting only (what scripts/test.sh runs until the tree
-# passes clang-tidy too; see docs/ARCHITECTURE.md, "Keeping the shape").
+# --format: the formatting only, a quick check before a commit
+# (scripts/test.sh runs the whole check; docs/ARCHITECTURE.md, "Keeping the shape").
 if [ "${1:-}" = "--format" ]; then
   echo "check_style: formatting clean"
   exit 0

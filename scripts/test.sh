@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: the engine's GoogleTest suite (through ctest), once in a
-# Release build and once under ASan+UBSan, the code's formatting, the Python package's pytest suite
-# twice (embedded, then through a real mount: PAGEFS_TEST_MODE=mount), and the
-# mount's real-mount tests. Installs what is missing first.
+# Runs every test: the engine's GoogleTest suite (through ctest) in a Release
+# build, under ASan+UBSan and (its threaded tests) under TSan; the code's shape
+# (clang-format, clang-tidy, -Wthread-safety); the Python package's pytest
+# suite twice (embedded, then through a real mount: PAGEFS_TEST_MODE=mount) and
+# its thread tests under TSan; the mount's real-mount tests. Installs what is
+# missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each stage says how long it took, so the run's time can be kept in bounds.
@@ -12,13 +14,15 @@ stage() {
   stage_start=$SECONDS
   echo "test: $1"
 }
-./scripts/setup.sh
+# The package is built in build/cpp together with the daemon and the engine
+# tests (one Release build of pager/ for all three).
+./scripts/setup.sh --config-settings=build-dir=build/cpp \
+  --config-settings=cmake.define.PAGEFS_BUILD_TESTS=ON
 stage "engine (GoogleTest, Release)"
-cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/cpp
 ctest --test-dir build/cpp --output-on-failure -j2
-stage "code shape (clang-format)"
-./scripts/check_style.sh --format
+stage "code shape (clang-format, clang-tidy, -Wthread-safety)"
+./scripts/check_style.sh
 stage "engine (GoogleTest, ASan+UBSan)"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_SANITIZE=ON \
   -DPAGEFS_BUILD_FS=OFF >/dev/null

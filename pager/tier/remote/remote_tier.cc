@@ -26,7 +26,7 @@ uint64_t FrameSeed(SlotId slot) { return slot; }
 
 }  // namespace
 
-RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, RemoteTierOptions options)
+RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOptions& options)
     : client_(client),
       slot_size_(slot_size),
       session_(std::random_device{}()),

@@ -66,7 +66,7 @@ class RemoteTier final : public Tier {
   static constexpr uint64_t kCoalesceGap = 256 << 10;
 
   // client must outlive the tier.
-  RemoteTier(S3Client& client, uint32_t slot_size, RemoteTierOptions options = {});
+  RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOptions& options = {});
   RemoteTier(const RemoteTier&) = delete;
   RemoteTier& operator=(const RemoteTier&) = delete;
 

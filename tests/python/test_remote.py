@@ -222,6 +222,53 @@ def test_a_reader_follows_new_commits_on_refresh(tmp_path, url):
             assert r.root()["l"][2999] == 2999
 
 
+def test_a_reader_follows_new_commits_by_itself(tmp_path, url):
+    """A writer process commits n = 1, 2, 3...; a read-only store here, on its
+    own empty local root, sees each commit within a bounded time without
+    refresh() (as local and mount readers do)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import sys, pagefs
+            with pagefs.Store(sys.argv[1], "data", remote=sys.argv[2]) as s:
+                for n in range(1, 6):
+                    s.root()["n"] = n
+                    s.root()["l"] = s.list(range(n * 1000))
+                    s.commit()
+                    print(n, flush=True)
+                    sys.stdin.readline()  # until the reader saw it
+            """), str(tmp_path / "w"), url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "1"
+        with pagefs.Store(tmp_path / "r", "data", remote=url, read_only=True) as r:
+            for n in range(1, 6):
+                if n > 1:
+                    writer.stdin.write("next\n")
+                    writer.stdin.flush()
+                    assert writer.stdout.readline().strip() == str(n)
+                deadline = time.monotonic() + 10
+                while r.root()["n"] != n:
+                    assert time.monotonic() < deadline, f"commit {n} not seen within 10 s"
+                    time.sleep(0.02)
+                lst = r.root()["l"]
+                assert len(lst) == n * 1000 and lst[n * 1000 - 1] == n * 1000 - 1
+            writer.stdin.write("next\n")
+            writer.stdin.flush()
+        assert writer.wait(timeout=60) == 0
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+        writer.stdin.close()
+        writer.stdout.close()
+
+
 @pytest.mark.parametrize(
     "bad, why",
     [

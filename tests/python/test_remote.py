@@ -21,28 +21,13 @@ import pytest
 
 import pagefs
 from conftest import MOUNT_MODE, run_python
-from seaweed import ACCESS_KEY, BUCKET, SeaweedServer, serve
+from seaweed import ACCESS_KEY, BUCKET, SeaweedServer
 
 pytestmark = pytest.mark.skipif(
     MOUNT_MODE, reason="not applicable through a mount: remote= is the mount's own option there"
 )
 
 _prefixes = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def seaweed():
-    yield from serve()
-
-
-@pytest.fixture
-def aws(seaweed, monkeypatch):
-    """The AWS variables pointing at the session's server, for this test."""
-    for k, v in seaweed.env().items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(k, raising=False)
-    return seaweed
 
 
 @pytest.fixture

@@ -135,7 +135,10 @@ def _tail(paths: list) -> str:
 
 
 def _unlink_grpc_sockets(ports: dict) -> None:
-    for kind, port in ports.items():
+    """The gRPC sockets weed may leave in /tmp, named by kind ("volume" for
+    volume0, volume1) and gRPC port."""
+    for name, port in ports.items():
+        kind = name.rstrip("0123456789")
         try:
             os.unlink(f"/tmp/seaweedfs-{kind}-grpc-{port + 10000}.sock")
         except OSError:

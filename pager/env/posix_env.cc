@@ -38,7 +38,10 @@ class FileLock final : public WriterLock {
     // In a forked child the fork handler has closed this number already.
     if (fork_generation_ != ForkGeneration()) return;
     ForgetInChildren(fd_);
-    ::close(fd_);  // releases the flock
+    // Unlocked first: a child forked a moment ago may not have run its fork
+    // handler yet, and its copy of the descriptor would keep the flock held.
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
   }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

@@ -9,6 +9,8 @@ cannot apply through a mount are skipped with mount_only_skip(reason).
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +23,7 @@ import pytest
 
 import pagefs
 from pagefs._store import _close_open_stores
+from seaweed import BUCKET, serve
 
 # A budget small enough that the tests' lists do not fit and pages get evicted.
 SMALL_BUDGET = 1 << 20
@@ -88,6 +91,68 @@ def default_store(tmp_path):
     s = pagefs.init(tmp_path, "main", cache_size=SMALL_BUDGET)
     yield s
     pagefs.close()
+
+
+@pytest.fixture(scope="session")
+def seaweed():
+    """The session's SeaweedFS, started on first use and always stopped."""
+    yield from serve()
+
+
+def point_aws_at(server, monkeypatch) -> None:
+    """Sets the AWS variables of server (seaweed.py) for one test, and
+    clears those that would override them."""
+    for k, v in server.env().items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(k, raising=False)
+
+
+@pytest.fixture
+def aws(seaweed, monkeypatch):
+    """The AWS variables pointing at the session's server, for this test."""
+    point_aws_at(seaweed, monkeypatch)
+    return seaweed
+
+
+_remote_prefixes = itertools.count()
+
+
+class StorePlace:
+    """Where a persistence test keeps its stores: root with options (none for
+    a local store; remote= a fresh key prefix of the session's SeaweedFS,
+    root then being only the local cache)."""
+
+    def __init__(self, root: Path, options: dict) -> None:
+        self.root = root
+        self.options = options
+
+    def open(self, prefix: str, **more) -> pagefs.Store:
+        return pagefs.Store(self.root, prefix, **self.options, **more)
+
+    def argv(self) -> list:
+        """For a child's sys.argv[1:]: the root and json of the options."""
+        return [str(self.root), json.dumps(self.options)]
+
+    def after_crash(self) -> None:
+        """Before a writer reopens a store whose writer died: a remote
+        writer's lease is not given back, so it must expire first."""
+        if "remote" in self.options:
+            time.sleep(1.5)
+
+
+@pytest.fixture(params=["local", "remote"])
+def place(request, tmp_path, monkeypatch):
+    """A StorePlace for each kind of store: the persistence tests run on both."""
+    if request.param == "local":
+        yield StorePlace(tmp_path, {})
+        return
+    if MOUNT_MODE:
+        pytest.skip("not applicable through a mount: remote= is the mount's own option there")
+    request.getfixturevalue("aws")
+    monkeypatch.setenv("PAGEFS_LEASE_SECONDS", "1")  # see after_crash
+    url = f"s3://{BUCKET}/persist{next(_remote_prefixes)}"
+    yield StorePlace(tmp_path / "cache", {"remote": url})
 
 
 def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -256,19 +256,19 @@ def test_a_dict_of_another_store_is_refused(tmp_path):
             b.dict()["x"] = a.set()
 
 
-def test_first_item_inserted_is_first_after_reopen_in_a_new_process(tmp_path):
-    with pagefs.Store(tmp_path, "p") as s:
+def test_first_item_inserted_is_first_after_reopen_in_a_new_process(place):
+    with place.open("p") as s:
         d = s.dict()
         d.update((f"key-{i}", i) for i in range(20000))
         s.root()["index"] = d
     out = run_python(
         """
-        import collections.abc, sys, pagefs
-        with pagefs.Store(sys.argv[1], "p", cache_size="1M") as s:
+        import collections.abc, json, sys, pagefs
+        with pagefs.Store(sys.argv[1], "p", cache_size="1M", **json.loads(sys.argv[2])) as s:
             d = s.root()["index"]
             print(len(d), next(iter(d.items())), d["key-19999"], isinstance(d, collections.abc.MutableMapping))
         """,
-        str(tmp_path),
+        *place.argv(),
     )
     assert out.stdout.split("\n")[0] == "20000 ('key-0', 0) 19999 True"
 

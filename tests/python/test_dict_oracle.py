@@ -111,10 +111,10 @@ def check_dict(p, o, what):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_dict_matches_dict_over_random_operations_with_reopens(tmp_path, seed):
+def test_dict_matches_dict_over_random_operations_with_reopens(place, seed):
     rng = random.Random(seed)
     oracle: dict = {}
-    s = pagefs.Store(tmp_path, "d", cache_size=SMALL_BUDGET)
+    s = place.open("d", cache_size=SMALL_BUDGET)
     s.root()["d"] = s.dict()
     for round_ in range(4):
         d = s.root()["d"]
@@ -126,7 +126,7 @@ def test_dict_matches_dict_over_random_operations_with_reopens(tmp_path, seed):
         if round_ % 2:
             s.commit()
         s.close()
-        s = pagefs.Store(tmp_path, "d", cache_size=SMALL_BUDGET)
+        s = place.open("d", cache_size=SMALL_BUDGET)
     s.close()
 
 

@@ -21,28 +21,13 @@ import pytest
 
 import pagefs
 from conftest import MOUNT_MODE, run_python
-from seaweed import ACCESS_KEY, BUCKET, SeaweedServer, serve
+from seaweed import ACCESS_KEY, BUCKET, SeaweedServer
 
 pytestmark = pytest.mark.skipif(
     MOUNT_MODE, reason="not applicable through a mount: remote= is the mount's own option there"
 )
 
 _prefixes = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def seaweed():
-    yield from serve()
-
-
-@pytest.fixture
-def aws(seaweed, monkeypatch):
-    """The AWS variables pointing at the session's server, for this test."""
-    for k, v in seaweed.env().items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(k, raising=False)
-    return seaweed
 
 
 @pytest.fixture
@@ -220,6 +205,53 @@ def test_a_reader_follows_new_commits_on_refresh(tmp_path, url):
             r.refresh()
             assert r.root()["n"] == 2
             assert r.root()["l"][2999] == 2999
+
+
+def test_a_reader_follows_new_commits_by_itself(tmp_path, url):
+    """A writer process commits n = 1, 2, 3...; a read-only store here, on its
+    own empty local root, sees each commit within a bounded time without
+    refresh() (as local and mount readers do)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import sys, pagefs
+            with pagefs.Store(sys.argv[1], "data", remote=sys.argv[2]) as s:
+                for n in range(1, 6):
+                    s.root()["n"] = n
+                    s.root()["l"] = s.list(range(n * 1000))
+                    s.commit()
+                    print(n, flush=True)
+                    sys.stdin.readline()  # until the reader saw it
+            """), str(tmp_path / "w"), url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "1"
+        with pagefs.Store(tmp_path / "r", "data", remote=url, read_only=True) as r:
+            for n in range(1, 6):
+                if n > 1:
+                    writer.stdin.write("next\n")
+                    writer.stdin.flush()
+                    assert writer.stdout.readline().strip() == str(n)
+                deadline = time.monotonic() + 10
+                while r.root()["n"] != n:
+                    assert time.monotonic() < deadline, f"commit {n} not seen within 10 s"
+                    time.sleep(0.02)
+                lst = r.root()["l"]
+                assert len(lst) == n * 1000 and lst[n * 1000 - 1] == n * 1000 - 1
+            writer.stdin.write("next\n")
+            writer.stdin.flush()
+        assert writer.wait(timeout=60) == 0
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+        writer.stdin.close()
+        writer.stdout.close()
 
 
 @pytest.mark.parametrize(

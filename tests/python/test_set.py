@@ -99,10 +99,10 @@ def test_errors_have_sets_types_and_messages(store):
             s.add(x + 1)
 
 
-def test_members_survive_reopen_in_insertion_order(tmp_path):
-    with pagefs.Store(tmp_path, "s") as st:
+def test_members_survive_reopen_in_insertion_order(place):
+    with place.open("s") as st:
         st.root()["seen"] = st.set(f"m{i}" for i in range(5000))
-    with pagefs.Store(tmp_path, "s", cache_size="1M") as st:
+    with place.open("s", cache_size="1M") as st:
         seen = st.root()["seen"]
         assert len(seen) == 5000 and "m4999" in seen and "m5000" not in seen
         assert next(iter(seen)) == "m0" and seen.pop() == "m4999"

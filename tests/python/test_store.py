@@ -3,6 +3,7 @@ the context manager, several prefixes, the module-level default store."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import MutableMapping, MutableSequence
 
 import pytest
@@ -12,12 +13,11 @@ from conftest import MOUNT_MODE, run_python
 from pagefs._store import _close_open_stores
 
 
-def test_list_and_root_persist_across_processes(tmp_path):
-    root = str(tmp_path)
+def test_list_and_root_persist_across_processes(place):
     run_python(
         """
-        import sys, pagefs
-        pagefs.init(sys.argv[1], prefix="data", cache_size="1M")
+        import json, sys, pagefs
+        pagefs.init(sys.argv[1], prefix="data", cache_size="1M", **json.loads(sys.argv[2]))
         lst = pagefs.list("item-%d" % i for i in range(20000))
         inner = pagefs.list([1, 2**70, -0.0, b"x", None])
         lst.append(inner)
@@ -25,12 +25,12 @@ def test_list_and_root_persist_across_processes(tmp_path):
         pagefs.root()["answer"] = 42
         pagefs.close()
         """,
-        root,
+        *place.argv(),
     )
     proc = run_python(
         """
-        import sys, pagefs
-        with pagefs.Store(sys.argv[1], "data", cache_size=1 << 20) as s:
+        import json, sys, pagefs
+        with pagefs.Store(sys.argv[1], "data", cache_size=1 << 20, **json.loads(sys.argv[2])) as s:
             r = s.root()
             lst = r["results"]
             assert len(lst) == 20001, len(lst)
@@ -41,30 +41,74 @@ def test_list_and_root_persist_across_processes(tmp_path):
             lst.append("more")
         print("ok")
         """,
-        root,
+        *place.argv(),
     )
     assert proc.stdout.strip() == "ok"
     # the append of the second process was committed by its close
-    with pagefs.Store(root, "data", read_only=True) as s:
+    with place.open("data", read_only=True) as s:
         assert s.root()["results"][-1] == "more"
 
 
-def test_uncommitted_changes_are_lost_on_crash(tmp_path):
-    root = str(tmp_path)
+def test_uncommitted_changes_are_lost_on_crash(place):
     run_python(
         """
-        import os, sys, pagefs
-        s = pagefs.Store(sys.argv[1], "p")
+        import json, os, sys, pagefs
+        s = pagefs.Store(sys.argv[1], "p", **json.loads(sys.argv[2]))
         s.root()["kept"] = s.list([1, 2])
         s.commit()
         s.root()["lost"] = 1
         os._exit(0)  # no close, no commit
         """,
-        root,
+        *place.argv(),
     )
-    with pagefs.Store(root, "p") as s:
+    place.after_crash()
+    with place.open("p") as s:
         assert list(s.root()) == ["kept"]
         assert s.root()["kept"] == [1, 2]
+
+
+KILLED_WRITER = """
+import json, sys, pagefs
+s = pagefs.Store(sys.argv[1], "p", cache_size="1M", **json.loads(sys.argv[2]))
+r = s.root()
+if "l" not in r:
+    r["l"] = s.list()
+    r["n"] = 0
+    s.commit()
+lst = r["l"]
+told = False
+while True:  # every commit holds l == [0, 1, ..., n - 1]
+    n = r["n"]
+    lst.extend(range(n, n + 2000))
+    r["n"] = n + 2000
+    s.commit()
+    if not told:
+        print("committed", flush=True)
+        told = True
+"""
+
+
+def test_a_writer_killed_in_the_middle_of_commits_reopens_at_a_commit(place):
+    import random
+    import signal
+    import subprocess
+    import sys
+
+    rnd = random.Random(3)
+    for _ in range(3):
+        writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, *place.argv()],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert writer.stdout.readline().strip() == "committed"
+            time.sleep(rnd.uniform(0.05, 0.4))  # an instant, not a synchronization
+        finally:
+            writer.send_signal(signal.SIGKILL)
+            writer.communicate(timeout=60)
+        place.after_crash()
+    with place.open("p") as s:
+        n = s.root()["n"]
+        assert n > 0
+        assert s.root()["l"][:] == list(range(n))
 
 
 def test_root_behaves_like_a_mutable_mapping(store):
@@ -125,15 +169,15 @@ def test_read_only_open_of_a_missing_prefix_is_file_not_found(tmp_path):
         pagefs.Store(tmp_path / "none", "p", read_only=True)
 
 
-def test_context_manager_closes_and_commits(tmp_path):
-    with pagefs.Store(tmp_path, "p") as s:
+def test_context_manager_closes_and_commits(place):
+    with place.open("p") as s:
         lst = s.list([1])
         s.root()["l"] = lst
     assert s.closed
     with pytest.raises(pagefs.ClosedError):
         len(lst)
     s.close()  # idempotent
-    with pagefs.Store(tmp_path, "p") as s:
+    with place.open("p") as s:
         assert s.root()["l"] == [1]
 
 
@@ -193,20 +237,20 @@ def test_init_requires_a_root():
         pagefs.init()
 
 
-def test_atexit_closes_and_commits_open_stores(tmp_path):
-    root = str(tmp_path)
+def test_atexit_closes_and_commits_open_stores(place):
     run_python(
         """
-        import sys, pagefs
-        pagefs.init(sys.argv[1], "p")
+        import json, sys, pagefs
+        options = json.loads(sys.argv[2])
+        pagefs.init(sys.argv[1], "p", **options)
         pagefs.root()["l"] = pagefs.list([1, 2, 3])
-        s = pagefs.Store(sys.argv[1], "q")
+        s = pagefs.Store(sys.argv[1], "q", **options)
         s.root()["m"] = s.list(["q"])
         # no close: atexit does it
         """,
-        root,
+        *place.argv(),
     )
-    with pagefs.Store(root, "p") as p, pagefs.Store(root, "q") as q:
+    with place.open("p") as p, place.open("q") as q:
         assert p.root()["l"] == [1, 2, 3] and q.root()["m"] == ["q"]
 
 

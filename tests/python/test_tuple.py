@@ -43,8 +43,8 @@ def test_tuples_are_stored_in_lists_dicts_and_sets(store):
     assert len(lst) == 5
 
 
-def test_tuples_survive_reopen(tmp_path):
-    with pagefs.Store(tmp_path, "t") as s:
+def test_tuples_survive_reopen(place):
+    with place.open("t") as s:
         s.root()["t"] = (1, ("nested", b"x"), 2.5)
-    with pagefs.Store(tmp_path, "t") as s:
+    with place.open("t") as s:
         assert s.root()["t"] == (1, ("nested", b"x"), 2.5)

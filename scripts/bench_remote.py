@@ -234,7 +234,7 @@ def print_summary(s: dict) -> None:
     print(f"\nraw client: {s['raw_client']}")
     print(f"{'figure':30} {'value':>12}  {'beside':22} {'ratio':>7}  target")
     for name, v, beside, key in rows:
-        rv = s.get(key) if key and key.endswith(("_raw", "_budget")) and key not in ("bucket_over_raw", "local_over_budget") else None
+        rv = s[key] if key in ("upload_vs_raw", "scan_vs_raw") else None
         vs = "n/a" if v is None else f"{v:.3f}" if v < 10 else f"{v:.1f}"
         print(f"{name:30} {vs:>12}  {beside:22} {'' if rv is None else f'{rv:.2f}':>7}  "
               f"{TARGETS.get(key, '')}")

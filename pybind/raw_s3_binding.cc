@@ -24,7 +24,7 @@ void BindRawS3(py::module_& m) {
            py::arg("url"))
       .def(
           "put",
-          [](S3Client& c, const std::string& name, py::bytes body) {
+          [](S3Client& c, const std::string& name, const py::bytes& body) {
             std::string_view view = body;
             py::gil_scoped_release release;
             c.Put(name, view);

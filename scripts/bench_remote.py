@@ -83,7 +83,9 @@ def task_seed(t: dict) -> dict:
     after = _remote_stats(pagefs)
     stats = pagefs.stats()
     pagefs.close()
-    return {"batch_s": batch_s, "commit_s": commit_s, "remote_before_commit": before,
+    return {"batch_s": batch_s, "commit_s": commit_s,
+            "commit_bytes_sent": after.get("bytes_sent", 0) - before.get("bytes_sent", 0),
+            "commit_puts": after.get("puts", 0) - before.get("puts", 0),
             "remote": after, "stats": stats, "disk": disk.stop()}
 
 
@@ -166,13 +168,7 @@ def raw_throughput(server, total: int, obj: int) -> dict:
 
 # ----------------------------------------------------------------------- parent
 def run(task: dict, env: dict, workdir: str) -> dict:
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        r = benchlib.run_child(task, workdir=workdir, script=os.path.abspath(__file__))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    r = benchlib.run_child(task, workdir=workdir, script=os.path.abspath(__file__), env=env)
     if r["result"] is None:
         raise RuntimeError(f"child {task['task']} failed:\n{r['stderr']}")
     r["result"]["rss_samples"] = r["samples"]
@@ -196,9 +192,7 @@ def scenario(server, args, n: int, tmp: str, label: str) -> dict:
     cold_root = os.path.join(tmp, f"{label}-cold")
     os.makedirs(cold_root)
     out["cold"] = run(dict(base, task="cold", root=cold_root, reads=args.reads), server.env(), tmp)
-    r = seed["remote"]
-    sent = r.get("bytes_sent", 0) - seed["remote_before_commit"].get("bytes_sent", 0)
-    puts = r.get("puts", 0) - seed["remote_before_commit"].get("puts", 0)
+    sent, puts = seed["commit_bytes_sent"], seed["commit_puts"]
     out["raw"] = raw_throughput(server, max(sent, MiB), max(1, sent // max(1, puts)) if puts else MiB)
     return out
 
@@ -206,9 +200,7 @@ def scenario(server, args, n: int, tmp: str, label: str) -> dict:
 def summary(res: dict, args) -> dict:
     seed, cold, raw = res["seed"], res["cold"], res["raw"]
     payload = res["n"] * benchlib.STRLEN
-    before = seed["remote_before_commit"]
-    sent = seed["remote"].get("bytes_sent", 0) - before.get("bytes_sent", 0)
-    upload = sent / MiB / seed["commit_s"] if seed["commit_s"] else None
+    upload = seed["commit_bytes_sent"] / MiB / seed["commit_s"] if seed["commit_s"] else None
     scan = cold["scan_bytes"] / MiB / cold["scan_s"] if cold["scan_s"] else None
     local_max = max(s[1] for s in seed["disk"] + cold["disk"])
     stored = seed["remote"].get("bytes_stored")

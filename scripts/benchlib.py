@@ -115,9 +115,11 @@ def ensure_pip(packages: list[str], allow_install: bool) -> None:
 # --------------------------------------------------------------------------- child runner
 def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = None,
               workdir: str | None = None, kill_after: float | None = None,
-              kill_when_event: str | None = None, script: str | None = None) -> dict:
+              kill_when_event: str | None = None, script: str | None = None,
+              env: dict | None = None) -> dict:
     """Run one task in a child process, sampling its memory every `sample_interval` s.
-    The child is `python <script> '<json task>'` (script: this file by default).
+    The child is `python <script> '<json task>'` (script: this file by default), with
+    `env` added to this process's environment.
 
     Returns {"returncode", "signal", "events", "result", "samples", "stderr", "t_start",
     "timed_out", "killed"}.  kill_after: send SIGKILL that many seconds after the event
@@ -130,7 +132,8 @@ def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = 
     t_start = time.time()
     with open(outpath, "w") as out, open(errpath, "w") as err:
         p = subprocess.Popen([sys.executable, script or os.path.join(HERE, "benchlib.py"), json.dumps(task)],
-                             stdout=out, stderr=err, cwd=HERE)
+                             stdout=out, stderr=err, cwd=HERE,
+                             env=None if env is None else dict(os.environ, **env))
     samples = []
     timed_out = killed = False
     kill_at = None if kill_after is None or kill_when_event else t_start + kill_after

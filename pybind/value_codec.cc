@@ -63,6 +63,15 @@ PyObject* DecodeBigInt(std::string_view le) {
 #endif
 }
 
+// The commonest value, an exact ASCII str, holds its UTF-8 bytes itself: no
+// call into Python and no cached UTF-8 copy. False for every other object.
+inline bool EncodeAsciiStr(PyObject* obj, std::string& out) {
+  if (Py_TYPE(obj) != &PyUnicode_Type || !PyUnicode_IS_COMPACT_ASCII(obj)) return false;
+  EncodeStr(out, std::string_view(static_cast<const char*>(PyUnicode_DATA(obj)),
+                                  static_cast<size_t>(PyUnicode_GET_LENGTH(obj))));
+  return true;
+}
+
 void EncodeUnicode(PyObject* obj, std::string& out) {
   Py_ssize_t n = 0;
   const char* utf8 = PyUnicode_AsUTF8AndSize(obj, &n);
@@ -160,6 +169,7 @@ bool EncodeHashedKey(PyObject* obj, std::string& out) {
 }  // namespace
 
 bool EncodeKey(PyObject* obj, const StoreHandle&, std::string& out, bool lookup) {
+  if (EncodeAsciiStr(obj, out)) return true;
   PyTypeObject* type = Py_TYPE(obj);
   // The commonest keys need no hash(): their hash cannot fail.
   if (type == &PyUnicode_Type || type == &PyLong_Type) return EncodeScalar(obj, out);
@@ -189,7 +199,7 @@ void SetListClass(py::object cls) {
 }
 
 void EncodeValue(PyObject* obj, const StoreHandle& target, std::string& out) {
-  if (EncodeScalar(obj, out)) return;
+  if (EncodeAsciiStr(obj, out) || EncodeScalar(obj, out)) return;
   if (PyTuple_Check(obj)) {
     return EncodeTupleOf(
         obj, out, [&](PyObject* e, std::string& elements) { EncodeValue(e, target, elements); });
@@ -219,7 +229,9 @@ uint64_t EncodeAll(PyObject* seq, const StoreHandle& target, std::string& out) {
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
   PyObject** items = PySequence_Fast_ITEMS(fast);
   out.reserve(out.size() + static_cast<size_t>(n) * 12);
-  for (Py_ssize_t k = 0; k < n; ++k) EncodeValue(items[k], target, out);
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    if (!EncodeAsciiStr(items[k], out)) EncodeValue(items[k], target, out);
+  }
   return static_cast<uint64_t>(n);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "pager/util/coding.h"
 #include "pager/util/error.h"
@@ -123,12 +124,14 @@ PageId HashTable::BucketPage(uint64_t bucket) { return BucketPage(bucket, Load()
 
 PageId HashTable::BucketPage(uint64_t bucket, PageId directory) {
   PageId id = kNoPage;
-  ListTree(heap_, directory).Get(bucket, [&](std::string_view v) {
-    const ValueView view = Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size());
-    if (view.kind != ValueView::Kind::kInt || view.i <= 0) Corrupt("bad bucket directory entry");
-    id = static_cast<PageId>(view.i);
-  });
+  ListTree(heap_, directory).Get(bucket, [&](std::string_view v) { id = DirectoryEntry(v); });
   return id;
+}
+
+PageId HashTable::DirectoryEntry(std::string_view v) const {
+  const ValueView view = Decode(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+  if (view.kind != ValueView::Kind::kInt || view.i <= 0) Corrupt("bad bucket directory entry");
+  return static_cast<PageId>(view.i);
 }
 
 void HashTable::ReadEntry(uint64_t entry, std::string* key, std::string* value) {
@@ -151,9 +154,12 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
 }
 
 std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t hash,
-                                               const Fields& f, std::string* value) {
+                                               const Fields& f, std::string* value,
+                                               PageId* bucket) {
   const auto lo = static_cast<uint32_t>(hash);
-  for (PageId page = BucketPage(BucketOf(lo, f), f.directory); page != kNoPage;) {
+  if (bucket && *bucket == kNoPage) *bucket = BucketPage(BucketOf(lo, f), f.directory);
+  const PageId first = bucket ? *bucket : BucketPage(BucketOf(lo, f), f.directory);
+  for (PageId page = first; page != kNoPage;) {
     PageGuard g = space_.Read(page);
     HashBucket b(g.data(), page_size_);
     if (!b.sane()) Corrupt("bucket page " + std::to_string(page) + " has a bad count");
@@ -193,15 +199,16 @@ void HashTable::AddToChain(PageId first, IndexEntry e) {
   for (;;) {
     PageGuard g = space_.Write(page);
     HashBucket b(g.mutable_data(), page_size_);
+    if (!b.sane()) Corrupt("bucket page " + std::to_string(page) + " has a bad count");
     if (!b.full()) {
-      b.Push(e);
+      b.Insert(e);
       return;
     }
     if (b.next() == kNoPage) {
       PageGuard fresh = space_.Allocate();
       HashBucket nb(fresh.mutable_data(), page_size_);
       nb.Init();
-      nb.Push(e);
+      nb.Insert(e);
       b.set_next(fresh.id());
       return;
     }
@@ -223,14 +230,29 @@ void HashTable::RemoveFromChain(PageId first, PageId page, uint32_t at) {
   HashBucket lb(lg.mutable_data(), page_size_);
   if (lb.count() == 0)
     Corrupt("bucket page " + std::to_string(last) + " is an empty overflow page");
-  const IndexEntry moved = lb.at(lb.count() - 1);
-  lb.set_count(lb.count() - 1);
-  if (!(last == page && at == lb.count())) {
-    if (last == page) {
-      lb.put(at, moved);
+  if (!lb.sane()) Corrupt("bucket page " + std::to_string(last) + " has a bad count");
+  if (last == page) {
+    // The hole closes up on the page itself.
+    if (at >= lb.count()) Corrupt("bucket page " + std::to_string(page) + " has no entry there");
+    if (lb.sorted()) {
+      lb.Remove(at);
     } else {
-      PageGuard g = space_.Write(page);
-      HashBucket(g.mutable_data(), page_size_).put(at, moved);
+      lb.put(at, lb.at(lb.count() - 1));
+      lb.set_count(lb.count() - 1);
+    }
+  } else {
+    // The chain's last entry (the largest of a sorted page) fills the hole.
+    const IndexEntry moved = lb.at(lb.count() - 1);
+    lb.set_count(lb.count() - 1);
+    PageGuard g = space_.Write(page);
+    HashBucket b(g.mutable_data(), page_size_);
+    if (!b.sane() || at >= b.count())
+      Corrupt("bucket page " + std::to_string(page) + " has no entry there");
+    if (b.sorted()) {
+      b.Remove(at);
+      b.Insert(moved);
+    } else {
+      b.put(at, moved);
     }
   }
   if (lb.count() == 0 && prev != kNoPage) {
@@ -253,7 +275,11 @@ std::vector<IndexEntry> HashTable::ReadChain(PageId first) {
   return out;
 }
 
-void HashTable::WriteChain(PageId first, const std::vector<IndexEntry>& entries) {
+void HashTable::WriteChain(PageId first, std::vector<IndexEntry> entries) {
+  // In hash order, so that every page of the chain is sorted.
+  std::sort(entries.begin(), entries.end(), [](const IndexEntry& a, const IndexEntry& b) {
+    return a.hash_lo < b.hash_lo || (a.hash_lo == b.hash_lo && a.entry < b.entry);
+  });
   size_t k = 0;
   for (PageId page = first;;) {
     PageGuard g = space_.Write(page);
@@ -261,6 +287,7 @@ void HashTable::WriteChain(PageId first, const std::vector<IndexEntry>& entries)
     const uint32_t n = static_cast<uint32_t>(std::min<size_t>(capacity_, entries.size() - k));
     for (uint32_t j = 0; j < n; ++j) b.put(j, entries[k + j]);
     b.set_count(n);
+    b.set_flags(b.flags() | HashBucket::kSorted);
     k += n;
     if (k == entries.size()) {
       const PageId rest = b.next();
@@ -337,11 +364,6 @@ void HashTable::MergeOne() {
   PageGuard h = space_.Write(header_);
   SetField<uint32_t>(h.mutable_data(), HashHeaderFields::kLevel, f.level);
   SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kSplit, f.split);
-}
-
-void HashTable::AfterInsert() {
-  const Fields f = Load();
-  if (f.live * 4 > f.buckets() * capacity_ * 3) SplitOne();
 }
 
 void HashTable::AfterErase() {
@@ -455,7 +477,8 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   if (f.width == 2) CheckOne(value, "value");
   const std::string form = KeyForm(key);
   const uint64_t hash = StableHashOfForm(form);
-  if (const std::optional<Slot> s = Find(form, hash, f, nullptr)) {
+  PageId bucket = kNoPage;
+  if (const std::optional<Slot> s = Find(form, hash, f, nullptr, &bucket)) {
     if (f.width == 2) {
       log_.Set(s->entry * 2 + 1, value);
       BumpVersion();
@@ -465,6 +488,7 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   if (f.entries() >= kMaxEntries) {
     Compact();
     f = Load();
+    bucket = BucketPage(BucketOf(static_cast<uint32_t>(hash), f), f.directory);
     if (f.entries() >= kMaxEntries)
       throw Error(ErrorCode::kInvalidArgument,
                   "a pagefs dict or set holds at most 2**32-1 entries");
@@ -479,15 +503,143 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   const uint64_t entry = f.entries();
   log_.Append(run, f.width);
   const auto lo = static_cast<uint32_t>(hash);
-  AddToChain(BucketPage(BucketOf(lo, f), f.directory), {lo, static_cast<uint32_t>(entry)});
+  AddToChain(bucket, {lo, static_cast<uint32_t>(entry)});
   {
+    // One write of the header: the live count and the version.
     PageGuard h = space_.Write(header_);
-    SetField<uint64_t>(h.mutable_data(), HashHeaderFields::kLive,
-                       Field<uint64_t>(h.data(), HashHeaderFields::kLive) + 1);
+    uint8_t* p = h.mutable_data();
+    SetField<uint64_t>(p, HashHeaderFields::kLive, ++f.live);
+    SetField<uint64_t>(p, HashHeaderFields::kVersion,
+                       Field<uint64_t>(p, HashHeaderFields::kVersion) + 1);
   }
-  BumpVersion();
-  AfterInsert();
+  if (f.live * 4 > f.buckets() * capacity_ * 3) SplitOne();
   return true;
+}
+
+uint64_t HashTable::SetRun(std::string_view run, uint64_t count) {
+  Fields f = Load();
+  const uint32_t w = f.width;
+  const auto* p = reinterpret_cast<const uint8_t*>(run.data());
+  // Near the entry limit a Set may have to compact the log first: one at a
+  // time, as Set does it.
+  if (f.entries() + count >= kMaxEntries) {
+    uint64_t added = 0, n = 0;
+    for (size_t pos = 0; pos < run.size(); ++n) {
+      const std::string_view key = TakeValue(run, p, pos, "run ends inside a value");
+      const std::string_view value =
+          w == 2 ? TakeValue(run, p, pos, "run ends inside a pair") : std::string_view();
+      added += Set(key, value) ? 1 : 0;
+    }
+    if (n != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count entries");
+    return added;
+  }
+  // New keys are gathered, then appended to the log in one go and filed in
+  // the index: one walk down the log's right edge per run, not per key. A key
+  // met twice in the run is one new entry with the last value (the first key
+  // stays), as a dict's update leaves it.
+  Directory dir(*this, f, count);
+  std::vector<NewEntry> fresh;
+  std::unordered_map<std::string, size_t> in_run;  // key form -> index in fresh
+  bool changed = false;
+  uint64_t n = 0;
+  try {
+    for (size_t pos = 0; pos < run.size(); ++n) {
+      const std::string_view key = TakeValue(run, p, pos, "run ends inside a value");
+      const std::string_view value =
+          w == 2 ? TakeValue(run, p, pos, "run ends inside a pair") : std::string_view();
+      CheckOne(key, "key");
+      if (w == 2) CheckOne(value, "value");
+      std::string form = KeyForm(key);
+      const uint64_t hash = StableHashOfForm(form);
+      if (auto it = in_run.find(form); it != in_run.end()) {
+        if (w == 2) fresh[it->second].value.assign(value);
+        continue;
+      }
+      if (const std::optional<Slot> s =
+              Find(form, hash, f, nullptr, dir.Page(BucketOf(static_cast<uint32_t>(hash), f)))) {
+        if (w == 2) {
+          log_.Set(s->entry * 2 + 1, value);
+          changed = true;
+        }
+        continue;
+      }
+      heap_.CheckStorable(key);
+      if (w == 2) heap_.CheckStorable(value);
+      in_run.emplace(std::move(form), fresh.size());
+      fresh.push_back({std::string(key), std::string(value), hash});
+    }
+    if (n != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count entries");
+  } catch (...) {
+    // What came before the bad pair stays stored, as with dict.update.
+    FileNew(f, dir, fresh, changed);
+    throw;
+  }
+  FileNew(f, dir, fresh, changed);
+  return fresh.size();
+}
+
+std::string_view HashTable::TakeValue(std::string_view run, const uint8_t* p, size_t& pos,
+                                      const char* what) {
+  if (pos >= run.size()) throw Error(ErrorCode::kInvalidArgument, what);
+  const size_t len = EncodedSize(p + pos, run.size() - pos);
+  const std::string_view v = run.substr(pos, len);
+  pos += len;
+  return v;
+}
+
+void HashTable::FileNew(Fields& f, Directory& dir, const std::vector<NewEntry>& fresh,
+                        bool changed) {
+  if (!fresh.empty()) {
+    std::string run;
+    for (const NewEntry& e : fresh) {
+      run += e.key;
+      if (f.width == 2) run += e.value;
+    }
+    const uint64_t first = f.entries();
+    log_.Append(run, fresh.size() * f.width);
+    uint64_t live = f.live;
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      const auto lo = static_cast<uint32_t>(fresh[k].hash);
+      AddToChain(*dir.Page(BucketOf(lo, f)), {lo, static_cast<uint32_t>(first + k)});
+      ++live;
+      if (live * 4 > f.buckets() * capacity_ * 3) {
+        SplitOne();
+        const uint64_t kept = live;
+        f = Load();  // the level and the split point moved
+        f.live = kept;
+        dir.Grew(f);
+      }
+    }
+    f.live = live;
+  }
+  if (fresh.empty() && !changed) return;
+  PageGuard h = space_.Write(header_);
+  uint8_t* hp = h.mutable_data();
+  SetField<uint64_t>(hp, HashHeaderFields::kLive, f.live);
+  SetField<uint64_t>(hp, HashHeaderFields::kVersion,
+                     Field<uint64_t>(hp, HashHeaderFields::kVersion) + 1);
+}
+
+HashTable::Directory::Directory(HashTable& table, const Fields& f, uint64_t keys)
+    : table_(table), directory_(f.directory) {
+  // Reading the whole directory pays when the run touches most buckets.
+  if (keys * 4 < f.buckets()) return;
+  ListTree(table.heap_, f.directory).Scan(0, f.buckets(), [&](std::string_view v) {
+    pages_.push_back(table.DirectoryEntry(v));
+  });
+  whole_ = true;
+}
+
+PageId* HashTable::Directory::Page(uint64_t bucket) {
+  if (whole_ && bucket < pages_.size()) return &pages_[bucket];
+  one_ = table_.BucketPage(bucket, directory_);
+  return &one_;
+}
+
+void HashTable::Directory::Grew(const Fields& f) {
+  if (!whole_) return;
+  while (pages_.size() < f.buckets())
+    pages_.push_back(table_.BucketPage(pages_.size(), directory_));
 }
 
 void HashTable::SetDefault(std::string_view key, std::string_view value, const Visitor& fn) {
@@ -664,6 +816,9 @@ HashShape HashTable::Verify() {
           Corrupt(where + " is filed under another hash");
         ++indexed;
       }
+      // A lookup's binary search would miss entries of a page out of order.
+      if (b.sorted() && !b.InOrder())
+        Corrupt("bucket page " + std::to_string(page) + " is marked sorted but out of order");
       page = b.next();
     }
   }

@@ -91,6 +91,10 @@ class HashTable {
   // Stores value under key (sets: value is ignored, pass ""), keeping the
   // key already there. True when the key is new.
   bool Set(std::string_view key, std::string_view value);
+  // Set of each (key, value) of run (sets: keys only), count entries of
+  // encoded values; the number of new keys. Stops at the first bad pair,
+  // keeping what came before it (as dict.update does).
+  uint64_t SetRun(std::string_view run, uint64_t count);
   // If key is absent, stores value under it; then fn(the value under key).
   void SetDefault(std::string_view key, std::string_view value, const Visitor& fn);
   // Removes key, fn(its value) first (dicts; sets: fn(key)); false if absent.
@@ -121,19 +125,44 @@ class HashTable {
   // given, receives the entry's last value (a dict's value, a set's key),
   // read with the key in one pass over the log.
   std::optional<Slot> Find(std::string_view form, uint64_t hash, std::string* value = nullptr);
+  // bucket, when given, is the first page of the key's bucket, or kNoPage
+  // for Find to look it up and store it there.
   std::optional<Slot> Find(std::string_view form, uint64_t hash, const Fields& f,
-                           std::string* value);
+                           std::string* value, PageId* bucket = nullptr);
   PageId BucketPage(uint64_t bucket, PageId directory);
+  PageId DirectoryEntry(std::string_view encoded) const;
+  // The buckets' first pages for one SetRun: read whole up front when the
+  // run is large against the table, else one lookup per key.
+  class Directory {
+   public:
+    Directory(HashTable& table, const Fields& f, uint64_t keys);
+    // Stable until the next call. A split keeps every bucket's first page.
+    PageId* Page(uint64_t bucket);
+    void Grew(const Fields& f);  // after a split appended a bucket
+
+   private:
+    HashTable& table_;
+    const PageId directory_;
+    bool whole_ = false;
+    std::vector<PageId> pages_;
+    PageId one_ = kNoPage;
+  };
+  struct NewEntry {
+    std::string key, value;
+    uint64_t hash;
+  };
+  static std::string_view TakeValue(std::string_view run, const uint8_t* p, size_t& pos,
+                                    const char* what);
+  void FileNew(Fields& f, Directory& dir, const std::vector<NewEntry>& fresh, bool changed);
   uint64_t BucketOf(uint32_t hash_lo, const Fields& f) const;
   PageId BucketPage(uint64_t bucket);
   void AddToChain(PageId first, IndexEntry e);
   void RemoveFromChain(PageId first, PageId page, uint32_t at);
   std::vector<IndexEntry> ReadChain(PageId first);
-  void WriteChain(PageId first, const std::vector<IndexEntry>& entries);
+  void WriteChain(PageId first, std::vector<IndexEntry> entries);
   void FreeChain(PageId first);
   void SplitOne();
   void MergeOne();
-  void AfterInsert();
   void AfterErase();
   void TrimTail();
   void Compact();

@@ -70,26 +70,7 @@ bool PersistentHash::Set(std::string_view key, std::string_view value) {
   return Locked([&](HashTable& t) { return t.Set(key, value); });
 }
 uint64_t PersistentHash::SetRun(std::string_view run, uint64_t count) {
-  return Locked([&](HashTable& t) {
-    const uint32_t w = t.width();
-    const auto* p = reinterpret_cast<const uint8_t*>(run.data());
-    uint64_t added = 0, n = 0;
-    for (size_t pos = 0; pos < run.size(); ++n) {
-      const size_t klen = EncodedSize(p + pos, run.size() - pos);
-      const std::string_view key = run.substr(pos, klen);
-      pos += klen;
-      std::string_view value;
-      if (w == 2) {
-        if (pos >= run.size()) throw Error(ErrorCode::kInvalidArgument, "run ends inside a pair");
-        const size_t vlen = EncodedSize(p + pos, run.size() - pos);
-        value = run.substr(pos, vlen);
-        pos += vlen;
-      }
-      added += t.Set(key, value) ? 1 : 0;
-    }
-    if (n != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count entries");
-    return added;
-  });
+  return Locked([&](HashTable& t) { return t.SetRun(run, count); });
 }
 void PersistentHash::SetDefault(std::string_view key, std::string_view value, const Visitor& fn) {
   Locked([&](HashTable& t) { t.SetDefault(key, value, fn); });

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
+#include <random>
 #include <vector>
 
 #include "pager/util/coding.h"
@@ -37,7 +40,9 @@ TEST_P(HashBucketTest, InitLeavesAnEmptyLastPageAndTouchesOnlyTheHeader) {
   EXPECT_EQ(kNoPage, b.next());
   EXPECT_FALSE(b.full());
   EXPECT_TRUE(b.sane());
-  for (uint32_t i = 0; i < 16; ++i) EXPECT_EQ(0u, page_[i]) << "header byte " << i;
+  for (uint32_t i = 0; i < 12; ++i) EXPECT_EQ(0u, page_[i]) << "header byte " << i;
+  EXPECT_EQ(HashBucket::kSorted, Field<uint32_t>(page_.data(), 12)) << "a new page is sorted";
+  EXPECT_TRUE(b.sorted());
   EXPECT_EQ(0xAB, page_[16]) << "entries are not cleared: count says how many are valid";
 }
 
@@ -49,7 +54,7 @@ TEST_P(HashBucketTest, FieldsSitWhereTheFormatSays) {
   b.Push({0x01020304, 0xFFFFFFFF});
   EXPECT_EQ(0x0102030405060708ull, Field<uint64_t>(page_.data(), 0));
   EXPECT_EQ(2u, Field<uint32_t>(page_.data(), 8));
-  EXPECT_EQ(0u, Field<uint32_t>(page_.data(), 12));
+  EXPECT_EQ(0u, Field<uint32_t>(page_.data(), 12)) << "pushed out of order: the flag is cleared";
   EXPECT_EQ(0xDEADBEEFu, Field<uint32_t>(page_.data(), 16));
   EXPECT_EQ(7u, Field<uint32_t>(page_.data(), 20));
   EXPECT_EQ(0x01020304u, Field<uint32_t>(page_.data(), 24));
@@ -96,8 +101,10 @@ TEST_P(HashBucketTest, FindHashGivesEveryMatchInOrderWhereverItSits) {
   b.Init();
   const uint32_t cap = HashBucket::Capacity(page_size());
   EXPECT_EQ(0u, b.FindHash(0, 7)) << "an empty page has no match";
-  // Matches at every offset modulo four (the scan compares four at a time),
-  // at the first and the last place, and entries past count never seen.
+  // Matches at every offset modulo eight (the scan compares eight at a
+  // time), at the first and the last place, and entries past count never
+  // seen. Entry 42 (not a match) has the number searched for as its entry
+  // number: only hashes are compared.
   std::vector<uint32_t> want;
   for (uint32_t j = 0; j < cap; ++j) {
     const bool match = j == 0 || j == cap - 1 || j % 13 == 5 || j == 6 || j == 7;
@@ -114,6 +121,67 @@ TEST_P(HashBucketTest, FindHashGivesEveryMatchInOrderWhereverItSits) {
   for (uint32_t j = b.FindHash(0, 42); j < b.count(); j = b.FindHash(j + 1, 42)) got.push_back(j);
   EXPECT_EQ(std::vector<uint32_t>{0}, got);
   EXPECT_EQ(3u, b.FindHash(1, 1000 + 4)) << "entry 4 is past the count";
+}
+
+TEST_P(HashBucketTest, InsertKeepsThePageSortedAndFindHashSearchesIt) {
+  HashBucket b = View();
+  b.Init();
+  const uint32_t cap = HashBucket::Capacity(page_size());
+  std::mt19937 rng(5);
+  std::multimap<uint32_t, uint32_t> model;  // hash -> entry
+  for (uint32_t j = 0; j < cap; ++j) {
+    // Few distinct hashes on small pages, so equal hashes sit side by side;
+    // the extremes of the range included.
+    uint32_t h = j % 7 == 0 ? 0 : j % 7 == 1 ? UINT32_MAX : rng() % (cap / 2 + 3);
+    b.Insert({h, j});
+    model.emplace(h, j);
+  }
+  EXPECT_TRUE(b.sorted());
+  EXPECT_TRUE(b.InOrder());
+  EXPECT_TRUE(b.full());
+  for (uint32_t h : {0u, 1u, 2u, cap / 4, UINT32_MAX, UINT32_MAX - 1}) {
+    std::vector<uint32_t> got, want;
+    for (uint32_t j = b.FindHash(0, h); j < b.count(); j = b.FindHash(j + 1, h)) {
+      EXPECT_EQ(h, b.at(j).hash_lo);
+      got.push_back(b.at(j).entry);
+    }
+    for (auto [it, end] = model.equal_range(h); it != end; ++it) want.push_back(it->second);
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(want, got) << "hash " << h;
+  }
+  // Removing keeps the order of the rest.
+  while (b.count() > 0) {
+    const uint32_t j = rng() % b.count();
+    const IndexEntry gone = b.at(j);
+    b.Remove(j);
+    auto [it, end] = model.equal_range(gone.hash_lo);
+    while (it->second != gone.entry) ++it;
+    model.erase(it);
+    ASSERT_TRUE(b.InOrder());
+    ASSERT_EQ(model.size(), b.count());
+  }
+}
+
+TEST_P(HashBucketTest, AnUnsortedPageIsScannedWholeAndSortedByItsNextInsert) {
+  HashBucket b = View();
+  b.Init();
+  b.set_flags(0);  // as a page written before pagefs kept them sorted
+  for (uint32_t j = 0; j < 20; ++j) b.put(j, {(20 - j) * 3, j});
+  b.set_count(20);
+  EXPECT_FALSE(b.sorted());
+  EXPECT_EQ(5u, b.FindHash(0, 45));
+  EXPECT_EQ(20u, b.FindHash(6, 45));
+  b.Insert({46, 99});
+  EXPECT_TRUE(b.sorted());
+  EXPECT_TRUE(b.InOrder());
+  EXPECT_EQ(21u, b.count());
+  const uint32_t j = b.FindHash(0, 46);
+  ASSERT_LT(j, b.count());
+  EXPECT_EQ(99u, b.at(j).entry);
+  EXPECT_LT(b.FindHash(0, 3), b.count());
+  EXPECT_LT(b.FindHash(0, 60), b.count());
+  EXPECT_EQ(b.count(), b.FindHash(0, 4));
 }
 
 TEST_P(HashBucketTest, ACountPastThePageIsNotSane) {

@@ -157,6 +157,25 @@ TEST_P(HashCheckTest, AnEntryFiledUnderAnotherHashIsReported) {
   EXPECT_TRUE(Reported(check, "filed under another hash")) << Problems(check);
 }
 
+TEST_P(HashCheckTest, ABucketPageOutOfOrderIsReported) {
+  // Every entry is right, but a lookup's binary search would miss some.
+  const PageId id = Dict(2000);
+  const PageId bucket = NonEmptyBucket(id);
+  EditBucket(bucket, [](HashBucket& b) {
+    ASSERT_GE(b.count(), 2u);
+    ASSERT_NE(b.at(0).hash_lo, b.at(b.count() - 1).hash_lo);
+    const IndexEntry first = b.at(0);
+    b.put(0, b.at(b.count() - 1));
+    b.put(b.count() - 1, first);
+  });
+  RecordingCheck check(space_, id);
+  EXPECT_FALSE(Check(check).has_value());
+  ASSERT_EQ(1u, check.problems.size()) << Problems(check);
+  EXPECT_TRUE(Reported(
+      check, "bucket page " + std::to_string(bucket) + " is marked sorted but out of order"))
+      << Problems(check);
+}
+
 TEST_P(HashCheckTest, AnEntryInTheWrongBucketIsReported) {
   const PageId id = Dict(30000);  // split even on the largest pages
   ASSERT_GT(Buckets(id).size(), 1u);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "pager/collections/list_leaf.h"
 #include "pager/util/coding.h"
 #include "pager/util/error.h"
 #include "pager/values/stable_hash.h"
@@ -123,9 +124,10 @@ uint64_t HashTable::BucketOf(uint32_t lo, const Fields& f) const {
 PageId HashTable::BucketPage(uint64_t bucket) { return BucketPage(bucket, Load().directory); }
 
 PageId HashTable::BucketPage(uint64_t bucket, PageId directory) {
-  PageId id = kNoPage;
-  ListTree(heap_, directory).Get(bucket, [&](std::string_view v) { id = DirectoryEntry(v); });
-  return id;
+  // The directory holds small ints only: read in place, no visitor.
+  uint32_t at = 0;
+  const PageGuard g = ListTree(heap_, directory).PinLeaf(bucket, &at);
+  return DirectoryEntry(ListLeaf(g.data(), page_size_).value(at));
 }
 
 PageId HashTable::DirectoryEntry(std::string_view v) const {
@@ -169,7 +171,27 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
       if (e.entry >= f.entries())
         Corrupt("bucket page " + std::to_string(page) + " names an entry past the log");
       // The key is compared where it lies on the page (no copy); the value
-      // is copied out only for the entry that matches.
+      // is copied out only for the entry that matches. The usual entry, its
+      // values inline and side by side on one leaf, is read in place.
+      {
+        uint32_t at = 0;
+        const PageGuard lg = log_.PinLeaf(e.entry * f.width, &at);
+        const ListLeaf leaf(lg.data(), page_size_);
+        if (at + f.width <= leaf.count()) {
+          const std::string_view k = leaf.value(at);
+          const std::string_view v = leaf.value(at + f.width - 1);
+          if (!NeedsInlining(static_cast<uint8_t>(k[0])) &&
+              !NeedsInlining(static_cast<uint8_t>(v[0]))) {
+            if (IsAbsent(k))
+              Corrupt("bucket page " + std::to_string(page) + " names a deleted entry");
+            if (k == form || KeyForm(k) == form) {
+              if (value) value->assign(v);
+              return Slot{page, j, e.entry};
+            }
+            continue;
+          }
+        }
+      }
       uint32_t k = 0;
       bool absent = false, match = false;
       log_.Scan(e.entry * f.width, e.entry * f.width + f.width, [&](std::string_view v) {

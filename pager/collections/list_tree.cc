@@ -84,6 +84,17 @@ void ListTree::Emit(std::string_view stored, const Visitor& fn) {
   fn(stored);
 }
 
+PageGuard ListTree::PinLeaf(uint64_t i, uint32_t* at) {
+  PageGuard hdr = space_.Read(header_);
+  if (i >= HdrSize(hdr.data())) throw Error(ErrorCode::kOutOfRange, "list index out of range");
+  const PageId root = HdrRoot(hdr.data());
+  const uint32_t height = HdrHeight(hdr.data());
+  hdr.Release();
+  PageGuard leaf = DescendRead(root, height, &i);
+  *at = static_cast<uint32_t>(i);
+  return leaf;
+}
+
 void ListTree::Get(uint64_t i, const Visitor& fn) {
   PageGuard hdr = space_.Read(header_);
   if (i >= HdrSize(hdr.data())) throw Error(ErrorCode::kOutOfRange, "list index out of range");

@@ -55,6 +55,11 @@ class ListTree {
   void Get(uint64_t i, const Visitor& fn);
   void Scan(uint64_t start, uint64_t stop, const Visitor& fn);
   void ScanReverse(uint64_t start, uint64_t stop, const Visitor& fn);
+  // The leaf page holding value i, pinned, and i's place on it in *at: for
+  // callers reading a value or two in place, without a visitor call each.
+  // Values on it are in stored form: one with NeedsInlining (a blob) must be
+  // read through Get or Scan instead. REQUIRES i < size().
+  PageGuard PinLeaf(uint64_t i, uint32_t* at);
   void Set(uint64_t i, std::string_view encoded);
   void Insert(uint64_t i, std::string_view encoded);
   void Append(std::string_view run, uint64_t count);

@@ -1,6 +1,7 @@
 #include "pager/tier/remote/readahead.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace pagefs {
@@ -42,9 +43,8 @@ std::optional<ReadaheadPolicy::Window> ReadaheadPolicy::OnRead(const FrameIndex&
     if (streams_.size() < kStreams) {
       streams_.push_back(fresh);
     } else {
-      *std::min_element(streams_.begin(), streams_.end(), [](const Stream& a, const Stream& b) {
-        return a.used < b.used;
-      }) = fresh;
+      *std::min_element(streams_.begin(), streams_.end(),
+                        [](const Stream& a, const Stream& b) { return a.used < b.used; }) = fresh;
     }
     return std::nullopt;
   }
@@ -79,46 +79,49 @@ std::optional<ReadaheadPolicy::Window> ReadaheadPolicy::OnRead(const FrameIndex&
   return w;
 }
 
-FetchQueue::FetchQueue(std::function<void(const Job&)> run, size_t max_jobs)
-    : run_(std::move(run)), max_jobs_(max_jobs) {}
+FetchQueue::FetchQueue(std::function<void(const Job&)> run, size_t max_jobs, size_t threads)
+    : run_(std::move(run)), max_jobs_(max_jobs), max_threads_(std::max<size_t>(1, threads)) {}
 
 FetchQueue::~FetchQueue() {
+  std::vector<std::thread> threads;
   {
     MutexLock lock(mu_);
     stop_ = true;
+    for (const Job& j : queue_) {
+      for (const FrameRef& f : j.frames) held_.erase({f.segment, f.offset});
+    }
     queue_.clear();
+    threads.swap(threads_);
   }
   cv_.SignalAll();
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& t : threads) t.join();
 }
 
 bool FetchQueue::Push(Job job) {
   {
     MutexLock lock(mu_);
-    if (stop_ || queue_.size() + (running_ ? 1 : 0) >= max_jobs_) return false;
+    if (stop_ || queue_.size() + running_.size() >= max_jobs_) return false;
+    std::erase_if(job.frames, [&](const FrameRef& f) {
+      return !held_.insert({f.segment, f.offset}).second;
+    });
+    if (job.frames.empty()) return true;
     queue_.push_back(std::move(job));
-    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    if (threads_.size() < max_threads_ && queue_.size() + running_.size() > threads_.size()) {
+      threads_.emplace_back([this] { Loop(); });
+    }
   }
   cv_.SignalAll();
   return true;
 }
 
-bool FetchQueue::Holds(const Job& job, uint64_t segment, uint32_t offset) const {
-  return std::any_of(job.frames.begin(), job.frames.end(), [&](const FrameRef& f) {
-    return f.segment == segment && f.offset == offset;
-  });
-}
-
 bool FetchQueue::WaitFor(uint64_t segment, uint32_t offset) {
   MutexLock lock(mu_);
   bool waited = false;
-  for (;;) {
-    bool held = running_ && Holds(*running_, segment, offset);
-    for (const Job& j : queue_) held = held || Holds(j, segment, offset);
-    if (!held) return waited;
+  while (held_.count({segment, offset}) != 0) {
     waited = true;
     cv_.Wait();
   }
+  return waited;
 }
 
 void FetchQueue::Loop() {
@@ -126,20 +129,20 @@ void FetchQueue::Loop() {
   for (;;) {
     while (!stop_ && queue_.empty()) cv_.Wait();
     if (stop_) break;
-    running_ = std::move(queue_.front());
+    running_.push_back(std::move(queue_.front()));
     queue_.erase(queue_.begin());
-    const Job job = *running_;
+    const auto mine = std::prev(running_.end());
     lock.Unlock();
     try {
-      run_(job);
+      run_(*mine);
     } catch (...) {
       // Advisory: a reader that misses the cache fetches the frame itself.
     }
     lock.Lock();
-    running_.reset();
+    for (const FrameRef& f : mine->frames) held_.erase({f.segment, f.offset});
+    running_.erase(mine);
     cv_.SignalAll();
   }
-  running_.reset();
   cv_.SignalAll();
 }
 

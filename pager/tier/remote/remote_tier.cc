@@ -45,7 +45,7 @@ RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOpt
         [this](const FetchQueue::Job& job) {
           for (const std::vector<Wanted>& run : Missing(job.frames)) FetchIntoCache(run);
         },
-        2 * ReadaheadPolicy::kStreams);
+        2 * ReadaheadPolicy::kStreams, kReadaheadThreads);
   }
 }
 

@@ -21,7 +21,9 @@
 //   uploaded pages go into the local cache.
 // - Reads that walk forward through a segment's frames (a scan) fetch ahead:
 //   windows of up to kMaxWindow bytes (and at most an eighth of the local
-//   cache), on a background thread, into the local cache (readahead.h); a
+//   cache), on kReadaheadThreads background threads (two GETs in flight
+//   measured faster than one or three on SeaweedFS here: the next window's
+//   GET overlaps the decoding of the last), into the local cache (readahead.h); a
 //   read whose frame is being fetched waits for it. Other reads fetch only
 //   their own frames. A failed or short readahead GET, or a frame in it that
 //   fails its checksum, only leaves the frame uncached: the read fetches it
@@ -78,6 +80,9 @@ class RemoteTier final : public Tier {
   static constexpr uint64_t kCoalesceGap = 256 << 10;
   // The largest readahead window (bytes of one ranged GET).
   static constexpr uint64_t kMaxWindow = 2 << 20;
+  // Readahead GETs in flight at once (one window each); memory: this many
+  // kMaxWindow bodies at most.
+  static constexpr size_t kReadaheadThreads = 2;
   // A WillNeed sends at most this many GETs (the runs with the most frames).
   static constexpr size_t kMaxWillNeedGets = 8;
 

@@ -8,10 +8,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -71,7 +72,8 @@ TEST(ReadaheadPolicyTest, ASequentialReadStartsASmallWindowThatGrowsAndCrossesSe
     auto nw = policy.OnRead(f, {segment, pos}, {segment, pos});
     if (nw) {
       ++windows;
-      const bool at_end = nw->frames.back().segment == 8 && nw->frames.back().offset == 8 + 2999 * 1000;
+      const bool at_end =
+          nw->frames.back().segment == 8 && nw->frames.back().offset == 8 + 2999 * 1000;
       if (!at_end) {
         EXPECT_GE(nw->frames.size(), std::min<uint64_t>(last_size * 2 - 1, (1 << 20) / 1000));
       }
@@ -123,6 +125,29 @@ TEST(FetchQueueTest, AReaderWaitsForTheJobHoldingItsFrameAndAFailingJobIsDropped
   EXPECT_EQ(ran.load(), 2) << "the failing job did not stop the queue";
   EXPECT_FALSE(q.WaitFor(1, 208));
   t.join();
+}
+
+TEST(FetchQueueTest, FramesAlreadyQueuedOrRunningAreNotFetchedTwice) {
+  std::mutex mu;
+  std::vector<uint32_t> fetched;
+  std::atomic<bool> release{false};
+  FetchQueue q(
+      [&](const FetchQueue::Job& job) {
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::lock_guard<std::mutex> lock(mu);
+        for (const FrameRef& f : job.frames) fetched.push_back(f.offset);
+      },
+      8, 2);
+  ASSERT_TRUE(q.Push({{{1, 8, 100, 2}, {1, 108, 100, 3}}}));
+  ASSERT_TRUE(q.Push({{{1, 108, 100, 3}, {1, 208, 100, 4}}})) << "two streams, one frame";
+  ASSERT_TRUE(q.Push({{{1, 8, 100, 2}}})) << "nothing new: nothing queued";
+  release.store(true);
+  q.WaitFor(1, 8);
+  q.WaitFor(1, 108);
+  q.WaitFor(1, 208);
+  std::lock_guard<std::mutex> lock(mu);
+  std::sort(fetched.begin(), fetched.end());
+  EXPECT_EQ(fetched, (std::vector<uint32_t>{8, 108, 208}));
 }
 
 // Pages that compress about in half, as real pages do: ~2 KiB frames.
@@ -208,9 +233,9 @@ class RemoteReadaheadTest : public testing::Test {
     RemoteTier tier;
   };
   std::unique_ptr<Reader> Open(uint64_t cache_bytes = 64 << 20) {
-    return std::make_unique<Reader>(config_, spoiler_,
-                                    (folder_.path() / ("cache" + std::to_string(++opened_))).string(),
-                                    cache_bytes);
+    return std::make_unique<Reader>(
+        config_, spoiler_, (folder_.path() / ("cache" + std::to_string(++opened_))).string(),
+        cache_bytes);
   }
   // Reads the first n slots in order, one Read each, checking every byte.
   void Scan(RemoteTier& tier, SlotId n = kSlots) {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pagefs {
 
@@ -42,6 +43,11 @@ class Tier {
   virtual void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
     for (uint32_t i = 0; i < n; ++i) Read(first + i, bufs[i]);
   }
+  // Advisory: these slots will be read soon (POSIX_FADV_WILLNEED). A tier
+  // whose reads are round trips (an object store) may fetch them now in few
+  // requests into its local cache; others ignore it. Never throws for a slot
+  // it cannot fetch (the later Read reports it).
+  virtual void WillNeed(const std::vector<SlotId>& /*slots*/) {}
   virtual void Write(SlotId slot, const uint8_t* buf) = 0;
   virtual void Sync() = 0;
   virtual void Discard(SlotId slot) = 0;

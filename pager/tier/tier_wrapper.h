@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pager/tier/tier.h"
 
@@ -24,6 +25,7 @@ class TierWrapper : public Tier {
   void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override {
     target_.ReadRun(first, n, bufs);
   }
+  void WillNeed(const std::vector<SlotId>& slots) override { target_.WillNeed(slots); }
   void Write(SlotId slot, const uint8_t* buf) override { target_.Write(slot, buf); }
   void Sync() override { target_.Sync(); }
   void Discard(SlotId slot) override { target_.Discard(slot); }

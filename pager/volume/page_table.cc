@@ -33,12 +33,27 @@ void PageTable::Open(const TableRoot& root) {
   if (height_ == 0) return;
   dir_[height_] = {root.entry};
   for (uint32_t k = height_; k >= 2; --k) {
+    // The whole level is asked for at once: on an object store that is a
+    // GET or two per level, not one per node.
+    WillNeed(dir_[k]);
     dir_[k - 1].resize(dir_[k].size() * per_node_);
     for (uint64_t j = 0; j < dir_[k].size(); ++j) {
       ReadNode(k, j, dir_[k][j], &dir_[k - 1][j * per_node_]);
     }
   }
   leaves_.resize(dir_[1].size());
+  // And the leaves: they load on first use, then from the tier's local cache
+  // (not memory), so a random read on an empty cache costs one GET, its page's.
+  WillNeed(dir_[1]);
+}
+
+void PageTable::WillNeed(const std::vector<TableEntry>& nodes) {
+  std::vector<SlotId> slots;
+  slots.reserve(nodes.size());
+  for (const TableEntry& e : nodes) {
+    if (e.slot != 0) slots.push_back(e.slot);
+  }
+  if (slots.size() > 1) tier_.WillNeed(slots);
 }
 
 void PageTable::ReadNode(uint32_t level, uint64_t index, const TableEntry& where, TableEntry* out) {

@@ -7,7 +7,9 @@
 // checksum its parent holds, so every stored byte the table reaches is covered.
 //
 // In memory the levels above the leaves are always loaded (1/256 of the leaf
-// count at 4 KiB pages); leaves load on first use and are counted in
+// count at 4 KiB pages; Open asks the tier for each level, and then for all
+// leaves, with one Tier::WillNeed, so an object store fetches them in a few
+// GETs into its local cache, not one GET per node); leaves load on first use and are counted in
 // memory_bytes(), which the buffer pool charges against the cache budget;
 // leaves without uncommitted changes can be dropped again (TrimLeaves).
 //
@@ -78,6 +80,8 @@ class PageTable {
   uint64_t Capacity(uint32_t height) const;
   void GrowTo(PageId id);
   Leaf& LoadLeaf(uint64_t index);
+  // Tells the tier these nodes will be read (Tier::WillNeed).
+  void WillNeed(const std::vector<TableEntry>& nodes);
   void ReadNode(uint32_t level, uint64_t index, const TableEntry& where, TableEntry* out);
   void MarkUpperDirty(uint32_t level, uint64_t index);
 

@@ -163,6 +163,11 @@ bool LocalPageCache::Load(uint64_t segment, uint32_t offset, uint8_t* page) {
   return true;
 }
 
+bool LocalPageCache::Contains(uint64_t segment, uint32_t offset) const {
+  MutexLock lock(mu_);
+  return index_.count(Key{segment, offset}) != 0;
+}
+
 void LocalPageCache::Insert(uint64_t segment, uint32_t offset, const uint8_t* page) {
   if (blocks_ == 0) return;
   const Key key{segment, offset};

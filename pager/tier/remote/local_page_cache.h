@@ -47,6 +47,9 @@ class LocalPageCache {
   // Fills page (page_size bytes) and returns true when (segment, offset) is
   // cached and its block verifies; false otherwise.
   bool Load(uint64_t segment, uint32_t offset, uint8_t* page);
+  // Whether (segment, offset) is cached (no read, no verification, no
+  // effect on the LRU order or the hit counts).
+  bool Contains(uint64_t segment, uint32_t offset) const;
   // Caches page under (segment, offset), evicting the least recently used
   // block when full. A failed write only leaves the page uncached.
   void Insert(uint64_t segment, uint32_t offset, const uint8_t* page);

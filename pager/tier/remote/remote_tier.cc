@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -31,11 +32,27 @@ RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOpt
       slot_size_(slot_size),
       session_(std::random_device{}()),
       cache_(options.cache != nullptr && options.cache->page_size() == slot_size ? options.cache
-                                                                                 : nullptr) {
+                                                                                 : nullptr),
+      readahead_(MaxWindow()) {
   if (!options.read_only) {
     spill_ = std::make_unique<SpillFile>(
         options.spill_dir.empty() ? std::string(P_tmpdir) : options.spill_dir, slot_size);
   }
+  // A window never takes more than an eighth of the local cache, so what is
+  // fetched ahead is still there when the reader comes to it.
+  if (cache_ != nullptr && MaxWindow() >= 4 * uint64_t{slot_size}) {
+    fetches_ = std::make_unique<FetchQueue>(
+        [this](const FetchQueue::Job& job) {
+          for (const std::vector<Wanted>& run : Missing(job.frames)) FetchIntoCache(run);
+        },
+        2 * ReadaheadPolicy::kStreams, kReadaheadThreads);
+  }
+}
+
+RemoteTier::~RemoteTier() { fetches_.reset(); }
+
+uint64_t RemoteTier::MaxWindow() const {
+  return cache_ == nullptr ? 0 : std::min<uint64_t>(kMaxWindow, cache_->stats().capacity / 8);
 }
 
 std::string RemoteTier::SegmentName(uint64_t segment) {
@@ -72,6 +89,7 @@ RemoteTierStats RemoteTier::remote_stats() const {
           c.bytes_received,
           c.bytes_sent,
           segments_uploaded_.load(),
+          readahead_frames_.load(),
           spill_ ? spill_->bytes() : 0};
 }
 
@@ -91,7 +109,19 @@ void RemoteTier::Write(SlotId slot, const uint8_t* buf) {
 void RemoteTier::Discard(SlotId slot) {
   if (spill_) spill_->Erase(slot);
   MutexLock lock(mu_);
-  slots_.erase(slot);
+  auto it = slots_.find(slot);
+  if (it == slots_.end()) return;
+  frames_.Release(it->second.segment);
+  slots_.erase(it);
+}
+
+void RemoteTier::Place(SlotId slot, const Location& loc) {
+  auto [it, added] = slots_.try_emplace(slot, loc);
+  if (!added) {
+    frames_.Release(it->second.segment);
+    it->second = loc;
+  }
+  frames_.Add(slot, loc.segment, loc.offset, loc.length);
 }
 
 void RemoteTier::DecodeFrame(SlotId slot, const Location& loc, const char* bytes,
@@ -133,11 +163,26 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
       }
     }
   }
+  std::optional<Location> first_stored, last_stored;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!locs[i]) continue;
+    if (!first_stored) first_stored = locs[i];
+    last_stored = locs[i];
+  }
   if (cache_ != nullptr) {
     for (uint32_t i = 0; i < n; ++i) {
-      if (locs[i] && cache_->Load(locs[i]->segment, locs[i]->offset, bufs[i])) locs[i].reset();
+      if (!locs[i]) continue;
+      const Location& loc = *locs[i];
+      // A frame the readahead is fetching: wait for it, not a second GET.
+      if (cache_->Load(loc.segment, loc.offset, bufs[i]) ||
+          (fetches_ && fetches_->WaitFor(loc.segment, loc.offset) &&
+           cache_->Load(loc.segment, loc.offset, bufs[i]))) {
+        locs[i].reset();
+      }
     }
   }
+  // Before this read's own GETs, so the window ahead is fetched meanwhile.
+  if (first_stored) NoteRead(*first_stored, *last_stored);
   // Slots whose frames lie in one segment in ascending order, with gaps of
   // at most kCoalesceGap between them, share one ranged GET (fetching a gap
   // costs less than another request's round trip). Slots served already
@@ -167,6 +212,98 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
       if (cache_ != nullptr) cache_->Insert(locs[k]->segment, locs[k]->offset, bufs[k]);
     }
     i = j;
+  }
+}
+
+void RemoteTier::NoteRead(const Location& first, const Location& last) {
+  if (!fetches_) return;
+  std::optional<ReadaheadPolicy::Window> window;
+  {
+    MutexLock lock(mu_);
+    std::optional<FramePos> a = frames_.Locate(first.segment, first.offset);
+    std::optional<FramePos> b = frames_.Locate(last.segment, last.offset);
+    if (!a || !b) return;
+    window = readahead_.OnRead(frames_, *a, *b);
+  }
+  if (window) fetches_->Push({std::move(window->frames)});
+}
+
+std::vector<std::vector<RemoteTier::Wanted>> RemoteTier::Missing(
+    const std::vector<FrameRef>& frames) {
+  std::vector<Wanted> want;
+  {
+    MutexLock lock(mu_);
+    for (const FrameRef& f : frames) {
+      auto it = slots_.find(f.slot);
+      if (it == slots_.end() || it->second.segment != f.segment || it->second.offset != f.offset) {
+        continue;  // discarded or moved since: its old frame is no one's
+      }
+      want.push_back({f.slot, it->second});
+    }
+  }
+  std::sort(want.begin(), want.end(), [](const Wanted& a, const Wanted& b) {
+    return a.loc.segment != b.loc.segment ? a.loc.segment < b.loc.segment
+                                          : a.loc.offset < b.loc.offset;
+  });
+  std::vector<std::vector<Wanted>> runs;
+  uint64_t run_end = 0;
+  for (const Wanted& w : want) {
+    if (cache_->Contains(w.loc.segment, w.loc.offset)) continue;
+    if (runs.empty() || runs.back().back().loc.segment != w.loc.segment || w.loc.offset < run_end ||
+        w.loc.offset - run_end > kCoalesceGap) {
+      runs.emplace_back();
+    }
+    runs.back().push_back(w);
+    run_end = uint64_t{w.loc.offset} + w.loc.length;
+  }
+  return runs;
+}
+
+void RemoteTier::FetchIntoCache(const std::vector<Wanted>& frames) {
+  if (frames.empty()) return;
+  const Location& head = frames.front().loc;
+  const Location& tail = frames.back().loc;
+  const uint64_t from = head.offset;
+  const std::string bytes =
+      client_.GetRange(SegmentName(head.segment), from, uint64_t{tail.offset} + tail.length - from);
+  std::vector<uint8_t> page(slot_size_);
+  for (const Wanted& w : frames) {
+    if (uint64_t{w.loc.offset} + w.loc.length - from > bytes.size()) break;  // short: left out
+    try {
+      DecodeFrame(w.slot, w.loc, bytes.data() + (w.loc.offset - from), page.data());
+    } catch (const Error&) {
+      continue;  // the read of it fetches it again, and reports what it finds
+    }
+    cache_->Insert(w.loc.segment, w.loc.offset, page.data());
+    readahead_frames_.fetch_add(1);
+  }
+}
+
+void RemoteTier::WillNeed(const std::vector<SlotId>& slots) {
+  if (cache_ == nullptr || slots.empty()) return;
+  std::vector<FrameRef> frames;
+  {
+    MutexLock lock(mu_);
+    for (SlotId slot : slots) {
+      auto it = slots_.find(slot);
+      if (it == slots_.end()) continue;
+      frames.push_back({it->second.segment, it->second.offset, it->second.length, slot});
+    }
+  }
+  std::vector<std::vector<Wanted>> runs = Missing(frames);
+  // The runs that bring the most frames per GET, and never more than a
+  // quarter of the local cache.
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  uint64_t room = cache_->stats().capacity / 4 / slot_size_;
+  for (size_t r = 0; r < runs.size() && r < kMaxWillNeedGets; ++r) {
+    if (runs[r].size() > room) break;
+    room -= runs[r].size();
+    try {
+      FetchIntoCache(runs[r]);
+    } catch (const Error&) {
+      return;  // advisory: the reads that need them report it
+    }
   }
 }
 
@@ -201,7 +338,15 @@ void RemoteTier::Sync() {
     }
     in_segment.clear();
   };
-  for (const SpillFile::Pending& p : pending) {
+  // Packed in the order they were written, not by slot: what a commit
+  // writes last (its page-table nodes) lies together, so an open fetches
+  // them in one GET, and a scan of pages written in order reads forward.
+  std::vector<SpillFile::Pending> order = pending;
+  std::sort(order.begin(), order.end(),
+            [](const SpillFile::Pending& a, const SpillFile::Pending& b) {
+              return a.version < b.version;
+            });
+  for (const SpillFile::Pending& p : order) {
     if (!spill_->Get(p.slot, page.data())) continue;  // discarded meanwhile
     if (segment.size() == sizeof kSegmentMagic) {
       MutexLock lock(mu_);
@@ -221,7 +366,8 @@ void RemoteTier::Sync() {
   flush();
   {
     MutexLock lock(mu_);
-    for (const auto& [slot, loc] : placed) slots_[slot] = loc;
+    for (const auto& [slot, loc] : placed) Place(slot, loc);
+    frames_.Finish();
   }
   // A slot written again during the upload keeps its news (Forget skips it).
   spill_->Forget(pending);
@@ -263,6 +409,10 @@ void RemoteTier::DecodeManifest(const std::string& object, size_t at, const std:
     slots.emplace_hint(slots.end(), slot, loc);
   }
   slots_ = std::move(slots);
+  frames_.Clear();
+  for (const auto& [slot, loc] : slots_) frames_.Add(slot, loc.segment, loc.offset, loc.length);
+  frames_.Finish();
+  readahead_.Reset();
 }
 
 void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {

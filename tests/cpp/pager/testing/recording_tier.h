@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "pager/tier/memory_tier.h"
 #include "pager/tier/tier.h"
@@ -15,7 +16,7 @@ class RecordingTier final : public Tier {
  public:
   struct Calls {
     std::atomic<int> slot_size{0}, read{0}, read_run{0}, write{0}, sync{0}, discard{0},
-        discard_run{0}, size{0}, stats{0}, name{0};
+        discard_run{0}, size{0}, stats{0}, name{0}, will_need{0};
   };
 
   explicit RecordingTier(uint32_t slot_size) : memory_(slot_size) {}
@@ -34,6 +35,10 @@ class RecordingTier final : public Tier {
   void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override {
     ++calls_.read_run;
     memory_.ReadRun(first, n, bufs);
+  }
+  void WillNeed(const std::vector<SlotId>& slots) override {
+    ++calls_.will_need;
+    memory_.WillNeed(slots);
   }
   void Write(SlotId slot, const uint8_t* buf) override {
     ++calls_.write;

@@ -37,6 +37,9 @@ TEST(TierWrapperTest, ForwardsEveryCallAsItIs) {
   EXPECT_EQ(1, calls.read) << "not n single reads";
   for (SlotId s = 3; s < 6; ++s) EXPECT_EQ(PageBytes(s, 1), run[s - 3]);
 
+  tier.WillNeed({3, 4});
+  EXPECT_EQ(1, calls.will_need) << "the hint reaches the tier that can use it";
+
   EXPECT_EQ(7u, tier.size());
   EXPECT_EQ(1, calls.size);
   EXPECT_EQ(target.memory().stats().writes, tier.stats().writes);

@@ -4,14 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/seaweed_server.h"
+#include "pager/testing/temp_folder.h"
 #include "pager/tier/remote/curl_transport.h"
 #include "pager/tier/remote/fault_transport.h"
+#include "pager/tier/remote/local_page_cache.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -113,6 +118,38 @@ TEST_F(RemoteCommitRootTest, TheServerDyingAtAnyRequestOfACommitLeavesTheLastCom
     if (!threw) break;  // the cut came after the commit's last request
     ASSERT_LT(cut, 20u);
   }
+}
+
+TEST_F(RemoteCommitRootTest, AColdRandomReadCostsOneGetNotOnePerPageTableLevel) {
+  constexpr uint32_t kLeaves = 40;  // page-table leaves of 256 entries each
+  const uint32_t per_leaf = kPage / sizeof(TableEntry);
+  std::vector<PageId> ids;
+  {
+    Opened w(config_, curl_);
+    for (uint32_t i = 0; i < kLeaves * per_leaf; ++i) {
+      ids.push_back(w.volume.AllocateId());
+      w.volume.Store(ids.back(), PageBytes(ids.back(), 1).data());
+    }
+    w.volume.Commit({ids[0], kNoPage});
+  }
+  // Another machine: an empty local cache.
+  TempFolder local("cold-random-read");
+  std::filesystem::create_directories(local.path());
+  S3Client client(config_, curl_);
+  LocalPageCache cache((local.path() / "page-cache").string(), kPage, 64 << 20);
+  RemoteTier tier(client, kPage, {.spill_dir = "", .cache = &cache, .read_only = true});
+  RemoteCommitRoot root(tier);
+  const uint64_t g0 = client.stats().gets;
+  Volume volume(tier, "prefix 'remote'", VolumeOptions{kPage, true, false, nullptr, &root});
+  const uint64_t at_open = client.stats().gets - g0;
+  EXPECT_LE(at_open, 5u) << "head, commit, the table's root and all its leaves in a GET or two";
+  // One page under each leaf, in an order no readahead follows.
+  std::vector<PageId> picks;
+  for (uint32_t l = 0; l < kLeaves; ++l) picks.push_back(ids[l * per_leaf + (l * 37) % per_leaf]);
+  std::shuffle(picks.begin(), picks.end(), std::mt19937(3));
+  const uint64_t g1 = client.stats().gets;
+  for (PageId id : picks) EXPECT_EQ(PageBytes(id, 1), Page(volume, id)) << id;
+  EXPECT_EQ(client.stats().gets - g1, picks.size()) << "one GET per read: its page";
 }
 
 }  // namespace

@@ -150,9 +150,18 @@ std::string RenderStats(Mount& mount) {
   j.Num("pid", static_cast<uint64_t>(::getpid()));
   j.Str("root", mount.options().root);
   j.Bool("read_only", mount.read_only());
-  j.Str("kernel_cache", "bypassed (direct_io on data and pages)");
   j.Num("budget", mount.cache_size());
   j.Num("resident", total.resident_bytes);
+  // The budget's two parts: the daemon's pools (resident above, within
+  // pool_budget) and what the kernel may hold of data, pages/ and committed
+  // (an upper bound: pages served since they were last invalidated).
+  j.Num("pool_budget", mount.pool_budget());
+  const KernelCacheStats k = mount.kernel_cache_stats();
+  j.Begin("kernel_cache");
+  j.Num("bytes", k.bytes).Num("limit", k.limit).Num("files", k.files);
+  j.Num("evictions", k.evictions).Num("evicted_bytes", k.evicted_bytes);
+  j.Num("invalidated_bytes", k.invalidated_bytes);
+  j.End();
   j.Num("hits", total.hits);
   j.Num("misses", total.misses);
   j.Num("evictions", total.evictions);

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 
 #include "fs/views.h"
 
@@ -72,10 +74,17 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetDir(st, 3);
       SetTimes(st, prefix->flat->changed_ns());
       return true;
-    case NodeKind::kData:
-      SetFile(st, rw, prefix->flat->bytes(), prefix->page_size);
+    case NodeKind::kData: {
+      uint64_t bytes;
+      {
+        // A rollback replaces the Volume that bytes() reads.
+        std::shared_lock<std::shared_mutex> op(prefix->store->heap().op_lock());
+        bytes = prefix->flat->bytes();
+      }
+      SetFile(st, rw, bytes, prefix->page_size);
       SetTimes(st, prefix->flat->changed_ns());
       return true;
+    }
     case NodeKind::kPagesDir:
       SetDir(st, 2);
       SetTimes(st, prefix->flat->changed_ns());

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 
 #include "pager/space/mount_protocol.h"
 #include "pager/store_folders.h"
@@ -19,6 +21,11 @@ int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+uint64_t LatestCommitTag(PrefixView& prefix) {
+  std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
+  return CommitTag(prefix.store->volume().committed().epoch);
 }
 
 namespace {
@@ -213,7 +220,7 @@ void Mount::Changed(const PrefixView& prefix, uint64_t off, uint64_t len, bool g
 
 void Mount::NoteCommit(PrefixView& prefix, Invalidations& after) {
   prefix.committed_ns = NowNs();
-  const uint64_t latest = CommitTag(prefix.store->volume().committed().epoch);
+  const uint64_t latest = LatestCommitTag(prefix);
   const fuse_ino_t first = InodeOf(Node{NodeKind::kCommitted, prefix.index, 0});
   const fuse_ino_t last =
       InodeOf(Node{NodeKind::kCommitted, prefix.index, CommitTag(~uint64_t{0})});
@@ -256,7 +263,7 @@ void Mount::ReleaseCommitted(PrefixView& prefix, uint64_t tag) {
     if (--it->second.opens != 0) return;
     prefix.committed_opens.erase(it);
   }
-  if (tag == CommitTag(prefix.store->volume().committed().epoch)) return;  // still the latest
+  if (tag == LatestCommitTag(prefix)) return;  // still the latest
   Invalidations later;  // no open reads that commit now: its pages are garbage
   kernel_.Forget(InodeOf(Node{NodeKind::kCommitted, prefix.index, tag}), later);
   notifier_.Queue(std::move(later));
@@ -269,6 +276,7 @@ uint64_t Mount::CommittedBytes(PrefixView& prefix, uint64_t tag) {
     auto it = prefix.committed_opens.find(tag);
     if (it != prefix.committed_opens.end()) return it->second.bytes;
   }
+  std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
   return prefix.flat->committed_bytes();
 }
 

@@ -66,6 +66,10 @@ struct PrefixView {
   std::map<uint64_t, CommittedOpens> committed_opens GUARDED_BY(committed_mu);
 };
 
+// The prefix's last commit's tag (inodes.h), under its op lock: a rollback
+// replaces the Volume.
+uint64_t LatestCommitTag(PrefixView& prefix);
+
 class Mount {
  public:
   // Opens every prefix folder under options.root. Throws pagefs::Error (the

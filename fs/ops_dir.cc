@@ -35,8 +35,7 @@ std::optional<Node> ChildOf(Mount& mount, const Node& parent, std::string_view n
         // The file of the last commit: each commit's has its own inode.
         PrefixView* prefix = mount.prefix(parent.prefix);
         if (prefix == nullptr) return std::nullopt;
-        return Node{NodeKind::kCommitted, parent.prefix,
-                    CommitTag(prefix->store->volume().committed().epoch)};
+        return Node{NodeKind::kCommitted, parent.prefix, LatestCommitTag(*prefix)};
       }
       return std::nullopt;
     case NodeKind::kPagesDir: {
@@ -88,7 +87,7 @@ bool EntryAt(Mount& mount, OpenFile& dir, size_t index, DirEntry& out) {
       if (child.kind == NodeKind::kCommitted) {
         PrefixView* prefix = mount.prefix(node.prefix);
         if (prefix == nullptr) return false;
-        child.page = CommitTag(prefix->store->volume().committed().epoch);
+        child.page = LatestCommitTag(*prefix);
       }
       out = {kNames[index], child, InodeOf(child),
              static_cast<mode_t>(index == 1 ? S_IFDIR : S_IFREG)};

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 
 #include "pager/volume/superblock.h"
 #include "pager/volume/volume.h"
@@ -213,6 +215,14 @@ std::string RenderStats(Mount& mount) {
 }
 
 std::string RenderInfo(PrefixView& prefix) {
+  std::string writer;
+  {
+    SharedLock lock(prefix.role_mu);
+    writer = prefix.writer_name;  // "" when no client writes
+  }
+  // A rollback replaces the Volume: read it under the op lock (after the
+  // role lock is let go, the order changes take them in).
+  std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
   Volume& volume = prefix.store->volume();
   Superblock sb = volume.committed();
   char magic[9] = {0};
@@ -228,10 +238,7 @@ std::string RenderInfo(PrefixView& prefix) {
   j.Num("epoch", sb.epoch);
   j.Bool("read_only", volume.read_only());
   j.Bool("failed", volume.failed());
-  {
-    SharedLock lock(prefix.role_mu);
-    j.Str("writer", prefix.writer_name);  // "" when no client writes
-  }
+  j.Str("writer", writer);
   j.Begin("superblock");
   j.Str("magic", magic);
   j.Num("format_version", sb.format_version);

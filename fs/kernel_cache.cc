@@ -6,8 +6,8 @@ namespace pagefs::fs {
 
 KernelCache::KernelCache(uint32_t kernel_page_size)
     : kernel_page_(kernel_page_size),
-      pages_per_chunk_(static_cast<uint32_t>(
-          std::clamp<uint64_t>(kChunkBytes / kernel_page_size, 1, 256))) {}
+      pages_per_chunk_(
+          static_cast<uint32_t>(std::clamp<uint64_t>(kChunkBytes / kernel_page_size, 1, 256))) {}
 
 void KernelCache::SetLimit(uint64_t bytes, Invalidations& evict) {
   MutexLock lock(mu_);
@@ -46,8 +46,8 @@ void KernelCache::EvictLocked(Invalidations& evict) {
     auto it = file->second.find(index);
     evicted_pages_ += it->second.pages.count();
     ++evictions_;
-    evict.push_back({ino, static_cast<int64_t>(index * kChunkBytes),
-                     static_cast<int64_t>(kChunkBytes), {}});
+    evict.push_back(
+        {ino, static_cast<int64_t>(index * kChunkBytes), static_cast<int64_t>(kChunkBytes), {}});
     DropChunkLocked(ino, file->second, it);
     if (file->second.empty()) files_.erase(file);
   }

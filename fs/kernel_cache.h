@@ -45,12 +45,12 @@ struct Invalidation {
 using Invalidations = std::vector<Invalidation>;
 
 struct KernelCacheStats {
-  uint64_t bytes = 0;             // what the kernel may hold now (upper bound)
-  uint64_t limit = 0;             // the share of the budget it may take
-  uint64_t files = 0;             // files with pages counted
-  uint64_t evicted_bytes = 0;     // counted bytes invalidated to stay in the limit
-  uint64_t evictions = 0;         // ranges invalidated for that
-  uint64_t invalidated_bytes = 0; // counted bytes invalidated because they changed
+  uint64_t bytes = 0;              // what the kernel may hold now (upper bound)
+  uint64_t limit = 0;              // the share of the budget it may take
+  uint64_t files = 0;              // files with pages counted
+  uint64_t evicted_bytes = 0;      // counted bytes invalidated to stay in the limit
+  uint64_t evictions = 0;          // ranges invalidated for that
+  uint64_t invalidated_bytes = 0;  // counted bytes invalidated because they changed
 };
 
 class KernelCache {

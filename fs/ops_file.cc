@@ -168,7 +168,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode
     }
     fuse_entry_param e;
     if (!EntryFor(mount, node, e)) return (void)fuse_reply_err(req, ENOENT);
-    // fi is the request's: OpenNode fills it before the reply is queued.
+    // OpenNode fills a copy of fi: the request's may be gone once this returns.
     ReplyAfter(mount, std::move(after), [req, node, e, open = *fi]() mutable {
       Handle(req, [&] { OpenNode(req, node, &open, &e); });
     });

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 
 #include "fs/views.h"
 
@@ -72,10 +74,17 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetDir(st, 3);
       SetTimes(st, prefix->flat->changed_ns());
       return true;
-    case NodeKind::kData:
-      SetFile(st, rw, prefix->flat->bytes(), prefix->page_size);
+    case NodeKind::kData: {
+      uint64_t bytes;
+      {
+        // A rollback replaces the Volume that bytes() reads.
+        std::shared_lock<std::shared_mutex> op(prefix->store->heap().op_lock());
+        bytes = prefix->flat->bytes();
+      }
+      SetFile(st, rw, bytes, prefix->page_size);
       SetTimes(st, prefix->flat->changed_ns());
       return true;
+    }
     case NodeKind::kPagesDir:
       SetDir(st, 2);
       SetTimes(st, prefix->flat->changed_ns());
@@ -89,7 +98,7 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
       SetTimes(st, prefix->committed_ns.load());
       return true;
     case NodeKind::kCommitted:
-      SetFile(st, 0444, prefix->flat->committed_bytes(), prefix->page_size);
+      SetFile(st, 0444, mount.CommittedBytes(*prefix, node.page), prefix->page_size);
       SetTimes(st, prefix->committed_ns.load());
       return true;
     case NodeKind::kPage:
@@ -104,14 +113,16 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st) {
 double AttrTimeout(const Node& node) {
   switch (node.kind) {
     case NodeKind::kStats:
-    case NodeKind::kInfo:
-    case NodeKind::kCommitted:  // its size is the last commit's
-      return 0.0;
-    default: return kLong;
+    case NodeKind::kInfo: return 0.0;
+    default: return kLong;  // a committed file's inode is one commit's: its size never changes
   }
 }
 
-double EntryTimeout(const Node& /*node*/) { return kLong; }
+double EntryTimeout(const Node& node) {
+  // committed names the last commit's inode: looked up at every open, so an
+  // open after a commit finds the new one.
+  return node.kind == NodeKind::kCommitted ? 0.0 : kLong;
+}
 
 bool EntryFor(Mount& mount, const Node& node, fuse_entry_param& e) {
   std::memset(&e, 0, sizeof(e));

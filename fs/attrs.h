@@ -14,8 +14,9 @@ bool StatNode(Mount& mount, const Node& node, struct stat& st);
 
 // Seconds the kernel may trust attributes / a name. Long for what only
 // changes through this mount (the notifier invalidates data's size when it
-// changes behind the kernel's back); 0 for .stats and info.json, whose sizes
-// change with every request or commit.
+// changes behind the kernel's back) and for a committed file (one commit's);
+// 0 for .stats and info.json, whose sizes change with every request or
+// commit, and for the name committed, which names the last commit's file.
 double AttrTimeout(const Node& node);
 double EntryTimeout(const Node& node);
 

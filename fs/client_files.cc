@@ -47,7 +47,8 @@ void CheckWriter(const PrefixView& prefix, const void* handle, const char* what)
 
 }  // namespace
 
-Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid) {
+Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid,
+                    Invalidations& after) {
   if (mount.read_only()) throw Error(ErrorCode::kReadOnly, "the mount is read-only");
   const pid_t pid = ProcessOf(tid);
   ExclusiveLock lock(prefix.role_mu);
@@ -65,7 +66,7 @@ Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t 
   // committed now, so that the writer starts from a commit it can read.
   if (prefix.store->has_uncommitted_changes()) {
     prefix.store->Commit();
-    prefix.committed_ns = NowNs();
+    mount.NoteCommit(prefix, after);
   }
   prefix.writer = handle;
   prefix.writer_pid = pid;
@@ -111,7 +112,8 @@ std::string ReadAnchors(PrefixView& prefix) {
   return out;
 }
 
-void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors) {
+void WriterCommit(Mount& mount, PrefixView& prefix, const void* handle, const Anchors& anchors,
+                  Invalidations& after) {
   SharedLock role(prefix.role_mu);
   CheckWriter(prefix, handle, "commit");
   {
@@ -121,7 +123,7 @@ void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors
   // No other commit of this prefix runs while it has a writer (Mount::Commit),
   // so the anchors just set are the ones this commit carries.
   prefix.store->Commit();
-  prefix.committed_ns = NowNs();
+  mount.NoteCommit(prefix, after);
 }
 
 void AllocateIds(PrefixView& prefix, const void* handle, AllocArg& out) {

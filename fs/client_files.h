@@ -34,8 +34,11 @@ namespace pagefs::fs {
 
 // Takes the writer role for handle (an open data file) on behalf of the
 // thread tid. Returns the last commit's anchors. Throws Error(kBusy) when
-// another handle has it, kReadOnly on a read-only mount.
-Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid);
+// another handle has it, kReadOnly on a read-only mount. What the kernel must
+// drop before the claim is answered (a commit or a rollback it made) goes to
+// after.
+Anchors ClaimWriter(Mount& mount, PrefixView& prefix, const void* handle, pid_t tid,
+                    Invalidations& after);
 // Gives the role back if handle has it; rolls back uncommitted changes.
 void ReleaseWriter(Mount& mount, PrefixView& prefix, const void* handle);
 
@@ -61,7 +64,8 @@ std::string ReadAnchors(PrefixView& prefix);
 
 // The writer's commit with these anchors. Throws Error(kNotAllowed) unless
 // handle has the writer role.
-void WriterCommit(PrefixView& prefix, const void* handle, const Anchors& anchors);
+void WriterCommit(Mount& mount, PrefixView& prefix, const void* handle, const Anchors& anchors,
+                  Invalidations& after);
 
 // Allocates kAllocBatch pages for the writer into out. REQUIRES (checked):
 // handle has the writer role.

@@ -34,7 +34,7 @@ Command Parse(std::string_view line) {
 
 }  // namespace
 
-void RunControl(Mount& mount, std::string_view text) {
+void RunControl(Mount& mount, std::string_view text, Invalidations& after) {
   std::vector<Command> commands;
   while (!text.empty()) {
     size_t cut = text.find_first_of("\n;");
@@ -52,7 +52,7 @@ void RunControl(Mount& mount, std::string_view text) {
   for (const Command& c : commands) {
     switch (c.kind) {
       case Command::kCacheSize: mount.SetCacheSize(c.bytes); break;
-      case Command::kCommit: mount.CommitAll(); break;
+      case Command::kCommit: mount.CommitAll(after); break;
       case Command::kFlush: mount.FlushAll(); break;
     }
   }

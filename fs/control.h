@@ -14,7 +14,8 @@
 namespace pagefs::fs {
 
 // Throws Error(kInvalidArgument) for bad input, Error(kReadOnly) for commit
-// or flush on a read-only mount (cache_size works on any mount).
-void RunControl(Mount& mount, std::string_view text);
+// or flush on a read-only mount (cache_size works on any mount). What the
+// kernel must drop before the write is answered (commits) goes to after.
+void RunControl(Mount& mount, std::string_view text, Invalidations& after);
 
 }  // namespace pagefs::fs

@@ -6,6 +6,7 @@ namespace {
 
 constexpr uint64_t kPrefixShift = 48;
 constexpr uint64_t kPageBit = uint64_t{1} << 47;
+constexpr uint64_t kCommitBit = uint64_t{1} << 46;
 
 }  // namespace
 
@@ -21,7 +22,7 @@ fuse_ino_t InodeOf(const Node& node) {
     case NodeKind::kInfo: return base | 4;
     case NodeKind::kPage: return base | kPageBit | node.page;
     case NodeKind::kAnchors: return base | 5;
-    case NodeKind::kCommitted: return base | 7;
+    case NodeKind::kCommitted: return base | kCommitBit | CommitTag(node.page);
   }
   return 0;
 }
@@ -41,13 +42,17 @@ std::optional<Node> NodeOf(fuse_ino_t ino) {
     if (node.page == kNoPage) return std::nullopt;
     return node;
   }
+  if (low & kCommitBit) {
+    node.kind = NodeKind::kCommitted;
+    node.page = low & ~kCommitBit;
+    return node;
+  }
   switch (low) {
     case 1: node.kind = NodeKind::kPrefixDir; return node;
     case 2: node.kind = NodeKind::kData; return node;
     case 3: node.kind = NodeKind::kPagesDir; return node;
     case 4: node.kind = NodeKind::kInfo; return node;
     case 5: node.kind = NodeKind::kAnchors; return node;
-    case 7: node.kind = NodeKind::kCommitted; return node;
     default: return std::nullopt;
   }
 }

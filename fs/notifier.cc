@@ -11,33 +11,83 @@ void Notifier::Start(fuse_session* session) {
 
 void Notifier::Stop() {
   std::thread thread;
+  std::deque<Item> left;
   {
     MutexLock lock(mu_);
     if (!thread_.joinable()) return;
     stopping_ = true;
-    queue_.clear();
+    left.swap(queue_);
     thread = std::move(thread_);
   }
   work_.SignalAll();
   thread.join();
+  // A reply queued behind invalidations is still owed to its request.
+  for (Item& item : left) {
+    if (item.then) item.then();
+  }
 }
 
-void Notifier::QueueInvalidateAttributes(fuse_ino_t ino) {
-  {
-    MutexLock lock(mu_);
-    if (session_ == nullptr || stopping_) return;
-    queue_.push_back({ino, {}});
-  }
-  work_.Signal();
-}
+void Notifier::QueueInvalidateAttributes(fuse_ino_t ino) { Queue({{ino, -1, 0, {}}}); }
 
 void Notifier::QueueInvalidateEntry(fuse_ino_t parent, std::string name) {
+  Queue({{parent, -1, 0, std::move(name)}});
+}
+
+void Notifier::Queue(Invalidations items) {
+  if (items.empty()) return;
   {
     MutexLock lock(mu_);
     if (session_ == nullptr || stopping_) return;
-    queue_.push_back({parent, std::move(name)});
+    for (Invalidation& what : items) queue_.push_back({std::move(what), nullptr});
   }
   work_.Signal();
+}
+
+void Notifier::QueueThen(Invalidations items, std::function<void()> then) {
+  {
+    MutexLock lock(mu_);
+    if (!items.empty() && session_ != nullptr && !stopping_) {
+      for (Invalidation& what : items) queue_.push_back({std::move(what), nullptr});
+      queue_.push_back({{}, std::move(then)});
+      work_.Signal();
+      return;
+    }
+  }
+  then();
+}
+
+void Notifier::SendAndWait(Invalidations items) {
+  Mutex done_mu;
+  CondVar done_cv(done_mu);
+  bool done = false;
+  QueueThen(std::move(items), [&] {
+    MutexLock lock(done_mu);
+    done = true;
+    done_cv.SignalAll();
+  });
+  MutexLock lock(done_mu);
+  while (!done) done_cv.Wait();
+}
+
+void Notifier::QueueTask(std::function<void()> task) {
+  {
+    MutexLock lock(mu_);
+    if (session_ != nullptr && !stopping_) {
+      queue_.push_back({{}, std::move(task)});
+      work_.Signal();
+      return;
+    }
+  }
+  task();
+}
+
+void Notifier::Send(fuse_session* session, const Invalidation& what) {
+  // Errors (ENOENT: the kernel never looked it up) mean nothing is cached.
+  if (!what.name.empty()) {
+    fuse_lowlevel_notify_inval_entry(session, what.ino, what.name.data(), what.name.size());
+  } else {
+    fuse_lowlevel_notify_inval_inode(session, what.ino, what.off, what.len);
+  }
 }
 
 void Notifier::Run() {
@@ -50,11 +100,10 @@ void Notifier::Run() {
     fuse_session* session = session_;
     // Outside the lock: the kernel may call back into the daemon.
     lock.Unlock();
-    // Errors (ENOENT: the kernel never looked it up) mean nothing is cached.
-    if (item.name.empty()) {
-      fuse_lowlevel_notify_inval_inode(session, item.ino, -1, 0);
+    if (item.then) {
+      item.then();
     } else {
-      fuse_lowlevel_notify_inval_entry(session, item.ino, item.name.data(), item.name.size());
+      Send(session, item.what);
     }
     lock.Lock();
   }

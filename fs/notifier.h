@@ -1,7 +1,11 @@
-// Notifier: tells the kernel that attributes or names it cached are stale
-// (data grew, a page file appeared or vanished), from its own thread. libfuse
+// Notifier: tells the kernel what it cached is stale (attributes, names, and
+// ranges of file contents: kernel_cache.h), from its own thread. libfuse
 // (doc/README.notifications) warns against notifying from inside a handler,
-// which may hold what the kernel will wait on; handlers only queue here.
+// which may hold what the kernel will wait on (an invalidation waits for the
+// reads in flight on its pages); handlers only queue here. A change whose
+// reply must not overtake its invalidations queues the reply with them
+// (QueueThen): it is sent from this thread once the kernel has dropped what
+// they name, and the handler returns at once, so no worker thread waits.
 //
 // Thread safety: Queue* from any thread; Start/Stop from the main thread.
 #pragma once
@@ -9,9 +13,11 @@
 #include <fuse_lowlevel.h>
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <thread>
 
+#include "fs/kernel_cache.h"
 #include "pager/util/mutex.h"
 
 namespace pagefs::fs {
@@ -25,18 +31,30 @@ class Notifier {
 
   // REQUIRES: session outlives the matching Stop().
   void Start(fuse_session* session);
-  // Drops what is still queued and joins the thread. Idempotent.
+  // Runs what is still queued to be run (replies), drops the invalidations,
+  // and joins the thread. Idempotent.
   void Stop();
 
   void QueueInvalidateAttributes(fuse_ino_t ino);
   void QueueInvalidateEntry(fuse_ino_t parent, std::string name);
+  void Queue(Invalidations items);
+  // Sends items, then runs then (on this thread). With nothing to send, or
+  // when not running, then runs at once on the caller's thread.
+  void QueueThen(Invalidations items, std::function<void()> then);
+  // Sends items and returns once the kernel has dropped what they name.
+  // REQUIRES: not on this thread, and the caller holds nothing a read
+  // handler needs (the kernel waits for reads in flight on those pages).
+  void SendAndWait(Invalidations items);
+  // Runs task on this thread (work that must not slow a handler down).
+  void QueueTask(std::function<void()> task);
 
  private:
   struct Item {
-    fuse_ino_t ino;
-    std::string name;  // empty: attributes of ino; else entry name in folder ino
+    Invalidation what;
+    std::function<void()> then;  // set: run this instead of sending what
   };
   void Run();
+  void Send(fuse_session* session, const Invalidation& what);
 
   Mutex mu_;
   CondVar work_{mu_};  // signalled when queue_ grows or stopping_ is set

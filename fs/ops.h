@@ -21,6 +21,7 @@ namespace pagefs::fs {
 struct OpenFile {
   Node node;
   bool writable = false;  // opened for writing (ioctl requests carry no open flags)
+  bool cached = false;    // served through the kernel's page cache (kernel_cache.h)
   // .stats / info.json / .control: rendered at open. Shared so that a read
   // keeps it alive through its reply even if RELEASE runs on another thread
   // as soon as the kernel has the bytes.

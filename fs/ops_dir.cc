@@ -31,7 +31,12 @@ std::optional<Node> ChildOf(Mount& mount, const Node& parent, std::string_view n
       if (name == "pages") return Node{NodeKind::kPagesDir, parent.prefix};
       if (name == "info.json") return Node{NodeKind::kInfo, parent.prefix};
       if (name == "anchors") return Node{NodeKind::kAnchors, parent.prefix};
-      if (name == "committed") return Node{NodeKind::kCommitted, parent.prefix};
+      if (name == "committed") {
+        // The file of the last commit: each commit's has its own inode.
+        PrefixView* prefix = mount.prefix(parent.prefix);
+        if (prefix == nullptr) return std::nullopt;
+        return Node{NodeKind::kCommitted, parent.prefix, LatestCommitTag(*prefix)};
+      }
       return std::nullopt;
     case NodeKind::kPagesDir: {
       std::optional<PageId> id = ParsePageFileName(name);
@@ -79,6 +84,11 @@ bool EntryAt(Mount& mount, OpenFile& dir, size_t index, DirEntry& out) {
                                         NodeKind::kAnchors, NodeKind::kCommitted};
       if (index >= 5) return false;
       Node child{kKinds[index], node.prefix};
+      if (child.kind == NodeKind::kCommitted) {
+        PrefixView* prefix = mount.prefix(node.prefix);
+        if (prefix == nullptr) return false;
+        child.page = LatestCommitTag(*prefix);
+      }
       out = {kNames[index], child, InodeOf(child),
              static_cast<mode_t>(index == 1 ? S_IFDIR : S_IFREG)};
       return true;
@@ -138,7 +148,14 @@ void OpInit(void* /*userdata*/, fuse_conn_info* conn) {
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l costs no lookups
   }
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // the daemon's cache is the only one
+  // Writes go to the daemon (through handles opened with direct_io), which
+  // invalidates what they change in the kernel's cache itself.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Cached pages are dropped only when the daemon says so (kernel_cache.h):
+  // auto_inval_data would drop a file's pages whenever its mtime moved, and
+  // ask for its attributes at every read after that.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA) conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -209,12 +226,13 @@ void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int /*datasync*/, fuse_file_info
     Mount& mount = MountOf(req);
     std::optional<Node> node = NodeOf(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
+    Invalidations after;
     if (node->kind == NodeKind::kRoot) {
-      mount.CommitAll();
+      mount.CommitAll(after);
     } else if (PrefixView* prefix = mount.prefix(node->prefix)) {
-      mount.Commit(*prefix);
+      mount.Commit(*prefix, after);
     }
-    fuse_reply_err(req, 0);
+    mount.notifier().QueueThen(std::move(after), [req] { fuse_reply_err(req, 0); });
   });
 }
 

@@ -1,12 +1,16 @@
 // File handlers: open/create, read/write, fsync, setattr (truncate),
-// fallocate, unlink. data and pages/<id> are opened with direct_io: the
-// kernel keeps no copy, so the daemon's budget is the mount's whole cache and
-// every read sees the daemon's current page.
+// fallocate, unlink. Read-only opens of data, pages/<id> and committed use
+// the kernel's page cache (keep_cache; the daemon counts and evicts what it
+// served, kernel_cache.h); opens for writing use direct_io, so every write
+// reaches the daemon and no handler holds a kernel page lock. A change is
+// answered only once the kernel dropped the cached pages it made stale
+// (Notifier::QueueThen), so no process reads a stale page after it.
 #include <fcntl.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -42,13 +46,20 @@ bool WantsWrite(const fuse_file_info* fi) {
 
 PrefixView* PrefixOf(Mount& mount, const Node& node) { return mount.prefix(node.prefix); }
 
-void NotifyGrew(Mount& mount, const Node& node) {
-  mount.notifier().QueueInvalidateAttributes(InodeOf(Node{NodeKind::kData, node.prefix}));
+// The names of freed page files, which the kernel may have cached.
+void FreedNames(uint32_t prefix, const std::vector<PageId>& ids, Invalidations& after) {
+  const fuse_ino_t pages = InodeOf(Node{NodeKind::kPagesDir, prefix});
+  for (PageId id : ids) after.push_back({pages, -1, 0, PageFileName(id)});
 }
 
-void NotifyFreed(Mount& mount, uint32_t prefix, const std::vector<PageId>& ids) {
-  const fuse_ino_t pages = InodeOf(Node{NodeKind::kPagesDir, prefix});
-  for (PageId id : ids) mount.notifier().QueueInvalidateEntry(pages, PageFileName(id));
+// Sends reply once the kernel has dropped what after names.
+template <class Reply>
+void ReplyAfter(Mount& mount, Invalidations after, Reply reply) {
+  mount.notifier().QueueThen(std::move(after), std::function<void()>(std::move(reply)));
+}
+
+void ReplyErrAfter(Mount& mount, fuse_req_t req, Invalidations after) {
+  ReplyAfter(mount, std::move(after), [req] { fuse_reply_err(req, 0); });
 }
 
 void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
@@ -57,6 +68,7 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
   auto file = std::make_unique<OpenFile>();
   file->node = node;
   file->writable = WantsWrite(fi);
+  // Generated files are rendered per open: never cached.
   fi->keep_cache = 0;
   fi->direct_io = 1;
   switch (node.kind) {
@@ -76,10 +88,16 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
     }
     case NodeKind::kControl: file->text = std::make_shared<const std::string>(ControlHelp()); break;
     case NodeKind::kData:
-    case NodeKind::kPage:
+    case NodeKind::kPage: {
       if (WantsWrite(fi) && mount.read_only()) return (void)fuse_reply_err(req, EROFS);
-      if (PrefixOf(mount, node) == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      PrefixView* prefix = PrefixOf(mount, node);
+      if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
+      // What other opens cached stays (the daemon invalidates what changes).
+      fi->keep_cache = 1;
+      file->cached = !WantsWrite(fi) && (fi->flags & O_DIRECT) == 0 && mount.CachesFiles(*prefix);
+      fi->direct_io = file->cached ? 0 : 1;
       break;
+    }
     case NodeKind::kAnchors: {
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       PrefixView* prefix = PrefixOf(mount, node);
@@ -91,13 +109,26 @@ void OpenNode(fuse_req_t req, const Node& node, fuse_file_info* fi,
       if (WantsWrite(fi)) return (void)fuse_reply_err(req, EACCES);
       PrefixView* prefix = PrefixOf(mount, node);
       if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-      file->commit = prefix->flat->PinCommitted();
+      // An open is bound to the last commit, and this inode is one commit's:
+      // an older one's is stale (the kernel looks the name up again and
+      // retries once; a client retries further).
+      if (!mount.OpenCommitted(*prefix, node.page, file->commit)) {
+        return (void)fuse_reply_err(req, ESTALE);
+      }
+      // One commit's pages never change: always cached.
+      fi->keep_cache = 1;
+      fi->direct_io = (fi->flags & O_DIRECT) != 0 ? 1 : 0;
+      file->cached = fi->direct_io == 0;
       break;
     }
   }
   fi->fh = reinterpret_cast<uint64_t>(file.get());
   int rc = created ? fuse_reply_create(req, created, fi) : fuse_reply_open(req, fi);
-  if (rc == 0) (void)file.release();  // owned by fh until release
+  if (rc == 0) {
+    (void)file.release();  // owned by fh until release
+  } else if (node.kind == NodeKind::kCommitted) {
+    mount.ReleaseCommitted(*PrefixOf(mount, node), node.page);
+  }
 }
 
 }  // namespace
@@ -128,15 +159,19 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t /*mode
     PrefixView* prefix = PrefixOf(mount, *dir);
     if (prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
     Node node{NodeKind::kPage, dir->prefix, *id};
+    Invalidations after;  // a new page reads as zeros, as before: only data's size
     if (prefix->flat->PageAllocated(*id)) {
       if (fi->flags & O_EXCL) return (void)fuse_reply_err(req, EEXIST);
     } else {
       ChangeHold role(*prefix, nullptr);
-      if (prefix->flat->CreatePage(*id)) NotifyGrew(mount, node);
+      mount.Changed(*prefix, 0, 0, prefix->flat->CreatePage(*id), after);
     }
     fuse_entry_param e;
     if (!EntryFor(mount, node, e)) return (void)fuse_reply_err(req, ENOENT);
-    OpenNode(req, node, fi, &e);
+    // OpenNode fills a copy of fi: the request's may be gone once this returns.
+    ReplyAfter(mount, std::move(after), [req, node, e, open = *fi]() mutable {
+      Handle(req, [&] { OpenNode(req, node, &open, &e); });
+    });
   });
 }
 
@@ -149,6 +184,8 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
       case NodeKind::kData: {
         // The reply points into the cache; the pins end after it is sent.
         PrefixView& prefix = *PrefixOf(mount, node);
+        // Counted before the engine is read (kernel_cache.h).
+        if (file.cached) mount.Served(InodeOf(node), static_cast<uint64_t>(off), size);
         FlatView::PinnedRead read;
         prefix.flat->ReadPinned(static_cast<uint64_t>(off), size, PinLimit(mount, prefix),
                                 ReadBuffer(size), read);
@@ -159,12 +196,14 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         const uint64_t ps = prefix.page_size;
         if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_buf(req, nullptr, 0);
         size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
+        if (file.cached) mount.Served(InodeOf(node), static_cast<uint64_t>(off), size);
         if (!prefix.flat->PageAllocated(node.page)) return (void)fuse_reply_err(req, ENOENT);
         uint8_t* buf = ReadBuffer(size);
         size_t n = prefix.flat->Read(node.page * ps + static_cast<uint64_t>(off), size, buf);
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       case NodeKind::kCommitted: {
+        if (file.cached) mount.Served(InodeOf(node), static_cast<uint64_t>(off), size);
         uint8_t* buf = ReadBuffer(size);
         size_t n = PrefixOf(mount, node)
                        ->flat->ReadCommitted(file.commit, static_cast<uint64_t>(off), size, buf);
@@ -196,16 +235,23 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
     const Node& node = file.node;
     const auto* bytes = reinterpret_cast<const uint8_t*>(buf);
     switch (node.kind) {
-      case NodeKind::kControl:
-        RunControl(mount, std::string_view(buf, size));
-        return (void)fuse_reply_write(req, size);
+      case NodeKind::kControl: {
+        Invalidations after;
+        RunControl(mount, std::string_view(buf, size), after);
+        return ReplyAfter(mount, std::move(after), [req, size] { fuse_reply_write(req, size); });
+      }
       case NodeKind::kData: {
         if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
         PrefixView& prefix = *PrefixOf(mount, node);
-        ChangeHold role(prefix, &file);
-        FlatView::WriteResult r = prefix.flat->Write(static_cast<uint64_t>(off), bytes, size);
-        if (r.grew) NotifyGrew(mount, node);
-        return (void)fuse_reply_write(req, r.bytes);
+        Invalidations after;
+        size_t n;
+        {
+          ChangeHold role(prefix, &file);
+          FlatView::WriteResult r = prefix.flat->Write(static_cast<uint64_t>(off), bytes, size);
+          n = r.bytes;
+          mount.Changed(prefix, static_cast<uint64_t>(off), n, r.grew, after);
+        }
+        return ReplyAfter(mount, std::move(after), [req, n] { fuse_reply_write(req, n); });
       }
       case NodeKind::kPage: {
         if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
@@ -213,11 +259,16 @@ void OpWrite(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size, o
         const uint64_t ps = prefix.page_size;
         if (static_cast<uint64_t>(off) >= ps) return (void)fuse_reply_err(req, EFBIG);
         size = std::min<size_t>(size, ps - static_cast<uint64_t>(off));
-        ChangeHold role(prefix, &file);
-        if (!prefix.flat->PageAllocated(node.page)) return (void)fuse_reply_err(req, ENOENT);
-        FlatView::WriteResult r =
-            prefix.flat->Write(node.page * ps + static_cast<uint64_t>(off), bytes, size);
-        return (void)fuse_reply_write(req, r.bytes);
+        Invalidations after;
+        size_t n;
+        {
+          ChangeHold role(prefix, &file);
+          if (!prefix.flat->PageAllocated(node.page)) return (void)fuse_reply_err(req, ENOENT);
+          const uint64_t at = node.page * ps + static_cast<uint64_t>(off);
+          n = prefix.flat->Write(at, bytes, size).bytes;
+          mount.Changed(prefix, at, n, false, after);
+        }
+        return ReplyAfter(mount, std::move(after), [req, n] { fuse_reply_write(req, n); });
       }
       default: return (void)fuse_reply_err(req, EACCES);
     }
@@ -232,26 +283,31 @@ void OpFsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_inf
   Handle(req, [&] {
     Mount& mount = MountOf(req);
     const Node& node = OpenFileOf(fi).node;
+    Invalidations after;
     if (node.kind == NodeKind::kData || node.kind == NodeKind::kPage) {
       // Nothing when a client holds the writer role: every write this handle
       // could make is committed already (the others are refused), and the
       // writer's half-done change is not this fsync's to commit.
-      mount.Commit(*PrefixOf(mount, node));
+      mount.Commit(*PrefixOf(mount, node), after);
     } else if (node.kind == NodeKind::kControl) {
-      mount.CommitAll();
+      mount.CommitAll(after);
     }
-    fuse_reply_err(req, 0);
+    ReplyErrAfter(mount, req, std::move(after));
   });
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   OpenFile* file = &OpenFileOf(fi);
+  Mount& mount = MountOf(req);
   if (file->node.kind == NodeKind::kData) {
-    Mount& mount = MountOf(req);
     try {
       if (PrefixView* prefix = PrefixOf(mount, file->node)) ReleaseWriter(mount, *prefix, file);
     } catch (...) {
       ErrnoForCurrentException();  // logged; the handle goes regardless
+    }
+  } else if (file->node.kind == NodeKind::kCommitted) {
+    if (PrefixView* prefix = PrefixOf(mount, file->node)) {
+      mount.ReleaseCommitted(*prefix, file->node.page);
     }
   }
   delete file;
@@ -266,6 +322,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
       return (void)fuse_reply_err(req, EPERM);  // modes and owners are the view's
     }
+    Invalidations after;
     if (to_set & FUSE_SET_ATTR_SIZE) {
       const uint64_t size = static_cast<uint64_t>(attr->st_size);
       switch (node->kind) {
@@ -274,7 +331,9 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
           if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
           PrefixView& prefix = *PrefixOf(mount, *node);
           ChangeHold role(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
-          if (size != prefix.flat->bytes() && prefix.flat->Resize(size)) NotifyGrew(mount, *node);
+          // Growing adds pages that read as zeros: only the size changes.
+          const bool grew = size != prefix.flat->bytes() && prefix.flat->Resize(size);
+          mount.Changed(prefix, 0, 0, grew, after);
           break;
         }
         case NodeKind::kPage: {
@@ -284,6 +343,8 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
           ChangeHold role(prefix, fi != nullptr ? &OpenFileOf(fi) : nullptr);
           // A page file is always one page long: truncating zeroes its tail.
           prefix.flat->ZeroPageTail(node->page, static_cast<uint32_t>(size));
+          mount.Changed(prefix, node->page * prefix.page_size + size, prefix.page_size - size,
+                        false, after);
           break;
         }
         case NodeKind::kStats:
@@ -294,7 +355,8 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     // Times (touch) are accepted and not stored: they follow writes and commits.
     struct stat st;
     if (!StatNode(mount, *node, st)) return (void)fuse_reply_err(req, ENOENT);
-    fuse_reply_attr(req, &st, AttrTimeout(*node));
+    ReplyAfter(mount, std::move(after),
+               [req, st, timeout = AttrTimeout(*node)] { fuse_reply_attr(req, &st, timeout); });
   });
 }
 
@@ -308,19 +370,24 @@ void OpFallocate(fuse_req_t req, fuse_ino_t /*ino*/, int mode, off_t off, off_t 
     if (mount.read_only()) return (void)fuse_reply_err(req, EROFS);
     if (off < 0 || len <= 0) return (void)fuse_reply_err(req, EINVAL);
     PrefixView& prefix = *PrefixOf(mount, node);
-    ChangeHold role(prefix, &file);
     const auto start = static_cast<uint64_t>(off);
     const auto length = static_cast<uint64_t>(len);
-    if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
-      NotifyFreed(mount, node.prefix, prefix.flat->Punch(start, length));
-    } else if (mode == 0) {
-      if (prefix.flat->Allocate(start, length)) NotifyGrew(mount, node);
-    } else if (mode == FALLOC_FL_KEEP_SIZE) {
-      prefix.flat->Allocate(start, length, /*keep_size=*/true);
-    } else {
-      return (void)fuse_reply_err(req, EOPNOTSUPP);
+    Invalidations after;
+    {
+      ChangeHold role(prefix, &file);
+      if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+        FreedNames(node.prefix, prefix.flat->Punch(start, length), after);
+        mount.Changed(prefix, start, length, false, after);
+      } else if (mode == 0) {
+        // New pages read as zeros, as before: only the size changes.
+        mount.Changed(prefix, 0, 0, prefix.flat->Allocate(start, length), after);
+      } else if (mode == FALLOC_FL_KEEP_SIZE) {
+        prefix.flat->Allocate(start, length, /*keep_size=*/true);
+      } else {
+        return (void)fuse_reply_err(req, EOPNOTSUPP);
+      }
     }
-    fuse_reply_err(req, 0);
+    ReplyErrAfter(mount, req, std::move(after));
   });
 }
 
@@ -333,9 +400,13 @@ void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     std::optional<PageId> id = ParsePageFileName(name);
     PrefixView* prefix = PrefixOf(mount, *dir);
     if (!id || prefix == nullptr) return (void)fuse_reply_err(req, ENOENT);
-    ChangeHold role(*prefix, nullptr);
-    prefix->flat->FreePage(*id);  // the page's id becomes free; data reads zeros there
-    fuse_reply_err(req, 0);
+    Invalidations after;
+    {
+      ChangeHold role(*prefix, nullptr);
+      prefix->flat->FreePage(*id);  // the page's id becomes free; data reads zeros there
+      mount.Changed(*prefix, *id * prefix->page_size, prefix->page_size, false, after);
+    }
+    ReplyErrAfter(mount, req, std::move(after));
   });
 }
 
@@ -360,20 +431,27 @@ void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/
       case kIoctlClaimWriter: {
         if (out_bufsz < sizeof(AnchorsArg)) return (void)fuse_reply_err(req, EINVAL);
         AnchorsArg out;
-        EncodeAnchors(ClaimWriter(mount, prefix, &file, fuse_req_ctx(req)->pid), out.bytes);
-        return (void)fuse_reply_ioctl(req, 0, &out, sizeof(out));
+        Invalidations after;
+        EncodeAnchors(ClaimWriter(mount, prefix, &file, fuse_req_ctx(req)->pid, after), out.bytes);
+        return ReplyAfter(mount, std::move(after),
+                          [req, out] { fuse_reply_ioctl(req, 0, &out, sizeof(out)); });
       }
       case kIoctlAllocate: {
         if (out_bufsz < sizeof(AllocArg)) return (void)fuse_reply_err(req, EINVAL);
         AllocArg out;
         AllocateIds(prefix, &file, out);
-        NotifyGrew(mount, file.node);
-        return (void)fuse_reply_ioctl(req, 0, &out, sizeof(out));
+        // The new pages read as zeros, as their free ids did: only the size.
+        Invalidations after;
+        mount.Changed(prefix, 0, 0, true, after);
+        return ReplyAfter(mount, std::move(after),
+                          [req, out] { fuse_reply_ioctl(req, 0, &out, sizeof(out)); });
       }
       case kIoctlCommit: {
         if (in_bufsz < sizeof(AnchorsArg)) return (void)fuse_reply_err(req, EINVAL);
-        WriterCommit(prefix, &file, DecodeAnchors(static_cast<const uint8_t*>(in_buf)));
-        return (void)fuse_reply_ioctl(req, 0, nullptr, 0);
+        Invalidations after;
+        WriterCommit(mount, prefix, &file, DecodeAnchors(static_cast<const uint8_t*>(in_buf)),
+                     after);
+        return ReplyAfter(mount, std::move(after), [req] { fuse_reply_ioctl(req, 0, nullptr, 0); });
       }
       default: return (void)fuse_reply_err(req, ENOTTY);
     }

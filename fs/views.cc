@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 
 #include "pager/volume/superblock.h"
 #include "pager/volume/volume.h"
@@ -150,9 +152,18 @@ std::string RenderStats(Mount& mount) {
   j.Num("pid", static_cast<uint64_t>(::getpid()));
   j.Str("root", mount.options().root);
   j.Bool("read_only", mount.read_only());
-  j.Str("kernel_cache", "bypassed (direct_io on data and pages)");
   j.Num("budget", mount.cache_size());
   j.Num("resident", total.resident_bytes);
+  // The budget's two parts: the daemon's pools (resident above, within
+  // pool_budget) and what the kernel may hold of data, pages/ and committed
+  // (an upper bound: pages served since they were last invalidated).
+  j.Num("pool_budget", mount.pool_budget());
+  const KernelCacheStats k = mount.kernel_cache_stats();
+  j.Begin("kernel_cache");
+  j.Num("bytes", k.bytes).Num("limit", k.limit).Num("files", k.files);
+  j.Num("evictions", k.evictions).Num("evicted_bytes", k.evicted_bytes);
+  j.Num("invalidated_bytes", k.invalidated_bytes);
+  j.End();
   j.Num("hits", total.hits);
   j.Num("misses", total.misses);
   j.Num("evictions", total.evictions);
@@ -204,6 +215,14 @@ std::string RenderStats(Mount& mount) {
 }
 
 std::string RenderInfo(PrefixView& prefix) {
+  std::string writer;
+  {
+    SharedLock lock(prefix.role_mu);
+    writer = prefix.writer_name;  // "" when no client writes
+  }
+  // A rollback replaces the Volume: read it under the op lock (after the
+  // role lock is let go, the order changes take them in).
+  std::shared_lock<std::shared_mutex> op(prefix.store->heap().op_lock());
   Volume& volume = prefix.store->volume();
   Superblock sb = volume.committed();
   char magic[9] = {0};
@@ -219,10 +238,7 @@ std::string RenderInfo(PrefixView& prefix) {
   j.Num("epoch", sb.epoch);
   j.Bool("read_only", volume.read_only());
   j.Bool("failed", volume.failed());
-  {
-    SharedLock lock(prefix.role_mu);
-    j.Str("writer", prefix.writer_name);  // "" when no client writes
-  }
+  j.Str("writer", writer);
   j.Begin("superblock");
   j.Str("magic", magic);
   j.Num("format_version", sb.format_version);

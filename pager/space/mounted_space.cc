@@ -11,16 +11,6 @@
 
 namespace pagefs {
 
-namespace {
-
-int OpenOrThrow(const std::string& path, int flags, const std::string& what) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw Error::FromErrno(errno, what + " " + path);
-  return fd;
-}
-
-}  // namespace
-
 SpaceInfo MountedSpace::AskInfo(int fd) const {
   SpaceInfoArg arg;
   if (Request(fd, kIoctlSpaceInfo, &arg) != 0) {
@@ -84,7 +74,15 @@ MountedSpace::MountedSpace(Env& env, const std::string& dir, const std::string& 
 
 int MountedSpace::OpenCommitted(CommittedHeader& header) const {
   const std::string path = dir_ + "/committed";
-  int fd = OpenOrThrow(path, O_RDONLY, "open");
+  // Each commit's file is its own inode: an open that meets an older commit's
+  // (a commit landed between the kernel's lookup and the open) fails with
+  // ESTALE after the kernel's one retry; the next look finds the newer one.
+  int fd;
+  for (int attempt = 0;; ++attempt) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 || errno != ESTALE || attempt == 100) break;
+  }
+  if (fd < 0) throw Error::FromErrno(errno, "open " + path);
   uint8_t raw[CommittedHeader::kBytes];
   ssize_t n;
   do {

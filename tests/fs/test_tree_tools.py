@@ -22,8 +22,10 @@ TOOL_TIMEOUT = 60
 # What tools may say about files that change or go while a writer works. A
 # committed file keeps the commit it was opened at (docs/mount.md, Readers):
 # never ESTALE.
+# committed is a new file at each commit (docs/mount.md): cp may see it replaced.
 VANISHED = ("file changed as we read it", "File removed before we read it",
-            "No such file or directory", "Exiting with failure status")
+            "No such file or directory", "Exiting with failure status",
+            "as it was replaced while being copied")
 
 
 def store_state(m, prefix="data"):

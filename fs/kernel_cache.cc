@@ -1,0 +1,143 @@
+#include "fs/kernel_cache.h"
+
+#include <algorithm>
+
+namespace pagefs::fs {
+
+KernelCache::KernelCache(uint32_t kernel_page_size)
+    : kernel_page_(kernel_page_size),
+      pages_per_chunk_(
+          static_cast<uint32_t>(std::clamp<uint64_t>(kChunkBytes / kernel_page_size, 1, 256))) {}
+
+void KernelCache::SetLimit(uint64_t bytes, Invalidations& evict) {
+  MutexLock lock(mu_);
+  limit_ = bytes;
+  EvictLocked(evict);
+}
+
+void KernelCache::Served(fuse_ino_t ino, uint64_t off, uint64_t len, Invalidations& evict) {
+  if (len == 0) return;
+  MutexLock lock(mu_);
+  File& file = files_[ino];
+  const uint64_t first = off / kernel_page_;
+  const uint64_t last = (off + len - 1) / kernel_page_;
+  for (uint64_t page = first; page <= last; ++page) {
+    const uint64_t index = page / pages_per_chunk_;
+    auto [it, fresh] = file.try_emplace(index);
+    Chunk& chunk = it->second;
+    if (fresh) {
+      chunk.age = by_age_.insert(by_age_.end(), {ino, index});
+    } else if (std::next(chunk.age) != by_age_.end()) {
+      by_age_.splice(by_age_.end(), by_age_, chunk.age);  // served again: youngest
+    }
+    const size_t bit = page % pages_per_chunk_;
+    if (!chunk.pages.test(bit)) {
+      chunk.pages.set(bit);
+      ++pages_;
+    }
+  }
+  EvictLocked(evict);
+}
+
+void KernelCache::EvictLocked(Invalidations& evict) {
+  while (pages_ * kernel_page_ > limit_ && !by_age_.empty()) {
+    const auto [ino, index] = by_age_.front();
+    auto file = files_.find(ino);
+    auto it = file->second.find(index);
+    evicted_pages_ += it->second.pages.count();
+    ++evictions_;
+    evict.push_back(
+        {ino, static_cast<int64_t>(index * kChunkBytes), static_cast<int64_t>(kChunkBytes), {}});
+    DropChunkLocked(ino, file->second, it);
+    if (file->second.empty()) files_.erase(file);
+  }
+}
+
+void KernelCache::DropChunkLocked(fuse_ino_t /*ino*/, File& file, File::iterator it) {
+  pages_ -= it->second.pages.count();
+  by_age_.erase(it->second.age);
+  file.erase(it);
+}
+
+void KernelCache::Changed(fuse_ino_t ino, uint64_t off, uint64_t len, uint64_t page,
+                          Invalidations& out) {
+  if (len == 0) return;
+  MutexLock lock(mu_);
+  auto file = files_.find(ino);
+  if (file == files_.end()) return;
+  // Whole pages of the file: the kernel keeps none of a page partly.
+  const uint64_t unit = std::max<uint64_t>(page, kernel_page_);
+  const uint64_t begin = off / unit * unit;
+  const uint64_t end = (off + len + unit - 1) / unit * unit;
+  bool held = false;
+  for (uint64_t p = begin / kernel_page_; p < end / kernel_page_; ++p) {
+    auto it = file->second.find(p / pages_per_chunk_);
+    if (it == file->second.end()) {
+      p = (p / pages_per_chunk_ + 1) * pages_per_chunk_ - 1;  // skip the chunk
+      continue;
+    }
+    const size_t bit = p % pages_per_chunk_;
+    if (!it->second.pages.test(bit)) continue;
+    held = true;
+    it->second.pages.reset(bit);
+    --pages_;
+    ++invalidated_pages_;
+    if (it->second.pages.none()) DropChunkLocked(ino, file->second, it);
+  }
+  if (file->second.empty()) files_.erase(file);
+  if (held) {
+    out.push_back({ino, static_cast<int64_t>(begin), static_cast<int64_t>(end - begin), {}});
+  }
+}
+
+std::vector<fuse_ino_t> KernelCache::FilesIn(fuse_ino_t first, fuse_ino_t last) {
+  MutexLock lock(mu_);
+  std::vector<fuse_ino_t> out;
+  for (auto it = files_.lower_bound(first); it != files_.end() && it->first <= last; ++it) {
+    out.push_back(it->first);
+  }
+  return out;
+}
+
+bool KernelCache::Holds(fuse_ino_t ino, uint64_t off, uint64_t len) {
+  if (len == 0) return false;
+  MutexLock lock(mu_);
+  auto file = files_.find(ino);
+  if (file == files_.end()) return false;
+  for (uint64_t p = off / kernel_page_; p <= (off + len - 1) / kernel_page_; ++p) {
+    auto it = file->second.find(p / pages_per_chunk_);
+    if (it != file->second.end() && it->second.pages.test(p % pages_per_chunk_)) return true;
+  }
+  return false;
+}
+
+void KernelCache::Forget(fuse_ino_t ino, Invalidations& out) {
+  MutexLock lock(mu_);
+  auto file = files_.find(ino);
+  if (file == files_.end()) return;
+  while (!file->second.empty()) {
+    invalidated_pages_ += file->second.begin()->second.pages.count();
+    DropChunkLocked(ino, file->second, file->second.begin());
+  }
+  files_.erase(file);
+  out.push_back({ino, 0, 0, {}});
+}
+
+uint64_t KernelCache::bytes() const {
+  MutexLock lock(mu_);
+  return pages_ * kernel_page_;
+}
+
+KernelCacheStats KernelCache::stats() const {
+  MutexLock lock(mu_);
+  KernelCacheStats s;
+  s.bytes = pages_ * kernel_page_;
+  s.limit = limit_;
+  s.files = files_.size();
+  s.evicted_bytes = evicted_pages_ * kernel_page_;
+  s.evictions = evictions_;
+  s.invalidated_bytes = invalidated_pages_ * kernel_page_;
+  return s;
+}
+
+}  // namespace pagefs::fs

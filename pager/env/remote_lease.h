@@ -60,4 +60,8 @@ class RemoteLease final : public WriterLock {
 // The holder name of this process: "HOST:PID".
 std::string LeaseHolderName();
 
+// The lease duration PAGEFS_LEASE_SECONDS asks for (1 to 86400), else 30 s.
+// Throws Error(kInvalidArgument) naming the variable for another value.
+std::chrono::seconds LeaseDurationFrom(const EnvLookup& lookup);
+
 }  // namespace pagefs

@@ -110,7 +110,8 @@ class Collector {
                                             ", which is missing: the store is damaged");
     }
     if (c->epoch != head_.epoch) {
-      throw Error(ErrorCode::kCorruption, client_.Describe(head_.commit) + " does not hold the commit " +
+      throw Error(ErrorCode::kCorruption, client_.Describe(head_.commit) +
+                                              " does not hold the commit " +
                                               client_.Describe(kRemoteHeadObject) + " names");
     }
     report_.head_epoch = head_.epoch;
@@ -181,8 +182,8 @@ class Collector {
       if (it == segments_.end() || it->second.size <= sizeof kRemoteSegmentMagic) continue;
       uint64_t live = 0;
       for (const auto& f : list) live += f.second.length;
-      const double share =
-          static_cast<double>(live) / static_cast<double>(it->second.size - sizeof kRemoteSegmentMagic);
+      const double share = static_cast<double>(live) /
+                           static_cast<double>(it->second.size - sizeof kRemoteSegmentMagic);
       if (share < options_.compact_below) {
         sparse.push_back(segment);
         live_total += live;
@@ -219,8 +220,8 @@ class Collector {
       const std::string name = RemoteSegmentName(sparse[i]);
       const std::string object = client_.Get(name);
       for (const auto& [slot, loc] : frames[sparse[i]]) {
-        const std::string where = "slot " + std::to_string(slot) + " in " +
-                                  client_.Describe(name) + " at byte " + std::to_string(loc.offset);
+        const std::string where = "slot " + std::to_string(slot) + " in " + client_.Describe(name) +
+                                  " at byte " + std::to_string(loc.offset);
         if (uint64_t{loc.offset} + loc.length > object.size() ||
             FrameChecksum(slot, object.data() + loc.offset, loc.length) != loc.checksum) {
           throw Error(ErrorCode::kCorruption,
@@ -246,8 +247,8 @@ class Collector {
                                         " already exists: another writer uses this prefix");
     }
     const RemoteHead moved{next.epoch, commit_name};
-    PutResult r = client_.Put(kRemoteHeadObject, EncodeRemoteHead(moved), PutCondition::kIfMatch,
-                              head_etag_);
+    PutResult r =
+        client_.Put(kRemoteHeadObject, EncodeRemoteHead(moved), PutCondition::kIfMatch, head_etag_);
     if (!r.written) {
       throw Error(ErrorCode::kBusy, client_.Describe(kRemoteHeadObject) +
                                         " was moved by another writer during compaction; "

@@ -54,9 +54,9 @@ struct GcReport {
   uint64_t objects = 0, bytes = 0;  // listed under the prefix
   uint64_t commits_kept = 0, segments_kept = 0;
   uint64_t commits_deleted = 0, segments_deleted = 0;
-  uint64_t objects_deleted = 0, bytes_deleted = 0;  // reclaimed (would be, when dry)
+  uint64_t objects_deleted = 0, bytes_deleted = 0;      // reclaimed (would be, when dry)
   uint64_t objects_too_young = 0, bytes_too_young = 0;  // unreferenced, within min_age
-  uint64_t other_objects = 0;  // names pagefs does not make: left alone
+  uint64_t other_objects = 0;                           // names pagefs does not make: left alone
   // Compaction.
   uint64_t segments_compacted = 0, bytes_compacted = 0;  // rewritten, their object bytes
   uint64_t segments_written = 0, bytes_written = 0;

@@ -31,8 +31,8 @@ py::dict ReportDict(const GcReport& r) {
   d["bytes_compacted"] = r.bytes_compacted;
   d["segments_written"] = r.segments_written;
   d["bytes_written"] = r.bytes_written;
-  d["compaction_commit"] =
-      r.compaction_commit.empty() ? py::object(py::none()) : py::object(py::str(r.compaction_commit));
+  d["compaction_commit"] = r.compaction_commit.empty() ? py::object(py::none())
+                                                       : py::object(py::str(r.compaction_commit));
   d["notes"] = r.notes;
   return d;
 }
@@ -74,8 +74,7 @@ void BindGc(py::module_& m) {
   m.def("_gc", &GcPy, py::arg("remote"), py::arg("prefix"), py::arg("dry_run") = false,
         py::arg("compact") = true, py::arg("min_age") = double(defaults.min_age.count()),
         py::arg("retention") = double(defaults.retention.count()),
-        py::arg("compact_below") = defaults.compact_below,
-        py::arg("progress") = py::none(),
+        py::arg("compact_below") = defaults.compact_below, py::arg("progress") = py::none(),
         "Garbage step and compaction of the remote store REMOTE/PREFIX; returns the report as a "
         "dict (pager/remote_gc.h).");
 }

@@ -168,7 +168,8 @@ TEST_F(RemoteGcTest, CompactionRewritesSparseSegmentsUnderTheNextEpoch) {
   EXPECT_GE(next.segments_deleted, 1u);
   Writer w(*client_, false);
   EXPECT_EQ(PageBytes(kept[1], 2), Page(w.volume, kept[1]));
-  for (size_t i = 2; i < kept.size(); ++i) ASSERT_EQ(PageBytes(kept[i], 1), Page(w.volume, kept[i]));
+  for (size_t i = 2; i < kept.size(); ++i)
+    ASSERT_EQ(PageBytes(kept[i], 1), Page(w.volume, kept[i]));
 }
 
 TEST_F(RemoteGcTest, CompactionVerifiesEveryFrameAndPublishesNothingOnAMismatch) {

@@ -17,15 +17,17 @@ TEST(RemoteObjectsTest, NamesRoundTripAndOthersAreNotOurs) {
   EXPECT_EQ(0x1000000ffULL, ParseRemoteSegmentName("seg/00000001000000ff"));
   EXPECT_EQ("commit/000000000000000c-0000abcd", RemoteCommitName(12, 0xabcd));
   EXPECT_EQ(12u, ParseRemoteCommitName("commit/000000000000000c-0000abcd"));
-  for (const char* other : {"seg/1", "seg/00000001000000fg", "segs/00000001000000ff", "head",
-                            "commit/000000000000000c_0000abcd", "commit/000000000000000c-0000abcd.tmp"}) {
+  for (const char* other :
+       {"seg/1", "seg/00000001000000fg", "segs/00000001000000ff", "head",
+        "commit/000000000000000c_0000abcd", "commit/000000000000000c-0000abcd.tmp"}) {
     EXPECT_FALSE(ParseRemoteSegmentName(other)) << other;
     EXPECT_FALSE(ParseRemoteCommitName(other)) << other;
   }
 }
 
 TEST(RemoteObjectsTest, WhatRemoteTierPublishesDecodesAndDamageIsNamed) {
-  std::unique_ptr<S3Client> client = S3Client::Connect(SeaweedServer::Shared().NewPrefix("objects"));
+  std::unique_ptr<S3Client> client =
+      S3Client::Connect(SeaweedServer::Shared().NewPrefix("objects"));
   RemoteTier tier(*client, 4096);
   for (SlotId s = 2; s < 10; ++s) tier.Write(s, PageBytes(s, 1).data());
   tier.Sync();

@@ -35,7 +35,8 @@ class Collector {
       : client_(client),
         options_(options),
         progress_(progress),
-        now_ms_(options.now_ms != 0 ? options.now_ms : WallMs()) {
+        now_ms_(options.now_ms != 0 ? options.now_ms : WallMs()),
+        min_age_(options.min_age) {
     const S3Config& c = client_.config();
     report_.store = "s3://" + c.location.bucket + "/" + c.location.prefix + " (" + c.endpoint + ")";
     report_.dry_run = options.dry_run;
@@ -44,7 +45,15 @@ class Collector {
   GcReport Run() {
     // The lease first: no writer can then publish while we list and compact.
     std::unique_ptr<RemoteLease> lease;
-    if (options_.compact && !options_.dry_run) lease = TakeLease();
+    if (options_.compact && !options_.dry_run) {
+      lease = TakeLease();
+    } else if (std::optional<LeaseState> live = ReadLease(client_);
+               live && live->expires_ms > now_ms_ && min_age_ < kLiveWriterMinAge) {
+      min_age_ = kLiveWriterMinAge;
+      report_.notes.push_back("a writer is live (" + live->holder + "): nothing younger than " +
+                              std::to_string(kLiveWriterMinAge.count() / 60) +
+                              " minutes is deleted, whatever min_age says");
+    }
     List();
     if (!ReadHead()) {
       report_.notes.push_back("no head: the prefix holds no committed store");
@@ -288,7 +297,7 @@ class Collector {
   }
 
   bool Young(const ObjectInfo& o) const {
-    return o.last_modified_ms == 0 || o.last_modified_ms > now_ms_ - Ms(options_.min_age);
+    return o.last_modified_ms == 0 || o.last_modified_ms > now_ms_ - Ms(min_age_);
   }
 
   void Collect() {
@@ -339,6 +348,7 @@ class Collector {
   const GcOptions& options_;
   const GcProgressFn& progress_;
   const int64_t now_ms_;
+  std::chrono::seconds min_age_;  // options.min_age, or more beside a live writer
   GcReport report_;
   std::map<uint64_t, ObjectInfo> segments_;
   std::map<std::string, ObjectInfo> commits_;

@@ -16,7 +16,8 @@
 // options.min_age is deleted: a live writer's segments and commit of a
 // commit not yet published are young. Commit objects go before segments, so
 // every commit object left has all its segments. It runs beside a live
-// writer. A crash at any instant leaves the head's commit whole.
+// writer, and then deletes nothing younger than kLiveWriterMinAge whatever
+// min_age says. A crash at any instant leaves the head's commit whole.
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,10 @@
 #include "pager/tier/remote/s3_client.h"
 
 namespace pagefs {
+
+// The least age of what a garbage step deletes while another writer holds
+// the lease (its uploads for a commit not yet published are in the bucket).
+inline constexpr std::chrono::seconds kLiveWriterMinAge{15 * 60};
 
 struct GcOptions {
   bool dry_run = false;  // report what would be done; change nothing

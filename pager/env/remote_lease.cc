@@ -49,6 +49,19 @@ std::string LeaseHolderName() {
   return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(::getpid());
 }
 
+std::optional<LeaseState> ReadLease(S3Client& client) {
+  std::string body;
+  try {
+    body = client.Get(RemoteLease::kObject);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kNotFound) return std::nullopt;
+    throw;
+  }
+  LeaseState state;
+  if (!ParseLease(body, state.holder, state.expires_ms)) return std::nullopt;
+  return state;
+}
+
 std::chrono::seconds LeaseDurationFrom(const EnvLookup& lookup) {
   std::optional<std::string> s = lookup("PAGEFS_LEASE_SECONDS");
   if (!s) return std::chrono::seconds(30);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -56,6 +57,15 @@ class RemoteLease final : public WriterLock {
   std::string etag_ GUARDED_BY(mu_);
   std::unique_ptr<std::thread> renewer_;
 };
+
+// A lease as it stands in the bucket.
+struct LeaseState {
+  std::string holder;
+  int64_t expires_ms = 0;  // milliseconds since 1970, UTC
+};
+// The lease of client's prefix, or nullopt when there is none (or it is not
+// a lease object). S3 errors as S3Client's.
+std::optional<LeaseState> ReadLease(S3Client& client);
 
 // The holder name of this process: "HOST:PID".
 std::string LeaseHolderName();

@@ -493,10 +493,8 @@ def _gc(args: argparse.Namespace) -> int:
         report = pagefs.gc(args.remote, args.prefix, dry_run=args.dry_run, compact=args.compact,
                            min_age=min_age, retention=retention,
                            compact_below=args.compact_below, progress=bar)
-    except (ValueError, pagefs.LockedError) as e:
-        return _fail(f"gc: {e}", CHECK_ERROR)
-    except FileNotFoundError as e:
-        return _fail(f"gc: {e}", CHECK_ERROR)
+    except (ValueError, pagefs.LockedError, FileNotFoundError, PermissionError) as e:
+        return _fail(f"gc: {e}", CHECK_ERROR)  # nothing was done
     except (OSError, pagefs.Error) as e:
         return _fail(f"gc: {e} (the store stays readable at its last commit; run gc again)", 1)
     finally:

@@ -85,14 +85,15 @@ RemoteHead DecodeRemoteHead(const std::string& bytes, const std::string& what) {
   return head;
 }
 
-std::string EncodeRemoteCommit(const RemoteCommit& commit) {
+std::string EncodeRemoteCommit(uint64_t epoch, std::string_view record, uint32_t slot_size,
+                               const RemoteSlotMap& slots) {
   std::string out(kCommitMagic, sizeof kCommitMagic);
-  Put<uint64_t>(out, commit.epoch);
-  Put<uint32_t>(out, static_cast<uint32_t>(commit.record.size()));
-  out += commit.record;
-  Put<uint32_t>(out, commit.slot_size);
-  Put<uint64_t>(out, commit.slots.size());
-  for (const auto& [slot, loc] : commit.slots) {
+  Put<uint64_t>(out, epoch);
+  Put<uint32_t>(out, static_cast<uint32_t>(record.size()));
+  out += record;
+  Put<uint32_t>(out, slot_size);
+  Put<uint64_t>(out, slots.size());
+  for (const auto& [slot, loc] : slots) {
     Put<uint64_t>(out, slot);
     Put<uint64_t>(out, loc.segment);
     Put<uint32_t>(out, loc.offset);

@@ -1,7 +1,7 @@
-// The objects of a remote store, decoded for tools that read a bucket
-// without opening a tier (the garbage step and compaction, remote_gc.h):
+// The objects of a remote store, encoded and decoded for what reads a bucket
+// (RemoteTier, and the garbage step and compaction, remote_gc.h):
 // names (seg/..., commit/...), the head record and commit objects, as
-// docs/remote_format.md lays them out. RemoteTier writes the same bytes.
+// docs/remote_format.md lays them out.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +51,11 @@ std::string EncodeRemoteHead(const RemoteHead& head);
 // Throws Error(kCorruption) naming what for bytes that are not a head record.
 RemoteHead DecodeRemoteHead(const std::string& bytes, const std::string& what);
 
-std::string EncodeRemoteCommit(const RemoteCommit& commit);
+std::string EncodeRemoteCommit(uint64_t epoch, std::string_view record, uint32_t slot_size,
+                               const RemoteSlotMap& slots);
+inline std::string EncodeRemoteCommit(const RemoteCommit& c) {
+  return EncodeRemoteCommit(c.epoch, c.record, c.slot_size, c.slots);
+}
 // Throws Error(kCorruption) naming what for a damaged or truncated object.
 RemoteCommit DecodeRemoteCommit(const std::string& bytes, const std::string& what);
 

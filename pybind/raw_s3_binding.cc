@@ -55,6 +55,7 @@ void BindRawS3(py::module_& m) {
               objects = c.List(name_prefix);
             }
             std::vector<std::tuple<std::string, uint64_t>> out;
+            out.reserve(objects.size());
             for (const ObjectInfo& o : objects) out.emplace_back(o.name, o.size);
             return out;
           },

@@ -172,6 +172,8 @@ void BindHash(py::module_& m);
 void BindListIterator(py::module_& m);
 // check_binding.cc: `pagefs check`
 void BindCheck(py::module_& m);
+// gc_binding.cc: `pagefs gc`, pagefs.gc()
+void BindGc(py::module_& m);
 // raw_s3_binding.cc: the bare S3 client, for scripts/bench_remote.py only
 void BindRawS3(py::module_& m);
 

@@ -13,6 +13,7 @@ PYBIND11_MODULE(_core, m) {
   pagefs::py_binding::BindListIterator(m);
   pagefs::py_binding::BindHash(m);
   pagefs::py_binding::BindCheck(m);
+  pagefs::py_binding::BindGc(m);
   pagefs::py_binding::BindRawS3(m);
   m.def(
       "parse_size",

@@ -39,16 +39,7 @@ RemoteEnv::RemoteEnv(Env& local, const std::string& url, const std::string& stor
       dir_suffix_("/" + store_prefix),
       client_(S3Client::Connect(ConfigFor(url, store_prefix, lookup), retry)),
       cache_capacity_(local_cache_size) {
-  if (std::optional<std::string> s = lookup("PAGEFS_LEASE_SECONDS")) {
-    try {
-      const long long n = std::stoll(*s);
-      if (n < 1 || n > 86400) throw std::out_of_range("");
-      lease_duration_ = std::chrono::seconds(n);
-    } catch (const std::exception&) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "invalid PAGEFS_LEASE_SECONDS '" + *s + "': expected seconds from 1 to 86400");
-    }
-  }
+  lease_duration_ = LeaseDurationFrom(lookup);
   // Asked at once, so that a wrong endpoint, bucket or key fails the open
   // with its own message rather than the first commit.
   try {

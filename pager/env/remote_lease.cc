@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <optional>
 
 #include "pager/util/error.h"
 #include "pager/util/fork_guard.h"
@@ -46,6 +47,32 @@ std::string LeaseHolderName() {
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(::getpid());
+}
+
+std::optional<LeaseState> ReadLease(S3Client& client) {
+  std::string body;
+  try {
+    body = client.Get(RemoteLease::kObject);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kNotFound) return std::nullopt;
+    throw;
+  }
+  LeaseState state;
+  if (!ParseLease(body, state.holder, state.expires_ms)) return std::nullopt;
+  return state;
+}
+
+std::chrono::seconds LeaseDurationFrom(const EnvLookup& lookup) {
+  std::optional<std::string> s = lookup("PAGEFS_LEASE_SECONDS");
+  if (!s) return std::chrono::seconds(30);
+  try {
+    const long long n = std::stoll(*s);
+    if (n < 1 || n > 86400) throw std::out_of_range("");
+    return std::chrono::seconds(n);
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "invalid PAGEFS_LEASE_SECONDS '" + *s + "': expected seconds from 1 to 86400");
+  }
 }
 
 std::string RemoteLease::Body(int64_t expires_ms) const {

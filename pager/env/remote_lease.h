@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -57,7 +58,20 @@ class RemoteLease final : public WriterLock {
   std::unique_ptr<std::thread> renewer_;
 };
 
+// A lease as it stands in the bucket.
+struct LeaseState {
+  std::string holder;
+  int64_t expires_ms = 0;  // milliseconds since 1970, UTC
+};
+// The lease of client's prefix, or nullopt when there is none (or it is not
+// a lease object). S3 errors as S3Client's.
+std::optional<LeaseState> ReadLease(S3Client& client);
+
 // The holder name of this process: "HOST:PID".
 std::string LeaseHolderName();
+
+// The lease duration PAGEFS_LEASE_SECONDS asks for (1 to 86400), else 30 s.
+// Throws Error(kInvalidArgument) naming the variable for another value.
+std::chrono::seconds LeaseDurationFrom(const EnvLookup& lookup);
 
 }  // namespace pagefs

@@ -18,6 +18,7 @@ from ._dict import Dict
 from ._list import List
 from ._set import Set
 from ._tuple import Tuple
+from ._gc import gc
 from ._store import (
     Root,
     Store,
@@ -63,6 +64,7 @@ __all__ = [
     "Store",
     "close",
     "commit",
+    "gc",
     "get_cache_size",
     "get_store",
     "init",

@@ -4,6 +4,8 @@
     pagefs umount MOUNTPOINT [-l]
     pagefs check ROOT [PREFIX] [--json] [--quiet]
     pagefs ls ROOT [PREFIX] [--nested] [--json]
+    pagefs gc s3://BUCKET[/PATH] --prefix NAME [--dry-run] [--no-compact] [--min-age 1h]
+              [--retention 1h] [--compact-below 0.5] [--json] [--quiet]
     pagefs ROOT MOUNTPOINT -o OPTIONS        (the form mount.fuse3 runs for an
                                               /etc/fstab line of type fuse.pagefs)
 
@@ -29,6 +31,11 @@ last commit, opened read-only (so beside a writer too); on a mountpoint it
 reads through the mount. ``--nested`` walks
 each collection and counts the collections and values inside it. Exit
 status: 0, or 2 when a root or prefix cannot be opened.
+
+``gc`` deletes the objects of a remote store that no kept commit references
+and compacts its sparse segments (pager/remote_gc.h, pagefs.gc()). Exit
+status: 0, 1 when it failed midway (the store stays readable), 2 for a usage
+error, a store that cannot be reached, or a live writer when compacting.
 """
 
 from __future__ import annotations
@@ -399,6 +406,108 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- pagefs gc
+
+
+class _GcBar:
+    """One line on stderr, redrawn at most every 0.1 s: the phase and its count."""
+
+    _NOUNS = {"list": "objects listed", "read": "commits read", "compact": "segments rewritten",
+              "delete": "objects deleted"}
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.last = 0.0
+        self.width = 0
+        self.phase = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        noun = self._NOUNS.get(phase, phase)
+        if not self.tty:  # plain lines: one as each phase ends
+            if done == total:
+                print(f"{PROG} gc: {phase}: {done} {noun}", file=sys.stderr, flush=True)
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < total and phase == self.phase:
+            return
+        self.last, self.phase = now, phase
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        line = f"gc: {phase:<8} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {noun}"
+        self.width = max(self.width, len(line))
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.tty and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _bytes_text(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def _gc_summary(r: dict) -> list[str]:
+    would = "would be " if r["dry_run"] else ""
+    lines = [f"{r['store']}: head epoch {r['head_epoch']} ({r['head_commit'] or 'no head'})"]
+    lines.append(
+        f"  reclaimed{' (dry run)' if r['dry_run'] else ''}: {r['objects_deleted']} objects, "
+        f"{_bytes_text(r['bytes_deleted'])} ({r['commits_deleted']} commits, "
+        f"{r['segments_deleted']} segments {would}deleted)"
+    )
+    lines.append(
+        f"  compacted: {r['segments_compacted']} segments ({_bytes_text(r['bytes_compacted'])}) "
+        f"{would}rewritten into {r['segments_written']} ({_bytes_text(r['bytes_written'])})"
+        + (f", commit {r['compaction_commit']}" if r["compaction_commit"] else "")
+    )
+    lines.append(
+        f"  kept: {r['commits_kept']} commits, {r['segments_kept']} segments; "
+        f"{r['objects_too_young']} unreferenced objects ({_bytes_text(r['bytes_too_young'])}) "
+        "younger than --min-age"
+    )
+    if r["compaction_commit"] or r["segments_compacted"]:
+        lines.append("  note: the segments compaction replaced are reclaimed by a gc after --retention")
+    for note in r["notes"]:
+        lines.append(f"  note: {note}")
+    return lines
+
+
+def _gc(args: argparse.Namespace) -> int:
+    try:
+        import pagefs
+    except ImportError as e:
+        return _fail(f"gc needs the compiled pagefs package: {e}", CHECK_ERROR)
+    from pagefs import _gc as gc_module
+
+    try:
+        min_age = gc_module.parse_duration(args.min_age, "--min-age")
+        retention = gc_module.parse_duration(args.retention, "--retention")
+    except ValueError as e:
+        return _fail(f"gc: {e}", CHECK_ERROR)
+    bar = None if args.quiet or args.json_output else _GcBar(sys.stderr.isatty())
+    try:
+        report = pagefs.gc(args.remote, args.prefix, dry_run=args.dry_run, compact=args.compact,
+                           min_age=min_age, retention=retention,
+                           compact_below=args.compact_below, progress=bar)
+    except (ValueError, pagefs.LockedError, FileNotFoundError, PermissionError) as e:
+        return _fail(f"gc: {e}", CHECK_ERROR)  # nothing was done
+    except (OSError, pagefs.Error) as e:
+        return _fail(f"gc: {e} (the store stays readable at its last commit; run gc again)", 1)
+    finally:
+        if bar is not None:
+            bar.clear()
+    if args.json_output:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print("\n".join(_gc_summary(report)))
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not usage + error
         self.exit(2, f"{self.prog}: {message} (see {PROG} --help)\n")
@@ -457,10 +566,35 @@ def _parser() -> argparse.ArgumentParser:
                     help="count the collections and values inside each collection (reads them all)")
     ls.add_argument("--json", dest="json_output", action="store_true", help="print the listing as JSON")
     ls.set_defaults(run=_ls)
+
+    g = sub.add_parser(
+        "gc",
+        help="delete a remote store's unreferenced objects and compact its sparse segments",
+        description="Deletes the objects of the remote store REMOTE --prefix NAME that neither the "
+        "head nor a kept commit references (commits that were the head within --retention are "
+        "kept; nothing younger than --min-age is deleted), and rewrites segments whose live share "
+        "is below --compact-below into new ones under a new commit. Compaction takes the writer's "
+        "lease (it fails when a writer is live: --no-compact runs beside one). Exit status: 0, 1 "
+        "when it failed midway (the store stays readable), 2 for a usage or open error.",
+    )
+    g.add_argument("remote", help="s3://BUCKET[/PATH], as given to init(remote=...)")
+    g.add_argument("--prefix", required=True, help="the store's prefix")
+    g.add_argument("-n", "--dry-run", action="store_true", help="report what would be done; change nothing")
+    g.add_argument("--no-compact", dest="compact", action="store_false",
+                   help="only the garbage step (runs beside a live writer)")
+    g.add_argument("--min-age", default="1h", metavar="AGE",
+                   help="delete nothing younger (seconds, or 30s, 15m, 1h, 2d; default 1h)")
+    g.add_argument("--retention", default="1h", metavar="AGE",
+                   help="keep commits that were the head this recently (default 1h)")
+    g.add_argument("--compact-below", type=float, default=0.5, metavar="SHARE",
+                   help="rewrite segments whose live share is below this (0..1; default 0.5)")
+    g.add_argument("--json", dest="json_output", action="store_true", help="print the report as JSON")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    g.set_defaults(run=_gc)
     return parser
 
 
-_COMMANDS = {"mount", "umount", "unmount", "stats", "check", "ls", "-h", "--help"}
+_COMMANDS = {"mount", "umount", "unmount", "stats", "check", "ls", "gc", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,23 +7,14 @@
 #include <cstring>
 #include <random>
 
-#include "pager/util/checksum.h"
-#include "pager/util/coding.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
 
 namespace {
 
-constexpr char kSegmentMagic[8] = {'P', 'F', 'S', 'S', 'E', 'G', '1', '\0'};
-constexpr char kCommitMagic[8] = {'P', 'F', 'S', 'C', 'M', 'T', '1', '\0'};
-constexpr char kHeadMagic[8] = {'P', 'F', 'S', 'H', 'E', 'A', 'D', '1'};
-constexpr uint64_t kCommitSeed = 0x434f4d4d4954ULL;  // "COMMIT"
-constexpr uint64_t kHeadSeed = 0x48454144ULL;        // "HEAD"
 constexpr int kZstdLevel = 3;
-constexpr const char* kHead = "head";
-
-uint64_t FrameSeed(SlotId slot) { return slot; }
+constexpr const char* kHead = kRemoteHeadObject;
 
 }  // namespace
 
@@ -55,11 +46,7 @@ uint64_t RemoteTier::MaxWindow() const {
   return cache_ == nullptr ? 0 : std::min<uint64_t>(kMaxWindow, cache_->stats().capacity / 8);
 }
 
-std::string RemoteTier::SegmentName(uint64_t segment) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "seg/%016llx", static_cast<unsigned long long>(segment));
-  return buf;
-}
+std::string RemoteTier::SegmentName(uint64_t segment) { return RemoteSegmentName(segment); }
 
 std::string RemoteTier::name() const {
   return "remote:s3://" + client_.config().location.bucket + "/" + client_.config().location.prefix;
@@ -129,7 +116,7 @@ void RemoteTier::DecodeFrame(SlotId slot, const Location& loc, const char* bytes
   const std::string where = "slot " + std::to_string(slot) + " in " +
                             client_.Describe(SegmentName(loc.segment)) + " at byte " +
                             std::to_string(loc.offset);
-  if (Checksum(bytes, loc.length, FrameSeed(slot)) != loc.checksum) {
+  if (FrameChecksum(slot, bytes, loc.length) != loc.checksum) {
     throw Error(ErrorCode::kCorruption, "checksum mismatch in " + where);
   }
   size_t n = ZSTD_decompress(out, slot_size_, bytes, loc.length);
@@ -317,10 +304,10 @@ void RemoteTier::Sync() {
   std::vector<uint8_t> page(slot_size_);
   std::map<SlotId, Location> placed;
   std::vector<std::pair<SlotId, Location>> in_segment;  // of the segment being packed
-  std::string segment(kSegmentMagic, sizeof kSegmentMagic);
+  std::string segment(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
   uint64_t segment_id = 0;
   auto flush = [&] {
-    if (segment.size() == sizeof kSegmentMagic) return;
+    if (segment.size() == sizeof kRemoteSegmentMagic) return;
     // Create-only: a name this process made up is never anyone else's.
     PutResult r = client_.Put(SegmentName(segment_id), segment, PutCondition::kIfAbsent);
     if (!r.written) {
@@ -328,7 +315,7 @@ void RemoteTier::Sync() {
                                         " already exists: another writer uses this prefix");
     }
     segments_uploaded_.fetch_add(1);
-    segment.assign(kSegmentMagic, sizeof kSegmentMagic);
+    segment.assign(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
     // Pages just written are likely read again soon: the local cache keeps
     // them, once the object they name exists.
     if (cache_ != nullptr) {
@@ -348,7 +335,7 @@ void RemoteTier::Sync() {
             });
   for (const SpillFile::Pending& p : order) {
     if (!spill_->Get(p.slot, page.data())) continue;  // discarded meanwhile
-    if (segment.size() == sizeof kSegmentMagic) {
+    if (segment.size() == sizeof kRemoteSegmentMagic) {
       MutexLock lock(mu_);
       segment_id = (session_ << 32) | next_segment_++;
     }
@@ -357,7 +344,7 @@ void RemoteTier::Sync() {
     if (ZSTD_isError(len))
       throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(p.slot));
     Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
-                 Checksum(scratch.data(), len, FrameSeed(p.slot))};
+                 FrameChecksum(p.slot, scratch.data(), len)};
     segment.append(scratch.data(), len);
     placed[p.slot] = loc;
     in_segment.emplace_back(p.slot, loc);
@@ -373,41 +360,7 @@ void RemoteTier::Sync() {
   spill_->Forget(pending);
 }
 
-std::string RemoteTier::EncodeManifest() const {
-  std::string out;
-  Put<uint32_t>(out, slot_size_);
-  Put<uint64_t>(out, slots_.size());
-  for (const auto& [slot, loc] : slots_) {
-    Put<uint64_t>(out, slot);
-    Put<uint64_t>(out, loc.segment);
-    Put<uint32_t>(out, loc.offset);
-    Put<uint32_t>(out, loc.length);
-    Put<uint64_t>(out, loc.checksum);
-  }
-  return out;
-}
-
-void RemoteTier::DecodeManifest(const std::string& object, size_t at, const std::string& what) {
-  uint32_t slot_size = 0;
-  uint64_t count = 0;
-  if (!Take(object, at, slot_size) || !Take(object, at, count)) {
-    throw Error(ErrorCode::kCorruption, what + ": truncated slot map");
-  }
-  if (slot_size != slot_size_) {
-    throw Error(ErrorCode::kInvalidArgument, what + " has slots of " + std::to_string(slot_size) +
-                                                 " bytes, not " + std::to_string(slot_size_));
-  }
-  std::map<SlotId, Location> slots;
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t slot;
-    Location loc;
-    if (!Take(object, at, slot) || !Take(object, at, loc.segment) ||
-        !Take(object, at, loc.offset) || !Take(object, at, loc.length) ||
-        !Take(object, at, loc.checksum)) {
-      throw Error(ErrorCode::kCorruption, what + ": truncated slot map");
-    }
-    slots.emplace_hint(slots.end(), slot, loc);
-  }
+void RemoteTier::AdoptSlots(RemoteSlotMap slots) {
   slots_ = std::move(slots);
   frames_.Clear();
   for (const auto& [slot, loc] : slots_) frames_.Add(slot, loc.segment, loc.offset, loc.length);
@@ -416,29 +369,19 @@ void RemoteTier::DecodeManifest(const std::string& object, size_t at, const std:
 }
 
 void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
-  std::string object(kCommitMagic, sizeof kCommitMagic);
-  Put<uint64_t>(object, epoch);
-  Put<uint32_t>(object, static_cast<uint32_t>(record.size()));
-  object.append(record);
+  std::string object;
   std::string etag;
   {
     MutexLock lock(mu_);
-    object += EncodeManifest();
+    object = EncodeRemoteCommit(epoch, record, slot_size_, slots_);
     etag = head_etag_;
   }
-  Put<uint64_t>(object, Checksum(object.data(), object.size(), kCommitSeed));
-  char name[64];
-  std::snprintf(name, sizeof name, "commit/%016llx-%08llx", static_cast<unsigned long long>(epoch),
-                static_cast<unsigned long long>(session_));
+  const std::string name = RemoteCommitName(epoch, session_);
   if (!client_.Put(name, object, PutCondition::kIfAbsent).written) {
     throw Error(ErrorCode::kBusy, "commit " + client_.Describe(name) +
                                       " already exists: another writer uses this prefix");
   }
-  std::string head(kHeadMagic, sizeof kHeadMagic);
-  Put<uint64_t>(head, epoch);
-  Put<uint16_t>(head, static_cast<uint16_t>(std::strlen(name)));
-  head += name;
-  Put<uint64_t>(head, Checksum(head.data(), head.size(), kHeadSeed));
+  const std::string head = EncodeRemoteHead({epoch, name});
   PutResult r = etag.empty() ? client_.Put(kHead, head, PutCondition::kIfAbsent)
                              : client_.Put(kHead, head, PutCondition::kIfMatch, etag);
   if (!r.written) {
@@ -450,7 +393,7 @@ void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
   head_etag_ = r.etag;
 }
 
-std::optional<RemoteTier::HeadRecord> RemoteTier::ReadHead() {
+std::optional<RemoteHead> RemoteTier::ReadHead() {
   std::string head;
   try {
     head = client_.Get(kHead);
@@ -458,25 +401,11 @@ std::optional<RemoteTier::HeadRecord> RemoteTier::ReadHead() {
     if (e.code() == ErrorCode::kNotFound) return std::nullopt;
     throw;
   }
-  const std::string head_what = client_.Describe(kHead);
-  size_t at = sizeof kHeadMagic;
-  uint64_t epoch = 0, sum = 0;
-  uint16_t len = 0;
-  if (head.size() < sizeof kHeadMagic + 18 || std::memcmp(head.data(), kHeadMagic, 8) != 0 ||
-      !Take(head, at, epoch) || !Take(head, at, len) || head.size() != at + len + 8) {
-    throw Error(ErrorCode::kCorruption, head_what + " is not a pagefs head record");
-  }
-  std::string name = head.substr(at, len);
-  at += len;
-  Take(head, at, sum);
-  if (Checksum(head.data(), head.size() - 8, kHeadSeed) != sum) {
-    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + head_what);
-  }
-  return HeadRecord{epoch, std::move(name)};
+  return DecodeRemoteHead(head, client_.Describe(kHead));
 }
 
 std::optional<uint64_t> RemoteTier::HeadEpoch() {
-  std::optional<HeadRecord> h = ReadHead();
+  std::optional<RemoteHead> h = ReadHead();
   if (!h) return std::nullopt;
   return h->epoch;
 }
@@ -484,60 +413,43 @@ std::optional<uint64_t> RemoteTier::HeadEpoch() {
 std::optional<RemoteTier::FetchedCommit> RemoteTier::FetchCommit() {
   std::optional<ObjectInfo> info = client_.Head(kHead);
   if (!info) return std::nullopt;
-  std::optional<HeadRecord> h = ReadHead();
+  std::optional<RemoteHead> h = ReadHead();
   if (!h) return std::nullopt;
   const std::string head_what = client_.Describe(kHead);
-  const uint64_t epoch = h->epoch;
-  const std::string name = h->name;
-  size_t at = 0;
   std::string object;
   try {
-    object = client_.Get(name);
+    object = client_.Get(h->commit);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kNotFound) throw;
-    throw Error(ErrorCode::kNotFound, head_what + " names " + client_.Describe(name) +
+    throw Error(ErrorCode::kNotFound, head_what + " names " + client_.Describe(h->commit) +
                                           ", which is missing: the store is damaged");
   }
-  const std::string what = client_.Describe(name);
-  uint64_t stored = 0, object_epoch = 0;
-  uint32_t record_len = 0;
-  size_t end = object.size() - 8;
-  if (object.size() < sizeof kCommitMagic + 20 ||
-      std::memcmp(object.data(), kCommitMagic, 8) != 0) {
-    throw Error(ErrorCode::kCorruption, what + " is not a pagefs commit object");
-  }
-  std::memcpy(&stored, object.data() + end, 8);
-  if (Checksum(object.data(), end, kCommitSeed) != stored) {
-    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + what);
-  }
-  object.resize(end);
-  at = sizeof kCommitMagic;
-  if (!Take(object, at, object_epoch) || object_epoch != epoch || !Take(object, at, record_len) ||
-      object.size() < at + record_len) {
+  const std::string what = client_.Describe(h->commit);
+  FetchedCommit out{DecodeRemoteCommit(object, what), what, info->etag};
+  if (out.commit.epoch != h->epoch) {
     throw Error(ErrorCode::kCorruption, what + " does not hold the commit " + head_what + " names");
   }
-  FetchedCommit out;
-  out.record = object.substr(at, record_len);
-  out.manifest_at = at + record_len;
-  out.object = std::move(object);
-  out.what = what;
-  out.etag = info->etag;
   return out;
 }
 
 std::optional<std::string> RemoteTier::LoadCommit() {
   std::optional<FetchedCommit> c = FetchCommit();
   if (!c) return std::nullopt;
+  if (c->commit.slot_size != slot_size_) {
+    throw Error(ErrorCode::kInvalidArgument, c->what + " has slots of " +
+                                                 std::to_string(c->commit.slot_size) +
+                                                 " bytes, not " + std::to_string(slot_size_));
+  }
   MutexLock lock(mu_);
-  DecodeManifest(c->object, c->manifest_at, c->what);
+  AdoptSlots(std::move(c->commit.slots));
   head_etag_ = c->etag;
-  return std::move(c->record);
+  return std::move(c->commit.record);
 }
 
 std::optional<std::string> RemoteTier::PeekCommit() {
   std::optional<FetchedCommit> c = FetchCommit();
   if (!c) return std::nullopt;
-  return std::move(c->record);
+  return std::move(c->commit.record);
 }
 
 }  // namespace pagefs

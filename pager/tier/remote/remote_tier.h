@@ -48,6 +48,7 @@
 #include "pager/tier/remote/frame_index.h"
 #include "pager/tier/remote/local_page_cache.h"
 #include "pager/tier/remote/readahead.h"
+#include "pager/tier/remote/remote_objects.h"
 #include "pager/tier/remote/s3_client.h"
 #include "pager/tier/remote/spill_file.h"
 #include "pager/tier/tier.h"
@@ -122,12 +123,7 @@ class RemoteTier final : public Tier {
   static std::string SegmentName(uint64_t segment);
 
  private:
-  struct Location {
-    uint64_t segment = 0;
-    uint32_t offset = 0;
-    uint32_t length = 0;
-    uint64_t checksum = 0;
-  };
+  using Location = FrameLocation;
   // Decompresses and verifies the frame of slot at loc from bytes.
   void DecodeFrame(SlotId slot, const Location& loc, const char* bytes, uint8_t* out) const;
   // Records slot's new place in the slot map and the frame index.
@@ -146,21 +142,17 @@ class RemoteTier final : public Tier {
   // Tells the readahead policy about a read of stored frames first .. last.
   void NoteRead(const Location& first, const Location& last);
   uint64_t MaxWindow() const;
-  std::string EncodeManifest() const REQUIRES(mu_);
-  void DecodeManifest(const std::string& object, size_t at, const std::string& what) REQUIRES(mu_);
-  // The head's commit: its record, the object, where its slot map starts,
-  // and the head's etag; nullopt when there is no head.
+  // Takes slots as the slot map and rebuilds the frame index from it.
+  void AdoptSlots(RemoteSlotMap slots) REQUIRES(mu_);
+  // The head's commit, decoded, named (what) and the head's etag; nullopt
+  // when there is no head.
   struct FetchedCommit {
-    std::string record, object, what, etag;
-    size_t manifest_at = 0;
+    RemoteCommit commit;
+    std::string what, etag;
   };
   std::optional<FetchedCommit> FetchCommit();
-  struct HeadRecord {
-    uint64_t epoch;
-    std::string name;  // of the commit object
-  };
   // Throws Error(kCorruption) for a damaged head.
-  std::optional<HeadRecord> ReadHead();
+  std::optional<RemoteHead> ReadHead();
 
   S3Client& client_;
   const uint32_t slot_size_;

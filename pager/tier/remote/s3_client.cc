@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cerrno>
+#include <ctime>
 #include <random>
 #include <thread>
 
@@ -59,6 +61,22 @@ std::string XmlUnescape(std::string s) {
 }
 
 // The text of the first <tag>...</tag> at or after from; npos-safe.
+// "2026-12-02T19:14:24.123Z" in milliseconds since 1970; 0 when unreadable.
+int64_t IsoTimeMs(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return 0;
+  if (*rest == '.') {
+    // Fraction digits: the first three are milliseconds.
+    for (int i = 1, scale = 100; i <= 3 && std::isdigit(static_cast<unsigned char>(rest[i]));
+         ++i, scale /= 10) {
+      ms += (rest[i] - '0') * scale;
+    }
+  }
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
 std::optional<std::string> XmlField(const std::string& xml, const std::string& tag, size_t from = 0,
                                     size_t to = std::string::npos) {
   const std::string open = "<" + tag + ">", close = "</" + tag + ">";
@@ -307,6 +325,7 @@ std::vector<ObjectInfo> S3Client::List(const std::string& name_prefix) {
       info.name = key.substr(strip);
       info.size = std::stoull(XmlField(r.body, "Size", at, end).value_or("0"));
       info.etag = Unquote(XmlField(r.body, "ETag", at, end).value_or(""));
+      info.last_modified_ms = IsoTimeMs(XmlField(r.body, "LastModified", at, end).value_or(""));
       out.push_back(std::move(info));
     }
     if (XmlField(r.body, "IsTruncated").value_or("false") != "true") break;

@@ -40,6 +40,9 @@ struct ObjectInfo {
   std::string name;  // relative to the prefix
   uint64_t size = 0;
   std::string etag;  // without quotes
+  // The server's LastModified, in milliseconds since 1970 (UTC); set by List
+  // only (0 when the server gave none).
+  int64_t last_modified_ms = 0;
 };
 
 enum class PutCondition {

@@ -1,0 +1,65 @@
+// The objects of a remote store, encoded and decoded for what reads a bucket
+// (RemoteTier, and the garbage step and compaction, remote_gc.h):
+// names (seg/..., commit/...), the head record and commit objects, as
+// docs/remote_format.md lays them out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pager/tier/tier.h"
+
+namespace pagefs {
+
+inline constexpr char kRemoteSegmentMagic[8] = {'P', 'F', 'S', 'S', 'E', 'G', '1', '\0'};
+inline constexpr const char* kRemoteHeadObject = "head";
+
+// Where one slot's compressed frame is: segment id, byte range, XXH3 of the
+// frame seeded by the slot.
+struct FrameLocation {
+  uint64_t segment = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  uint64_t checksum = 0;
+};
+using RemoteSlotMap = std::map<SlotId, FrameLocation>;
+
+struct RemoteHead {
+  uint64_t epoch = 0;
+  std::string commit;  // the commit object's name, "commit/..."
+};
+
+struct RemoteCommit {
+  uint64_t epoch = 0;
+  std::string record;  // the superblock slot image
+  uint32_t slot_size = 0;
+  RemoteSlotMap slots;
+};
+
+// "seg/<id:016x>", "commit/<epoch:016x>-<session:08x>".
+std::string RemoteSegmentName(uint64_t segment);
+std::string RemoteCommitName(uint64_t epoch, uint64_t session);
+// The id of "seg/<16 hex>", or nullopt for any other name.
+std::optional<uint64_t> ParseRemoteSegmentName(std::string_view name);
+// The epoch of "commit/<16 hex>-<8 hex>", or nullopt for any other name.
+std::optional<uint64_t> ParseRemoteCommitName(std::string_view name);
+
+std::string EncodeRemoteHead(const RemoteHead& head);
+// Throws Error(kCorruption) naming what for bytes that are not a head record.
+RemoteHead DecodeRemoteHead(const std::string& bytes, const std::string& what);
+
+std::string EncodeRemoteCommit(uint64_t epoch, std::string_view record, uint32_t slot_size,
+                               const RemoteSlotMap& slots);
+inline std::string EncodeRemoteCommit(const RemoteCommit& c) {
+  return EncodeRemoteCommit(c.epoch, c.record, c.slot_size, c.slots);
+}
+// Throws Error(kCorruption) naming what for a damaged or truncated object.
+RemoteCommit DecodeRemoteCommit(const std::string& bytes, const std::string& what);
+
+// XXH3 of a frame as the slot map stores it.
+uint64_t FrameChecksum(SlotId slot, const char* bytes, size_t length);
+
+}  // namespace pagefs

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pager/tier/remote/frame_key.h"
 #include "pager/util/mutex.h"
 
 namespace pagefs {
@@ -59,14 +60,8 @@ class LocalPageCache {
   LocalPageCacheStats stats() const;
 
  private:
-  struct Key {
-    uint64_t segment;
-    uint32_t offset;
-    bool operator==(const Key& o) const { return segment == o.segment && offset == o.offset; }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return k.segment * 0x9e3779b97f4a7c15ULL ^ k.offset; }
-  };
+  using Key = FrameKey;
+  using KeyHash = FrameKeyHash;
   struct Entry {
     uint32_t block;
     uint64_t checksum;

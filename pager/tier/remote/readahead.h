@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "pager/tier/remote/frame_index.h"
+#include "pager/tier/remote/frame_key.h"
 #include "pager/util/mutex.h"
 
 namespace pagefs {
@@ -97,14 +98,8 @@ class FetchQueue {
 
  private:
   void Loop();
-  struct Key {
-    uint64_t segment;
-    uint32_t offset;
-    bool operator==(const Key& o) const { return segment == o.segment && offset == o.offset; }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return k.segment * 0x9e3779b97f4a7c15ULL ^ k.offset; }
-  };
+  using Key = FrameKey;
+  using KeyHash = FrameKeyHash;
 
   const std::function<void(const Job&)> run_;
   const size_t max_jobs_;

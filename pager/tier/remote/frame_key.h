@@ -16,7 +16,9 @@ struct FrameKey {
 };
 
 struct FrameKeyHash {
-  size_t operator()(const FrameKey& k) const { return k.segment * 0x9e3779b97f4a7c15ULL ^ k.offset; }
+  size_t operator()(const FrameKey& k) const {
+    return k.segment * 0x9e3779b97f4a7c15ULL ^ k.offset;
+  }
 };
 
 }  // namespace pagefs

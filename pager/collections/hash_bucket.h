@@ -89,13 +89,15 @@ class HashBucket {
     std::memmove(at, at + kEntrySize, (n - j - 1) * kEntrySize);
     set_count(n - 1);
   }
+  // The order of a sorted page (ties by entry number).
+  static bool InHashOrder(const IndexEntry& a, const IndexEntry& b) {
+    return a.hash_lo < b.hash_lo || (a.hash_lo == b.hash_lo && a.entry < b.entry);
+  }
   // Puts the entries in hash order and sets kSorted. REQUIRES sane().
   void Sort() {
     std::vector<IndexEntry> all(count());
     for (uint32_t j = 0; j < count(); ++j) all[j] = at(j);
-    std::sort(all.begin(), all.end(), [](const IndexEntry& a, const IndexEntry& b) {
-      return a.hash_lo < b.hash_lo || (a.hash_lo == b.hash_lo && a.entry < b.entry);
-    });
+    std::sort(all.begin(), all.end(), InHashOrder);
     for (uint32_t j = 0; j < count(); ++j) put(j, all[j]);
     set_flags(flags() | kSorted);
   }

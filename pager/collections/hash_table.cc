@@ -299,9 +299,7 @@ std::vector<IndexEntry> HashTable::ReadChain(PageId first) {
 
 void HashTable::WriteChain(PageId first, std::vector<IndexEntry> entries) {
   // In hash order, so that every page of the chain is sorted.
-  std::sort(entries.begin(), entries.end(), [](const IndexEntry& a, const IndexEntry& b) {
-    return a.hash_lo < b.hash_lo || (a.hash_lo == b.hash_lo && a.entry < b.entry);
-  });
+  std::sort(entries.begin(), entries.end(), HashBucket::InHashOrder);
   size_t k = 0;
   for (PageId page = first;;) {
     PageGuard g = space_.Write(page);

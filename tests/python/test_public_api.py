@@ -4,6 +4,8 @@ what dir() shows of a list."""
 from __future__ import annotations
 
 import builtins
+import subprocess
+import sys
 
 import pytest
 
@@ -44,3 +46,17 @@ def test_a_list_takes_no_attributes_of_its_own(store):
         lst.note = "x"
     with pytest.raises(AttributeError):
         [].note = "x"
+
+
+def test_a_store_without_a_remote_loads_no_http_or_tls_library(tmp_path):
+    # libcurl and libcrypto (and the ~30 libraries behind them) are loaded
+    # only when a store uses a remote: importing pagefs stays cheap.
+    script = (
+        "import pagefs\n"
+        f"s = pagefs.Store({str(tmp_path)!r}, 'data')\n"
+        "s.list([1, 2]); s.commit(); s.close()\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print(sorted({n for n in ('libcurl', 'libcrypto', 'libssl', 'libkrb5') if n in maps}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,21 +1,14 @@
 #include "pager/tier/remote/curl_transport.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 
+#include "pager/tier/remote/remote_libraries.h"
+
 namespace pagefs {
 
 namespace {
-
-// curl_global_init is not thread-safe; run it once before any handle.
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
-
-void EnsureGlobal() { static CurlGlobal global; }
 
 struct Upload {
   const uint8_t* data;
@@ -59,11 +52,11 @@ CurlTransport::CurlTransport(const std::string& access_key, const std::string& s
     : userpwd_(access_key + ":" + secret_key),
       sigv4_("aws:amz:" + region + ":s3"),
       timeouts_(timeouts) {
-  EnsureGlobal();
+  Curl();  // a missing libcurl is reported when the store opens, not at its first read
 }
 
 CurlTransport::~CurlTransport() {
-  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+  for (void* h : idle_) Curl().easy_cleanup(static_cast<CURL*>(h));
 }
 
 void* CurlTransport::TakeHandle() {
@@ -75,7 +68,7 @@ void* CurlTransport::TakeHandle() {
       return h;
     }
   }
-  CURL* h = curl_easy_init();
+  CURL* h = Curl().easy_init();
   if (h == nullptr) throw TransportError("curl_easy_init failed");
   return h;
 }
@@ -86,49 +79,50 @@ void CurlTransport::GiveBack(void* handle) {
 }
 
 HttpResponse CurlTransport::Send(const HttpRequest& request) {
+  const CurlApi& curl = Curl();
   CURL* h = static_cast<CURL*>(TakeHandle());
   // Options are set afresh each time; the connection cache survives the reset.
-  curl_easy_reset(h);
+  curl.easy_reset(h);
   HttpResponse response;
   Upload upload{request.body, request.body_size};
   curl_slist* headers = nullptr;
   for (const std::string& line : request.headers)
-    headers = curl_slist_append(headers, line.c_str());
+    headers = curl.slist_append(headers, line.c_str());
   // No "Expect:" override here: libcurl would sign the empty header it then
   // leaves out, and the server would refuse the signature.
 
-  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
-  curl_easy_setopt(h, CURLOPT_USERPWD, userpwd_.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts_.connect.count()));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeouts_.stall.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(timeouts_.total.count()));
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+  curl.easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl.easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
+  curl.easy_setopt(h, CURLOPT_USERPWD, userpwd_.c_str());
+  curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts_.connect.count()));
+  curl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeouts_.stall.count()));
+  curl.easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(timeouts_.total.count()));
+  curl.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl.easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl.easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
   if (request.method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
-    curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body_size));
+    curl.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl.easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
+    curl.easy_setopt(h, CURLOPT_READDATA, &upload);
+    curl.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body_size));
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl.easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (request.method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
-  CURLcode rc = curl_easy_perform(h);
-  curl_slist_free_all(headers);
+  CURLcode rc = curl.easy_perform(h);
+  curl.slist_free_all(headers);
   if (rc != CURLE_OK) {
     // The handle may hold a broken connection: drop it rather than pool it.
-    curl_easy_cleanup(h);
-    throw TransportError(request.method + " " + request.url + ": " + curl_easy_strerror(rc));
+    curl.easy_cleanup(h);
+    throw TransportError(request.method + " " + request.url + ": " + curl.easy_strerror(rc));
   }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   GiveBack(h);
   return response;
 }

@@ -1,7 +1,5 @@
 #include "pager/tier/remote/s3_client.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <cerrno>
 #include <ctime>
@@ -9,6 +7,7 @@
 #include <thread>
 
 #include "pager/tier/remote/curl_transport.h"
+#include "pager/tier/remote/remote_libraries.h"
 
 namespace pagefs {
 
@@ -27,7 +26,7 @@ std::string Hex(const unsigned char* p, unsigned n) {
 std::string Digest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned n = 0;
-  EVP_Digest(data.data(), data.size(), out, &n, md, nullptr);
+  Crypto().digest(data.data(), data.size(), out, &n, md, nullptr);
   return Hex(out, n);
 }
 
@@ -100,7 +99,9 @@ const std::string kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93
 }  // namespace
 
 S3Client::S3Client(S3Config config, std::shared_ptr<HttpTransport> transport, RetryPolicy retry)
-    : config_(std::move(config)), transport_(std::move(transport)), retry_(retry) {}
+    : config_(std::move(config)), transport_(std::move(transport)), retry_(retry) {
+  Crypto();  // as for libcurl: a missing libcrypto is reported at open
+}
 
 std::unique_ptr<S3Client> S3Client::Connect(S3Config config, RetryPolicy retry) {
   auto transport =
@@ -269,7 +270,7 @@ PutResult S3Client::Put(const std::string& name, std::string_view body, PutCondi
   const std::string what = "PUT " + Describe(name);
   HttpRequest req{"PUT",
                   UrlFor(Key(name), ""),
-                  {"x-amz-content-sha256: " + Digest(EVP_sha256(), body),
+                  {"x-amz-content-sha256: " + Digest(Crypto().sha256(), body),
                    "Content-Type: application/octet-stream"},
                   reinterpret_cast<const uint8_t*>(body.data()),
                   body.size()};
@@ -282,7 +283,7 @@ PutResult S3Client::Put(const std::string& name, std::string_view body, PutCondi
     // effect before its connection dropped: the object then holds our bytes.
     if (retries_.load() != retries_before) {
       std::optional<ObjectInfo> now = Head(name);
-      const std::string md5 = Digest(EVP_md5(), body);
+      const std::string md5 = Digest(Crypto().md5(), body);
       if (now && now->etag == md5) return {true, md5};
     }
     return {false, {}};

@@ -25,8 +25,8 @@ HashHandle::~HashHandle() {
 
 namespace {
 
-constexpr const char* kAdoptedName = "pagefs._core.adopted_hash";
-using Adopted = std::unique_ptr<PersistentHash>;
+constexpr const char* kAdoptedHashName = "pagefs._core.adopted_hash";
+using AdoptedHash = std::unique_ptr<PersistentHash>;
 constexpr uint64_t kBatch = 4096;  // entries per engine call in updates
 
 // KeyError(key), with the key as its one argument even when it is a tuple
@@ -196,7 +196,7 @@ void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
         }),
         py::arg("store"), py::arg("id"))
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id, py::handle adopted) {
-             Adopted table = TakeAdoptedCapsule<PersistentHash>(adopted, kAdoptedName);
+             AdoptedHash table = TakeAdoptedCapsule<PersistentHash>(adopted, kAdoptedHashName);
              if (!table || table->id() != id || &table->heap() != &owner->store->heap()) {
                if (table) {
                  py::gil_scoped_release release;
@@ -274,7 +274,7 @@ void DictDelItem(DictHandle& h, py::handle key) {
 }
 
 py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted) {
-  return MakeAdoptedCapsule(std::move(adopted), kAdoptedName);
+  return MakeAdoptedCapsule(std::move(adopted), kAdoptedHashName);
 }
 
 void BindHash(py::module_& m) {

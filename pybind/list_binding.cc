@@ -63,8 +63,8 @@ bool IsIndexKey(py::handle key) {
 
 // An engine handle in transit from DecodeValue to the pagefs.List
 // constructor (List(store, id, adopted)); closed if never taken.
-constexpr const char* kAdoptedName = "pagefs._core.adopted_list";
-using Adopted = std::unique_ptr<PersistentList>;
+constexpr const char* kAdoptedListName = "pagefs._core.adopted_list";
+using AdoptedList = std::unique_ptr<PersistentList>;
 
 void ScanInto(ListHandle& h, uint64_t start, uint64_t stop, bool reversed, Visited& out) {
   py::gil_scoped_release release;
@@ -306,7 +306,7 @@ void AssignExtended(ListHandle& h, py::handle key, py::handle seq) {
 }  // namespace
 
 py::object AdoptionToken(std::unique_ptr<PersistentList> adopted) {
-  return MakeAdoptedCapsule(std::move(adopted), kAdoptedName);
+  return MakeAdoptedCapsule(std::move(adopted), kAdoptedListName);
 }
 
 void BindList(py::module_& m) {
@@ -317,7 +317,7 @@ void BindList(py::module_& m) {
            }),
            py::arg("store"), py::arg("id"))
       .def(py::init([](std::shared_ptr<StoreHandle> owner, uint64_t id, py::handle adopted) {
-             Adopted list = TakeAdoptedCapsule<PersistentList>(adopted, kAdoptedName);
+             AdoptedList list = TakeAdoptedCapsule<PersistentList>(adopted, kAdoptedListName);
              if (!list || list->id() != id || &list->heap() != &owner->store->heap()) {
                if (list) {
                  py::gil_scoped_release release;

@@ -24,8 +24,12 @@ ctest --test-dir build/cpp --output-on-failure -j2
 stage "code shape (clang-format, clang-tidy, -Wthread-safety)"
 ./scripts/check_style.sh
 stage "engine (GoogleTest, ASan+UBSan)"
+# The sanitizer trees are unity builds (eight sources per compiler run): they
+# build in about half the time, and build/cpp and clang-tidy still compile
+# every file on its own, so a missing include is still found there.
+unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_SANITIZE=ON \
-  -DPAGEFS_BUILD_FS=OFF >/dev/null
+  -DPAGEFS_BUILD_FS=OFF "${unity[@]}" >/dev/null
 cmake --build build/asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2
 # ThreadSanitizer runs only the tests that start threads (buffer pool, batched
@@ -35,7 +39,7 @@ stage "engine (GoogleTest, ThreadSanitizer, the threaded tests)"
 # One ThreadSanitizer tree builds both the threaded engine tests and the
 # extension the Python thread tests import, so pager/ is compiled once.
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_TSAN=ON \
-  -DPAGEFS_BUILD_FS=OFF -DPAGEFS_BUILD_PYTHON=ON \
+  -DPAGEFS_BUILD_FS=OFF -DPAGEFS_BUILD_PYTHON=ON "${unity[@]}" \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
 cmake --build build/tsan --target pager_tests _core
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan \

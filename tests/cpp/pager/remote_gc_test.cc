@@ -12,6 +12,7 @@
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/seaweed_server.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/remote/remote_objects.h"
 #include "pager/tier/remote/remote_tier.h"
 #include "pager/volume/remote_commit_root.h"
@@ -20,8 +21,6 @@
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 std::string Record(uint64_t epoch) {
   Superblock sb;

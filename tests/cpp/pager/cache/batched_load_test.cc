@@ -10,6 +10,7 @@
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
 #include "pager/testing/recording_tier.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/tier/segment_tier.h"
@@ -18,8 +19,6 @@
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 std::vector<uint8_t> Pattern(PageId id) {
   std::vector<uint8_t> p(kPage, static_cast<uint8_t>(id * 7 + 1));

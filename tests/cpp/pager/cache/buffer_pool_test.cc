@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "pager/space/embedded_space.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 void Stamp(uint8_t* data, PageId id, uint32_t version) {
   std::memcpy(data, &id, sizeof(id));

@@ -28,14 +28,13 @@
 #include "pager/space/embedded_space.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/list_test_util.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 struct Embedded {
   explicit Embedded(uint64_t budget)

@@ -12,14 +12,13 @@
 
 #include "pager/space/mount_protocol.h"
 #include "pager/store.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr uint32_t kPage = 4096;
 
 // A FlatView over a real embedded store in a temporary folder.
 class FlatViewTest : public ::testing::Test {

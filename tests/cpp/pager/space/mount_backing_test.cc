@@ -11,11 +11,10 @@
 #include <vector>
 
 #include "pager/cache/buffer_pool.h"
+#include "pager/testing/test_page_size.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 class MountBackingTest : public ::testing::Test {
  protected:

@@ -15,13 +15,13 @@
 #include "pager/testing/error_code.h"
 #include "pager/testing/fake_mount.h"
 #include "pager/testing/temp_folder.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr uint32_t kPage = 4096;
 
 class MountedSpaceTest : public ::testing::Test {
  protected:

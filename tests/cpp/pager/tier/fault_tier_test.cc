@@ -12,13 +12,12 @@
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/recording_tier.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 struct Buffers {
   explicit Buffers(uint32_t n) : pages(n, std::vector<uint8_t>(kPage)) {

@@ -6,11 +6,10 @@
 
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/recording_tier.h"
+#include "pager/testing/test_page_size.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 TEST(TierWrapperTest, ForwardsEveryCallAsItIs) {
   RecordingTier target(kPage);

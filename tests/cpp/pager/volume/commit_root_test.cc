@@ -7,6 +7,7 @@
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
@@ -14,8 +15,6 @@
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 Superblock At(uint64_t epoch) {
   Superblock sb;

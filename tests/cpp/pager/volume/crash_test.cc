@@ -11,6 +11,7 @@
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
@@ -19,7 +20,6 @@
 namespace pagefs {
 namespace {
 
-constexpr uint32_t kPage = 4096;
 using State = std::map<PageId, uint32_t>;  // page -> version stamped in it
 
 struct Snapshot {

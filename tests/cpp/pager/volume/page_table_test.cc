@@ -10,13 +10,13 @@
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
 namespace {
 
-constexpr uint32_t kPage = 4096;
 constexpr uint64_t kPerNode = kPage / sizeof(TableEntry);  // 256
 
 TableEntry EntryFor(PageId id, uint32_t version = 1) {

@@ -13,14 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 std::vector<uint8_t> Pattern(PageId id, uint32_t version) {
   std::vector<uint8_t> bytes(kPage);

@@ -14,6 +14,7 @@
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/seaweed_server.h"
 #include "pager/testing/temp_folder.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/remote/curl_transport.h"
 #include "pager/tier/remote/fault_transport.h"
 #include "pager/tier/remote/local_page_cache.h"
@@ -21,8 +22,6 @@
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 // One process's view of the bucket: client, tier, root, volume, nothing local.
 struct Opened {

@@ -7,12 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "pager/testing/test_page_size.h"
 #include "pager/util/checksum.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 Superblock Sample(uint64_t epoch) {
   Superblock sb;
@@ -41,7 +40,7 @@ void ExpectSame(const Superblock& want, const std::optional<Superblock>& got) {
   EXPECT_EQ(want.anchors, got->anchors);
 }
 
-std::vector<uint8_t> Encoded(const Superblock& sb) {
+std::vector<uint8_t> EncodedOverFill(const Superblock& sb) {
   std::vector<uint8_t> slot(kPage, 0xCC);
   EncodeSuperblock(sb, slot);
   return slot;
@@ -55,14 +54,14 @@ uint32_t LengthAt(const std::vector<uint8_t>& slot, size_t base) {
 
 TEST(SuperblockTest, EncodeDecodeRoundTripsEveryField) {
   const Superblock sb = Sample(41);
-  ExpectSame(sb, DecodeSuperblockSlot(Encoded(sb).data()));
-  ExpectSame(Superblock{}, DecodeSuperblockSlot(Encoded(Superblock{}).data()));
+  ExpectSame(sb, DecodeSuperblockSlot(EncodedOverFill(sb).data()));
+  ExpectSame(Superblock{}, DecodeSuperblockSlot(EncodedOverFill(Superblock{}).data()));
 }
 
 // docs/superblock_format.md: two copies, each [u32 length][cereal binary
 // record][u64 XXH3 of both], at bytes 0 and 2048, zeros elsewhere.
 TEST(SuperblockTest, TheSlotHoldsTwoFramedCopiesAsTheFormatSays) {
-  const std::vector<uint8_t> slot = Encoded(Sample(41));
+  const std::vector<uint8_t> slot = EncodedOverFill(Sample(41));
   const uint32_t len = LengthAt(slot, 0);
   ASSERT_GT(len, 0u);
   ASSERT_LT(len + 12, kSuperblockCopySize);
@@ -88,10 +87,10 @@ TEST(SuperblockTest, TheSlotHoldsTwoFramedCopiesAsTheFormatSays) {
 
 TEST(SuperblockTest, EitherCopyDamagedLeavesTheOther) {
   const Superblock sb = Sample(9);
-  const size_t sum_at = 4 + LengthAt(Encoded(sb), 0);
+  const size_t sum_at = 4 + LengthAt(EncodedOverFill(sb), 0);
   for (size_t base : {size_t{0}, kSuperblockCopySize}) {
     for (size_t offset : {size_t{0}, size_t{3}, size_t{4}, size_t{30}, sum_at}) {
-      std::vector<uint8_t> slot = Encoded(sb);
+      std::vector<uint8_t> slot = EncodedOverFill(sb);
       slot[base + offset] ^= 0x10;
       ExpectSame(sb, DecodeSuperblockSlot(slot.data()));
     }
@@ -101,7 +100,7 @@ TEST(SuperblockTest, EitherCopyDamagedLeavesTheOther) {
 TEST(SuperblockTest, BothCopiesDamagedIsNoSuperblock) {
   const Superblock sb = Sample(9);
   for (size_t offset : {size_t{0}, size_t{10}, size_t{40}}) {
-    std::vector<uint8_t> slot = Encoded(sb);
+    std::vector<uint8_t> slot = EncodedOverFill(sb);
     slot[offset] ^= 0x01;
     slot[kSuperblockCopySize + offset + 1] ^= 0x80;
     EXPECT_FALSE(DecodeSuperblockSlot(slot.data()).has_value()) << offset;
@@ -111,7 +110,7 @@ TEST(SuperblockTest, BothCopiesDamagedIsNoSuperblock) {
 }
 
 TEST(SuperblockTest, ALengthPastTheCopyIsRejectedNotRead) {
-  std::vector<uint8_t> slot = Encoded(Sample(9));
+  std::vector<uint8_t> slot = EncodedOverFill(Sample(9));
   const uint32_t huge = kSuperblockCopySize;
   std::memcpy(slot.data(), &huge, sizeof(huge));
   std::memcpy(slot.data() + kSuperblockCopySize, &huge, sizeof(huge));
@@ -121,16 +120,17 @@ TEST(SuperblockTest, ALengthPastTheCopyIsRejectedNotRead) {
 TEST(SuperblockTest, AWellFramedRecordOfAnotherFormatIsRejected) {
   Superblock other = Sample(9);
   other.magic ^= 1;
-  EXPECT_FALSE(DecodeSuperblockSlot(Encoded(other).data()).has_value());
+  EXPECT_FALSE(DecodeSuperblockSlot(EncodedOverFill(other).data()).has_value());
   Superblock newer = Sample(9);
   newer.format_version = Superblock::kFormatVersion + 1;
-  EXPECT_FALSE(DecodeSuperblockSlot(Encoded(newer).data()).has_value());
+  EXPECT_FALSE(DecodeSuperblockSlot(EncodedOverFill(newer).data()).has_value());
 }
 
 // A write torn after the first copy leaves the new first copy and the old
 // second one: both valid, and the newer epoch wins.
 TEST(SuperblockTest, TheNewerEpochOfTheTwoCopiesWins) {
-  const std::vector<uint8_t> old_slot = Encoded(Sample(4)), new_slot = Encoded(Sample(5));
+  const std::vector<uint8_t> old_slot = EncodedOverFill(Sample(4)),
+                             new_slot = EncodedOverFill(Sample(5));
   std::vector<uint8_t> torn(new_slot.begin(), new_slot.begin() + kSuperblockCopySize);
   torn.insert(torn.end(), old_slot.begin() + kSuperblockCopySize, old_slot.end());
   ExpectSame(Sample(5), DecodeSuperblockSlot(torn.data()));

@@ -21,6 +21,7 @@
 #include "pager/space/embedded_space.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/tier/segment_tier.h"
@@ -28,8 +29,6 @@
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 // Every byte of page id at version v says both, so a torn or mixed page shows.
 std::vector<uint8_t> Pattern(PageId id, uint32_t version) { return PageBytes(id, version, kPage); }

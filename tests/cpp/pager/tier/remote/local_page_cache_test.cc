@@ -10,11 +10,10 @@
 
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/temp_folder.h"
+#include "pager/testing/test_page_size.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 class LocalPageCacheTest : public testing::Test {
  protected:

@@ -20,14 +20,13 @@
 
 #include "pager/testing/seaweed_server.h"
 #include "pager/testing/temp_folder.h"
+#include "pager/testing/test_page_size.h"
 #include "pager/tier/remote/curl_transport.h"
 #include "pager/tier/remote/local_page_cache.h"
 #include "pager/tier/remote/remote_tier.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 // A segment of n frames of len bytes each, slots first...
 FrameIndex Frames(std::initializer_list<std::pair<uint64_t, uint32_t>> segments,

@@ -8,11 +8,10 @@
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/seaweed_server.h"
+#include "pager/testing/test_page_size.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 class RemoteTierTest : public testing::Test {
  protected:

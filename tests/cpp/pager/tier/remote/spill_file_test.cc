@@ -8,11 +8,10 @@
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/temp_folder.h"
+#include "pager/testing/test_page_size.h"
 
 namespace pagefs {
 namespace {
-
-constexpr uint32_t kPage = 4096;
 
 class SpillFileTest : public testing::Test {
  protected:

@@ -118,7 +118,7 @@ def test_dict_and_set_at_ten_times_the_budget_stay_under_it_and_reopen(tmp_path)
             d.update((key(i), i) for i in range(start, start + 10_000))
             s.update(key(i) for i in range(start, start + 10_000, 2))
         rng = random.Random(3)
-        for _ in range(20_000):
+        for _ in range(6_000):  # mostly misses of the budget: FUSE round trips through a mount
             i = rng.randrange(n)
             assert d[key(i)] == i
             assert (key(i) in s) == (i % 2 == 0)

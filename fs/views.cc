@@ -101,6 +101,8 @@ void RenderRemoteTiers(Json& j, const StoreStats& s) {
   j.Num("hits", s.local_hits).Num("misses", s.local_misses);
   j.Ratio("hit_ratio", s.local_hits, s.local_hits + s.local_misses);
   j.Num("evictions", s.local_evictions).Num("bad_blocks", s.local_bad_blocks);
+  j.Num("readahead_frames", s.readahead_frames).Num("readahead_hits", s.readahead_hits);
+  j.Num("readahead_unused", s.readahead_unused);
   j.End();
   j.Begin("remote");
   j.Num("gets", s.remote_gets).Num("puts", s.remote_puts);
@@ -135,6 +137,9 @@ std::string RenderStats(Mount& mount) {
     total.local_misses += s.local_misses;
     total.local_evictions += s.local_evictions;
     total.local_bad_blocks += s.local_bad_blocks;
+    total.readahead_frames += s.readahead_frames;
+    total.readahead_hits += s.readahead_hits;
+    total.readahead_unused += s.readahead_unused;
     total.pending_bytes += s.pending_bytes;
     total.remote_gets += s.remote_gets;
     total.remote_puts += s.remote_puts;

@@ -812,6 +812,8 @@ CheckReport CheckPrefix(const std::string& root, const std::string& prefix,
   so.read_only = true;
   so.cache_size = options.cache_size;
   so.kinds = options.kinds;
+  so.remote = options.remote;
+  so.local_cache_size = options.local_cache_size;
   std::shared_ptr<Store> store;
   try {
     store = Store::Open(root, prefix, so);

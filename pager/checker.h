@@ -85,6 +85,10 @@ struct CheckOptions {
   size_t max_problems = 1000;
   // The collection kinds to verify (StoreOptions::kinds); nullptr: BuiltinKinds().
   const KindRegistry* kinds = nullptr;
+  // s3://BUCKET[/PREFIX]: check the remote store there (StoreOptions::remote),
+  // every page fetched from the bucket; ROOT then holds only the local cache.
+  std::string remote;
+  uint64_t local_cache_size = 64ull << 20;
 };
 
 // Checks ROOT/PREFIX. A prefix that holds data but cannot be opened because

@@ -127,6 +127,25 @@ void EmbeddedMode::set_cache_size(uint64_t bytes) {
   pool_->SetBudget(bytes);
 }
 
+GcReport EmbeddedMode::CollectGarbage(const GcOptions& options, const GcProgressFn& progress) {
+  auto* remote = dynamic_cast<RemoteEnv*>(&env_);
+  auto* tier = dynamic_cast<RemoteTier*>(tier_.get());
+  if (remote == nullptr || tier == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument,
+                describe_ +
+                    " is a local store: gc is for remote stores (a local store's commits "
+                    "reuse the slots of freed pages)");
+  }
+  if (read_only_) {
+    throw Error(ErrorCode::kReadOnly,
+                describe_ +
+                    " is open read-only: gc runs from its writer, or on the bucket with "
+                    "pagefs gc / pagefs.gc(url, prefix)");
+  }
+  const GcWriter self{tier->Segments()};
+  return CollectRemoteGarbage(remote->client(), options, progress, &self);
+}
+
 void EmbeddedMode::FillStats(StoreStats& s) const {
   FillCacheStats(pool_->stats(), s);
   TierStats tier = tier_->stats();
@@ -150,6 +169,9 @@ void EmbeddedMode::FillStats(StoreStats& s) const {
     s.local_misses = r.local.misses;
     s.local_evictions = r.local.evictions;
     s.local_bad_blocks = r.local.bad_blocks;
+    s.readahead_frames = r.local.ahead;
+    s.readahead_hits = r.local.ahead_hits;
+    s.readahead_unused = r.local.ahead_unused;
     s.remote_gets = r.bucket.gets;
     s.remote_puts = r.bucket.puts;
     s.remote_heads = r.bucket.heads;

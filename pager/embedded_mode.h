@@ -44,6 +44,7 @@ class EmbeddedMode final : public StoreMode {
   void Rollback() override;
   bool usable() const override { return volume_ != nullptr && pool_ != nullptr; }
   Volume& volume() override { return *volume_; }
+  GcReport CollectGarbage(const GcOptions& options, const GcProgressFn& progress) override;
 
  private:
   // Tier, commit root, volume and pool over dir at the page size on disk

@@ -49,4 +49,12 @@ Volume& MountedMode::volume() {
   throw Error(ErrorCode::kInvalidArgument, describe_ + " is a mount's: its volume is the daemon's");
 }
 
+GcReport MountedMode::CollectGarbage(const GcOptions& /*options*/,
+                                     const GcProgressFn& /*progress*/) {
+  throw Error(ErrorCode::kInvalidArgument,
+              describe_ +
+                  " is a mount's: its writer is the daemon; run pagefs gc on the bucket "
+                  "(--no-compact while the mount is up)");
+}
+
 }  // namespace pagefs

@@ -39,6 +39,7 @@ class MountedMode final : public StoreMode {
   bool has_uncommitted_changes() const override;
   void Rollback() override;
   Volume& volume() override;
+  GcReport CollectGarbage(const GcOptions& options, const GcProgressFn& progress) override;
 
  private:
   const std::string describe_;

@@ -31,10 +31,12 @@ int64_t Ms(std::chrono::seconds s) {
 // One run: the listing, the head, the commits read, the report.
 class Collector {
  public:
-  Collector(S3Client& client, const GcOptions& options, const GcProgressFn& progress)
+  Collector(S3Client& client, const GcOptions& options, const GcProgressFn& progress,
+            const GcWriter* writer)
       : client_(client),
         options_(options),
         progress_(progress),
+        writer_(writer),
         now_ms_(options.now_ms != 0 ? options.now_ms : WallMs()),
         min_age_(options.min_age) {
     const S3Config& c = client_.config();
@@ -49,10 +51,21 @@ class Collector {
       lease = TakeLease();
     } else if (std::optional<LeaseState> live = ReadLease(client_);
                live && live->expires_ms > now_ms_ && min_age_ < kLiveWriterMinAge) {
+      if (writer_ != nullptr && live->holder == LeaseHolderName()) {
+        // Our own lease: no other writer can upload anything meanwhile.
+      } else {
+        min_age_ = kLiveWriterMinAge;
+        report_.notes.push_back(
+            (writer_ != nullptr ? "the lease is not this writer's but " + live->holder + "'s"
+                                : "a writer is live (" + live->holder + ")") +
+            ": nothing younger than " + std::to_string(kLiveWriterMinAge.count() / 60) +
+            " minutes is deleted, whatever min_age says");
+      }
+    } else if (writer_ != nullptr && min_age_ < kLiveWriterMinAge) {
       min_age_ = kLiveWriterMinAge;
-      report_.notes.push_back("a writer is live (" + live->holder + "): nothing younger than " +
-                              std::to_string(kLiveWriterMinAge.count() / 60) +
-                              " minutes is deleted, whatever min_age says");
+      report_.notes.push_back(
+          "this writer's lease has expired (another writer may take it): nothing younger than " +
+          std::to_string(kLiveWriterMinAge.count() / 60) + " minutes is deleted");
     }
     List();
     if (!ReadHead()) {
@@ -311,6 +324,7 @@ class Collector {
       report_.commits_kept += 1;
       for (const auto& [slot, loc] : c->slots) referenced.insert(loc.segment);
     }
+    if (writer_ != nullptr) referenced.insert(writer_->segments.begin(), writer_->segments.end());
     Progress("read", kept.size(), kept.size());
     std::vector<const ObjectInfo*> doomed;
     for (const auto& [name, info] : commits_) {
@@ -335,18 +349,31 @@ class Collector {
         report_.segments_deleted += 1;
       }
     }
-    for (size_t i = 0; i < doomed.size(); ++i) {
-      Progress("delete", i, doomed.size());
-      if (!options_.dry_run) client_.Delete(doomed[i]->name);
+    // Commit objects first, in requests of their own answered before the
+    // segments' are sent: a commit object left has all its segments.
+    std::vector<std::string> commits, segments;
+    for (const ObjectInfo* o : doomed) {
+      (ParseRemoteCommitName(o->name) ? commits : segments).push_back(o->name);
       report_.objects_deleted += 1;
-      report_.bytes_deleted += doomed[i]->size;
+      report_.bytes_deleted += o->size;
     }
-    Progress("delete", doomed.size(), doomed.size());
+    const size_t total = doomed.size();
+    Progress("delete", 0, total);
+    if (!options_.dry_run) {
+      report_.delete_requests +=
+          client_.DeleteMany(commits, S3Client::kMaxDeleteBatch,
+                             [&](size_t done) { Progress("delete", done, total); });
+      report_.delete_requests += client_.DeleteMany(
+          segments, S3Client::kMaxDeleteBatch,
+          [&](size_t done) { Progress("delete", commits.size() + done, total); });
+    }
+    Progress("delete", total, total);
   }
 
   S3Client& client_;
   const GcOptions& options_;
   const GcProgressFn& progress_;
+  const GcWriter* const writer_;  // the store's own writer runs it; nullptr: another process
   const int64_t now_ms_;
   std::chrono::seconds min_age_;  // options.min_age, or more beside a live writer
   GcReport report_;
@@ -360,13 +387,19 @@ class Collector {
 }  // namespace
 
 GcReport CollectRemoteGarbage(S3Client& client, const GcOptions& options,
-                              const GcProgressFn& progress) {
+                              const GcProgressFn& progress, const GcWriter* writer) {
+  if (writer != nullptr && options.compact) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "compaction cannot run from a live writer: it rewrites segments under a commit of "
+                "its own, which must not race the writer's commits; run gc with compact=False "
+                "here, or close the store and run pagefs gc (or pagefs.gc(url, prefix))");
+  }
   if (!(options.compact_below >= 0.0 && options.compact_below <= 1.0)) {
     throw Error(ErrorCode::kInvalidArgument, "compaction threshold " +
                                                  std::to_string(options.compact_below) +
                                                  " is not a share between 0 and 1");
   }
-  return Collector(client, options, progress).Run();
+  return Collector(client, options, progress, writer).Run();
 }
 
 GcReport CollectRemoteGarbage(const std::string& url, const std::string& store_prefix,

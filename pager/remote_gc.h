@@ -12,12 +12,23 @@
 // The garbage step keeps the head's commit and every commit that was the
 // head within options.retention (readers elsewhere read the commit they
 // loaded until they refresh), and deletes the other commit objects, then the
-// segment objects no kept commit references. Nothing younger than
+// segment objects no kept commit references, with DeleteObjects requests of
+// up to 1000 keys (single DELETEs on a server without them). Nothing younger than
 // options.min_age is deleted: a live writer's segments and commit of a
 // commit not yet published are young. Commit objects go before segments, so
 // every commit object left has all its segments. It runs beside a live
 // writer, and then deletes nothing younger than kLiveWriterMinAge whatever
 // min_age says. A crash at any instant leaves the head's commit whole.
+//
+// The writer itself can run the garbage step on its own store
+// (Store::CollectGarbage, GcWriter below): it holds its commits for the whole
+// run, so nothing it uploads is in flight, and it adds the segments its slot
+// map references (an upload whose commit failed included) to what is kept.
+// Then min_age is what the caller says (no floor): everything else in the
+// prefix that no kept commit references is garbage, however young, because
+// the lease keeps every other writer out. That holds while the lease in the
+// bucket is this process's and unexpired; otherwise the floor applies as
+// beside any other writer, with a note.
 #pragma once
 
 #include <chrono>
@@ -59,7 +70,8 @@ struct GcReport {
   uint64_t objects = 0, bytes = 0;  // listed under the prefix
   uint64_t commits_kept = 0, segments_kept = 0;
   uint64_t commits_deleted = 0, segments_deleted = 0;
-  uint64_t objects_deleted = 0, bytes_deleted = 0;      // reclaimed (would be, when dry)
+  uint64_t objects_deleted = 0, bytes_deleted = 0;  // reclaimed (would be, when dry)
+  uint64_t delete_requests = 0;  // DeleteObjects of up to 1000 keys each (or single DELETEs)
   uint64_t objects_too_young = 0, bytes_too_young = 0;  // unreferenced, within min_age
   uint64_t other_objects = 0;                           // names pagefs does not make: left alone
   // Compaction.
@@ -74,8 +86,15 @@ struct GcReport {
 // Error(kBusy) for compaction beside a live writer, or when the head moved during it.
 GcReport CollectRemoteGarbage(const std::string& url, const std::string& store_prefix,
                               const GcOptions& options, const GcProgressFn& progress = {});
-// The same on a client of the store's objects.
+// What the store's own writer still needs (see above). REQUIRES: the writer
+// publishes no commit during the run.
+struct GcWriter {
+  std::vector<uint64_t> segments;  // referenced by its slot map now
+};
+
+// The same on a client of the store's objects; writer: run by the store's
+// own writer (no compaction then: Error(kInvalidArgument)).
 GcReport CollectRemoteGarbage(S3Client& client, const GcOptions& options,
-                              const GcProgressFn& progress = {});
+                              const GcProgressFn& progress = {}, const GcWriter* writer = nullptr);
 
 }  // namespace pagefs

@@ -98,6 +98,16 @@ void Store::Rollback() {
   }
 }
 
+GcReport Store::CollectGarbage(const GcOptions& options, const GcProgressFn& progress) {
+  CheckOpen();
+  // Shared: collections go on being read and written meanwhile; a commit
+  // (which takes the op lock exclusively) waits for the end of the run, and
+  // so does a close, which would take the bucket's connections away.
+  std::shared_lock<std::shared_mutex> op(heap_->op_lock());
+  CheckOpen();
+  return mode_->CollectGarbage(options, progress);
+}
+
 bool Store::has_uncommitted_changes() const {
   std::shared_lock<std::shared_mutex> op(heap_->op_lock());
   CheckOpen();

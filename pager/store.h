@@ -46,6 +46,7 @@
 #include "pager/collections/heap.h"
 #include "pager/collections/kind_registry.h"
 #include "pager/env/posix_env.h"
+#include "pager/remote_gc.h"
 #include "pager/space/page_space.h"
 
 namespace pagefs {
@@ -92,6 +93,9 @@ struct StoreStats {
   bool remote = false;
   uint64_t local_capacity = 0, local_bytes = 0, local_hits = 0, local_misses = 0;
   uint64_t local_evictions = 0, local_bad_blocks = 0;
+  // Pages the scan readahead fetched into the local cache, those read from
+  // it since, and those dropped unread (tier/remote/remote_tier.h).
+  uint64_t readahead_frames = 0, readahead_hits = 0, readahead_unused = 0;
   uint64_t pending_bytes = 0;
   uint64_t remote_gets = 0, remote_puts = 0, remote_heads = 0, remote_lists = 0;
   uint64_t remote_retries = 0, remote_bytes_received = 0, remote_bytes_sent = 0;
@@ -163,6 +167,15 @@ class Store {
   Volume& volume();
   // True when the store works through a pagefs mount (MountedSpace).
   bool mounted() const;
+
+  // The garbage step of a remote store run by its own writer (remote_gc.h,
+  // GcWriter): no commit starts until it returns, so what is deleted is only
+  // what no kept commit and no page of this writer references, however young
+  // (options.min_age still applies when given). Compaction is refused:
+  // Error(kInvalidArgument) for options.compact; also for a local store and
+  // through a mount; Error(kReadOnly) for a read-only store. Errors as the
+  // client's otherwise.
+  GcReport CollectGarbage(const GcOptions& options, const GcProgressFn& progress = {});
 
   // Whether the store holds changes since its last commit: pages dirty in the
   // cache, pages written back, freed or grown, or new anchors (what Rollback

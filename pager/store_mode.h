@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "pager/cache/buffer_pool.h"
+#include "pager/remote_gc.h"
 #include "pager/space/page_space.h"
 #include "pager/store.h"
 
@@ -47,6 +48,9 @@ class StoreMode {
   virtual bool usable() const { return true; }
   // Embedded only: the volume (Error(kInvalidArgument) through a mount).
   virtual Volume& volume() = 0;
+  // A remote store's writer, embedded: the garbage step on its own store
+  // (Store::CollectGarbage). REQUIRES the op lock (no commit runs).
+  virtual GcReport CollectGarbage(const GcOptions& options, const GcProgressFn& progress) = 0;
 };
 
 // The cache's figures of stats, the same in both modes.

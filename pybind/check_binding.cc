@@ -53,10 +53,11 @@ py::dict ReportDict(const CheckReport& r) {
 }
 
 py::dict CheckPrefixPy(const std::string& root, const std::string& prefix, py::object progress,
-                       uint64_t cache_size, size_t max_problems) {
+                       uint64_t cache_size, size_t max_problems, const std::string& remote) {
   CheckOptions options;
   options.cache_size = cache_size;
   options.max_problems = max_problems;
+  options.remote = remote;
   CheckProgressFn fn;
   if (!progress.is_none()) {
     fn = [&progress](const CheckProgress& p) {
@@ -82,8 +83,9 @@ std::vector<std::string> FindPrefixesPy(const std::string& root) {
 void BindCheck(py::module_& m) {
   m.def("_check_prefix", &CheckPrefixPy, py::arg("root"), py::arg("prefix"),
         py::arg("progress") = py::none(), py::arg("cache_size") = CheckOptions{}.cache_size,
-        py::arg("max_problems") = CheckOptions{}.max_problems,
-        "Checks ROOT/PREFIX read-only; returns the report as a dict (pager/checker.h).");
+        py::arg("max_problems") = CheckOptions{}.max_problems, py::arg("remote") = "",
+        "Checks ROOT/PREFIX read-only (remote: the store in that bucket, ROOT its local cache); "
+        "returns the report as a dict (pager/checker.h).");
   m.def("_find_prefixes", &FindPrefixesPy, py::arg("root"), "The prefixes of ROOT, sorted.");
 }
 

@@ -24,6 +24,7 @@ py::dict ReportDict(const GcReport& r) {
   d["segments_deleted"] = r.segments_deleted;
   d["objects_deleted"] = r.objects_deleted;
   d["bytes_deleted"] = r.bytes_deleted;
+  d["delete_requests"] = r.delete_requests;
   d["objects_too_young"] = r.objects_too_young;
   d["bytes_too_young"] = r.bytes_too_young;
   d["other_objects"] = r.other_objects;
@@ -37,28 +38,37 @@ py::dict ReportDict(const GcReport& r) {
   return d;
 }
 
-py::dict GcPy(const std::string& remote, const std::string& prefix, bool dry_run, bool compact,
-              double min_age, double retention, double compact_below, py::object progress) {
-  auto seconds = [](double s, const char* what) {
-    if (!(s >= 0) || s > 1e9) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  std::string(what) + " " + std::to_string(s) + " is not a number of seconds >= 0");
-    }
-    return std::chrono::seconds(static_cast<int64_t>(s));
-  };
+std::chrono::seconds Seconds(double s, const char* what) {
+  if (!(s >= 0) || s > 1e9) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(what) + " " + std::to_string(s) + " is not a number of seconds >= 0");
+  }
+  return std::chrono::seconds(static_cast<int64_t>(s));
+}
+
+GcOptions OptionsFrom(bool dry_run, bool compact, double min_age, double retention) {
   GcOptions options;
   options.dry_run = dry_run;
   options.compact = compact;
-  options.min_age = seconds(min_age, "min_age");
-  options.retention = seconds(retention, "retention");
+  options.min_age = Seconds(min_age, "min_age");
+  options.retention = Seconds(retention, "retention");
+  return options;
+}
+
+// Calls progress(phase, done, total) with the GIL; none: no callback.
+GcProgressFn ProgressFrom(const py::object& progress) {
+  if (progress.is_none()) return {};
+  return [&progress](const GcProgress& p) {
+    py::gil_scoped_acquire gil;
+    progress(p.phase, p.done, p.total);
+  };
+}
+
+py::dict GcPy(const std::string& remote, const std::string& prefix, bool dry_run, bool compact,
+              double min_age, double retention, double compact_below, py::object progress) {
+  GcOptions options = OptionsFrom(dry_run, compact, min_age, retention);
   options.compact_below = compact_below;
-  GcProgressFn fn;
-  if (!progress.is_none()) {
-    fn = [&progress](const GcProgress& p) {
-      py::gil_scoped_acquire gil;
-      progress(p.phase, p.done, p.total);
-    };
-  }
+  const GcProgressFn fn = ProgressFrom(progress);
   GcReport report;
   {
     py::gil_scoped_release release;
@@ -68,6 +78,18 @@ py::dict GcPy(const std::string& remote, const std::string& prefix, bool dry_run
 }
 
 }  // namespace
+
+py::dict StoreGc(StoreHandle& h, bool dry_run, bool compact, double min_age, double retention,
+                 py::object progress) {
+  const GcOptions options = OptionsFrom(dry_run, compact, min_age, retention);
+  const GcProgressFn fn = ProgressFrom(progress);
+  GcReport report;
+  {
+    py::gil_scoped_release release;
+    report = h.store->CollectGarbage(options, fn);
+  }
+  return ReportDict(report);
+}
 
 void BindGc(py::module_& m) {
   const GcOptions defaults;

@@ -82,6 +82,9 @@ py::dict Stats(StoreHandle& h) {
     local["hit_ratio"] = ratio(s.local_hits, s.local_misses);
     local["evictions"] = s.local_evictions;
     local["bad_blocks"] = s.local_bad_blocks;
+    local["readahead_frames"] = s.readahead_frames;
+    local["readahead_hits"] = s.readahead_hits;
+    local["readahead_unused"] = s.readahead_unused;
     remote["url"] = h.store->remote();
     remote["gets"] = s.remote_gets;
     remote["puts"] = s.remote_puts;
@@ -158,6 +161,10 @@ void BindStore(py::module_& m) {
              return h.store->cache_size();
            })
       .def("stats", &Stats)
+      .def("gc", &StoreGc, py::arg("dry_run") = false, py::arg("compact") = false,
+           py::arg("min_age") = 0.0, py::arg("retention") = 3600.0,
+           py::arg("progress") = py::none(),
+           "The garbage step run by this writer on its own remote store; the report as a dict.")
       .def("_root_get",
            [](const std::shared_ptr<StoreHandle>& h, py::handle name) -> py::object {
              CheckName(name);

@@ -34,7 +34,8 @@ S3Config ConfigFor(const std::string& url, const std::string& store_prefix,
 }  // namespace
 
 RemoteEnv::RemoteEnv(Env& local, const std::string& url, const std::string& store_prefix,
-                     uint64_t local_cache_size, const EnvLookup& lookup, RetryPolicy retry)
+                     uint64_t local_cache_size, const EnvLookup& lookup,
+                     std::optional<RetryPolicy> retry)
     : EnvWrapper(local),
       dir_suffix_("/" + store_prefix),
       client_(S3Client::Connect(ConfigFor(url, store_prefix, lookup), retry)),

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pager/env/env_wrapper.h"
@@ -50,7 +51,7 @@ class RemoteEnv final : public EnvWrapper {
   // credentials, Error(kIo) for an endpoint that does not answer.
   RemoteEnv(Env& local, const std::string& url, const std::string& store_prefix,
             uint64_t local_cache_size, const EnvLookup& lookup = ProcessEnv,
-            RetryPolicy retry = {});
+            std::optional<RetryPolicy> retry = std::nullopt);
   ~RemoteEnv() override;
 
   // Also true when the local folder is missing but the bucket holds the store.

@@ -36,28 +36,46 @@ def parse_duration(value: Duration, what: str = "duration") -> float:
 
 
 def gc(
-    remote: str,
-    prefix: str,
+    remote: Optional[str] = None,
+    prefix: Optional[str] = None,
     *,
     dry_run: bool = False,
-    compact: bool = True,
-    min_age: Duration = MIN_AGE,
+    compact: Optional[bool] = None,
+    min_age: Optional[Duration] = None,
     retention: Duration = RETENTION,
     compact_below: float = COMPACT_BELOW,
     progress: Optional[Callable[[str, int, int], None]] = None,
 ) -> dict:
     """Delete the objects of the store remote/prefix that nothing kept
-    references, and (compact=True) rewrite its sparse segments; return what
-    was done as a dict (objects_deleted, bytes_deleted, segments_compacted,
-    ...). Compaction takes the writer's lease: LockedError names the writer
-    when one is live (compact=False runs beside it). dry_run reports without
-    changing anything. progress(phase, done, total) is called as it goes."""
+    references, and (compact=True, the default here) rewrite its sparse
+    segments; return what was done as a dict (objects_deleted, bytes_deleted,
+    delete_requests, segments_compacted, ...). Compaction takes the writer's
+    lease: LockedError names the writer when one is live (compact=False runs
+    beside it). min_age defaults to MIN_AGE. dry_run reports without changing
+    anything. progress(phase, done, total) is called as it goes.
+
+    Without remote and prefix: ``Store.gc()`` of the store ``init()`` opened
+    (its own writer's garbage step; see there)."""
+    if remote is None:
+        if prefix is not None:
+            raise TypeError("gc(prefix=...) needs the remote URL too; gc() alone runs on the store init() opened")
+        from ._store import get_store
+
+        return get_store().gc(
+            dry_run=dry_run,
+            compact=bool(compact),
+            min_age=0 if min_age is None else min_age,
+            retention=retention,
+            progress=progress,
+        )
+    if prefix is None:
+        raise TypeError("gc(remote) needs the store's prefix too: gc(remote, prefix)")
     return _core._gc(
         remote,
         prefix,
         dry_run=dry_run,
-        compact=compact,
-        min_age=parse_duration(min_age, "min_age"),
+        compact=True if compact is None else bool(compact),
+        min_age=parse_duration(MIN_AGE if min_age is None else min_age, "min_age"),
         retention=parse_duration(retention, "retention"),
         compact_below=float(compact_below),
         progress=progress,

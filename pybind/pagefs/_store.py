@@ -8,7 +8,7 @@ import os
 import threading
 import weakref
 from collections.abc import MutableMapping
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from . import _core
 from ._errors import ClosedError
@@ -243,6 +243,35 @@ class Store:
     def get_cache_size(self) -> int:
         return self._core.get_cache_size()
 
+    def gc(
+        self,
+        *,
+        dry_run: bool = False,
+        compact: bool = False,
+        min_age: Union[int, float, str] = 0,
+        retention: Union[int, float, str] = 3600,
+        progress: Optional[Callable[[str, int, int], None]] = None,
+    ) -> dict:
+        """The garbage step of this remote store, run by its own writer:
+        deletes the commit objects and segments that neither a kept commit
+        (the head, and those that were the head within ``retention``, default
+        1 h, for readers elsewhere) nor this writer's pages reference, and
+        returns the report ``pagefs.gc()`` gives (objects_deleted,
+        bytes_deleted, delete_requests, ...). No commit starts while it runs,
+        so even young garbage goes (``min_age``, default 0, keeps what is
+        younger when given). ``compact=True`` is a ValueError: compaction
+        races a live writer's commits (close the store, run ``pagefs gc``).
+        A read-only store raises ReadOnlyError; a local one ValueError."""
+        from ._gc import parse_duration
+
+        return self._core.gc(
+            dry_run=bool(dry_run),
+            compact=bool(compact),
+            min_age=parse_duration(min_age, "min_age"),
+            retention=parse_duration(retention, "retention"),
+            progress=progress,
+        )
+
     def stats(self) -> dict:
         """Cache and storage figures: budget, resident_bytes, hits, misses,
         evictions, dirty_pages, pinned_pages, pages, bytes_on_disk,
@@ -253,7 +282,9 @@ class Store:
         A remote store adds ``tiers``: per tier its figures, ``memory``
         (budget, resident_bytes, hits, misses, hit_ratio), ``local`` (the
         cache of fetched pages: capacity, bytes, pending_bytes of pages not
-        yet uploaded, hits, misses, hit_ratio, evictions, bad_blocks) and
+        yet uploaded, hits, misses, hit_ratio, evictions, bad_blocks, and
+        readahead_frames fetched ahead of a scan, readahead_hits read since,
+        readahead_unused dropped unread) and
         ``remote`` (url, gets, puts, heads, lists, retries, bytes_received,
         bytes_sent, bytes_stored); a hit_ratio is None before any lookup."""
         return self._core.stats()

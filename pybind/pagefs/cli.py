@@ -33,7 +33,8 @@ each collection and counts the collections and values inside it. Exit
 status: 0, or 2 when a root or prefix cannot be opened.
 
 ``gc`` deletes the objects of a remote store that no kept commit references
-and compacts its sparse segments (pager/remote_gc.h, pagefs.gc()). Exit
+and compacts its sparse segments (pager/remote_gc.h, pagefs.gc(), and from a
+live writer Store.gc()). Exit
 status: 0, 1 when it failed midway (the store stays readable), 2 for a usage
 error, a store that cannot be reached, or a live writer when compacting.
 """
@@ -222,13 +223,17 @@ def _check(args: argparse.Namespace) -> int:
     bar_wanted = not args.quiet and not args.json_output and sys.stderr.isatty()
     reports = []
     try:
+        if args.remote and not args.prefix:
+            return _fail("check --remote needs the store's PREFIX", CHECK_ERROR)
         prefixes = [args.prefix] if args.prefix else _core._find_prefixes(args.root)
         if not prefixes:
             return _fail(f"{args.root} holds no pagefs prefix (folders with segment files)", CHECK_ERROR)
         for prefix in prefixes:
             bar = _ProgressBar(prefix) if bar_wanted else None
             try:
-                reports.append(_core._check_prefix(args.root, prefix, progress=bar))
+                reports.append(
+                    _core._check_prefix(args.root, prefix, progress=bar, remote=args.remote or "")
+                )
             finally:
                 if bar is not None:
                     bar.clear()
@@ -457,7 +462,9 @@ def _gc_summary(r: dict) -> list[str]:
     lines.append(
         f"  reclaimed{' (dry run)' if r['dry_run'] else ''}: {r['objects_deleted']} objects, "
         f"{_bytes_text(r['bytes_deleted'])} ({r['commits_deleted']} commits, "
-        f"{r['segments_deleted']} segments {would}deleted)"
+        f"{r['segments_deleted']} segments {would}deleted"
+        + ("" if r["dry_run"] else f" in {r['delete_requests']} requests")
+        + ")"
     )
     lines.append(
         f"  compacted: {r['segments_compacted']} segments ({_bytes_text(r['bytes_compacted'])}) "
@@ -549,6 +556,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("root", help="the store's root folder (not a mountpoint)")
     c.add_argument("prefix", nargs="?", help="one prefix (default: every prefix of ROOT)")
+    c.add_argument("--remote", metavar="URL",
+                   help="check the remote store s3://BUCKET[/PATH] (as given to init(remote=...)); "
+                        "ROOT holds only its local cache then, and PREFIX is required")
     c.add_argument("--json", dest="json_output", action="store_true", help="print the reports as JSON")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(run=_check)

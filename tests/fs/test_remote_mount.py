@@ -79,6 +79,19 @@ def test_a_remote_mount_commits_to_the_bucket_and_remounts_on_an_empty_root(aws_
             second.mnt,
         )
         assert out.strip() == "item-12345"
+        # A scan through the mount: the daemon's tier fetches ahead, and says so.
+        run_py(
+            """
+            import sys, pagefs
+            with pagefs.Store(sys.argv[1], "data", read_only=True) as s:
+                assert sum(1 for _ in s.root()["items"]) == 30_000
+            """,
+            second.mnt,
+        )
+        local = json.loads((second.mnt / ".stats").read_bytes())["prefixes"]["data"]["tiers"]["local"]
+        assert local["readahead_frames"] > 0, local
+        assert 0 < local["readahead_hits"] <= local["readahead_frames"], local
+        assert local["readahead_hits"] + local["readahead_unused"] <= local["readahead_frames"], local
         second.unmount()
     finally:
         first.teardown()

@@ -81,6 +81,8 @@ def test_gc_deletes_old_commits_and_segments_only_they_reference(tmp_path, url):
     gone = set(before) - set(after)
     assert report["objects_deleted"] == len(gone) == report["commits_deleted"] + report["segments_deleted"]
     assert report["bytes_deleted"] == sum(before[n] for n in gone)
+    # DeleteObjects: one request for the commit objects, then one for the segments.
+    assert report["delete_requests"] == 2
     assert names(url, "commit") == {report["head_commit"]}
     verify(tmp_path, url, expected)
     again = pagefs.gc(url, "data", compact=False, **NOW)
@@ -98,6 +100,7 @@ def test_dry_run_reports_the_same_and_changes_nothing(tmp_path, url):
     dry = pagefs.gc(url, "data", dry_run=True, compact_below=0.99, **NOW)
     assert objects(url) == before
     assert dry["dry_run"] and dry["objects_deleted"] > 0 and dry["compaction_commit"] is None
+    assert dry["delete_requests"] == 0
     real = pagefs.gc(url, "data", compact=False, **NOW)
     for k in ("objects_deleted", "bytes_deleted", "commits_deleted", "segments_deleted"):
         assert dry[k] == real[k], k
@@ -267,3 +270,105 @@ def test_gc_killed_at_any_instant_leaves_the_store_readable(tmp_path, url, monke
     assert final.returncode == 0, final.stderr
     verify(tmp_path, url, expected)
     assert len(names(url, "commit")) <= 2
+
+
+READER = r"""
+import sys
+import pagefs
+# No local cache, the smallest memory cache: each answer reads its pages from the bucket.
+s = pagefs.Store(sys.argv[1], "data", remote=sys.argv[2], read_only=True, cache_size="1M",
+                 local_cache_size=0)
+for line in sys.stdin:
+    s.refresh()
+    r = s.root()
+    print(r["n"], len(r["keep"]), sum(map(len, r["keep"])), sum(map(len, r["churn"])), flush=True)
+"""
+
+
+def answer(expected: dict) -> str:
+    return " ".join(str(x) for x in (expected["n"], len(expected["keep"]), sum(map(len, expected["keep"])),
+                                     sum(map(len, expected["churn"]))))
+
+
+def test_a_writer_reclaims_its_own_garbage_at_once_beside_a_reader(tmp_path, url):
+    """Store.gc() from the live writer: no commit starts during it, so garbage
+    only seconds old goes (the bucket-side gc keeps 15 minutes beside a
+    writer); what the head and the writer reference stays, and a reader
+    process beside it reads on."""
+    writer = pagefs.Store(tmp_path / "w", "data", remote=url, local_cache_size="8M")
+    reader = None
+    try:
+        def overwrite(c: int) -> dict:
+            writer.root()["keep"] = writer.list(strings(2_000, "keep"))
+            writer.root()["churn"] = writer.list(strings(40_000, f"c{c}-"))
+            writer.root()["n"] = c
+            writer.commit()
+            return {"keep": strings(2_000, "keep"), "churn": strings(40_000, f"c{c}-"), "n": c}
+
+        for c in range(3):
+            expected = overwrite(c)
+        reader = subprocess.Popen([sys.executable, "-c", READER, str(tmp_path / "r"), url],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def ask() -> str:
+            reader.stdin.write("?\n")
+            reader.stdin.flush()
+            return reader.stdout.readline().strip()
+
+        assert ask() == answer(expected)
+        before = objects(url)
+        outside = pagefs.gc(url, "data", compact=False, **NOW)
+        assert outside["objects_deleted"] == 0 and outside["objects_too_young"] > 0
+
+        report = writer.gc(retention=0)
+        assert report["commits_deleted"] == 3 and report["segments_deleted"] >= 1
+        assert report["objects_too_young"] == 0, "young garbage goes when the writer runs it"
+        assert report["delete_requests"] == 2, "one DeleteObjects for commits, one for segments"
+        after = objects(url)
+        gone = set(before) - set(after)
+        assert report["objects_deleted"] == len(gone) and report["bytes_deleted"] == sum(before[n] for n in gone)
+        assert names(url, "commit") == {report["head_commit"]}
+        assert not any("writer is live" in n for n in report["notes"])
+        assert ask() == answer(expected), "the reader reads on from the bucket"
+
+        # The writer goes on, and so does its gc; the reader follows.
+        expected = overwrite(3)
+        again = writer.gc(retention=0)
+        assert again["commits_deleted"] == 1 and again["objects_deleted"] >= 2
+        assert ask() == answer(expected)
+        assert writer.gc(retention=0)["objects_deleted"] == 0, "nothing more to do"
+        assert pagefs.gc(url, "data", compact=False, dry_run=True, **NOW)["objects_too_young"] == 0
+
+        with pytest.raises(ValueError, match="compaction"):
+            writer.gc(compact=True)
+        assert writer.gc(dry_run=True, retention=0)["dry_run"]
+    finally:
+        if reader is not None:
+            reader.stdin.close()
+            code = reader.wait(timeout=60)
+            reader.stdout.close()
+            assert code == 0
+        writer.close()
+    verify(tmp_path, url, expected)
+    check = subprocess.run([sys.executable, str(CLI), "check", str(tmp_path / "check"), "data",
+                            "--remote", url, "--json"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["ok"]
+
+
+def test_store_gc_refuses_what_it_cannot_do(tmp_path, url):
+    write_history(tmp_path / "w", url, commits=1)
+    with pagefs.Store(tmp_path / "r", "data", remote=url, read_only=True) as r:
+        with pytest.raises(pagefs.ReadOnlyError, match="read-only"):
+            r.gc()
+    with pagefs.Store(tmp_path / "local", "data") as local:
+        with pytest.raises(ValueError, match="local store"):
+            local.gc()
+    with pytest.raises(TypeError, match="prefix"):
+        pagefs.gc(url)
+    pagefs.init(tmp_path / "w2", "data", remote=url)
+    try:
+        report = pagefs.gc(retention=0)  # the store init() opened
+        assert report["head_epoch"] == 1 and report["commits_deleted"] == 1
+    finally:
+        pagefs.close()

@@ -158,13 +158,19 @@ def test_a_scan_from_an_empty_cache_fetches_ahead_in_few_large_gets(tmp_path, ur
     data, stored = _cold_reader_store(tmp_path, url, 300_000)
     with pagefs.Store(tmp_path / "r", "data", remote=url, cache_size="4M") as s:
         lst = s.root()["l"]
-        before = s.stats()["tiers"]["remote"]
+        before, local0 = s.stats()["tiers"]["remote"], s.stats()["tiers"]["local"]
         assert list(lst) == data
-        after = s.stats()["tiers"]["remote"]
+        after, local1 = s.stats()["tiers"]["remote"], s.stats()["tiers"]["local"]
     gets = after["gets"] - before["gets"]
     # One GET per page before readahead; windows of up to 2 MiB now.
     assert gets <= 30, (gets, after)
     assert after["bytes_received"] - before["bytes_received"] <= stored * 1.2, (after, stored)
+    # What was fetched ahead was read: the scan came to it before anything evicted it.
+    frames = local1["readahead_frames"] - local0["readahead_frames"]
+    hits = local1["readahead_hits"] - local0["readahead_hits"]
+    unused = local1["readahead_unused"] - local0["readahead_unused"]
+    assert frames > 10 * gets, local1  # the bulk of the pages came ahead, in windows
+    assert hits >= 0.9 * frames and hits + unused <= frames, local1
 
 
 def test_cold_random_reads_cost_about_one_get_each_and_fetch_no_more(tmp_path, url):
@@ -173,12 +179,14 @@ def test_cold_random_reads_cost_about_one_get_each_and_fetch_no_more(tmp_path, u
     with pagefs.Store(tmp_path / "r", "data", remote=url, cache_size="4M") as s:
         lst = s.root()["l"]
         assert lst[0] == data[0]  # the root map and the top of the list's tree
-        before = s.stats()["tiers"]["remote"]
+        before, local0 = s.stats()["tiers"]["remote"], s.stats()["tiers"]["local"]
         reads = 200
         for _ in range(reads):
             i = rng.randrange(len(data))
             assert lst[i] == data[i]
-        after = s.stats()["tiers"]["remote"]
+        after, local1 = s.stats()["tiers"]["remote"], s.stats()["tiers"]["local"]
+    assert local1["readahead_frames"] == local0["readahead_frames"], "random reads fetch nothing ahead"
+    assert local1["readahead_unused"] == local0["readahead_unused"]
     gets = after["gets"] - before["gets"]
     assert gets <= 1.2 * reads, (gets, after)
     # A frame is at most a page: random reads never trigger a window ahead.

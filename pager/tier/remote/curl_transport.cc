@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 #include "pager/tier/remote/remote_libraries.h"
@@ -45,13 +46,25 @@ size_t WriteHeader(char* in, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// "1.5" for 1500 ms.
+std::string SecondsText(std::chrono::milliseconds ms) {
+  std::string s = std::to_string(ms.count() / 1000);
+  if (ms.count() % 1000 != 0) {
+    std::string frac = std::to_string(1000 + ms.count() % 1000).substr(1);
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  return s;
+}
+
 }  // namespace
 
 CurlTransport::CurlTransport(const std::string& access_key, const std::string& secret_key,
                              const std::string& region, CurlTimeouts timeouts)
     : userpwd_(access_key + ":" + secret_key),
       sigv4_("aws:amz:" + region + ":s3"),
-      timeouts_(timeouts) {
+      timeouts_(timeouts),
+      read_seconds_(std::max<long>(1, static_cast<long>((timeouts.read.count() + 999) / 1000))) {
   Curl();  // a missing libcurl is reported when the store opens, not at its first read
 }
 
@@ -97,9 +110,9 @@ HttpResponse CurlTransport::Send(const HttpRequest& request) {
   curl.easy_setopt(h, CURLOPT_USERPWD, userpwd_.c_str());
   curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts_.connect.count()));
-  curl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeouts_.stall.count()));
-  curl.easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(timeouts_.total.count()));
+  // Fewer than one byte a second, averaged over read_timeout: no byte moved.
+  curl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, read_seconds_);
   curl.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
   curl.easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
@@ -110,6 +123,11 @@ HttpResponse CurlTransport::Send(const HttpRequest& request) {
     curl.easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
     curl.easy_setopt(h, CURLOPT_READDATA, &upload);
     curl.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body_size));
+  } else if (request.method == "POST") {
+    curl.easy_setopt(h, CURLOPT_POST, 1L);
+    curl.easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
+    curl.easy_setopt(h, CURLOPT_READDATA, &upload);
+    curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body_size));
   } else if (request.method == "HEAD") {
     curl.easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (request.method != "GET") {
@@ -120,6 +138,13 @@ HttpResponse CurlTransport::Send(const HttpRequest& request) {
   if (rc != CURLE_OK) {
     // The handle may hold a broken connection: drop it rather than pool it.
     curl.easy_cleanup(h);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      throw TransportError(request.method + " " + request.url + ": " + curl.easy_strerror(rc) +
+                               " (connect timeout " + SecondsText(timeouts_.connect) +
+                               " s, PAGEFS_S3_CONNECT_TIMEOUT; read timeout " +
+                               std::to_string(read_seconds_) + " s, PAGEFS_S3_READ_TIMEOUT)",
+                           ETIMEDOUT);
+    }
     throw TransportError(request.method + " " + request.url + ": " + curl.easy_strerror(rc));
   }
   curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);

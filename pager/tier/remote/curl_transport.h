@@ -14,12 +14,14 @@
 
 namespace pagefs {
 
+// S3Config's connect_timeout and read_timeout. There is no limit on a
+// request's whole time: a large upload that keeps moving is never cut.
 struct CurlTimeouts {
   std::chrono::milliseconds connect{5000};
-  // A transfer slower than 1 KiB/s for this long is dropped (a stalled
-  // connection), however large the object.
-  std::chrono::seconds stall{15};
-  std::chrono::seconds total{300};
+  // A request during which no byte moved, either way, for this long (rounded
+  // up to whole seconds, what curl measures) is dropped: a stalled server or
+  // connection.
+  std::chrono::milliseconds read{15000};
 };
 
 class CurlTransport final : public HttpTransport {
@@ -40,6 +42,7 @@ class CurlTransport final : public HttpTransport {
   const std::string userpwd_;
   const std::string sigv4_;
   const CurlTimeouts timeouts_;
+  const long read_seconds_;  // CURLOPT_LOW_SPEED_TIME
   std::mutex mu_;
   std::vector<void*> idle_;  // CURL*, kept alive with their connections
 };

@@ -10,6 +10,7 @@
 // Implementations are safe for concurrent calls.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -21,10 +22,10 @@
 namespace pagefs {
 
 struct HttpRequest {
-  std::string method;  // GET, PUT, HEAD, DELETE
+  std::string method;  // GET, PUT, POST, HEAD, DELETE
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
-  const uint8_t* body = nullptr;     // PUT only
+  const uint8_t* body = nullptr;     // PUT and POST only
   size_t body_size = 0;
 };
 
@@ -39,10 +40,13 @@ struct HttpResponse {
   }
 };
 
-// No complete response: worth a retry.
+// No complete response: worth a retry. sys_errno ETIMEDOUT: the connection
+// or the transfer timed out (the last attempt's errno is what S3Client
+// reports).
 class TransportError : public Error {
  public:
-  explicit TransportError(const std::string& message) : Error(ErrorCode::kIo, message) {}
+  explicit TransportError(const std::string& message, int sys_errno = EIO)
+      : Error(ErrorCode::kIo, message, sys_errno) {}
 };
 
 class HttpTransport {

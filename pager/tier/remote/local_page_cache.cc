@@ -127,6 +127,7 @@ void LocalPageCache::SaveIndex() {
 void LocalPageCache::Drop(const Key& key, uint32_t block) {
   auto it = index_.find(key);
   if (it == index_.end() || it->second.block != block) return;  // already gone or reused
+  if (it->second.ahead) ++stats_.ahead_unused;
   lru_.erase(it->second.lru);
   index_.erase(it);
   free_.push_back(block);
@@ -160,6 +161,11 @@ bool LocalPageCache::Load(uint64_t segment, uint32_t offset, uint8_t* page) {
     return false;
   }
   ++stats_.hits;
+  if (auto it = index_.find(key);
+      it != index_.end() && it->second.block == block && it->second.ahead) {
+    it->second.ahead = false;
+    ++stats_.ahead_hits;
+  }
   return true;
 }
 
@@ -168,13 +174,22 @@ bool LocalPageCache::Contains(uint64_t segment, uint32_t offset) const {
   return index_.count(Key{segment, offset}) != 0;
 }
 
-void LocalPageCache::Insert(uint64_t segment, uint32_t offset, const uint8_t* page) {
-  if (blocks_ == 0) return;
-  const Key key{segment, offset};
+bool LocalPageCache::Insert(uint64_t segment, uint32_t offset, const uint8_t* page, bool ahead) {
+  const bool placed = Place(Key{segment, offset}, page, ahead);
+  if (ahead) {
+    MutexLock lock(mu_);
+    ++stats_.ahead;
+    if (!placed) ++stats_.ahead_unused;
+  }
+  return placed;
+}
+
+bool LocalPageCache::Place(const Key& key, const uint8_t* page, bool ahead) {
+  if (blocks_ == 0) return false;
   uint32_t block = 0;
   {
     MutexLock lock(mu_);
-    if (index_.count(key) != 0) return;
+    if (index_.count(key) != 0) return false;
     if (!free_.empty()) {
       block = free_.back();
       free_.pop_back();
@@ -187,7 +202,7 @@ void LocalPageCache::Insert(uint64_t segment, uint32_t offset, const uint8_t* pa
       free_.pop_back();  // Drop gave it back; it is ours now
       ++stats_.evictions;
     } else {
-      return;  // every block is being written by another thread
+      return false;  // every block is being written by another thread
     }
   }
   const uint64_t checksum = Checksum(page, page_size_, Seed(key));
@@ -196,12 +211,13 @@ void LocalPageCache::Insert(uint64_t segment, uint32_t offset, const uint8_t* pa
   MutexLock lock(mu_);
   if (!written || index_.count(key) != 0) {  // failed, or another thread cached it meanwhile
     free_.push_back(block);
-    return;
+    return false;
   }
   lru_.push_front(key);
-  index_[key] = Entry{block, checksum, lru_.begin()};
+  index_[key] = Entry{block, checksum, lru_.begin(), ahead};
   stats_.bytes += page_size_;
   ++stats_.inserts;
+  return true;
 }
 
 LocalPageCacheStats LocalPageCache::stats() const {

@@ -35,6 +35,10 @@ struct LocalPageCacheStats {
   uint64_t bytes = 0;     // bytes of the blocks in use
   uint64_t hits = 0, misses = 0;
   uint64_t inserts = 0, evictions = 0, bad_blocks = 0;
+  // Pages offered ahead of a read (Insert's ahead): all of them, those
+  // loaded since, and those dropped before any load (evicted, failing their
+  // check, or never cached). The rest are in the cache, waiting.
+  uint64_t ahead = 0, ahead_hits = 0, ahead_unused = 0;
 };
 
 class LocalPageCache {
@@ -52,8 +56,10 @@ class LocalPageCache {
   // effect on the LRU order or the hit counts).
   bool Contains(uint64_t segment, uint32_t offset) const;
   // Caches page under (segment, offset), evicting the least recently used
-  // block when full. A failed write only leaves the page uncached.
-  void Insert(uint64_t segment, uint32_t offset, const uint8_t* page);
+  // block when full; ahead: fetched before any read asked for it (the
+  // ahead_ figures follow it). False when the page was not cached: it is
+  // already, the cache is disabled, or the write failed.
+  bool Insert(uint64_t segment, uint32_t offset, const uint8_t* page, bool ahead = false);
 
   uint32_t page_size() const { return page_size_; }
   const std::string& path() const { return path_; }
@@ -66,11 +72,13 @@ class LocalPageCache {
     uint32_t block;
     uint64_t checksum;
     std::list<Key>::iterator lru;  // position in lru_
+    bool ahead = false;            // inserted ahead of a read, not loaded since
   };
   static uint64_t Seed(const Key& k) { return k.segment ^ (uint64_t{k.offset} << 1); }
   void LoadIndex();
   void SaveIndex();
   void Drop(const Key& key, uint32_t block) REQUIRES(mu_);
+  bool Place(const Key& key, const uint8_t* page, bool ahead);
 
   const std::string path_;
   const uint32_t page_size_;

@@ -34,7 +34,7 @@ RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOpt
   if (cache_ != nullptr && MaxWindow() >= 4 * uint64_t{slot_size}) {
     fetches_ = std::make_unique<FetchQueue>(
         [this](const FetchQueue::Job& job) {
-          for (const std::vector<Wanted>& run : Missing(job.frames)) FetchIntoCache(run);
+          for (const std::vector<Wanted>& run : Missing(job.frames)) FetchIntoCache(run, true);
         },
         2 * ReadaheadPolicy::kStreams, kReadaheadThreads);
   }
@@ -71,13 +71,20 @@ TierStats RemoteTier::stats() const {
 
 RemoteTierStats RemoteTier::remote_stats() const {
   S3ClientStats c = client_.stats();
-  return {c.gets,
-          c.puts,
-          c.bytes_received,
-          c.bytes_sent,
-          segments_uploaded_.load(),
-          readahead_frames_.load(),
-          spill_ ? spill_->bytes() : 0};
+  RemoteTierStats s;
+  s.gets = c.gets;
+  s.puts = c.puts;
+  s.bytes_received = c.bytes_received;
+  s.bytes_sent = c.bytes_sent;
+  s.segments_uploaded = segments_uploaded_.load();
+  if (cache_ != nullptr) {
+    const LocalPageCacheStats local = cache_->stats();
+    s.readahead_frames = local.ahead;
+    s.readahead_hits = local.ahead_hits;
+    s.readahead_unused = local.ahead_unused;
+  }
+  s.pending_bytes = spill_ ? spill_->bytes() : 0;
+  return s;
 }
 
 std::optional<std::string> RemoteTier::SegmentOf(SlotId slot) const {
@@ -85,6 +92,17 @@ std::optional<std::string> RemoteTier::SegmentOf(SlotId slot) const {
   auto it = slots_.find(slot);
   if (it == slots_.end()) return std::nullopt;
   return SegmentName(it->second.segment);
+}
+
+std::vector<uint64_t> RemoteTier::Segments() const {
+  std::vector<uint64_t> out;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [slot, loc] : slots_) out.push_back(loc.segment);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 void RemoteTier::Write(SlotId slot, const uint8_t* buf) {
@@ -246,7 +264,7 @@ std::vector<std::vector<RemoteTier::Wanted>> RemoteTier::Missing(
   return runs;
 }
 
-void RemoteTier::FetchIntoCache(const std::vector<Wanted>& frames) {
+void RemoteTier::FetchIntoCache(const std::vector<Wanted>& frames, bool ahead) {
   if (frames.empty()) return;
   const Location& head = frames.front().loc;
   const Location& tail = frames.back().loc;
@@ -261,8 +279,7 @@ void RemoteTier::FetchIntoCache(const std::vector<Wanted>& frames) {
     } catch (const Error&) {
       continue;  // the read of it fetches it again, and reports what it finds
     }
-    cache_->Insert(w.loc.segment, w.loc.offset, page.data());
-    readahead_frames_.fetch_add(1);
+    cache_->Insert(w.loc.segment, w.loc.offset, page.data(), ahead);
   }
 }
 
@@ -287,7 +304,7 @@ void RemoteTier::WillNeed(const std::vector<SlotId>& slots) {
     if (runs[r].size() > room) break;
     room -= runs[r].size();
     try {
-      FetchIntoCache(runs[r]);
+      FetchIntoCache(runs[r], false);
     } catch (const Error&) {
       return;  // advisory: the reads that need them report it
     }

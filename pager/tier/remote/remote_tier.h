@@ -59,8 +59,13 @@ namespace pagefs {
 struct RemoteTierStats {
   uint64_t gets = 0, puts = 0, bytes_received = 0, bytes_sent = 0;
   uint64_t segments_uploaded = 0;
-  uint64_t readahead_frames = 0;  // fetched ahead of a scan or for WillNeed, into the local cache
-  uint64_t pending_bytes = 0;     // local disk holding pages not yet uploaded
+  // Frames fetched ahead of a scan into the local cache (not WillNeed's);
+  // of those, read from it since, and dropped unread (evicted, or not cached
+  // at all). The rest are still waiting in the cache. Counted by the local
+  // cache, so they add up over the tiers that share it (a reader's, one per
+  // commit it follows).
+  uint64_t readahead_frames = 0, readahead_hits = 0, readahead_unused = 0;
+  uint64_t pending_bytes = 0;  // local disk holding pages not yet uploaded
 };
 
 struct RemoteTierOptions {
@@ -119,6 +124,9 @@ class RemoteTier final : public Tier {
   RemoteTierStats remote_stats() const;
   // The segment object a slot is stored in ("seg/..."), for tests and tools.
   std::optional<std::string> SegmentOf(SlotId slot) const;
+  // Every segment the slot map references (ascending): what a garbage step
+  // run by this writer must keep, besides what the kept commits reference.
+  std::vector<uint64_t> Segments() const;
 
   static std::string SegmentName(uint64_t segment);
 
@@ -130,12 +138,13 @@ class RemoteTier final : public Tier {
   void Place(SlotId slot, const Location& loc) REQUIRES(mu_);
   // Fetches frames (of one segment, ascending, in the slot map at those
   // places) with one ranged GET and puts them in the local cache; a frame
-  // that fails to verify is left out. Throws what the GET throws.
+  // that fails to verify is left out. ahead: for the readahead (counted in
+  // the readahead_ figures). Throws what the GET throws.
   struct Wanted {
     SlotId slot;
     Location loc;
   };
-  void FetchIntoCache(const std::vector<Wanted>& frames);
+  void FetchIntoCache(const std::vector<Wanted>& frames, bool ahead);
   // The frames of a job still in the slot map where the job saw them and
   // not yet cached, in runs of one GET each.
   std::vector<std::vector<Wanted>> Missing(const std::vector<FrameRef>& frames);
@@ -166,7 +175,6 @@ class RemoteTier final : public Tier {
   FrameIndex frames_ GUARDED_BY(mu_);
   ReadaheadPolicy readahead_ GUARDED_BY(mu_);
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0}, segments_uploaded_{0};
-  std::atomic<uint64_t> readahead_frames_{0};
   // Last: destroyed first, so its thread stops before what it uses goes.
   // None without a local cache.
   std::unique_ptr<FetchQueue> fetches_;

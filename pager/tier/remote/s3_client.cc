@@ -1,5 +1,6 @@
 #include "pager/tier/remote/s3_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <ctime>
@@ -23,11 +24,53 @@ std::string Hex(const unsigned char* p, unsigned n) {
   return out;
 }
 
-std::string Digest(const EVP_MD* md, std::string_view data) {
+std::string RawDigest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   Crypto().digest(data.data(), data.size(), out, &n, md, nullptr);
-  return Hex(out, n);
+  return std::string(reinterpret_cast<const char*>(out), n);
+}
+
+std::string Digest(const EVP_MD* md, std::string_view data) {
+  const std::string raw = RawDigest(md, data);
+  return Hex(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<unsigned>(raw.size()));
+}
+
+// RFC 4648 base64 with padding (Content-MD5).
+std::string Base64(std::string_view in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const uint32_t v = (uint32_t{static_cast<unsigned char>(in[i])} << 16) |
+                       (uint32_t{static_cast<unsigned char>(in[i + 1])} << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint32_t{static_cast<unsigned char>(in[i])} << 16;
+    if (i + 1 < in.size()) v |= uint32_t{static_cast<unsigned char>(in[i + 1])} << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 // RFC 3986 percent-encoding as SigV4 canonicalizes it; '/' kept in keys.
@@ -92,7 +135,9 @@ std::string Unquote(std::string s) {
   return s;
 }
 
-bool Retryable(long status) { return status >= 500 || status == 429; }
+// 501: the server does not implement the request (a multi-object delete on
+// some servers); asking again cannot change that.
+bool Retryable(long status) { return (status >= 500 && status != 501) || status == 429; }
 
 const std::string kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -103,10 +148,18 @@ S3Client::S3Client(S3Config config, std::shared_ptr<HttpTransport> transport, Re
   Crypto();  // as for libcurl: a missing libcrypto is reported at open
 }
 
-std::unique_ptr<S3Client> S3Client::Connect(S3Config config, RetryPolicy retry) {
+RetryPolicy RetryPolicyFor(const S3Config& config) {
+  RetryPolicy p;
+  p.max_attempts = config.max_attempts;
+  return p;
+}
+
+std::unique_ptr<S3Client> S3Client::Connect(S3Config config, std::optional<RetryPolicy> retry) {
   auto transport =
-      std::make_shared<CurlTransport>(config.access_key, config.secret_key, config.region);
-  return std::make_unique<S3Client>(std::move(config), std::move(transport), retry);
+      std::make_shared<CurlTransport>(config.access_key, config.secret_key, config.region,
+                                      CurlTimeouts{config.connect_timeout, config.read_timeout});
+  const RetryPolicy policy = retry.value_or(RetryPolicyFor(config));
+  return std::make_unique<S3Client>(std::move(config), std::move(transport), policy);
 }
 
 std::string S3Client::Key(const std::string& name) const {
@@ -137,6 +190,7 @@ S3ClientStats S3Client::stats() const {
   s.heads = heads_.load();
   s.deletes = deletes_.load();
   s.lists = lists_.load();
+  s.multi_deletes = multi_deletes_.load();
   s.retries = retries_.load();
   s.bytes_received = bytes_received_.load();
   s.bytes_sent = bytes_sent_.load();
@@ -150,6 +204,7 @@ HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& wha
   }
   thread_local std::minstd_rand jitter(std::random_device{}());
   std::string last;
+  int last_errno = EIO;
   for (int attempt = 1;; ++attempt) {
     if (attempt > 1) {
       retries_.fetch_add(1);
@@ -162,6 +217,7 @@ HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& wha
       HttpResponse r = transport_->Send(request);
       bytes_sent_.fetch_add(request.body_size);
       bytes_received_.fetch_add(r.body.size());
+      last_errno = EIO;
       if (Retryable(r.status)) {
         last = "HTTP " + std::to_string(r.status) + " " + XmlField(r.body, "Code").value_or("") +
                " " + XmlField(r.body, "Message").value_or("");
@@ -178,10 +234,13 @@ HttpResponse S3Client::SendWithRetry(HttpRequest request, const std::string& wha
       }
     } catch (const TransportError& e) {
       last = e.what();
+      last_errno = e.sys_errno() != 0 ? e.sys_errno() : EIO;
     }
     if (attempt >= retry_.max_attempts) {
       throw Error(ErrorCode::kIo,
-                  what + " failed after " + std::to_string(attempt) + " attempts: " + last, EIO);
+                  what + " failed after " + std::to_string(attempt) +
+                      (attempt == 1 ? " attempt: " : " attempts: ") + last,
+                  last_errno);
     }
   }
 }
@@ -299,6 +358,74 @@ void S3Client::Delete(const std::string& name) {
   if (r.status == 204 || r.status == 200) return;
   if (r.status == 404 && XmlField(r.body, "Code").value_or("") != "NoSuchBucket") return;
   ThrowFor(r, "DELETE " + Describe(name));
+}
+
+bool S3Client::DeleteBatch(const std::vector<std::string>& names, size_t from, size_t to,
+                           std::vector<std::string>& refused) {
+  multi_deletes_.fetch_add(1);
+  // Quiet: the answer lists only the keys that failed.
+  std::string body =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+      "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>";
+  for (size_t i = from; i < to; ++i)
+    body += "<Object><Key>" + XmlEscape(Key(names[i])) + "</Key></Object>";
+  body += "</Delete>";
+  // The query "delete=" rather than "delete": what SigV4 canonicalizes it to.
+  HttpRequest req{
+      "POST",
+      UrlFor("", "delete="),
+      {"x-amz-content-sha256: " + Digest(Crypto().sha256(), body),
+       "Content-MD5: " + Base64(RawDigest(Crypto().md5(), body)), "Content-Type: application/xml"},
+      reinterpret_cast<const uint8_t*>(body.data()),
+      body.size()};
+  const std::string what = "DeleteObjects of " + std::to_string(to - from) +
+                           " objects (the first " + Describe(names[from]) + ")";
+  HttpResponse r = SendWithRetry(req, what);
+  const std::string code = XmlField(r.body, "Code").value_or("");
+  if (r.status == 501 || (r.status / 100 != 2 && code == "NotImplemented")) return false;
+  if (r.status != 200) ThrowFor(r, what);
+  const size_t strip = config_.location.prefix.empty() ? 0 : config_.location.prefix.size() + 1;
+  for (size_t at = r.body.find("<Error>"); at != std::string::npos;
+       at = r.body.find("<Error>", at + 1)) {
+    const size_t end = r.body.find("</Error>", at);
+    std::string key = XmlField(r.body, "Key", at, end).value_or("");
+    const std::string key_code = XmlField(r.body, "Code", at, end).value_or("");
+    if (key_code == "NoSuchKey") continue;  // gone already: what we wanted
+    if (key.size() >= strip) key = key.substr(strip);
+    refused.push_back(Describe(key) + ": " + key_code + ": " +
+                      XmlField(r.body, "Message", at, end).value_or(""));
+  }
+  return true;
+}
+
+uint64_t S3Client::DeleteMany(const std::vector<std::string>& names, size_t batch,
+                              const std::function<void(size_t done)>& done) {
+  batch = std::clamp<size_t>(batch, 1, kMaxDeleteBatch);
+  uint64_t requests = 0;
+  std::vector<std::string> refused;
+  size_t next = 0;
+  while (next < names.size()) {
+    if (!no_multi_delete_.load()) {
+      const size_t to = std::min(names.size(), next + batch);
+      ++requests;
+      if (DeleteBatch(names, next, to, refused)) {
+        next = to;
+        if (done) done(next);
+        continue;
+      }
+      no_multi_delete_.store(true);  // 501: single DELETEs from now on
+    }
+    Delete(names[next++]);
+    ++requests;
+    if (done) done(next);
+  }
+  if (!refused.empty()) {
+    throw Error(ErrorCode::kIo,
+                "DeleteObjects refused " + std::to_string(refused.size()) + " of " +
+                    std::to_string(names.size()) + " objects; the first: " + refused.front(),
+                EIO);
+  }
+  return requests;
 }
 
 std::vector<ObjectInfo> S3Client::List(const std::string& name_prefix) {

@@ -5,8 +5,10 @@
 //
 // Failures and retries: a dropped connection, a timeout, a short body, or a
 // 5xx status (503 SlowDown included) is retried with exponential backoff and
-// jitter, up to RetryPolicy::max_attempts; then Error(kIo) names the
-// endpoint, bucket, object and the last failure. Errors no retry can fix
+// jitter, up to RetryPolicy::max_attempts (S3Config::max_attempts unless a
+// policy is given); then Error(kIo) names the endpoint, bucket, object and
+// the last failure (errno ETIMEDOUT when that was a timeout, else EIO). A 501
+// Not Implemented is an answer, not a failure: never retried. Errors no retry can fix
 // come at once: Error(kNotFound) for a missing bucket or object (GET),
 // Error(kIo, EACCES) for refused credentials, Error(kIo) for other 4xx.
 // A conditional PUT whose condition fails (412) is not an error: Put says so
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +38,8 @@ struct RetryPolicy {
   std::chrono::milliseconds base_delay{50};  // doubled per attempt, jittered
   std::chrono::milliseconds max_delay{2000};
 };
+// The policy config asks for (its max_attempts, the default backoff).
+RetryPolicy RetryPolicyFor(const S3Config& config);
 
 struct ObjectInfo {
   std::string name;  // relative to the prefix
@@ -58,6 +63,7 @@ struct PutResult {
 
 struct S3ClientStats {
   uint64_t gets = 0, puts = 0, heads = 0, deletes = 0, lists = 0;
+  uint64_t multi_deletes = 0;  // DeleteObjects requests (deletes: single DELETEs)
   uint64_t retries = 0;
   uint64_t bytes_received = 0, bytes_sent = 0;
 };
@@ -65,8 +71,10 @@ struct S3ClientStats {
 class S3Client {
  public:
   S3Client(S3Config config, std::shared_ptr<HttpTransport> transport, RetryPolicy retry = {});
-  // Over a CurlTransport signing with config's credentials.
-  static std::unique_ptr<S3Client> Connect(S3Config config, RetryPolicy retry = {});
+  // Over a CurlTransport signing with config's credentials, with config's
+  // timeouts, and retrying as retry says (none: RetryPolicyFor(config)).
+  static std::unique_ptr<S3Client> Connect(S3Config config,
+                                           std::optional<RetryPolicy> retry = std::nullopt);
 
   // The whole object. Throws Error(kNotFound) when it does not exist.
   std::string Get(const std::string& name);
@@ -78,6 +86,18 @@ class S3Client {
                 PutCondition condition = PutCondition::kNone, const std::string& etag = "");
   // Deleting a missing object succeeds.
   void Delete(const std::string& name);
+  // Deletes every object named (missing ones succeed) with S3 DeleteObjects
+  // requests (POST ?delete, Content-MD5) of at most batch keys (S3 takes
+  // 1000), in order: batch k+1 is sent once batch k is answered. A server
+  // that answers one with 501 / NotImplemented gets single DELETEs, then and
+  // from then on. done(n), when given, is told after each request how many
+  // names are done. Returns the requests sent (a refused DeleteObjects
+  // included). Keys the server refuses (its per-key <Error>s) do not stop
+  // the others: then Error(kIo) names the first one, its code and message,
+  // and how many failed.
+  static constexpr size_t kMaxDeleteBatch = 1000;
+  uint64_t DeleteMany(const std::vector<std::string>& names, size_t batch = kMaxDeleteBatch,
+                      const std::function<void(size_t done)>& done = {});
   // Every object whose name starts with name_prefix, in name order.
   std::vector<ObjectInfo> List(const std::string& name_prefix = "");
   // Creates the bucket (tests and first use); an existing one of ours is fine.
@@ -101,7 +121,14 @@ class S3Client {
   const S3Config config_;
   std::shared_ptr<HttpTransport> transport_;
   const RetryPolicy retry_;
+  // One DeleteObjects request; false when the server does not implement it.
+  // Appends the keys it refused ("name: Code: Message") to refused.
+  bool DeleteBatch(const std::vector<std::string>& names, size_t from, size_t to,
+                   std::vector<std::string>& refused);
+
   std::atomic<uint64_t> gets_{0}, puts_{0}, heads_{0}, deletes_{0}, lists_{0}, retries_{0};
+  std::atomic<uint64_t> multi_deletes_{0};
+  std::atomic<bool> no_multi_delete_{false};  // the server answered 501 to one
   std::atomic<uint64_t> bytes_received_{0}, bytes_sent_{0};
 };
 

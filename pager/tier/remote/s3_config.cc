@@ -1,5 +1,6 @@
 #include "pager/tier/remote/s3_config.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -57,6 +58,42 @@ bool ValidBucket(const std::string& b) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
   }
   return b.front() != '.' && b.front() != '-' && b.back() != '.' && b.back() != '-';
+}
+
+// A whole number in [1, S3Config::kMaxAttempts]; where names the setting.
+int ParseAttempts(const std::string& value, const std::string& where) {
+  size_t used = 0;
+  long n = 0;
+  try {
+    n = std::stol(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || n < 1 || n > S3Config::kMaxAttempts) {
+    throw Error(ErrorCode::kInvalidArgument, where + " = '" + value +
+                                                 "' is not a whole number of attempts from 1 to " +
+                                                 std::to_string(S3Config::kMaxAttempts));
+  }
+  return static_cast<int>(n);
+}
+
+// Seconds (a decimal number, fractions allowed) above 0 and at most
+// S3Config::kMaxTimeout, in milliseconds rounded up.
+std::chrono::milliseconds ParseSeconds(const std::string& value, const std::string& where) {
+  size_t used = 0;
+  double s = 0;
+  try {
+    s = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const double max = std::chrono::duration<double>(S3Config::kMaxTimeout).count();
+  if (used == 0 || used != value.size() || !(s > 0) || s > max) {
+    throw Error(ErrorCode::kInvalidArgument,
+                where + " = '" + value + "' is not a number of seconds above 0 and at most " +
+                    std::to_string(static_cast<int64_t>(max)));
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(s * 1000)));
 }
 
 }  // namespace
@@ -144,6 +181,19 @@ S3Config S3ConfigFor(const std::string& url, const EnvLookup& env) {
   }
   // A dotted bucket name breaks TLS certificates of virtual hosts.
   if (cfg.location.bucket.find('.') != std::string::npos) cfg.path_style = true;
+
+  const std::string in_profile = " in profile '" + profile + "' of " + conf_path;
+  if (std::optional<std::string> v = env("AWS_MAX_ATTEMPTS")) {
+    cfg.max_attempts = ParseAttempts(*v, "AWS_MAX_ATTEMPTS");
+  } else if (std::optional<std::string> p = from_conf("max_attempts")) {
+    cfg.max_attempts = ParseAttempts(*p, "max_attempts" + in_profile);
+  }
+  if (std::optional<std::string> v = env("PAGEFS_S3_CONNECT_TIMEOUT")) {
+    cfg.connect_timeout = ParseSeconds(*v, "PAGEFS_S3_CONNECT_TIMEOUT");
+  }
+  if (std::optional<std::string> v = env("PAGEFS_S3_READ_TIMEOUT")) {
+    cfg.read_timeout = ParseSeconds(*v, "PAGEFS_S3_READ_TIMEOUT");
+  }
 
   std::optional<std::string> key = env("AWS_ACCESS_KEY_ID");
   std::optional<std::string> secret = env("AWS_SECRET_ACCESS_KEY");

@@ -9,11 +9,18 @@
 //   (AWS_SHARED_CREDENTIALS_FILE) and ~/.aws/config (AWS_CONFIG_FILE);
 // - addressing: path-style (http://host/BUCKET/KEY) for a custom endpoint,
 //   virtual-hosted (http://BUCKET.host/KEY) for AWS, unless the profile says
-//   `s3 =` / `  addressing_style = path|virtual` as the AWS CLI reads it.
+//   `s3 =` / `  addressing_style = path|virtual` as the AWS CLI reads it;
+// - attempts per request: AWS_MAX_ATTEMPTS, else the profile's max_attempts
+//   (the first try included, as the AWS SDKs count), default 6;
+// - timeouts, pagefs's own: PAGEFS_S3_CONNECT_TIMEOUT (seconds to set up a
+//   connection, default 5) and PAGEFS_S3_READ_TIMEOUT (seconds without a
+//   byte moving either way before a request is given up, default 15; a slow
+//   but moving transfer of a large object is never cut).
 // Pure functions of their inputs (the environment is passed in), so tests
 // need no process state.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,6 +40,12 @@ struct S3Config {
   std::string session_token;  // empty: none
   bool path_style = true;
   S3Location location;
+  int max_attempts = 6;                             // 1..kMaxAttempts
+  std::chrono::milliseconds connect_timeout{5000};  // 1 ms .. kMaxTimeout
+  std::chrono::milliseconds read_timeout{15000};    // whole seconds are what curl measures
+
+  static constexpr int kMaxAttempts = 100;
+  static constexpr std::chrono::hours kMaxTimeout{24};
 
   // "endpoint http://127.0.0.1:8333, bucket b" for messages.
   std::string Describe() const;
@@ -48,8 +61,9 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::optional<std::string> ProcessEnv(const std::string& name);
 
 // The config for the store at url. Throws Error(kInvalidArgument) for a bad
-// URL or endpoint, and when no credentials are found anywhere (naming where
-// it looked).
+// URL or endpoint, when no credentials are found anywhere (naming where it
+// looked), and for an attempt count or timeout that is not a number in range
+// (naming the variable, or the profile and file, and the value).
 S3Config S3ConfigFor(const std::string& url, const EnvLookup& env = ProcessEnv);
 
 }  // namespace pagefs

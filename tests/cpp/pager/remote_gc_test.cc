@@ -13,6 +13,8 @@
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/seaweed_server.h"
 #include "pager/testing/test_page_size.h"
+#include "pager/tier/remote/curl_transport.h"
+#include "pager/tier/remote/fault_transport.h"
 #include "pager/tier/remote/remote_objects.h"
 #include "pager/tier/remote/remote_tier.h"
 #include "pager/volume/remote_commit_root.h"
@@ -75,10 +77,35 @@ TEST_F(RemoteGcTest, DeletesSupersededCommitsAndTheirSegmentsAndKeepsTheHeadWhol
   EXPECT_EQ(1u, r.commits_kept);
   EXPECT_EQ(segments - 1, r.segments_deleted);
   EXPECT_EQ(r.commits_deleted + r.segments_deleted, r.objects_deleted);
+  EXPECT_EQ(2u, r.delete_requests) << "one DeleteObjects for the commits, one for the segments";
   EXPECT_EQ(std::set<std::string>{r.head_commit}, Names("commit"));
   EXPECT_EQ(1u, Names("seg").size());
   ExpectSlots(2, 50, 3);
-  EXPECT_EQ(0u, CollectRemoteGarbage(*client_, o).objects_deleted) << "nothing more to do";
+  GcReport again = CollectRemoteGarbage(*client_, o);
+  EXPECT_EQ(0u, again.objects_deleted) << "nothing more to do";
+  EXPECT_EQ(0u, again.delete_requests);
+}
+
+TEST_F(RemoteGcTest, AServerWithoutDeleteObjectsGetsSingleDeletes) {
+  S3Config config = client_->config();
+  auto curl = std::make_shared<CurlTransport>(config.access_key, config.secret_key, config.region);
+  auto faults = std::make_shared<FaultTransport>(*curl);
+  faults->RefuseMultiDelete(true);
+  S3Client client(config, faults);
+  RemoteTier tier(client, kPage);
+  for (uint32_t epoch = 1; epoch <= 3; ++epoch) {
+    for (SlotId s = 2; s < 20; ++s) tier.Write(s, PageBytes(s, epoch).data());
+    tier.Sync();
+    tier.PublishCommit(epoch, Record(epoch));
+  }
+  GcOptions o = Now();
+  o.compact = false;
+  GcReport r = CollectRemoteGarbage(client, o);
+  EXPECT_EQ(4u, r.objects_deleted) << "two commits, two segments";
+  EXPECT_EQ(1u + r.objects_deleted, r.delete_requests) << "one refused DeleteObjects, then DELETEs";
+  EXPECT_EQ(1u, faults->multi_deletes_refused());
+  EXPECT_EQ(std::set<std::string>{r.head_commit}, Names("commit"));
+  ExpectSlots(2, 20, 3);
 }
 
 TEST_F(RemoteGcTest, KeepsWhatWasTheHeadWithinTheRetentionAndWhatIsYoungerThanMinAge) {
@@ -210,6 +237,65 @@ TEST_F(RemoteGcTest, CompactionNeedsTheLeaseAndTheGarbageStepRunsBesideAWriter) 
   o.dry_run = true;
   o.compact = true;
   EXPECT_EQ(0u, CollectRemoteGarbage(*client_, o).segments_compacted) << "a dry run takes no lease";
+}
+
+// Three commits of slots 2..19, then a Sync whose commit is not published
+// (a failed one, or the writer's next): slot 30 lies in a segment no commit names.
+void HistoryAndAnUnpublishedSync(RemoteTier& tier) {
+  for (uint32_t epoch = 1; epoch <= 3; ++epoch) {
+    for (SlotId s = 2; s < 20; ++s) tier.Write(s, PageBytes(s, epoch).data());
+    tier.Sync();
+    tier.PublishCommit(epoch, Record(epoch));
+  }
+  tier.Write(30, PageBytes(30, 9).data());
+  tier.Sync();
+}
+
+TEST_F(RemoteGcTest, TheStoresOwnWriterDeletesYoungGarbageButNothingItStillNeeds) {
+  RemoteLease lease(*client_, LeaseHolderName(), std::chrono::seconds(30), "the store");
+  RemoteTier tier(*client_, kPage);
+  HistoryAndAnUnpublishedSync(tier);
+  const std::string unpublished = *tier.SegmentOf(30);
+  GcOptions o = Now();
+  o.compact = false;
+  const GcWriter self{tier.Segments()};
+  GcReport r = CollectRemoteGarbage(*client_, o, {}, &self);
+  EXPECT_EQ(2u, r.commits_deleted);
+  EXPECT_EQ(2u, r.segments_deleted) << "epochs 1 and 2's, seconds old";
+  EXPECT_EQ(0u, r.objects_too_young);
+  EXPECT_TRUE(r.notes.empty()) << r.notes[0];
+  EXPECT_TRUE(client_->Head(unpublished)) << "the writer's unpublished segment stays";
+  // The writer publishes what it synced: every page there.
+  tier.PublishCommit(4, Record(4));
+  ExpectSlots(2, 20, 3);
+  ExpectSlots(30, 31, 9);
+  // Without the writer's word, the same lease means a live writer: 15 minutes kept.
+  tier.Write(2, PageBytes(2, 5).data());
+  tier.Sync();
+  tier.PublishCommit(5, Record(5));
+  GcReport outside = CollectRemoteGarbage(*client_, o);
+  EXPECT_EQ(0u, outside.objects_deleted);
+  EXPECT_GE(outside.objects_too_young, 1u);
+  // Compaction is never the writer's.
+  GcOptions compact = Now();
+  std::string message;
+  EXPECT_EQ(ErrorCode::kInvalidArgument,
+            CodeOf([&] { CollectRemoteGarbage(*client_, compact, {}, &self); }, &message));
+  EXPECT_NE(std::string::npos, message.find("compact=False")) << message;
+}
+
+TEST_F(RemoteGcTest, AWriterWhoseLeaseIsAnothersKeepsTheLiveWriterFloor) {
+  RemoteLease other(*client_, "elsewhere:7", std::chrono::seconds(30), "the store");
+  RemoteTier tier(*client_, kPage);
+  HistoryAndAnUnpublishedSync(tier);
+  GcOptions o = Now();
+  o.compact = false;
+  const GcWriter self{tier.Segments()};
+  GcReport r = CollectRemoteGarbage(*client_, o, {}, &self);
+  EXPECT_EQ(0u, r.objects_deleted);
+  EXPECT_EQ(4u, r.objects_too_young) << "two commits and two segments, younger than 15 minutes";
+  ASSERT_EQ(1u, r.notes.size());
+  EXPECT_NE(std::string::npos, r.notes[0].find("elsewhere:7")) << r.notes[0];
 }
 
 }  // namespace

@@ -82,5 +82,73 @@ TEST_F(FaultTransportTest, ACreateWhoseAnswerWasLostIsNotMistakenForAConflict) {
   EXPECT_EQ(client_->Get("head"), "mine");
 }
 
+TEST_F(FaultTransportTest, A501IsAnAnswerNotRetried) {
+  faults_->Queue(Fault::kStatus, 501);
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { client_->Put("k", "v"); }, &msg), ErrorCode::kIo);
+  EXPECT_NE(msg.find("501"), std::string::npos) << msg;
+  EXPECT_EQ(faults_->requests(), 1u);
+  EXPECT_EQ(client_->stats().retries, 0u);
+}
+
+// Names of objects put under the test's prefix.
+std::vector<std::string> PutObjects(S3Client& client, const std::string& stem, int n) {
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) {
+    names.push_back(stem + "/" + std::to_string(i) + (i % 2 ? "&<odd>" : ""));
+    client.Put(names.back(), "v" + std::to_string(i));
+  }
+  return names;
+}
+
+TEST_F(FaultTransportTest, DeleteManySendsBatchesOfDeleteObjects) {
+  std::vector<std::string> names = PutObjects(*client_, "many", 7);
+  client_->Put("kept", "k");
+  names.push_back("never-there");  // deleting a missing object succeeds
+  std::vector<size_t> done;
+  EXPECT_EQ(client_->DeleteMany(names, 3, [&](size_t n) { done.push_back(n); }), 3u);
+  EXPECT_EQ(done, (std::vector<size_t>{3, 6, 8}));
+  EXPECT_EQ(client_->stats().multi_deletes, 3u);
+  EXPECT_EQ(client_->stats().deletes, 0u);
+  std::vector<ObjectInfo> left = client_->List("");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].name, "kept");
+  EXPECT_EQ(client_->DeleteMany({}), 0u);
+}
+
+TEST_F(FaultTransportTest, AServerWithoutDeleteObjectsGetsSingleDeletes) {
+  const std::vector<std::string> names = PutObjects(*client_, "single", 5);
+  faults_->RefuseMultiDelete(true);
+  EXPECT_EQ(client_->DeleteMany(names, 2), 1u + 5u) << "one refused DeleteObjects, five DELETEs";
+  EXPECT_EQ(faults_->multi_deletes_refused(), 1u);
+  EXPECT_EQ(client_->stats().retries, 0u) << "a 501 is not retried";
+  EXPECT_TRUE(client_->List("").empty());
+  // Learnt once: the next call sends single DELETEs at once.
+  const std::vector<std::string> more = PutObjects(*client_, "again", 2);
+  EXPECT_EQ(client_->DeleteMany(more), 2u);
+  EXPECT_EQ(faults_->multi_deletes_refused(), 1u);
+  EXPECT_TRUE(client_->List("").empty());
+}
+
+TEST_F(FaultTransportTest, KeysTheServerRefusesAreNamedAndTheOthersStillGo) {
+  const std::vector<std::string> names = PutObjects(*client_, "refused", 4);
+  faults_->Queue(Fault::kRefuseKeys);  // the first batch's answer refuses its two keys
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { client_->DeleteMany(names, 2); }, &msg), ErrorCode::kIo);
+  EXPECT_NE(msg.find("2 of 4"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("AccessDenied"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(config_.location.prefix + "/refused/0 "), std::string::npos) << msg;
+  EXPECT_EQ(client_->stats().multi_deletes, 2u) << "the second batch was sent all the same";
+}
+
+TEST_F(FaultTransportTest, ADeleteObjectsIsRetriedOnServerErrors) {
+  const std::vector<std::string> names = PutObjects(*client_, "retried", 3);
+  faults_->Queue(Fault::kStatus, 503);
+  faults_->Queue(Fault::kDropAfter);
+  EXPECT_EQ(client_->DeleteMany(names), 1u);
+  EXPECT_EQ(client_->stats().retries, 2u);
+  EXPECT_TRUE(client_->List("").empty());
+}
+
 }  // namespace
 }  // namespace pagefs

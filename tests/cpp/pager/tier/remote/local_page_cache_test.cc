@@ -55,6 +55,31 @@ TEST_F(LocalPageCacheTest, TheFileNeverPassesItsCapacityAndTheLeastRecentlyUsedG
   EXPECT_GT(cache.stats().evictions, 0u);
 }
 
+TEST_F(LocalPageCacheTest, PagesInsertedAheadCountAsHitWhenLoadedAndUnusedWhenDroppedUnread) {
+  LocalPageCache cache(Path(), kPage, 4 * kPage);
+  std::vector<uint8_t> out(kPage);
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_TRUE(cache.Insert(1, i, PageBytes(i, 1).data(), true));
+  EXPECT_FALSE(cache.Insert(1, 0, PageBytes(0, 1).data(), true)) << "cached already: unused";
+  ASSERT_TRUE(cache.Load(1, 0, out.data()));
+  ASSERT_TRUE(cache.Load(1, 0, out.data())) << "a second load is no second readahead hit";
+  ASSERT_TRUE(cache.Load(1, 1, out.data()));
+  LocalPageCacheStats s = cache.stats();
+  EXPECT_EQ(5u, s.ahead);
+  EXPECT_EQ(2u, s.ahead_hits);
+  EXPECT_EQ(1u, s.ahead_unused);
+  // Two inserts evict the least recently used: 2 and 3, fetched ahead and never read.
+  cache.Insert(2, 0, PageBytes(5, 1).data());
+  cache.Insert(2, 1, PageBytes(6, 1).data());
+  s = cache.stats();
+  EXPECT_EQ(2u, s.evictions);
+  EXPECT_EQ(3u, s.ahead_unused);
+  EXPECT_EQ(5u, s.ahead) << "inserts for a read are not readahead";
+  EXPECT_EQ(s.ahead, s.ahead_hits + s.ahead_unused) << "nothing fetched ahead is left waiting";
+  LocalPageCache off(Path() + "-off", kPage, 0);
+  EXPECT_FALSE(off.Insert(1, 0, PageBytes(0, 1).data(), true));
+  EXPECT_EQ(1u, off.stats().ahead_unused) << "a disabled cache drops it";
+}
+
 TEST_F(LocalPageCacheTest, ADamagedBlockIsAMissNeverWrongBytes) {
   {
     LocalPageCache cache(Path(), kPage, 4 * kPage);

@@ -258,7 +258,11 @@ TEST_F(RemoteReadaheadTest, AForwardScanCostsAFewLargeGetsNotOnePerPage) {
   Scan(r->tier);
   const S3ClientStats after = r->client.stats();
   EXPECT_LE(after.gets - before.gets, kSlots / 100) << "frames come in windows of up to 2 MiB";
-  EXPECT_GE(r->tier.remote_stats().readahead_frames, kSlots * 9 / 10);
+  const RemoteTierStats ahead = r->tier.remote_stats();
+  EXPECT_GE(ahead.readahead_frames, kSlots * 9 / 10);
+  EXPECT_GE(ahead.readahead_hits, ahead.readahead_frames * 9 / 10) << "read from the local cache";
+  EXPECT_EQ(ahead.readahead_hits + ahead.readahead_unused, ahead.readahead_frames)
+      << "the scan came to every frame fetched ahead";
   EXPECT_LE(after.bytes_received - before.bytes_received, r->tier.stats().bytes_on_disk * 11 / 10)
       << "each frame fetched about once";
   // Again: all of it is local now.
@@ -293,6 +297,7 @@ TEST_F(RemoteReadaheadTest, RandomReadsFetchOnlyTheFramesTheyRead) {
   EXPECT_EQ(a1.bytes_received - a0.bytes_received, b1.bytes_received - b0.bytes_received)
       << "no byte more than the reads need";
   EXPECT_EQ(with_readahead->tier.remote_stats().readahead_frames, 0u);
+  EXPECT_EQ(with_readahead->tier.remote_stats().readahead_unused, 0u);
 }
 
 TEST_F(RemoteReadaheadTest, DamagedReadaheadBytesNeverReachAReader) {

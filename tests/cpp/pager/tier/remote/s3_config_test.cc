@@ -9,6 +9,7 @@
 #include <string>
 
 #include "pager/testing/error_code.h"
+#include "pager/tier/remote/s3_client.h"
 
 namespace pagefs {
 namespace {
@@ -135,6 +136,74 @@ TEST_F(S3ConfigTest, AnEndpointWithoutSchemeOrWithAPathIsRefused) {
   env_.vars["AWS_ENDPOINT_URL"] = "http://host:1/path";
   EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }),
             ErrorCode::kInvalidArgument);
+}
+
+TEST_F(S3ConfigTest, AttemptsComeFromAwsMaxAttemptsElseTheProfile) {
+  env_.vars["AWS_ACCESS_KEY_ID"] = "AK";
+  env_.vars["AWS_SECRET_ACCESS_KEY"] = "SK";
+  EXPECT_EQ(S3ConfigFor("s3://bucket", env_.lookup()).max_attempts, 6) << "the default";
+  Write("config", "[default]\nmax_attempts = 4\n[profile work]\nmax_attempts = 9\n");
+  EXPECT_EQ(S3ConfigFor("s3://bucket", env_.lookup()).max_attempts, 4);
+  env_.vars["AWS_PROFILE"] = "work";
+  EXPECT_EQ(S3ConfigFor("s3://bucket", env_.lookup()).max_attempts, 9);
+  env_.vars["AWS_MAX_ATTEMPTS"] = "2";
+  S3Config c = S3ConfigFor("s3://bucket", env_.lookup());
+  EXPECT_EQ(c.max_attempts, 2) << "the variable wins over the profile";
+  EXPECT_EQ(RetryPolicyFor(c).max_attempts, 2);
+  env_.vars["AWS_MAX_ATTEMPTS"] = "1";
+  EXPECT_EQ(S3ConfigFor("s3://bucket", env_.lookup()).max_attempts, 1) << "no retry at all";
+}
+
+TEST_F(S3ConfigTest, BadAttemptCountsAreRefusedNamingTheSettingAndValue) {
+  env_.vars["AWS_ACCESS_KEY_ID"] = "AK";
+  env_.vars["AWS_SECRET_ACCESS_KEY"] = "SK";
+  for (const char* bad : {"0", "-1", "three", "2.5", "101", "4x", "99999999999999999999"}) {
+    env_.vars["AWS_MAX_ATTEMPTS"] = bad;
+    std::string msg;
+    EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }, &msg),
+              ErrorCode::kInvalidArgument)
+        << bad;
+    EXPECT_NE(msg.find("AWS_MAX_ATTEMPTS"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("'") + bad + "'"), std::string::npos) << msg;
+  }
+  env_.vars.erase("AWS_MAX_ATTEMPTS");
+  Write("config", "[default]\nmax_attempts = lots\n");
+  std::string msg;
+  EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }, &msg),
+            ErrorCode::kInvalidArgument);
+  EXPECT_NE(msg.find("max_attempts"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("profile 'default'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(home_ + "/.aws/config"), std::string::npos) << msg;
+}
+
+TEST_F(S3ConfigTest, TimeoutsAreSecondsFromPagefsVariables) {
+  env_.vars["AWS_ACCESS_KEY_ID"] = "AK";
+  env_.vars["AWS_SECRET_ACCESS_KEY"] = "SK";
+  S3Config d = S3ConfigFor("s3://bucket", env_.lookup());
+  EXPECT_EQ(d.connect_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(d.read_timeout, std::chrono::seconds(15));
+  env_.vars["PAGEFS_S3_CONNECT_TIMEOUT"] = "0.25";
+  env_.vars["PAGEFS_S3_READ_TIMEOUT"] = "120";
+  S3Config c = S3ConfigFor("s3://bucket", env_.lookup());
+  EXPECT_EQ(c.connect_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.read_timeout, std::chrono::seconds(120));
+}
+
+TEST_F(S3ConfigTest, BadTimeoutsAreRefusedNamingTheVariableAndValue) {
+  env_.vars["AWS_ACCESS_KEY_ID"] = "AK";
+  env_.vars["AWS_SECRET_ACCESS_KEY"] = "SK";
+  for (const char* var : {"PAGEFS_S3_CONNECT_TIMEOUT", "PAGEFS_S3_READ_TIMEOUT"}) {
+    for (const char* bad : {"0", "-3", "soon", "5s", "nan", "inf", "1e9"}) {
+      env_.vars[var] = bad;
+      std::string msg;
+      EXPECT_EQ(CodeOf([&] { S3ConfigFor("s3://bucket", env_.lookup()); }, &msg),
+                ErrorCode::kInvalidArgument)
+          << var << "=" << bad;
+      EXPECT_NE(msg.find(var), std::string::npos) << msg;
+      EXPECT_NE(msg.find(std::string("'") + bad + "'"), std::string::npos) << msg;
+    }
+    env_.vars.erase(var);
+  }
 }
 
 }  // namespace

@@ -188,7 +188,7 @@ void Mount::Rebalance() {
 }
 
 bool Mount::CachesFiles(const PrefixView& prefix) const {
-  return prefix.page_size <= kernel_.kernel_page_size();
+  return MountCachesData(prefix.page_size, kernel_.kernel_page_size());
 }
 
 void Mount::Served(fuse_ino_t ino, uint64_t off, uint64_t len) {

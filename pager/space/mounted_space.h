@@ -20,6 +20,13 @@
 // with changes not committed (the process died), the daemon rolls the prefix
 // back to its last commit.
 //
+// Pages come from a mapping of the file (MountBacking, MountMapping): the
+// reader's committed, or for the writer a second, read-only open of data (its
+// own open is direct I/O), when the mount caches data (MountCachesData). The
+// writer's write-backs are pwrites, after which the daemon has dropped the
+// old pages from every mapping; a reader's new commit is a new file, mapped
+// anew.
+//
 // A read-only space reads PREFIX/committed instead of data: the pages and the
 // anchors of one commit (the last when it opened the file; the daemon pins it
 // in the prefix's reader table until the file is closed, so its reads never
@@ -99,6 +106,11 @@ class MountedSpace final : public PageSpace {
   // Opens PREFIX/committed and reads its header. Returns the descriptor.
   int OpenCommitted(CommittedHeader& header) const;
 
+  static uint64_t OsPageSize();
+  // The descriptor whose file the backing maps: committed for a reader, the
+  // read-only open of data for the writer (-1: none).
+  int MapFd() const { return read_only_ ? data_fd_ : map_fd_; }
+
   // One request of the mount protocol on fd.
   int Request(int fd, unsigned request, void* arg) const {
     return env_.MountRequest(fd, request, arg);
@@ -110,6 +122,7 @@ class MountedSpace final : public PageSpace {
   const bool read_only_;
   uint32_t page_size_ = 0;
   int data_fd_ = -1;  // writable: the writer role's file
+  int map_fd_ = -1;   // writable: data opened read-only, for the mapping
   std::unique_ptr<MountBacking> backing_;
   std::unique_ptr<BufferPool> pool_;
   std::atomic<bool> failed_{false};

@@ -34,8 +34,9 @@ namespace pagefs {
 
 class MountMapping {
  public:
-  // Address space reserved for the file (it is mapped up to its size only).
-  static constexpr uint64_t kReserveBytes = uint64_t{1} << 40;
+  // Address space reserved for the file (mapped up to its size only); pages
+  // past it are read with pread.
+  static constexpr uint64_t kReserveBytes = uint64_t{1} << 38;
 
   // Maps fd (opened read-only, through the kernel's page cache). A file that
   // cannot be mapped leaves the mapping empty: every CopyPage is false.

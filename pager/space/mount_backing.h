@@ -42,6 +42,8 @@ class MountBacking final : public PageBacking {
   void Store(PageId id, const uint8_t* buf) override;
   void Flush() override;
   uint64_t metadata_bytes() const override { return kCombineBytes; }
+  // Whether loads come from a mapping.
+  bool mapped() const { return mapping_ != nullptr; }
 
  private:
   void FlushLocked() REQUIRES(mu_);

@@ -70,13 +70,17 @@ MountedSpace::MountedSpace(Env& env, const std::string& dir, const std::string& 
       map_fd_ = ::open((dir_ + "/data").c_str(), O_RDONLY | O_CLOEXEC);
     }
     backing_ = std::make_unique<MountBacking>(data_fd_, page_size_, MapFd());
-    pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
-                                         *backing_);
+    pool_ =
+        std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, LocalCacheMax()), *backing_);
   } catch (...) {
     if (map_fd_ >= 0) ::close(map_fd_);
     if (data_fd_ >= 0) ::close(data_fd_);
     throw;
   }
+}
+
+uint64_t MountedSpace::LocalCacheMax() const {
+  return read_only_ && backing_->mapped() ? kMountedReaderCacheMax : kMountedCacheMax;
 }
 
 uint64_t MountedSpace::OsPageSize() { return static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)); }
@@ -261,7 +265,7 @@ void MountedSpace::set_anchors(const Anchors& anchors) {
 }
 
 void MountedSpace::set_cache_size(uint64_t bytes) {
-  pool_->SetBudget(std::min(bytes, kMountedCacheMax));
+  pool_->SetBudget(std::min(bytes, LocalCacheMax()));
 }
 
 uint64_t MountedSpace::epoch() const {

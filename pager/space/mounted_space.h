@@ -57,6 +57,10 @@ namespace pagefs {
 // Budget of the process-side cache of a mounted store: the daemon holds the
 // real one, so the process takes at most this much of cache_size.
 inline constexpr uint64_t kMountedCacheMax = 8ull << 20;
+// A reader whose file is mapped owns no page: its cache only holds copies of
+// the pages pinned and recently used, refilled from the mapping with no
+// syscall, so it takes at most this much (the kernel's copy is shared).
+inline constexpr uint64_t kMountedReaderCacheMax = 2ull << 20;
 
 // How often a read-only space looks for a newer commit: at most once per
 // this interval, at the start of an operation.
@@ -107,6 +111,8 @@ class MountedSpace final : public PageSpace {
   int OpenCommitted(CommittedHeader& header) const;
 
   static uint64_t OsPageSize();
+  // kMountedCacheMax, or kMountedReaderCacheMax for a reader with a mapping.
+  uint64_t LocalCacheMax() const;
   // The descriptor whose file the backing maps: committed for a reader, the
   // read-only open of data for the writer (-1: none).
   int MapFd() const { return read_only_ ? data_fd_ : map_fd_; }

@@ -9,6 +9,11 @@ KernelCache::KernelCache(uint32_t kernel_page_size)
       pages_per_chunk_(
           static_cast<uint32_t>(std::clamp<uint64_t>(kChunkBytes / kernel_page_size, 1, 256))) {}
 
+uint64_t KernelCache::limit() {
+  MutexLock lock(mu_);
+  return limit_;
+}
+
 void KernelCache::SetLimit(uint64_t bytes, Invalidations& evict) {
   MutexLock lock(mu_);
   limit_ = bytes;

@@ -63,6 +63,7 @@ class KernelCache {
 
   uint32_t kernel_page_size() const { return kernel_page_; }
 
+  uint64_t limit();
   // Sets the limit; ranges to invalidate to get under it are appended to evict.
   void SetLimit(uint64_t bytes, Invalidations& evict);
 

@@ -32,6 +32,10 @@ namespace {
 
 // The kernel may cache up to this part of the budget; the pools keep the rest.
 constexpr uint64_t KernelLimit(uint64_t budget) { return budget - budget / 4; }
+// A read waits while evictions of more than max(this, the kernel's limit / 8)
+// are queued, for this long at most (Notifier::WaitBacklog).
+constexpr uint64_t kKernelBacklogMin = 1 << 20;
+constexpr std::chrono::milliseconds kKernelBacklogPatience{20};
 // The pools' budget moves in steps this large, not at every read.
 constexpr uint64_t PoolStep(uint64_t budget) { return std::max<uint64_t>(1 << 20, budget / 16); }
 
@@ -188,14 +192,21 @@ void Mount::Rebalance() {
 }
 
 bool Mount::CachesFiles(const PrefixView& prefix) const {
-  return prefix.page_size <= kernel_.kernel_page_size();
+  return MountCachesData(prefix.page_size, kernel_.kernel_page_size());
 }
 
 void Mount::Served(fuse_ino_t ino, uint64_t off, uint64_t len) {
   Invalidations evict;
   kernel_.Served(ino, off, len, evict);
+  const bool evicted = !evict.empty();
   notifier_.Queue(std::move(evict));
   Rebalance();
+  // While evictions wait to be sent, the kernel holds more than it is
+  // counted for: past an eighth of its limit, this read waits for them.
+  if (evicted) {
+    notifier_.WaitBacklog(std::max<uint64_t>(kKernelBacklogMin, kernel_.limit() / 8),
+                          kKernelBacklogPatience);
+  }
 }
 
 void Mount::Changed(const PrefixView& prefix, uint64_t off, uint64_t len, bool grew,

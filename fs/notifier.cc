@@ -1,6 +1,17 @@
 #include "fs/notifier.h"
 
+#include <algorithm>
+
 namespace pagefs::fs {
+
+namespace {
+
+// What a range invalidation may drop from the kernel (0 for the rest).
+uint64_t RangeBytes(const Invalidation& what) {
+  return what.name.empty() && what.off >= 0 && what.len > 0 ? static_cast<uint64_t>(what.len) : 0;
+}
+
+}  // namespace
 
 void Notifier::Start(fuse_session* session) {
   MutexLock lock(mu_);
@@ -17,9 +28,11 @@ void Notifier::Stop() {
     if (!thread_.joinable()) return;
     stopping_ = true;
     left.swap(queue_);
+    backlog_ = 0;
     thread = std::move(thread_);
   }
   work_.SignalAll();
+  sent_.SignalAll();
   thread.join();
   // A reply queued behind invalidations is still owed to its request.
   for (Item& item : left) {
@@ -38,7 +51,10 @@ void Notifier::Queue(Invalidations items) {
   {
     MutexLock lock(mu_);
     if (session_ == nullptr || stopping_) return;
-    for (Invalidation& what : items) queue_.push_back({std::move(what), nullptr});
+    for (Invalidation& what : items) {
+      backlog_ += RangeBytes(what);
+      queue_.push_back({std::move(what), nullptr});
+    }
   }
   work_.Signal();
 }
@@ -47,7 +63,10 @@ void Notifier::QueueThen(Invalidations items, std::function<void()> then) {
   {
     MutexLock lock(mu_);
     if (!items.empty() && session_ != nullptr && !stopping_) {
-      for (Invalidation& what : items) queue_.push_back({std::move(what), nullptr});
+      for (Invalidation& what : items) {
+        backlog_ += RangeBytes(what);
+        queue_.push_back({std::move(what), nullptr});
+      }
       queue_.push_back({{}, std::move(then)});
       work_.Signal();
       return;
@@ -81,6 +100,21 @@ void Notifier::QueueTask(std::function<void()> task) {
   task();
 }
 
+uint64_t Notifier::backlog_bytes() {
+  MutexLock lock(mu_);
+  return backlog_;
+}
+
+void Notifier::WaitBacklog(uint64_t max_bytes, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  MutexLock lock(mu_);
+  while (backlog_ > max_bytes && !stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return;
+    sent_.WaitFor(deadline - now);
+  }
+}
+
 void Notifier::Send(fuse_session* session, const Invalidation& what) {
   // Errors (ENOENT: the kernel never looked it up) mean nothing is cached.
   if (!what.name.empty()) {
@@ -106,6 +140,11 @@ void Notifier::Run() {
       Send(session, item.what);
     }
     lock.Lock();
+    const uint64_t sent = RangeBytes(item.what);
+    if (sent != 0) {
+      backlog_ -= std::min(backlog_, sent);  // Stop may have zeroed it
+      sent_.SignalAll();
+    }
   }
 }
 

@@ -12,6 +12,8 @@
 
 #include <fuse_lowlevel.h>
 
+#include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
@@ -48,6 +50,17 @@ class Notifier {
   // Runs task on this thread (work that must not slow a handler down).
   void QueueTask(std::function<void()> task);
 
+  // Bytes of the ranges queued for invalidation and not yet sent: what the
+  // kernel may still hold beyond what the daemon counts.
+  uint64_t backlog_bytes();
+  // Waits while more than max_bytes of ranges are queued, for patience at
+  // most: a read handler's brake, so that the kernel's part cannot outrun its
+  // limit by more than that while the notifier lags (a reader faulting pages
+  // in at random makes an eviction per page it brings). Bounded, because an
+  // invalidation waits for the reads in flight on its pages, which may be
+  // waiting here for a worker thread.
+  void WaitBacklog(uint64_t max_bytes, std::chrono::milliseconds patience);
+
  private:
   struct Item {
     Invalidation what;
@@ -57,7 +70,9 @@ class Notifier {
   void Send(fuse_session* session, const Invalidation& what);
 
   Mutex mu_;
-  CondVar work_{mu_};  // signalled when queue_ grows or stopping_ is set
+  CondVar work_{mu_};                     // signalled when queue_ grows or stopping_ is set
+  CondVar sent_{mu_};                     // signalled when backlog_ shrinks or stopping_ is set
+  uint64_t backlog_ GUARDED_BY(mu_) = 0;  // range bytes in queue_
   std::deque<Item> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   fuse_session* session_ GUARDED_BY(mu_) = nullptr;

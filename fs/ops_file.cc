@@ -187,8 +187,10 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         // Counted before the engine is read (kernel_cache.h).
         if (file.cached) mount.Served(InodeOf(node), static_cast<uint64_t>(off), size);
         FlatView::PinnedRead read;
+        // To the kernel's page cache a short read is the end of the file
+        // (it would shrink the file's size there): a failed page fails it all.
         prefix.flat->ReadPinned(static_cast<uint64_t>(off), size, PinLimit(mount, prefix),
-                                ReadBuffer(size), read);
+                                ReadBuffer(size), read, file.cached);
         return (void)fuse_reply_iov(req, read.iov().data(), static_cast<int>(read.iov().size()));
       }
       case NodeKind::kPage: {
@@ -206,7 +208,8 @@ void OpRead(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, fuse_fil
         if (file.cached) mount.Served(InodeOf(node), static_cast<uint64_t>(off), size);
         uint8_t* buf = ReadBuffer(size);
         size_t n = PrefixOf(mount, node)
-                       ->flat->ReadCommitted(file.commit, static_cast<uint64_t>(off), size, buf);
+                       ->flat->ReadCommitted(file.commit, static_cast<uint64_t>(off), size, buf,
+                                             file.cached);  // as for data
         return (void)fuse_reply_buf(req, reinterpret_cast<char*>(buf), n);
       }
       case NodeKind::kAnchors: {

@@ -2,6 +2,7 @@
 """Figures for the pagefs mount (prints them; never passes or fails).
 
     python3 scripts/bench_mount.py [--scale 0.1] [--cache-size 64M] [--keep DIR] [--skip-ls]
+        [--seed-n N] [--seed-cache SIZE] [--lst-n N] [--lst-cache SIZE]
 
 In one run, on a store built through the mount:
   1. sequential read MB/s of PREFIX/data through the mount, against reading
@@ -12,7 +13,12 @@ In one run, on a store built through the mount:
   4. the seed scenario (--seed-n strings of 12 characters in batches of 50k,
      --seed-cache budget) embedded and through the mount: time (init, extends,
      commit and close; making the strings excluded), peak resident memory of
-     the Python process (VmHWM) and of the daemon (sampled).
+     the Python process (VmHWM) and of the daemon (sampled);
+  5. random `lst[i]` over --lst-n strings, hot: one embedded process against
+     one and then four reader processes at once through the mount (each
+     reading its own mapping of committed), and the four readers' summed
+     proportional set size (PSS, /proc/PID/smaps_rollup) against the one
+     embedded process's (the readers share the kernel's one copy of each page).
 Both sides read with the host page cache warm for the segment files (the
 daemon reads them too), so the comparison is the cost of the FUSE path and
 the engine (page table, checksum, cache) against plain preads.
@@ -180,6 +186,101 @@ print(f"{elapsed:.3f} {vm('VmHWM:'):.1f} {reopen_ms:.2f}")
 """
 
 
+LST_CODE = r"""
+import random, sys, time
+import pagefs
+root, n, count, cache, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+with pagefs.Store(root, "data", read_only=True, cache_size=cache) as s:
+    lst = s.root()["lst"]
+    assert len(lst) == n
+    for k in range(0, n, 50_000):  # warm: every page read once
+        lst[k:k + 50_000]
+    rng = random.Random(seed)
+    picks = [rng.randrange(n) for _ in range(count)]
+    sys.stdout.write("ready\n"); sys.stdout.flush()
+    sys.stdin.readline()  # the readers start together
+    t = time.perf_counter()
+    for i in picks:
+        lst[i]
+    dt = time.perf_counter() - t
+    assert lst[picks[0]] == "s%011d" % picks[0]
+    sys.stdout.write(f"{count / dt:.0f}\n"); sys.stdout.flush()
+    sys.stdin.readline()  # alive until the parent has read its PSS
+"""
+
+
+def pss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def lst_readers(root: Path, n: int, count: int, cache: str, readers: int) -> tuple:
+    """Runs readers processes of LST_CODE at once; returns (ops/s of each,
+    summed PSS MiB measured while all are alive after their timed part)."""
+    procs = [subprocess.Popen([sys.executable, "-c", LST_CODE, str(root), str(n), str(count),
+                               cache, str(k)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True) for k in range(readers)]
+    try:
+        for p in procs:
+            if p.stdout.readline() != "ready\n":
+                raise SystemExit(f"lst reader failed in {root}")
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        rates = [float(p.stdout.readline()) for p in procs]
+        pss = sum(pss_mib(p.pid) for p in procs)
+        for p in procs:
+            p.stdin.write("exit\n")
+            p.stdin.flush()
+        for p in procs:
+            if p.wait(timeout=120) != 0:
+                raise SystemExit(f"lst reader failed in {root}")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return rates, pss
+
+
+def lst_random(work: Path, n: int, cache_size: str, env: dict) -> None:
+    """Part 5: random lst[i], embedded against 1 and 4 readers through the mount."""
+    import pagefs
+
+    root, mnt = work / "lst-root", work / "lst-mnt"
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    mnt.mkdir(exist_ok=True)
+    t = time.perf_counter()
+    with pagefs.Store(root, "data", cache_size=cache_size) as s:
+        lst = s.list()
+        for k in range(0, n, 100_000):
+            lst.extend("s%011d" % i for i in range(k, min(n, k + 100_000)))
+        s.root()["lst"] = lst
+        del lst
+    print(f"built a list of {n:,} strings embedded in {time.perf_counter() - t:.1f} s")
+    count = 200_000
+    embedded, embedded_pss = lst_readers(root, n, count, cache_size, 1)
+    with Mounted(root, mnt, cache_size, env):
+        one, _ = lst_readers(mnt, n, count, cache_size, 1)
+        four, four_pss = lst_readers(mnt, n, count, cache_size, 4)
+    bare = subprocess.Popen([sys.executable, "-c", "import sys, pagefs; sys.stdin.readline()"],
+                            stdin=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    bare_pss = pss_mib(bare.pid)
+    bare.communicate("exit\n")
+    e = embedded[0]
+    print(f"random lst[i] over {n:,} strings, hot, budget {cache_size}: embedded {e:,.0f}/s; "
+          f"mount, 1 reader {one[0]:,.0f}/s ({one[0] / e:.2f} of embedded); mount, 4 readers "
+          f"at once {', '.join(f'{r:,.0f}' for r in four)}/s (per process "
+          f"{min(four) / e:.2f}-{max(four) / e:.2f} of embedded; {os.cpu_count()} CPUs)")
+    print(f"PSS: the 4 mount readers together {four_pss:.0f} MiB, one embedded process "
+          f"{embedded_pss:.0f} MiB -> {four_pss / embedded_pss:.2f}x (an idle interpreter with "
+          f"pagefs imported: {bare_pss:.0f} MiB each, so beyond that {four_pss - 4 * bare_pss:.0f} "
+          f"against {embedded_pss - bare_pss:.0f} MiB)")
+
+
 def seed_run(root: Path, n: int, batch: int, cache: int, daemon: "Mounted | None") -> tuple:
     """Runs the seed scenario in a fresh process; returns (seconds, process
     peak MiB, reopen-to-first-read ms, daemon peak MiB or None)."""
@@ -208,6 +309,10 @@ def main() -> int:
     ap.add_argument("--seed-n", type=int, default=5_000_000,
                     help="strings in part 4, the seed scenario (default 5M; 0 skips it)")
     ap.add_argument("--seed-cache", default="128M", help="budget of part 4 (default 128M)")
+    ap.add_argument("--lst-n", type=int, default=5_000_000,
+                    help="strings in part 5, random lst[i] (default 5M; 0 skips it)")
+    ap.add_argument("--lst-cache", default="256M",
+                    help="budget of part 5, embedded and the daemon's (default 256M: all hot)")
     args = ap.parse_args()
 
     env = dict(os.environ, PAGEFS_MOUNT_BIN=daemon_bin())
@@ -271,6 +376,8 @@ def main() -> int:
         ls_pages_folder(work, ls_pages, args.cache_size, env)
     if args.seed_n:
         seed_scenario(work, args.seed_n, args.seed_cache, env)
+    if args.lst_n:
+        lst_random(work, args.lst_n, args.lst_cache, env)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

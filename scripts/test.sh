@@ -43,7 +43,7 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_TSA
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
 cmake --build build/tsan --target pager_tests _core
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan \
-  --output-on-failure -j2 -R 'BufferPool|BatchedLoad|VolumeCommitted|Concurrency'
+  --output-on-failure -j2 -R 'BufferPool|BatchedLoad|VolumeCommitted|Concurrency|SigbusGuard|MountMapping'
 # The Python thread tests against that extension (imported first through
 # PYTHONPATH, libtsan preloaded into the uninstrumented interpreter). A report
 # fails the test's process.

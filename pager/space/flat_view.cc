@@ -38,14 +38,14 @@ void ForEachPage(uint64_t off, uint64_t size, uint64_t page_size, uint64_t& done
 
 // ForEachPage for a transfer: a failure after some bytes makes it short (it
 // returns the bytes done, as read(2) and write(2) do); one at the first page
-// is thrown.
+// is thrown, and so is any one when whole is set.
 template <typename Piece>
-size_t Transfer(uint64_t off, size_t size, uint64_t page_size, Piece&& piece) {
+size_t Transfer(uint64_t off, size_t size, uint64_t page_size, bool whole, Piece&& piece) {
   uint64_t done = 0;
   try {
     ForEachPage(off, size, page_size, done, piece);
   } catch (...) {
-    if (done == 0) throw;
+    if (done == 0 || whole) throw;
   }
   return static_cast<size_t>(done);
 }
@@ -81,14 +81,14 @@ void FlatView::CheckPageLimit(PageId id) const {
 
 uint64_t FlatView::bytes() { return volume_().page_count() * page_size_; }
 
-size_t FlatView::Read(uint64_t off, size_t size, uint8_t* out) {
+size_t FlatView::Read(uint64_t off, size_t size, uint8_t* out, bool whole) {
   auto op = OpLock();
   Volume& volume = volume_();
   const uint64_t ps = page_size_;
   const uint64_t end = volume.page_count() * ps;
   if (off >= end) return 0;
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
-  return Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t done) {
+  return Transfer(off, size, ps, whole, [&](PageId id, size_t in, size_t n, size_t done) {
     std::shared_lock<std::shared_mutex> lock(locks_.For(id));
     if (id == kNoPage || !volume.IsAllocated(id)) {
       std::memset(out + done, 0, n);
@@ -100,7 +100,7 @@ size_t FlatView::Read(uint64_t off, size_t size, uint8_t* out) {
 }
 
 void FlatView::ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* spill,
-                          PinnedRead& out) {
+                          PinnedRead& out, bool whole) {
   // Zeros for pages that are not allocated (and page 0): the largest page size.
   static const uint8_t kZeros[65536] = {};
   out.op_ = OpLock();
@@ -115,25 +115,26 @@ void FlatView::ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* s
   // one background readahead below.
   const PageId last = (off + size - 1) / ps;
   PageId prefetched = off / ps;  // pages below this were offered to Prefetch
-  const size_t done = Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t at) {
-    if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
-      prefetched = id + std::max<uint64_t>(1, space_.Prefetch(id, last + 1 - id));
-    }
-    std::shared_lock<std::shared_mutex> lock(locks_.For(id));
-    const uint8_t* from;
-    if (id == kNoPage || !volume.IsAllocated(id)) {
-      from = kZeros;
-    } else if (out.pins_.size() < max_pins) {
-      out.pins_.push_back(space_.Read(id));
-      out.locks_.push_back(std::move(lock));
-      from = out.pins_.back().data() + in;
-    } else {
-      PageGuard page = space_.Read(id);
-      std::memcpy(spill + at, page.data() + in, n);
-      from = spill + at;
-    }
-    out.iov_.push_back({const_cast<uint8_t*>(from), n});
-  });
+  const size_t done =
+      Transfer(off, size, ps, whole, [&](PageId id, size_t in, size_t n, size_t at) {
+        if (id >= prefetched && id < last) {  // a single page gains nothing from a batch
+          prefetched = id + std::max<uint64_t>(1, space_.Prefetch(id, last + 1 - id));
+        }
+        std::shared_lock<std::shared_mutex> lock(locks_.For(id));
+        const uint8_t* from;
+        if (id == kNoPage || !volume.IsAllocated(id)) {
+          from = kZeros;
+        } else if (out.pins_.size() < max_pins) {
+          out.pins_.push_back(space_.Read(id));
+          out.locks_.push_back(std::move(lock));
+          from = out.pins_.back().data() + in;
+        } else {
+          PageGuard page = space_.Read(id);
+          std::memcpy(spill + at, page.data() + in, n);
+          from = spill + at;
+        }
+        out.iov_.push_back({const_cast<uint8_t*>(from), n});
+      });
   out.bytes_ = done;
   // At most one range is ahead; the pool bounds it by its budget.
   if (auto ahead = ReadAheadAfter(off, size, done, volume.page_count(), page_size_)) {
@@ -148,7 +149,7 @@ FlatView::WriteResult FlatView::Write(uint64_t off, const uint8_t* data, size_t 
   const uint64_t ps = page_size_;
   const uint64_t count_before = volume.page_count();
   WriteResult result;
-  result.bytes = Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t done) {
+  result.bytes = Transfer(off, size, ps, false, [&](PageId id, size_t in, size_t n, size_t done) {
     const uint8_t* src = data + done;
     if (id == kNoPage) {
       if (!AllZero(src, n)) {
@@ -239,7 +240,8 @@ CommitPin FlatView::PinCommitted() {
   return volume_().PinCommitted();
 }
 
-size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t size, uint8_t* out) {
+size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t size, uint8_t* out,
+                               bool whole) {
   // Shared op lock: a rollback (which replaces the Volume) waits. Commits do
   // not need it: the pin keeps the commit's slots (the reader table outlives
   // a rollback's new Volume, which holds them too).
@@ -252,7 +254,7 @@ size_t FlatView::ReadCommitted(const CommitPin& pinned, uint64_t off, size_t siz
   size = static_cast<size_t>(std::min<uint64_t>(size, end - off));
   thread_local std::vector<uint8_t> page;
   page.resize(ps);
-  return Transfer(off, size, ps, [&](PageId id, size_t in, size_t n, size_t done) {
+  return Transfer(off, size, ps, whole, [&](PageId id, size_t in, size_t n, size_t done) {
     if (id == kNoPage) {
       std::memset(page.data(), 0, ps);
       CommittedHeader h{at.epoch, at.anchors.root_map, at.anchors.orphan_head, at.page_count,

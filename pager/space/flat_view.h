@@ -83,7 +83,10 @@ class FlatView {
   uint64_t bytes();
 
   // Copies up to size bytes at off into out, stopping at the end of the space.
-  size_t Read(uint64_t off, size_t size, uint8_t* out);
+  // A page that fails to load makes the read short, or throws when it is the
+  // first; whole makes any failed page throw (for the kernel's page cache, to
+  // which a short read is the end of the file, it must be: docs/mount.md).
+  size_t Read(uint64_t off, size_t size, uint8_t* out, bool whole = false);
 
   // A read whose result points straight into the page cache (no copy): the
   // pages it covers stay pinned and read-locked until it is destroyed. Pages
@@ -109,11 +112,12 @@ class FlatView {
     std::vector<iovec> iov_;
     size_t bytes_ = 0;
   };
-  // Like Read: at most max_pins pages are pinned and referenced, the rest are
+  // Like Read (whole too): at most max_pins pages are pinned and referenced, the rest are
   // copied into spill (which holds size bytes). The pages the request covers
   // are loaded in batches (Prefetch); a large read starts the readahead of
   // ReadAheadAfter in the background.
-  void ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* spill, PinnedRead& out);
+  void ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* spill, PinnedRead& out,
+                  bool whole = false);
 
   struct WriteResult {
     size_t bytes = 0;
@@ -143,7 +147,9 @@ class FlatView {
   // Copies up to size bytes at off of pinned commit `at` into out: page 0 is
   // the CommittedHeader (pager/mount_protocol.h, whose latest_epoch says
   // whether a newer commit exists), page id the page as of that commit.
-  size_t ReadCommitted(const CommitPin& at, uint64_t off, size_t size, uint8_t* out);
+  // whole: as for Read.
+  size_t ReadCommitted(const CommitPin& at, uint64_t off, size_t size, uint8_t* out,
+                       bool whole = false);
 
   // One page at a time (pages/<id>).
   bool PageAllocated(PageId id);

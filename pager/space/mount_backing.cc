@@ -10,8 +10,17 @@
 
 namespace pagefs {
 
+MountBacking::MountBacking(int fd, uint32_t page_size, int map_fd)
+    : fd_(fd), page_size_(page_size) {
+  if (map_fd >= 0) {
+    mapping_ = std::make_unique<MountMapping>(map_fd, page_size);
+    if (!mapping_->usable()) mapping_.reset();
+  }
+}
+
 void MountBacking::Load(PageId first, uint8_t* buf) {
   {
+    // A pending page is newer than what the daemon (and so the mapping) has.
     MutexLock lock(mu_);
     const uint64_t pending_pages = pending_.size() / page_size_;
     if (first >= first_pending_ && first < first_pending_ + pending_pages) {
@@ -19,6 +28,11 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
       return;
     }
   }
+  if (mapping_ != nullptr && mapping_->CopyPage(first, buf)) return;
+  Pread(first, buf);
+}
+
+void MountBacking::Pread(PageId first, uint8_t* buf) {
   const size_t want = page_size_;
   size_t done = 0;
   while (done < want) {

@@ -4,6 +4,12 @@
 // allocates exactly the page a write names, so no extra call is needed to make
 // a written page exist.
 //
+// Loads come from a MountMapping of map_fd when one is given (a read-only,
+// cached open of the same file): a page the kernel holds costs a copy and no
+// syscall; one the daemon must send costs a page fault (one FUSE request, as
+// a pread). A page the mapping cannot give (past the mapped end, a fault that
+// failed: SIGBUS caught) is read with pread, which reports the real error.
+//
 // Every FUSE request costs tens of microseconds, so stores of adjacent pages
 // are combined into one pwrite of up to kCombineBytes; Flush() sends what is
 // pending, and a load of a pending page is served from it.
@@ -13,9 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "pager/cache/page_backing.h"
+#include "pager/space/mount_mapping.h"
 #include "pager/space/mount_protocol.h"
 #include "pager/util/mutex.h"
 
@@ -23,8 +31,9 @@ namespace pagefs {
 
 class MountBacking final : public PageBacking {
  public:
-  // fd: MOUNT/PREFIX/data, opened by the caller, valid while the backing lives.
-  MountBacking(int fd, uint32_t page_size) : fd_(fd), page_size_(page_size) {}
+  // fd: MOUNT/PREFIX/data (or committed), opened by the caller, valid while
+  // the backing lives; so is map_fd (-1: no mapping, every load a pread).
+  MountBacking(int fd, uint32_t page_size, int map_fd = -1);
 
   static constexpr size_t kCombineBytes = 1 << 20;
 
@@ -33,12 +42,16 @@ class MountBacking final : public PageBacking {
   void Store(PageId id, const uint8_t* buf) override;
   void Flush() override;
   uint64_t metadata_bytes() const override { return kCombineBytes; }
+  // Whether loads come from a mapping.
+  bool mapped() const { return mapping_ != nullptr; }
 
  private:
   void FlushLocked() REQUIRES(mu_);
+  void Pread(PageId id, uint8_t* buf);
 
   const int fd_;
   const uint32_t page_size_;
+  std::unique_ptr<MountMapping> mapping_;  // null: no mapping
   Mutex mu_;
   std::vector<uint8_t> pending_ GUARDED_BY(mu_);  // pages first_pending_, first_pending_ + 1, ...
   PageId first_pending_ GUARDED_BY(mu_) = kNoPage;

@@ -100,6 +100,14 @@ inline std::string DescribeMountWriter(uint64_t pid) {
   return "process " + std::to_string(pid) + " through the mount";
 }
 
+// Whether read-only opens of a prefix's data and page files are served
+// through the kernel's page cache (so that a client may map them): only when
+// a page is no larger than the kernel's page, so that no kernel page ever
+// holds parts of two versions of a page. committed is always cached.
+inline bool MountCachesData(uint64_t page_size, uint64_t kernel_page_size) {
+  return page_size <= kernel_page_size;
+}
+
 // MOUNT/PREFIX/committed, the read-only clients' view: the pages of one
 // commit (the last when the file was opened) at id * page_size, as in data.
 // Page 0 is no page, so it carries this header instead (the rest of page 0

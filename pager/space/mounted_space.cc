@@ -63,14 +63,27 @@ MountedSpace::MountedSpace(Env& env, const std::string& dir, const std::string& 
       throw Error(ErrorCode::kCorruption, "the mount names no valid page size for " + describe_ +
                                               ": " + std::to_string(page_size_));
     }
-    backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
-    pool_ = std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, kMountedCacheMax),
-                                         *backing_);
+    if (!read_only_ && MountCachesData(page_size_, OsPageSize())) {
+      // The writer's role is on a direct-I/O open; the pages it reads come
+      // from a mapping of a second, cached, read-only open of data. Failing
+      // that, it preads.
+      map_fd_ = ::open((dir_ + "/data").c_str(), O_RDONLY | O_CLOEXEC);
+    }
+    backing_ = std::make_unique<MountBacking>(data_fd_, page_size_, MapFd());
+    pool_ =
+        std::make_unique<BufferPool>(page_size_, std::min(cache_bytes, LocalCacheMax()), *backing_);
   } catch (...) {
+    if (map_fd_ >= 0) ::close(map_fd_);
     if (data_fd_ >= 0) ::close(data_fd_);
     throw;
   }
 }
+
+uint64_t MountedSpace::LocalCacheMax() const {
+  return read_only_ && backing_->mapped() ? kMountedReaderCacheMax : kMountedCacheMax;
+}
+
+uint64_t MountedSpace::OsPageSize() { return static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)); }
 
 int MountedSpace::OpenCommitted(CommittedHeader& header) const {
   const std::string path = dir_ + "/committed";
@@ -130,7 +143,9 @@ void MountedSpace::FollowCommit() {
   MutexLock lock(mu_);
   ::close(data_fd_);
   data_fd_ = fd;
-  backing_ = std::make_unique<MountBacking>(data_fd_, page_size_);
+  // The new commit's file is a new inode: mapped anew (the old mapping went
+  // with the old backing).
+  backing_ = std::make_unique<MountBacking>(data_fd_, page_size_, MapFd());
   pool_ = std::make_unique<BufferPool>(page_size_, budget, *backing_);
   anchors_ = {h.root_map, h.orphan_head};
   epoch_ = h.epoch;
@@ -138,8 +153,9 @@ void MountedSpace::FollowCommit() {
 }
 
 MountedSpace::~MountedSpace() {
-  pool_.reset();  // dirty pages are dropped: only Commit publishes them
-  backing_.reset();
+  pool_.reset();     // dirty pages are dropped: only Commit publishes them
+  backing_.reset();  // unmaps
+  if (map_fd_ >= 0) ::close(map_fd_);
   // Closing data gives up the writer role; a writer that did not commit its
   // changes is rolled back by the daemon then.
   if (data_fd_ >= 0) ::close(data_fd_);
@@ -249,7 +265,7 @@ void MountedSpace::set_anchors(const Anchors& anchors) {
 }
 
 void MountedSpace::set_cache_size(uint64_t bytes) {
-  pool_->SetBudget(std::min(bytes, kMountedCacheMax));
+  pool_->SetBudget(std::min(bytes, LocalCacheMax()));
 }
 
 uint64_t MountedSpace::epoch() const {

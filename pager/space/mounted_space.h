@@ -20,6 +20,13 @@
 // with changes not committed (the process died), the daemon rolls the prefix
 // back to its last commit.
 //
+// Pages come from a mapping of the file (MountBacking, MountMapping): the
+// reader's committed, or for the writer a second, read-only open of data (its
+// own open is direct I/O), when the mount caches data (MountCachesData). The
+// writer's write-backs are pwrites, after which the daemon has dropped the
+// old pages from every mapping; a reader's new commit is a new file, mapped
+// anew.
+//
 // A read-only space reads PREFIX/committed instead of data: the pages and the
 // anchors of one commit (the last when it opened the file; the daemon pins it
 // in the prefix's reader table until the file is closed, so its reads never
@@ -50,6 +57,10 @@ namespace pagefs {
 // Budget of the process-side cache of a mounted store: the daemon holds the
 // real one, so the process takes at most this much of cache_size.
 inline constexpr uint64_t kMountedCacheMax = 8ull << 20;
+// A reader whose file is mapped owns no page: its cache only holds copies of
+// the pages pinned and recently used, refilled from the mapping with no
+// syscall, so it takes at most this much (the kernel's copy is shared).
+inline constexpr uint64_t kMountedReaderCacheMax = 2ull << 20;
 
 // How often a read-only space looks for a newer commit: at most once per
 // this interval, at the start of an operation.
@@ -99,6 +110,13 @@ class MountedSpace final : public PageSpace {
   // Opens PREFIX/committed and reads its header. Returns the descriptor.
   int OpenCommitted(CommittedHeader& header) const;
 
+  static uint64_t OsPageSize();
+  // kMountedCacheMax, or kMountedReaderCacheMax for a reader with a mapping.
+  uint64_t LocalCacheMax() const;
+  // The descriptor whose file the backing maps: committed for a reader, the
+  // read-only open of data for the writer (-1: none).
+  int MapFd() const { return read_only_ ? data_fd_ : map_fd_; }
+
   // One request of the mount protocol on fd.
   int Request(int fd, unsigned request, void* arg) const {
     return env_.MountRequest(fd, request, arg);
@@ -110,6 +128,7 @@ class MountedSpace final : public PageSpace {
   const bool read_only_;
   uint32_t page_size_ = 0;
   int data_fd_ = -1;  // writable: the writer role's file
+  int map_fd_ = -1;   // writable: data opened read-only, for the mapping
   std::unique_ptr<MountBacking> backing_;
   std::unique_ptr<BufferPool> pool_;
   std::atomic<bool> failed_{false};

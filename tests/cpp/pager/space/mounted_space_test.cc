@@ -195,5 +195,19 @@ TEST_F(MountedSpaceTest, TheLocalCacheTakesAtMostItsShareOfTheBudget) {
   EXPECT_EQ(kMountedCacheMax, space->pool_stats().budget);
 }
 
+TEST_F(MountedSpaceTest, AMappedReadersCacheIsSmallerItCopiesFromTheMapping) {
+  {
+    auto writer = Open(false);
+    writer->Allocate().mutable_data()[0] = 7;
+    writer->Commit();
+  }
+  auto reader = Open(true, 1ull << 30);
+  EXPECT_EQ(kMountedReaderCacheMax, reader->pool_stats().budget);
+  reader->set_cache_size(1ull << 30);
+  EXPECT_EQ(kMountedReaderCacheMax, reader->pool_stats().budget);
+  reader->set_cache_size(1 << 20);
+  EXPECT_EQ(1u << 20, reader->pool_stats().budget);
+}
+
 }  // namespace
 }  // namespace pagefs

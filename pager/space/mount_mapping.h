@@ -1,0 +1,70 @@
+// MountMapping: a read-only shared mapping (PROT_READ, MAP_SHARED) of one of
+// a pagefs mount's cached files (PREFIX/committed, or PREFIX/data opened
+// read-only), from which a client copies pages with no syscall when the
+// kernel's page cache holds them. Every process that maps the file shares the
+// kernel's one copy of each page, which counts inside the daemon's budget
+// (docs/mount.md, "The kernel's page cache").
+//
+// Coherence is the kernel's: when the daemon changes pages it invalidates
+// their range, which unmaps them from every mapping, and the next touch
+// faults the new bytes in. A commit's `committed` never changes; a new commit
+// is a new file, mapped anew.
+//
+// Growth: a large range of address space is reserved at construction
+// (PROT_NONE, costing no memory) and the file is mapped over its start up to
+// its size; a page past that extent makes the mapping look at the file's size
+// again and map the new part. Nothing past the file's end is ever touched.
+//
+// Failed faults (the daemon answers EIO: a damaged page; ENOTCONN: the daemon
+// died) would be SIGBUS: every copy goes through CopyFromMapping
+// (util/sigbus_guard.h), so it returns false instead, and the caller preads
+// the page to get the real error.
+//
+// Thread safety: CopyPage from any thread. The descriptor is the caller's and
+// must stay open while the mapping lives.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "pager/util/mutex.h"
+#include "pager/util/page.h"
+
+namespace pagefs {
+
+class MountMapping {
+ public:
+  // Address space reserved for the file (mapped up to its size only); pages
+  // past it are read with pread.
+  static constexpr uint64_t kReserveBytes = uint64_t{1} << 38;
+
+  // Maps fd (opened read-only, through the kernel's page cache). A file that
+  // cannot be mapped leaves the mapping empty: every CopyPage is false.
+  MountMapping(int fd, uint32_t page_size);
+  ~MountMapping();
+  MountMapping(const MountMapping&) = delete;
+  MountMapping& operator=(const MountMapping&) = delete;
+
+  // Copies page id into buf (page_size bytes). False when the page is not in
+  // the file as mapped (past its end, even after a look at its size) or its
+  // fault failed; buf then holds unspecified bytes.
+  bool CopyPage(PageId id, uint8_t* buf);
+
+  bool usable() const { return base_ != nullptr; }
+  uint64_t mapped_bytes() const { return mapped_.load(std::memory_order_acquire); }
+
+ private:
+  // Maps the file up to its current size (at least end, if the file has it).
+  // Returns whether [0, end) is now mapped.
+  bool Extend(uint64_t end);
+
+  const int fd_;
+  const uint32_t page_size_;
+  uint8_t* base_ = nullptr;
+  uint64_t reserved_ = 0;
+  std::atomic<uint64_t> mapped_{0};      // [base_, base_ + mapped_) maps the file
+  std::atomic<bool> unmappable_{false};  // mmap refused the file: never try again
+  Mutex extend_mu_;
+};
+
+}  // namespace pagefs

@@ -1,0 +1,260 @@
+"""Python clients take their pages from a mapping of the mount's files
+(pager/space/mount_mapping.h): a reader maps its commit's `committed`, the
+writer a read-only open of `data`. Each test runs its clients as separate
+processes, so a SIGBUS the mapping failed to catch would show as a killed
+process rather than pass unnoticed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pagefs
+
+MARKER = "MARKER-" + "q" * 200
+
+
+def damage_a_page(root, prefix):
+    """Writes list 'l' (50 markers, then 1000 values) into the unmounted
+    store and changes one byte of a stored page holding the marker, as
+    tests/python/test_errors.py does."""
+    with pagefs.Store(root, prefix) as s:
+        s.root()["l"] = s.list([MARKER] * 50 + ["x%d" % i for i in range(1000)])
+    hit = 0
+    folder = root / prefix
+    for name in sorted(os.listdir(folder)):
+        if not name.startswith("segment-"):
+            continue
+        with open(folder / name, "r+b") as f:
+            data = f.read()
+            at = data.find(MARKER.encode(), 2 * 4096)  # past both superblock slots
+            if at >= 0:
+                f.seek(at + 10)
+                f.write(b"!")
+                hit += 1
+    assert hit, "marker not found in any segment file"
+
+
+def run_py(code: str, *args, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def spawn(code, *args):
+    return subprocess.Popen([sys.executable, "-W", "error", "-c", textwrap.dedent(code), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# What the client's process did: read syscalls (/proc/self/io) and whether
+# the mount's file is in its mappings (/proc/self/maps).
+PROBES = """
+def syscr():
+    with open("/proc/self/io") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("syscr:"))
+def mapped(name):
+    with open("/proc/self/maps") as f:
+        return any(l.rstrip().endswith("/data/" + name) for l in f)
+"""
+
+
+def test_clients_read_their_pages_from_a_mapping_not_a_read_per_page(mounted):
+    with pagefs.Store(mounted.mnt, "data") as s:
+        s.root()["lst"] = s.list("value-%06d-" % i + "x" * 100 for i in range(40_000))
+    pages = mounted.info()["page_count"]
+    assert pages > 1000
+    proc = run_py(
+        PROBES + """
+import json, sys, pagefs
+out = {}
+for read_only in (True, False):
+    with pagefs.Store(sys.argv[1], "data", read_only=read_only, cache_size="256K") as s:
+        lst = s.root()["lst"]
+        before = syscr()
+        for _ in range(2):  # the second pass reloads what the small cache dropped
+            assert sum(1 for v in lst[:] if v.endswith("x")) == 40_000
+        out["ro" if read_only else "rw"] = {
+            "reads": syscr() - before,
+            "loads": s.stats()["misses"],
+            "mapped": mapped("committed" if read_only else "data"),
+        }
+print(json.dumps(out))
+""",
+        mounted.mnt,
+    )
+    seen = json.loads(proc.stdout)
+    for side in ("ro", "rw"):
+        assert seen[side]["mapped"], seen
+        assert seen[side]["loads"] > pages  # the pool loaded every page, some twice
+        # A pread per load was the old way; the mapping needs none (the
+        # reader's look at the newest commit is a pread per 10 ms).
+        assert seen[side]["reads"] < seen[side]["loads"] // 20, seen
+
+
+READER = """
+import json, sys, time, pagefs
+mnt, n, gens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = pagefs.Store(mnt, "data", read_only=True, cache_size="64K")  # loads all the time
+lst = s.root()["lst"]
+starts = range(0, n, 50)
+seen_gens, bad, newest = set(), [], {k: -1 for k in starts}
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    for k in starts:
+        chunk = lst[k:k + 8]  # one operation: one commit
+        g = {v.split("-")[0] for v in chunk}
+        if len(g) != 1 or len(chunk) != 8:
+            bad.append(("torn", k, sorted(g)))
+            continue
+        gen = int(g.pop())
+        if chunk != ["%d-%d-" % (gen, j) + "y" * 150 for j in range(k, k + 8)]:
+            bad.append(("bytes", k, gen))
+        if gen < newest[k]:
+            bad.append(("stale", k, gen, newest[k]))
+        newest[k] = gen
+        seen_gens.add(gen)
+    if min(newest.values()) == gens - 1:
+        break
+print(json.dumps({"gens": sorted(seen_gens), "bad": bad[:10]}))
+"""
+
+WRITER = """
+import sys, time, pagefs
+mnt, n, gens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with pagefs.Store(mnt, "data", cache_size="128K") as s:  # write-backs before each commit
+    lst = s.root()["lst"]
+    for gen in range(1, gens):
+        for i in range(n):
+            lst[i] = "%d-%d-" % (gen, i) + "y" * 150
+        s.commit()
+        time.sleep(0.01)
+"""
+
+
+def test_mapped_readers_see_each_commit_whole_while_a_writer_rewrites_the_same_pages(mounted):
+    """The writer rewrites every value in place, commit after commit, so the
+    same page ids change each time: a reader whose mapping kept an old page
+    would show an older generation than it saw before, or a mix."""
+    n, gens = 2000, 12
+    with pagefs.Store(mounted.mnt, "data") as s:
+        s.root()["lst"] = s.list("0-%d-" % i + "y" * 150 for i in range(n))
+    readers = [spawn(READER, mounted.mnt, n, gens) for _ in range(2)]
+    writer = spawn(WRITER, mounted.mnt, n, gens)
+    _, w_err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, w_err
+    for r in readers:
+        out, err = r.communicate(timeout=120)
+        assert r.returncode == 0, err
+        seen = json.loads(out)
+        assert seen["bad"] == [], seen
+        assert seen["gens"][-1] == gens - 1, seen  # it followed to the last commit
+        assert len(seen["gens"]) > 2, seen  # and saw commits in between
+
+
+def test_a_writers_own_write_backs_read_back_new_through_its_mapping(mounted):
+    """A writer whose cache is far smaller than its list rewrites it: the
+    evicted dirty pages go to the daemon by pwrite, which drops them from the
+    writer's mapping of data, so reading them again gives the new values,
+    before and after the commit."""
+    run_py(
+        PROBES + """
+import sys, pagefs
+with pagefs.Store(sys.argv[1], "data", cache_size="128K") as s:
+    lst = s.root()["lst"] = s.list("old-%d-" % i + "z" * 100 for i in range(20_000))
+    s.commit()
+    assert lst[:] == ["old-%d-" % i + "z" * 100 for i in range(20_000)]
+    for i in range(20_000):
+        lst[i] = "new-%d-" % i + "z" * 100
+    assert s.stats()["evictions"] > 0  # dirty pages went to the daemon
+    assert mapped("data")
+    assert lst[:] == ["new-%d-" % i + "z" * 100 for i in range(20_000)]
+    s.commit()
+    assert lst[:] == ["new-%d-" % i + "z" * 100 for i in range(20_000)]
+""",
+        mounted.mnt,
+    )
+    with pagefs.Store(mounted.mnt, "data", read_only=True) as r:
+        assert r.root()["lst"][19_999] == "new-19999-" + "z" * 100
+
+
+def test_a_page_rewritten_through_its_page_file_reads_new_once_a_reader_follows(mounted):
+    """A tool rewrites a list's page through pages/ID and commits: a reader
+    mapped on the commit before keeps its commit's bytes until it follows,
+    then maps the new commit's file and reads the new bytes."""
+    old, new = "OLDMARK-" + "q" * 100, "NEWMARK-" + "q" * 100
+    with pagefs.Store(mounted.mnt, "data") as s:
+        s.root()["lst"] = s.list([old] + ["filler-%d" % i for i in range(3000)])
+    with pagefs.Store(mounted.mnt, "data", read_only=True) as r:
+        lst = r.root()["lst"]
+        assert lst[0] == old
+        data = mounted.data().read_bytes()
+        at = data.find(old.encode())
+        assert at > 0
+        page = at // 4096
+        path = mounted.mnt / "data" / "pages" / ("%016x" % page)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, new.encode(), at - page * 4096)
+            os.fsync(fd)  # commits the prefix
+        finally:
+            os.close(fd)
+        assert lst[0] in (old, new)  # until the reader looks, its commit's
+        r.refresh()
+        assert lst[0] == new
+        assert lst[1:4] == ["filler-0", "filler-1", "filler-2"]
+
+
+def test_a_damaged_page_is_the_stores_error_not_a_crash(mounted):
+    """A page whose stored bytes fail their checksum: the daemon answers the
+    mapping's fault with EIO (SIGBUS in the client), which the client catches
+    and turns into the error a pread gives, for the reader and the writer."""
+    mounted.unmount()
+    damage_a_page(mounted.root, "data")
+    mounted.mount()
+    mounted.expect_log_errors = True  # the daemon logs the failed checksum
+    proc = run_py(
+        PROBES + """
+import errno, json, sys, pagefs
+out = []
+for read_only in (True, False, True):
+    with pagefs.Store(sys.argv[1], "data", read_only=read_only) as s:
+        try:
+            list(s.root()["l"])
+            out.append("read it all")
+        except OSError as e:
+            out.append([type(e).__name__, e.errno, str(e)])
+        assert len(s.root()["l"]) == 1050  # the store still works
+        assert s.root()["l"][-1] == "x999"  # and so do the pages after the damaged one
+        out.append(mapped("committed" if read_only else "data"))
+print(json.dumps(out))
+""",
+        mounted.mnt,
+    )
+    # The files themselves: only the damaged page fails (EIO), every other
+    # page reads whole, even those the failed page's readahead covered (a
+    # short read would have been the end of the file to the kernel).
+    for name in ("committed", "data"):
+        fd = os.open(mounted.mnt / "data" / name, os.O_RDONLY)
+        try:
+            pages = os.fstat(fd).st_size // 4096
+            failed = []
+            for page in range(pages):
+                try:
+                    assert len(os.pread(fd, 4096, page * 4096)) == 4096, (name, page)
+                except OSError as e:
+                    assert e.errno == 5
+                    failed.append(page)
+            assert len(failed) == 1, (name, failed, pages)
+        finally:
+            os.close(fd)
+    seen = json.loads(proc.stdout)
+    for i in (0, 2, 4):
+        name, err, message = seen[i]
+        assert err == 5, seen  # EIO, as from a pread
+        assert "read page" in message and "through the mount" in message, message
+        assert seen[i + 1] is True, seen

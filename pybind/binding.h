@@ -4,7 +4,9 @@
 //   never touch Python objects: they copy bytes out, and the bytes are decoded
 //   once the engine call has returned and the GIL is held again. So a thread
 //   never waits for an engine lock while holding the GIL, and never needs the
-//   GIL while holding an engine lock.
+//   GIL while holding an engine lock. The one exception keeps that promise:
+//   the hottest reads first run holding the GIL in a NoWaitScope, where the
+//   engine refuses to wait or load (ReadHoldingGil).
 // - A Python object that uses the engine keeps the C++ Store alive through a
 //   shared_ptr; after Store::Close the engine answers Error(kClosed).
 #pragma once
@@ -23,6 +25,7 @@
 #include "pager/collections/root_map.h"
 #include "pager/store.h"
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 
 namespace pagefs::py_binding {
 
@@ -45,6 +48,24 @@ void CloseReleasingGil(F&& close) noexcept {
     }
   }
   close();
+}
+
+// Runs op, an engine call that changes nothing, with the GIL held inside a
+// NoWaitScope (pager/util/no_wait.h): on resident pages and free locks that
+// is the whole call, without releasing and retaking the GIL, which costs
+// more than the lookup. Where it would wait for a lock or load a page, the
+// engine throws WouldWait before anything has changed, and op runs again
+// with the GIL released, as every engine call runs. op's visitors must leave
+// nothing behind when they throw (Visited::Add opens handles first).
+template <class F>
+auto ReadHoldingGil(F&& op) {
+  try {
+    NoWaitScope no_wait;
+    return op();
+  } catch (const WouldWait&) {
+  }
+  py::gil_scoped_release release;
+  return op();
 }
 
 // What Python holds for one open store (pagefs._core.Store).
@@ -94,6 +115,45 @@ struct EncodedRun {
   }
 };
 
+// A string to encode one key or value into, for a single-element call:
+// this thread's spare one when there is one, so that its memory is reused
+// rather than allocated per call, and given back when done. Reentrant: a
+// call made meanwhile (a __hash__ in Python) finds no spare and makes its own.
+class ScratchString {
+ public:
+  ScratchString() : s_(std::move(spare_)) { s_.clear(); }
+  ~ScratchString() {
+    if (s_.capacity() <= kKeep) spare_ = std::move(s_);
+  }
+  ScratchString(const ScratchString&) = delete;
+  ScratchString& operator=(const ScratchString&) = delete;
+  std::string& get() { return s_; }
+
+ private:
+  static constexpr size_t kKeep = 4096;  // a longer one is let go
+  static inline thread_local std::string spare_;
+  std::string s_;
+};
+
+// One value read under an engine lock, as Visited (below) for many: the
+// handles on what it references opened there, first, so that a refusal
+// (WouldWait) leaves it empty. No allocation for a short value.
+struct VisitedOne {
+  std::string value;
+  bool got = false;
+  ReferencedLists refs;
+
+  explicit VisitedOne(Heap& heap) : refs(heap) {}
+  ~VisitedOne();
+  VisitedOne(const VisitedOne&) = delete;
+  VisitedOne& operator=(const VisitedOne&) = delete;
+  void Add(std::string_view v) {
+    refs.Open(v);
+    value.assign(v);
+    got = true;
+  }
+};
+
 // Values read under an engine lock, with handles on the lists they
 // reference opened before that lock was dropped, so that a list referenced
 // only from a slot another thread erases is never freed under a reader. Pass
@@ -107,9 +167,10 @@ struct Visited {
   ~Visited();
   Visited(const Visited&) = delete;
   Visited& operator=(const Visited&) = delete;
+  // refs first: a refusal (WouldWait) leaves run untouched.
   void Add(std::string_view v) {
-    run.Add(v);
     refs.Open(v);
+    run.Add(v);
   }
   std::string_view value(size_t k) const {
     const size_t begin = k == 0 ? 0 : run.ends[k - 1];
@@ -138,6 +199,8 @@ bool EncodeKey(PyObject* obj, const StoreHandle& target, std::string& out, bool 
 py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHandle>& owner,
                        ReferencedLists& refs);
 py::list DecodeRun(Visited& values, const std::shared_ptr<StoreHandle>& owner);
+// The value one holds (REQUIRES one.got), decoded as DecodeValue does.
+py::object DecodeOne(VisitedOne& one, const std::shared_ptr<StoreHandle>& owner);
 // The Python class that decoded references are made of (pagefs.List); set
 // once by the package.
 void SetListClass(py::object cls);
@@ -152,15 +215,33 @@ py::object HashAdoptionToken(std::unique_ptr<PersistentHash> adopted);
 // untaken, the handle is closed (GIL held on call).
 py::object AdoptionToken(std::unique_ptr<PersistentList> adopted);
 
-// The single-element operations the bound methods and the fast slots
-// (fast_slots.cc) share. DictGetItem/DictDelItem raise KeyError(key).
+// The single-element operations the bound methods and the fast slots and
+// methods (fast_slots.cc) share. DictGetItem/DictDelItem raise KeyError(key).
 py::object DictGetItem(DictHandle& h, py::handle key);
 void DictSetItem(DictHandle& h, py::handle key, py::handle value);
+// d.get(key, fallback) and s.add(key).
+py::object DictGet(DictHandle& h, py::handle key, py::handle fallback);
+void SetAdd(SetHandle& h, py::handle key);
 void DictDelItem(DictHandle& h, py::handle key);
 bool HashContains(HashHandle& h, py::handle key);
 uint64_t HashLen(HashHandle& h);
 py::object ListGetItem(py::handle self, py::handle key);
+// lst[i] for an int i (ListGetItem's common case).
+py::object ListGetIndex(ListHandle& h, py::handle index);
 uint64_t ListLen(ListHandle& h);
+// The handle a pybind11 instance of H (or of a Python subclass) holds. The
+// fast slots' way to it: read straight from the instance when its layout is
+// the simple one (one pybind11 base, holder constructed), else pybind11's
+// cast, with its errors.
+template <typename H>
+H& HandleOf(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  if (inst->simple_layout && inst->simple_holder_constructed) [[likely]] {
+    return *static_cast<H*>(inst->simple_value_holder[0]);
+  }
+  return py::handle(self).cast<H&>();
+}
+
 // fast_slots.cc: puts the fast slots on pagefs.List, Dict and Set.
 void InstallFastSlots(py::handle list_cls, py::handle dict_cls, py::handle set_cls);
 

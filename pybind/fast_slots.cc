@@ -7,12 +7,20 @@
 // Installed on the package's classes (pagefs.List, Dict, Set) once they
 // exist; a subclass of them that defines its own method gets Python's usual
 // slot for it.
+//
+// The same for two hot methods, s.add(x) and d.get(k[, default]): C methods
+// (vectorcall, no dispatcher) for the plain positional calls, and pybind11's
+// own method, with its keywords and its errors, for every other call.
+#include <vector>
+
 #include "pybind/binding.h"
 
 namespace pagefs::py_binding {
 namespace {
 
 binaryfunc g_list_subscript = nullptr;  // the slot pagefs.List had: slices go there
+PyObject* g_set_add = nullptr;          // pybind11's Set.add, for calls not add(x)
+PyObject* g_dict_get = nullptr;         // pybind11's Dict.get, for calls not get(k[, d])
 
 // Runs fn, turning a C++ or Python exception into the Python error indicator,
 // as pybind11's dispatcher does; returns on_error then.
@@ -26,11 +34,6 @@ R Guarded(R on_error, Fn&& fn) {
     py::detail::try_translate_exceptions();
   }
   return on_error;
-}
-
-template <typename H>
-H& HandleOf(PyObject* self) {
-  return py::handle(self).cast<H&>();
 }
 
 PyObject* DictSubscript(PyObject* self, PyObject* key) {
@@ -63,13 +66,77 @@ Py_ssize_t HashLengthSlot(PyObject* self) {
 
 PyObject* ListSubscript(PyObject* self, PyObject* key) {
   if (!PyLong_CheckExact(key)) return g_list_subscript(self, key);
-  return Guarded<PyObject*>(nullptr, [&] { return ListGetItem(self, key).release().ptr(); });
+  return Guarded<PyObject*>(
+      nullptr, [&] { return ListGetIndex(HandleOf<ListHandle>(self), key).release().ptr(); });
 }
 
 Py_ssize_t ListLengthSlot(PyObject* self) {
   return Guarded<Py_ssize_t>(
       -1, [&] { return static_cast<Py_ssize_t>(ListLen(HandleOf<ListHandle>(self))); });
 }
+
+// Calls the pybind11 method fn as self.fn(*args, **kwargs) would.
+PyObject* CallBound(PyObject* fn, PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                    PyObject* kwnames) {
+  const Py_ssize_t total = nargs + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+  std::vector<PyObject*> with_self(static_cast<size_t>(total) + 1);
+  with_self[0] = self;
+  for (Py_ssize_t k = 0; k < total; ++k) with_self[static_cast<size_t>(k) + 1] = args[k];
+  return PyObject_Vectorcall(fn, with_self.data(), static_cast<size_t>(nargs) + 1, kwnames);
+}
+
+PyObject* SetAddMethod(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  if (nargs != 1 || kwnames != nullptr) return CallBound(g_set_add, self, args, nargs, kwnames);
+  return Guarded<PyObject*>(nullptr, [&] {
+    SetAdd(HandleOf<SetHandle>(self), args[0]);
+    return Py_NewRef(Py_None);
+  });
+}
+
+PyObject* DictGetMethod(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                        PyObject* kwnames) {
+  if (nargs < 1 || nargs > 2 || kwnames != nullptr)
+    return CallBound(g_dict_get, self, args, nargs, kwnames);
+  return Guarded<PyObject*>(nullptr, [&] {
+    return DictGet(HandleOf<DictHandle>(self), args[0], nargs == 2 ? args[1] : Py_None)
+        .release()
+        .ptr();
+  });
+}
+
+// Puts the C method def on cls in place of the method of that name it
+// inherits from pybind11, which *original receives (once: later installs
+// keep the first). The doc stays pybind11's. Not when cls defines its own.
+void InstallMethod(PyTypeObject* cls, PyMethodDef& def, PyObject** original) {
+  if (*original == nullptr) {
+    if (PyDict_GetItemString(cls->tp_dict, def.ml_name) != nullptr) return;
+    PyObject* fn = PyObject_GetAttrString(reinterpret_cast<PyObject*>(cls), def.ml_name);
+    if (fn == nullptr) throw py::error_already_set();
+    PyObject* doc = PyObject_GetAttrString(fn, "__doc__");
+    if (doc == nullptr) {
+      Py_DECREF(fn);
+      throw py::error_already_set();
+    }
+    if (PyUnicode_Check(doc)) {
+      // Lives as long as the method: until exit.
+      def.ml_doc = (new std::string(PyUnicode_AsUTF8(doc)))->c_str();
+    }
+    Py_DECREF(doc);
+    *original = fn;  // kept until exit
+  }
+  PyObject* descr = PyDescr_NewMethod(cls, &def);
+  if (descr == nullptr) throw py::error_already_set();
+  const int rc = PyObject_SetAttrString(reinterpret_cast<PyObject*>(cls), def.ml_name, descr);
+  Py_DECREF(descr);
+  if (rc != 0) throw py::error_already_set();
+}
+
+PyMethodDef g_set_add_def = {
+    "add", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&SetAddMethod)),
+    METH_FASTCALL | METH_KEYWORDS, nullptr};
+PyMethodDef g_dict_get_def = {
+    "get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&DictGetMethod)),
+    METH_FASTCALL | METH_KEYWORDS, nullptr};
 
 PyTypeObject* TypeOf(py::handle cls, const char* what) {
   if (!PyType_Check(cls.ptr())) throw py::type_error(std::string(what) + " must be a class");
@@ -108,6 +175,8 @@ void InstallFastSlots(py::handle list_cls, py::handle dict_cls, py::handle set_c
   st->tp_as_mapping->mp_length = HashLengthSlot<SetHandle>;
   st->tp_as_sequence->sq_length = HashLengthSlot<SetHandle>;
   st->tp_as_sequence->sq_contains = HashContainsSlot<SetHandle>;
+  InstallMethod(st, g_set_add_def, &g_set_add);
+  InstallMethod(dt, g_dict_get_def, &g_dict_get);
   PyType_Modified(lt);
   PyType_Modified(dt);
   PyType_Modified(st);

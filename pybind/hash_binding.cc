@@ -43,12 +43,12 @@ constexpr uint64_t kBatch = 4096;  // entries per engine call in updates
 // One value read under the engine lock (handles on what it references
 // opened there), decoded with the GIL.
 struct One {
-  Visited got;
+  VisitedOne got;
   explicit One(HashHandle& h) : got(h.table->heap()) {}
   PersistentHash::Visitor visitor() {
     return [this](std::string_view v) { got.Add(v); };
   }
-  py::object value(HashHandle& h) { return DecodeValue(got.value(0), h.owner, got.refs); }
+  py::object value(HashHandle& h) { return DecodeOne(got, h.owner); }
 };
 
 enum class Part { kKeys = 0, kValues = 1, kItems = 2 };
@@ -85,11 +85,8 @@ py::tuple Scan(HashHandle& h, uint64_t at, uint64_t max, int part, bool backward
 }
 
 py::tuple State(HashHandle& h) {
-  PersistentHash::IterationState s;
-  {
-    py::gil_scoped_release release;
-    s = h.table->iteration_state();
-  }
+  const PersistentHash::IterationState s =
+      ReadHoldingGil([&] { return h.table->iteration_state(); });
   return py::make_tuple(s.generation, s.size, s.version);
 }
 
@@ -230,36 +227,53 @@ void BindCommon(py::class_<H, std::shared_ptr<H>>& c, CollectionKind kind) {
 }  // namespace
 
 uint64_t HashLen(HashHandle& h) {
-  py::gil_scoped_release release;
-  return h.table->size();
+  return ReadHoldingGil([&] { return h.table->size(); });
 }
 
 bool HashContains(HashHandle& h, py::handle key) {
-  std::string k;
+  ScratchString scratch;
+  std::string& k = scratch.get();
   if (!EncodeKey(key.ptr(), *h.owner, k, true)) return false;
-  py::gil_scoped_release release;
-  return h.table->Contains(k);
+  return ReadHoldingGil([&] { return h.table->Contains(k); });
 }
 
 py::object DictGetItem(DictHandle& h, py::handle key) {
-  std::string k;
+  ScratchString scratch;
+  std::string& k = scratch.get();
   if (!EncodeKey(key.ptr(), *h.owner, k, true)) ThrowKeyError(key);
   One one(h);
-  bool found;
-  {
-    py::gil_scoped_release release;
-    found = h.table->Get(k, one.visitor());
-  }
+  const bool found = ReadHoldingGil([&] { return h.table->Get(k, one.visitor()); });
   if (!found) ThrowKeyError(key);
   return one.value(h);
 }
 
 void DictSetItem(DictHandle& h, py::handle key, py::handle value) {
-  std::string k, v;
-  EncodeKey(key.ptr(), *h.owner, k, false);
-  EncodeValue(value.ptr(), *h.owner, v);
+  // The key and the value encoded back to back, in one buffer.
+  ScratchString scratch;
+  std::string& kv = scratch.get();
+  EncodeKey(key.ptr(), *h.owner, kv, false);
+  const size_t key_end = kv.size();
+  EncodeValue(value.ptr(), *h.owner, kv);
+  const std::string_view both(kv);
   py::gil_scoped_release release;
-  h.table->Set(k, v);
+  h.table->Set(both.substr(0, key_end), both.substr(key_end));
+}
+
+py::object DictGet(DictHandle& h, py::handle key, py::handle fallback) {
+  ScratchString scratch;
+  std::string& k = scratch.get();
+  if (!EncodeKey(key.ptr(), *h.owner, k, true)) return py::reinterpret_borrow<py::object>(fallback);
+  One one(h);
+  const bool found = ReadHoldingGil([&] { return h.table->Get(k, one.visitor()); });
+  return found ? one.value(h) : py::reinterpret_borrow<py::object>(fallback);
+}
+
+void SetAdd(SetHandle& h, py::handle key) {
+  ScratchString scratch;
+  std::string& k = scratch.get();
+  EncodeKey(key.ptr(), *h.owner, k, false);
+  py::gil_scoped_release release;
+  h.table->Set(k, "");
 }
 
 void DictDelItem(DictHandle& h, py::handle key) {
@@ -284,16 +298,8 @@ void BindHash(py::module_& m) {
   dict.def("__getitem__", &DictGetItem)
       .def(
           "get",
-          [](DictHandle& h, py::handle key, py::object fallback) -> py::object {
-            std::string k;
-            if (!EncodeKey(key.ptr(), *h.owner, k, true)) return fallback;
-            One one(h);
-            bool found;
-            {
-              py::gil_scoped_release release;
-              found = h.table->Get(k, one.visitor());
-            }
-            return found ? one.value(h) : fallback;
+          [](DictHandle& h, py::handle key, py::handle fallback) {
+            return DictGet(h, key, fallback);
           },
           py::arg("key"), py::arg("default") = py::none(),
           "Return the value for key if key is in the dictionary, else default.")
@@ -353,14 +359,7 @@ void BindHash(py::module_& m) {
       m, "Set", "Handle on a persistent set (see pagefs.Set).");
   BindCommon(set, CollectionKind::kSet);
   set.def(
-         "add",
-         [](SetHandle& h, py::handle key) {
-           std::string k;
-           EncodeKey(key.ptr(), *h.owner, k, false);
-           py::gil_scoped_release release;
-           h.table->Set(k, "");
-         },
-         py::arg("object"),
+         "add", [](SetHandle& h, py::handle key) { SetAdd(h, key); }, py::arg("object"),
          "Add an element to a set.\n\nThis has no effect if the element is already present.")
       .def("_discard",
            [](SetHandle& h, py::handle key) {

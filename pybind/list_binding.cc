@@ -27,6 +27,10 @@ Visited::~Visited() {
   if (!refs.empty()) CloseReleasingGil([this]() noexcept { refs.CloseAll(); });
 }
 
+VisitedOne::~VisitedOne() {
+  if (!refs.empty()) CloseReleasingGil([this]() noexcept { refs.CloseAll(); });
+}
+
 namespace {
 
 constexpr uint64_t kChunk = 4096;         // values per engine call when streaming
@@ -203,19 +207,20 @@ py::object ListGetItem(py::handle self, py::handle key) {
     if (PySlice_Check(key.ptr())) return self.attr("_getitem_slice")(key);
     ThrowBadKey(key);
   }
-  ListHandle& h = self.cast<ListHandle&>();
+  return ListGetIndex(self.cast<ListHandle&>(), key);
+}
+
+py::object ListGetIndex(ListHandle& h, py::handle key) {
   const Py_ssize_t i = AsIndex(key);
-  Visited got(h.list->heap());
-  {
-    py::gil_scoped_release release;
+  VisitedOne got(h.list->heap());
+  ReadHoldingGil([&] {
     h.list->GetSigned(i, [&got](std::string_view v) { got.Add(v); });  // "list index out of range"
-  }
-  return DecodeValue(got.value(0), h.owner, got.refs);
+  });
+  return DecodeOne(got, h.owner);
 }
 
 uint64_t ListLen(ListHandle& h) {
-  py::gil_scoped_release release;
-  return h.list->size();
+  return ReadHoldingGil([&] { return h.list->size(); });
 }
 
 namespace {

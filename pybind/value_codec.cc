@@ -301,6 +301,11 @@ py::object DecodeValue(std::string_view encoded, const std::shared_ptr<StoreHand
   return py::reinterpret_steal<py::object>(r);
 }
 
+py::object DecodeOne(VisitedOne& one, const std::shared_ptr<StoreHandle>& owner) {
+  if (!one.got) throw std::logic_error("pagefs: no value was read");
+  return DecodeValue(one.value, owner, one.refs);
+}
+
 py::list DecodeRun(Visited& values, const std::shared_ptr<StoreHandle>& owner) {
   const size_t n = values.run.ends.size();
   py::list out(n);

@@ -49,7 +49,8 @@ class BufferPool final : public PinHolder {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // Pins page id, loading it on a miss. write marks the page dirty.
+  // Pins page id, loading it on a miss. write marks the page dirty. In a
+  // NoWaitScope (util/no_wait.h) a miss throws WouldWait instead.
   // Throws what the backing throws, or Error(kBudget) when every frame the
   // budget allows is pinned.
   PageGuard Pin(PageId id, bool write);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "pager/collections/bucket_cache.h"
 #include "pager/util/page.h"
 
 namespace pagefs {
@@ -27,6 +28,8 @@ struct CollectionState {
   // only): an iterator holding values read ahead compares it to know they
   // are still what the collection holds.
   std::atomic<uint64_t> changes{0};
+  // A dict's or set's bucket directory, as far as lookups read it (under mu).
+  BucketCache buckets;
 };
 
 class HandleTable {

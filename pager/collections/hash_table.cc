@@ -1,8 +1,8 @@
 #include "pager/collections/hash_table.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
-#include <unordered_map>
 
 #include "pager/collections/list_leaf.h"
 #include "pager/util/coding.h"
@@ -43,16 +43,18 @@ struct HashTable::Fields {
   uint64_t split;
   uint64_t generation;
   uint64_t log_size;  // values in the log
+  ListTree::Root log;
   uint64_t buckets() const { return (uint64_t{1} << level) + split; }
   uint64_t entries() const { return log_size / width; }
 };
 
-HashTable::HashTable(Heap& heap, PageId header)
+HashTable::HashTable(Heap& heap, PageId header, BucketCache* cache)
     : heap_(heap),
       space_(heap.space()),
       header_(header),
       page_size_(space_.page_size()),
       capacity_(HashBucket::Capacity(page_size_)),
+      cache_(cache),
       log_(heap, header) {}
 
 void HashTable::Corrupt(const std::string& what) const {
@@ -93,7 +95,8 @@ HashTable::Fields HashTable::Load() {
            Field<uint32_t>(h, HashHeaderFields::kWidth),
            Field<uint64_t>(h, HashHeaderFields::kSplit),
            Field<uint64_t>(h, HashHeaderFields::kGeneration),
-           Field<uint64_t>(h, ListHeaderFields::kSize)};
+           Field<uint64_t>(h, ListHeaderFields::kSize),
+           ListTree::RootOf(h)};
   if ((f.width != 1 && f.width != 2) || f.level > 31 || f.split >= (uint64_t{1} << f.level) ||
       f.directory == kNoPage || f.log_size % f.width != 0) {
     Corrupt("bad header fields");
@@ -124,10 +127,21 @@ uint64_t HashTable::BucketOf(uint32_t lo, const Fields& f) const {
 PageId HashTable::BucketPage(uint64_t bucket) { return BucketPage(bucket, Load().directory); }
 
 PageId HashTable::BucketPage(uint64_t bucket, PageId directory) {
+  if (cache_ != nullptr) {
+    cache_->Check(space_.view_generation(), directory);
+    if (const PageId first = cache_->Get(bucket); first != kNoPage) return first;
+  }
   // The directory holds small ints only: read in place, no visitor.
   uint32_t at = 0;
   const PageGuard g = ListTree(heap_, directory).PinLeaf(bucket, &at);
-  return DirectoryEntry(ListLeaf(g.data(), page_size_).value(at));
+  const PageId first = DirectoryEntry(ListLeaf(g.data(), page_size_).value(at));
+  if (cache_ != nullptr) cache_->Put(bucket, first);
+  return first;
+}
+
+void HashTable::ReloadLog(Fields& f) {
+  const PageGuard g = space_.Read(header_);
+  f.log = ListTree::RootOf(g.data());
 }
 
 PageId HashTable::DirectoryEntry(std::string_view v) const {
@@ -175,7 +189,7 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
       // values inline and side by side on one leaf, is read in place.
       {
         uint32_t at = 0;
-        const PageGuard lg = log_.PinLeaf(e.entry * f.width, &at);
+        const PageGuard lg = log_.PinLeaf(f.log, e.entry * f.width, &at);
         const ListLeaf leaf(lg.data(), page_size_);
         if (at + f.width <= leaf.count()) {
           const std::string_view k = leaf.value(at);
@@ -184,7 +198,8 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
               !NeedsInlining(static_cast<uint8_t>(v[0]))) {
             if (IsAbsent(k))
               Corrupt("bucket page " + std::to_string(page) + " names a deleted entry");
-            if (k == form || KeyForm(k) == form) {
+            std::string k_scratch;
+            if (k == form || KeyFormOf(k, k_scratch) == form) {
               if (value) value->assign(v);
               return Slot{page, j, e.entry};
             }
@@ -199,7 +214,8 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
           absent = IsAbsent(v);
           // A key stored in its canonical form (the usual case: strs, ints)
           // is its own key form: equal bytes, equal keys, no form to build.
-          match = !absent && (v == form || KeyForm(v) == form);
+          std::string v_scratch;
+          match = !absent && (v == form || KeyFormOf(v, v_scratch) == form);
           if (match && value && f.width == 1) value->assign(v);
         } else if (match && value) {
           value->assign(v);
@@ -355,6 +371,10 @@ void HashTable::SplitOne() {
     fresh = g.id();
   }
   ListTree(heap_, f.directory).Append(IdValue(fresh), 1);
+  if (cache_ != nullptr) {
+    cache_->Check(space_.view_generation(), f.directory);
+    cache_->Put(f.buckets(), fresh);
+  }
   WriteChain(src_page, stay);
   WriteChain(fresh, move);
   if (++f.split == (uint64_t{1} << f.level)) {
@@ -376,6 +396,7 @@ void HashTable::MergeOne() {
   --f.split;
   const uint64_t src = f.split + (uint64_t{1} << f.level);
   const PageId src_page = BucketPage(src), dst_page = BucketPage(f.split);
+  if (cache_ != nullptr) cache_->Forget(src);
   std::vector<IndexEntry> all = ReadChain(dst_page);
   for (const IndexEntry& e : ReadChain(src_page)) all.push_back(e);
   WriteChain(dst_page, all);
@@ -410,6 +431,7 @@ void HashTable::ResetIndex(uint64_t expected) {
   ListTree dir(heap_, f.directory);
   const uint64_t buckets = f.buckets();
   for (uint64_t b = 0; b < buckets; ++b) FreeChain(BucketPage(b));
+  if (cache_ != nullptr) cache_->Clear();
   dir.Clear();
   // About half full: room to grow before the first split.
   uint32_t level = 0;
@@ -476,7 +498,8 @@ void HashTable::Compact() {
 
 bool HashTable::Get(std::string_view key, const Visitor& fn) {
   CheckOne(key, "key");
-  const std::string form = KeyForm(key);
+  std::string scratch;
+  const std::string_view form = KeyFormOf(key, scratch);
   std::string value;
   if (!Find(form, StableHashOfForm(form), &value)) return false;
   fn(value);
@@ -485,7 +508,8 @@ bool HashTable::Get(std::string_view key, const Visitor& fn) {
 
 bool HashTable::Contains(std::string_view key) {
   CheckOne(key, "key");
-  const std::string form = KeyForm(key);
+  std::string scratch;
+  const std::string_view form = KeyFormOf(key, scratch);
   return Find(form, StableHashOfForm(form)).has_value();
 }
 
@@ -495,7 +519,8 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   // entry is filed (appending to the log changes the log's own fields).
   Fields f = Load();
   if (f.width == 2) CheckOne(value, "value");
-  const std::string form = KeyForm(key);
+  std::string scratch;
+  const std::string_view form = KeyFormOf(key, scratch);
   const uint64_t hash = StableHashOfForm(form);
   PageId bucket = kNoPage;
   if (const std::optional<Slot> s = Find(form, hash, f, nullptr, &bucket)) {
@@ -515,10 +540,19 @@ bool HashTable::Set(std::string_view key, std::string_view value) {
   }
   // Check both values before the first is stored, so a refusal stores neither.
   heap_.CheckStorable(key);
-  std::string run(key);
-  if (f.width == 2) {
-    heap_.CheckStorable(value);
-    run += value;
+  if (f.width == 2) heap_.CheckStorable(value);
+  // The entry's values back to back; on the stack when short (the usual).
+  const std::string_view vals = f.width == 2 ? value : std::string_view();
+  char small[256];
+  std::string large;
+  std::string_view run;
+  if (key.size() + vals.size() <= sizeof(small)) {
+    std::memcpy(small, key.data(), key.size());
+    if (!vals.empty()) std::memcpy(small + key.size(), vals.data(), vals.size());
+    run = std::string_view(small, key.size() + vals.size());
+  } else {
+    large.append(key).append(vals);
+    run = large;
   }
   const uint64_t entry = f.entries();
   log_.Append(run, f.width);
@@ -559,9 +593,14 @@ uint64_t HashTable::SetRun(std::string_view run, uint64_t count) {
   // stays), as a dict's update leaves it.
   Directory dir(*this, f, count);
   std::vector<NewEntry> fresh;
-  std::unordered_map<std::string, size_t> in_run;  // key form -> index in fresh
+  fresh.reserve(count);
+  // The new keys met so far, by hash: open addressing over indexes into
+  // fresh (plus one; 0 is empty), at most half full.
+  std::vector<uint32_t> in_run(std::bit_ceil(std::max<uint64_t>(count, 8) * 2), 0);
+  uint64_t mask = in_run.size() - 1;
   bool changed = false;
   uint64_t n = 0;
+  std::string form_scratch, other_scratch;
   try {
     for (size_t pos = 0; pos < run.size(); ++n) {
       const std::string_view key = TakeValue(run, p, pos, "run ends inside a value");
@@ -569,24 +608,42 @@ uint64_t HashTable::SetRun(std::string_view run, uint64_t count) {
           w == 2 ? TakeValue(run, p, pos, "run ends inside a pair") : std::string_view();
       CheckOne(key, "key");
       if (w == 2) CheckOne(value, "value");
-      std::string form = KeyForm(key);
+      const std::string_view form = KeyFormOf(key, form_scratch);
       const uint64_t hash = StableHashOfForm(form);
-      if (auto it = in_run.find(form); it != in_run.end()) {
-        if (w == 2) fresh[it->second].value.assign(value);
-        continue;
+      uint64_t slot = hash & mask;
+      bool again = false;
+      for (; in_run[slot] != 0; slot = (slot + 1) & mask) {
+        NewEntry& e = fresh[in_run[slot] - 1];
+        if (e.hash == hash && KeyFormOf(e.key, other_scratch) == form) {
+          if (w == 2) e.value = value;  // the first key stays, the last value wins
+          again = true;
+          break;
+        }
       }
+      if (again) continue;
       if (const std::optional<Slot> s =
               Find(form, hash, f, nullptr, dir.Page(BucketOf(static_cast<uint32_t>(hash), f)))) {
         if (w == 2) {
           log_.Set(s->entry * 2 + 1, value);
+          ReloadLog(f);  // the set may have split a leaf, and so the root
           changed = true;
         }
         continue;
       }
       heap_.CheckStorable(key);
       if (w == 2) heap_.CheckStorable(value);
-      in_run.emplace(std::move(form), fresh.size());
-      fresh.push_back({std::string(key), std::string(value), hash});
+      fresh.push_back({key, value, hash});
+      in_run[slot] = static_cast<uint32_t>(fresh.size());
+      if (fresh.size() * 2 > in_run.size()) {
+        // More entries than count said: a table twice the size.
+        in_run.assign(in_run.size() * 2, 0);
+        mask = in_run.size() - 1;
+        for (size_t k = 0; k < fresh.size(); ++k) {
+          uint64_t at = fresh[k].hash & mask;
+          while (in_run[at] != 0) at = (at + 1) & mask;
+          in_run[at] = static_cast<uint32_t>(k + 1);
+        }
+      }
     }
     if (n != count) throw Error(ErrorCode::kInvalidArgument, "run does not hold count entries");
   } catch (...) {
@@ -610,7 +667,10 @@ std::string_view HashTable::TakeValue(std::string_view run, const uint8_t* p, si
 void HashTable::FileNew(Fields& f, Directory& dir, const std::vector<NewEntry>& fresh,
                         bool changed) {
   if (!fresh.empty()) {
+    size_t bytes = 0;
+    for (const NewEntry& e : fresh) bytes += e.key.size() + e.value.size();
     std::string run;
+    run.reserve(bytes);
     for (const NewEntry& e : fresh) {
       run += e.key;
       if (f.width == 2) run += e.value;
@@ -671,7 +731,8 @@ void HashTable::SetDefault(std::string_view key, std::string_view value, const V
 
 bool HashTable::Erase(std::string_view key, const Visitor& fn) {
   CheckOne(key, "key");
-  const std::string form = KeyForm(key);
+  std::string scratch;
+  const std::string_view form = KeyFormOf(key, scratch);
   const uint64_t hash = StableHashOfForm(form);
   const std::optional<Slot> s = Find(form, hash);
   if (!s) return false;
@@ -854,6 +915,7 @@ void HashTable::FreeAll() {
   for (uint64_t b = 0; b < f.buckets(); ++b) FreeChain(BucketPage(b));
   ListTree(heap_, f.directory).Clear();
   space_.Free(f.directory);
+  if (cache_ != nullptr) cache_->Clear();
 }
 
 }  // namespace pagefs

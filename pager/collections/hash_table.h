@@ -16,8 +16,9 @@
 //   below 3/10, so it grows and shrinks by pages; a bucket that overflows
 //   chains another page. The bucket directory is a list tree of page ids on
 //   a page of its own.
-// A lookup touches the directory path, one bucket page (rarely a chain), and
-// the log path of the candidate entries: O(1) expected in n.
+// A lookup touches the directory path (none when the bucket's page is in the
+// collection's BucketCache, bucket_cache.h), one bucket page (rarely a
+// chain), and the log path of the candidate entries: O(1) expected in n.
 //
 // Keys are compared by key form (stable_hash.h), so 1, 1.0 and True are one
 // key; the first key stored stays (as in a dict).
@@ -37,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pager/collections/bucket_cache.h"
 #include "pager/collections/hash_bucket.h"
 #include "pager/collections/heap.h"
 #include "pager/collections/list_tree.h"
@@ -70,7 +72,9 @@ class HashTable {
   using EntryVisitor =
       std::function<void(uint64_t entry, std::string_view key, std::string_view value)>;
 
-  HashTable(Heap& heap, PageId header);
+  // cache, when given, is the collection's BucketCache (CollectionState),
+  // which the table reads and keeps up to date.
+  HashTable(Heap& heap, PageId header, BucketCache* cache = nullptr);
 
   // Lays out an empty table of width 1 or 2 on a fresh header page.
   static void Init(Heap& heap, PageGuard& header, uint32_t width);
@@ -131,6 +135,8 @@ class HashTable {
                            std::string* value, PageId* bucket = nullptr);
   PageId BucketPage(uint64_t bucket, PageId directory);
   PageId DirectoryEntry(std::string_view encoded) const;
+  // The log's root, read again after the log changed under a Fields.
+  void ReloadLog(Fields& f);
   // The buckets' first pages for one SetRun: read whole up front when the
   // run is large against the table, else one lookup per key.
   class Directory {
@@ -147,8 +153,9 @@ class HashTable {
     std::vector<PageId> pages_;
     PageId one_ = kNoPage;
   };
+  // A new entry of a SetRun: its key and value, views of the run.
   struct NewEntry {
-    std::string key, value;
+    std::string_view key, value;
     uint64_t hash;
   };
   static std::string_view TakeValue(std::string_view run, const uint8_t* p, size_t& pos,
@@ -177,6 +184,7 @@ class HashTable {
   const PageId header_;
   const uint32_t page_size_;
   const uint32_t capacity_;
+  BucketCache* const cache_;
   ListTree log_;
 };
 

@@ -85,12 +85,21 @@ void ListTree::Emit(std::string_view stored, const Visitor& fn) {
 }
 
 PageGuard ListTree::PinLeaf(uint64_t i, uint32_t* at) {
-  PageGuard hdr = space_.Read(header_);
-  if (i >= HdrSize(hdr.data())) throw Error(ErrorCode::kOutOfRange, "list index out of range");
-  const PageId root = HdrRoot(hdr.data());
-  const uint32_t height = HdrHeight(hdr.data());
-  hdr.Release();
-  PageGuard leaf = DescendRead(root, height, &i);
+  Root root;
+  {
+    const PageGuard hdr = space_.Read(header_);
+    root = RootOf(hdr.data());
+  }
+  return PinLeaf(root, i, at);
+}
+
+ListTree::Root ListTree::RootOf(const uint8_t* header) {
+  return Root{HdrSize(header), HdrHeight(header), HdrRoot(header)};
+}
+
+PageGuard ListTree::PinLeaf(const Root& root, uint64_t i, uint32_t* at) {
+  if (i >= root.size) throw Error(ErrorCode::kOutOfRange, "list index out of range");
+  PageGuard leaf = DescendRead(root.page, root.height, &i);
   *at = static_cast<uint32_t>(i);
   return leaf;
 }
@@ -103,6 +112,20 @@ void ListTree::Get(uint64_t i, const Visitor& fn) {
   hdr.Release();
   PageGuard leaf_page = DescendRead(root, height, &i);
   Emit(ListLeaf(leaf_page.data(), page_size_).value(static_cast<uint32_t>(i)), fn);
+}
+
+void ListTree::GetSigned(int64_t i, const Visitor& fn) {
+  Root root;
+  {
+    const PageGuard hdr = space_.Read(header_);
+    root = RootOf(hdr.data());
+  }
+  const auto n = static_cast<int64_t>(root.size);
+  const int64_t at = i < 0 ? i + n : i;
+  if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "list index out of range");
+  uint32_t slot = 0;
+  const PageGuard leaf = PinLeaf(root, static_cast<uint64_t>(at), &slot);
+  Emit(ListLeaf(leaf.data(), page_size_).value(slot), fn);
 }
 
 void ListTree::Scan(uint64_t start, uint64_t stop, const Visitor& fn) {

@@ -53,6 +53,8 @@ class ListTree {
 
   uint64_t size();
   void Get(uint64_t i, const Visitor& fn);
+  // Get with Python's index rule: a negative i counts from the end.
+  void GetSigned(int64_t i, const Visitor& fn);
   void Scan(uint64_t start, uint64_t stop, const Visitor& fn);
   void ScanReverse(uint64_t start, uint64_t stop, const Visitor& fn);
   // The leaf page holding value i, pinned, and i's place on it in *at: for
@@ -60,6 +62,17 @@ class ListTree {
   // Values on it are in stored form: one with NeedsInlining (a blob) must be
   // read through Get or Scan instead. REQUIRES i < size().
   PageGuard PinLeaf(uint64_t i, uint32_t* at);
+  // Where the tree starts, as its header page says: for a caller that has
+  // the header pinned already (the hash table, whose log this tree is).
+  struct Root {
+    uint64_t size = 0;
+    uint32_t height = 0;
+    PageId page = kNoPage;
+  };
+  static Root RootOf(const uint8_t* header);
+  // PinLeaf from a Root read since the tree last changed, without pinning
+  // the header again.
+  PageGuard PinLeaf(const Root& root, uint64_t i, uint32_t* at);
   void Set(uint64_t i, std::string_view encoded);
   void Insert(uint64_t i, std::string_view encoded);
   void Append(std::string_view run, uint64_t count);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 
 namespace pagefs {
 
@@ -31,6 +32,7 @@ void OpGate::FollowCommits(bool force) {
   // its parent held at the fork.
   if (forked()) CheckOpen();
   if (closed() || !space_.NewerCommit(force)) return;
+  NoWaitScope::Refuse();  // the move waits for every operation and reads
   std::unique_lock op(lock_);
   if (closed()) return;
   space_.FollowCommit();

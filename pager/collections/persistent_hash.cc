@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pager/collections/hash_check.h"
+#include "pager/collections/op_scope.h"
 #include "pager/util/error.h"
 #include "pager/values/value_format.h"
 
@@ -13,12 +14,18 @@ namespace pagefs {
 // The locking discipline of every operation, as PersistentList's.
 template <typename Fn>
 auto PersistentHash::Locked(Fn&& fn) {
-  heap_.FollowCommits();
-  std::shared_lock op(heap_.op_lock());
-  heap_.CheckOpen();
-  std::lock_guard l(state_->mu);
-  HashTable table(heap_, id_);
-  return fn(table);
+  OpScope scope(heap_, state_->mu);
+  HashTable table(heap_, id_, &state_->buckets);
+  try {
+    return fn(table);
+  } catch (const WouldWait&) {
+    throw;  // refused before anything changed
+  } catch (...) {
+    // A change that failed part way may have left the directory other than
+    // the cache says.
+    state_->buckets.Clear();
+    throw;
+  }
 }
 
 uint64_t PersistentHash::Create(Heap& heap, CollectionKind kind) {

@@ -8,6 +8,7 @@
 #include "pager/collections/list_tree_check.h"
 #include "pager/collections/op_scope.h"
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 
 namespace pagefs {
 
@@ -143,12 +144,7 @@ void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std:
   });
 }
 void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
-  Locked([&](ListTree& t) {
-    const int64_t n = static_cast<int64_t>(t.size());
-    const int64_t at = i < 0 ? i + n : i;
-    if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "list index out of range");
-    t.Get(static_cast<uint64_t>(at), fn);
-  });
+  Locked([&](ListTree& t) { t.GetSigned(i, fn); });
 }
 void PersistentList::Pop(int64_t i, const Visitor& fn) {
   Changing([&](ListTree& t) {
@@ -180,6 +176,12 @@ ReferencedLists::~ReferencedLists() { CloseAll(); }
 
 void ReferencedLists::Open(std::string_view encoded) {
   if (encoded.empty()) return;
+  // Opening a handle takes the heap's mutex: refused before anything is
+  // opened, so that the caller's retry starts from nothing.
+  if (encoded[0] == static_cast<char>(ValueTag::kTuple) ||
+      encoded[0] == static_cast<char>(ValueTag::kRef)) {
+    NoWaitScope::Refuse();
+  }
   if (encoded[0] == static_cast<char>(ValueTag::kTuple)) {
     // The references inside a tuple need their handles as much as any.
     const ValueView t = Decode(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size());

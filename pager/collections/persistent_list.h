@@ -167,6 +167,8 @@ class ReferencedLists {
   // some), opens a handle on each. Call it from
   // a visitor (the heap's op lock and the visited collection's lock held).
   // Error(kCorruption) when a reference does not name a collection of its kind.
+  // In a NoWaitScope, throws WouldWait for a reference or a tuple, opening
+  // nothing.
   void Open(std::string_view encoded);
   // One handle opened by Open on list id, now owned by the caller; nullptr
   // when none is left.

@@ -14,6 +14,7 @@ void EmbeddedSpace::Rebind(Volume& volume, BufferPool& pool) {
   volume_ = &volume;
   pool_ = &pool;
   anchors_ = volume.committed().anchors;
+  view_generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 PageGuard EmbeddedSpace::Read(PageId id) { return pool_->Pin(id, false); }

@@ -3,6 +3,8 @@
 // through the pool, then lets the Volume commit.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 
 #include "pager/cache/buffer_pool.h"
@@ -36,9 +38,13 @@ class EmbeddedSpace final : public PageSpace {
   void set_follow(std::function<void()> follow) { follow_ = std::move(follow); }
 
   // Points the space at a fresh volume and pool (a rollback to the last
-  // commit), taking that commit's anchors. REQUIRES: the store's op lock held
-  // exclusively and no page pinned.
+  // commit, a move to a newer one), taking that commit's anchors: a new view
+  // generation. REQUIRES: the store's op lock held exclusively and no page
+  // pinned.
   void Rebind(Volume& volume, BufferPool& pool);
+  uint64_t view_generation() const override {
+    return view_generation_.load(std::memory_order_acquire);
+  }
 
  private:
   Volume* volume_;
@@ -46,6 +52,7 @@ class EmbeddedSpace final : public PageSpace {
   mutable Mutex anchors_mu_;
   Anchors anchors_ GUARDED_BY(anchors_mu_);
   std::function<void()> follow_;
+  std::atomic<uint64_t> view_generation_{0};
 };
 
 }  // namespace pagefs

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 
 namespace pagefs {
 
@@ -116,6 +117,7 @@ bool MountedSpace::NewerCommit(bool force) {
   const int64_t interval = std::chrono::nanoseconds(kFollowInterval).count();
   int64_t last = last_look_ns_.load();
   if (!force && now - last < interval) return false;
+  NoWaitScope::Refuse();  // the look reads the file
   // One thread looks per interval.
   if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
   MutexLock lock(mu_);
@@ -135,6 +137,7 @@ void MountedSpace::FollowCommit() {
   if (!read_only_) return;
   CommittedHeader h;
   const int fd = OpenCommitted(h);
+  view_generation_.fetch_add(1, std::memory_order_acq_rel);  // the pages change from here on
   const uint64_t budget = pool_->budget();
   // The pool first: its destructor waits for a background prefetch that
   // reads through the backing.

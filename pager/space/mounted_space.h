@@ -90,6 +90,9 @@ class MountedSpace final : public PageSpace {
   bool read_only() const override { return read_only_; }
   bool NewerCommit(bool force) override;
   void FollowCommit() override;
+  uint64_t view_generation() const override {
+    return view_generation_.load(std::memory_order_acquire);
+  }
 
   // Writes every dirty cached page to the daemon without committing.
   void Flush();
@@ -140,7 +143,8 @@ class MountedSpace final : public PageSpace {
   // data_fd_ and backing_ are replaced (FollowCommit) under mu_ with the op
   // lock held exclusively, so holding either one is enough to read them.
   uint64_t epoch_ GUARDED_BY(mu_) = 0;
-  std::atomic<bool> stale_{false};  // a read met ESTALE
+  std::atomic<bool> stale_{false};            // a read met ESTALE
+  std::atomic<uint64_t> view_generation_{0};  // one more per FollowCommit
   std::atomic<int64_t> last_look_ns_{0};
 };
 

@@ -63,6 +63,13 @@ class PageSpace {
   // FollowCommit: no page pinned (the store's op lock held exclusively).
   virtual bool NewerCommit(bool /*force*/) { return false; }
   virtual void FollowCommit() {}
+
+  // Changes whenever pages may have changed other than through this space's
+  // own Write, Allocate and Free: a move to a newer commit, a rollback.
+  // Whoever keeps in memory what pages said (a hash collection's bucket
+  // directory, bucket_cache.h) compares it. Changes only under the store's
+  // op lock held exclusively: read it with the lock held (shared suffices).
+  virtual uint64_t view_generation() const { return 0; }
 };
 
 }  // namespace pagefs

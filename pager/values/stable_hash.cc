@@ -88,6 +88,22 @@ std::string KeyForm(std::string_view key) {
   return out;
 }
 
+std::string_view KeyFormOf(std::string_view key, std::string& scratch) {
+  if (!key.empty()) {
+    // The forms EncodeStr and EncodeInt give these, byte for byte.
+    const auto tag = static_cast<uint8_t>(key[0]);
+    const auto short_str = static_cast<uint8_t>(ValueTag::kShortStrBase);
+    const auto small_int = static_cast<uint8_t>(ValueTag::kSmallIntBase);
+    if (tag >= small_int ? key.size() == 1
+                         : tag >= short_str && key.size() == size_t{1} + (tag - short_str)) {
+      return key;
+    }
+  }
+  scratch.clear();
+  AppendKeyForm(key, scratch);
+  return scratch;
+}
+
 uint64_t StableHashOfForm(std::string_view form) {
   return Checksum(form.data(), form.size(), kKeyHashSeed);
 }

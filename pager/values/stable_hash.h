@@ -27,6 +27,9 @@ namespace pagefs {
 // Error(kCorruption) when it is not a value at all.
 void AppendKeyForm(std::string_view key, std::string& out);
 std::string KeyForm(std::string_view key);
+// The key form of key: key itself when it is one already (a short str, a
+// small int: the usual keys, with no copy), else built into scratch.
+std::string_view KeyFormOf(std::string_view key, std::string& scratch);
 
 // The stable hash of a key form (as KeyForm returns it).
 uint64_t StableHashOfForm(std::string_view key_form);

@@ -6,6 +6,7 @@
 
 #include "pager/util/checksum.h"
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 
 namespace pagefs {
 
@@ -97,6 +98,7 @@ bool Volume::NewerCommit(bool force, int64_t interval_ns) {
   const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
   int64_t last = last_look_ns_.load();
   if (!force && now - last < interval_ns) return false;
+  NoWaitScope::Refuse();  // the look reads the tier
   // One thread looks per interval.
   if (!last_look_ns_.compare_exchange_strong(last, now) && !force) return false;
   std::optional<Superblock> sb = root_->Load();

@@ -57,12 +57,30 @@ void CloseReleasingGil(F&& close) noexcept {
 // engine throws WouldWait before anything has changed, and op runs again
 // with the GIL released, as every engine call runs. op's visitors must leave
 // nothing behind when they throw (Visited::Add opens handles first).
+//
+// A refusal costs a C++ throw, more than the release it saves: after one,
+// this thread's next kSkip calls go the released way at once, so that at
+// most one call in kSkip + 1 throws (an index larger than the cache).
+struct HeldGilReads {
+  static constexpr uint32_t kSkip = 64;
+  static inline thread_local uint32_t skip = 0;  // calls left to go the released way
+  static bool Try() {
+    if (skip == 0) return true;
+    --skip;
+    return false;
+  }
+  static void Refused() { skip = kSkip; }
+};
+
 template <class F>
 auto ReadHoldingGil(F&& op) {
-  try {
-    NoWaitScope no_wait;
-    return op();
-  } catch (const WouldWait&) {
+  if (HeldGilReads::Try()) {
+    try {
+      NoWaitScope no_wait;
+      return op();
+    } catch (const WouldWait&) {
+      HeldGilReads::Refused();
+    }
   }
   py::gil_scoped_release release;
   return op();

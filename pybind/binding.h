@@ -276,7 +276,7 @@ void BindGc(py::module_& m);
 // Store.gc(): the garbage step run by the store's own writer
 // (Store::CollectGarbage), with the arguments and report of _gc.
 py::dict StoreGc(StoreHandle& h, bool dry_run, bool compact, double min_age, double retention,
-                 py::object progress);
+                 const py::object& progress);
 // raw_s3_binding.cc: the bare S3 client, for scripts/bench_remote.py only
 void BindRawS3(py::module_& m);
 

@@ -65,7 +65,7 @@ GcProgressFn ProgressFrom(const py::object& progress) {
 }
 
 py::dict GcPy(const std::string& remote, const std::string& prefix, bool dry_run, bool compact,
-              double min_age, double retention, double compact_below, py::object progress) {
+              double min_age, double retention, double compact_below, const py::object& progress) {
   GcOptions options = OptionsFrom(dry_run, compact, min_age, retention);
   options.compact_below = compact_below;
   const GcProgressFn fn = ProgressFrom(progress);
@@ -80,7 +80,7 @@ py::dict GcPy(const std::string& remote, const std::string& prefix, bool dry_run
 }  // namespace
 
 py::dict StoreGc(StoreHandle& h, bool dry_run, bool compact, double min_age, double retention,
-                 py::object progress) {
+                 const py::object& progress) {
   const GcOptions options = OptionsFrom(dry_run, compact, min_age, retention);
   const GcProgressFn fn = ProgressFrom(progress);
   GcReport report;

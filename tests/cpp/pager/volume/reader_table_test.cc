@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "pager/testing/page_bytes.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
@@ -20,15 +21,6 @@
 
 namespace pagefs {
 namespace {
-
-std::vector<uint8_t> Pattern(PageId id, uint32_t version) {
-  std::vector<uint8_t> bytes(kPage);
-  for (uint32_t i = 0; i < kPage; i += 8) {
-    uint64_t word = (uint64_t{version} << 32) | id;
-    std::memcpy(bytes.data() + i, &word, 8);
-  }
-  return bytes;
-}
 
 class ReaderTableTest : public ::testing::Test {
  protected:
@@ -121,17 +113,17 @@ TEST_F(ReaderTableTest, APinKeepsItsCommitReadableAndTheSpaceComesBackAfter) {
   Volume v(tier, "t", {});
   std::vector<PageId> ids;
   for (int i = 0; i < 32; ++i) ids.push_back(v.AllocateId());
-  for (PageId id : ids) v.Store(id, Pattern(id, 1).data());
+  for (PageId id : ids) v.Store(id, PageBytes(id, 1).data());
   v.Commit({1, 0});
   std::optional<CommitPin> pin = v.PinCommitted();
   EXPECT_EQ(1u, v.reader_stats().live);
   for (uint32_t version = 2; version <= 6; ++version) {
-    for (PageId id : ids) v.Store(id, Pattern(id, version).data());
+    for (PageId id : ids) v.Store(id, PageBytes(id, version).data());
     v.Commit({1, 0});
     for (PageId id : ids) {  // every page of the pinned commit is intact
       std::vector<uint8_t> buf(kPage);
       v.LoadPinned(pin->commit, id, buf.data());
-      ASSERT_EQ(Pattern(id, 1), buf) << "page " << id << " after version " << version;
+      ASSERT_EQ(PageBytes(id, 1), buf) << "page " << id << " after version " << version;
     }
   }
   VolumeReaderStats held = v.reader_stats();
@@ -143,7 +135,7 @@ TEST_F(ReaderTableTest, APinKeepsItsCommitReadableAndTheSpaceComesBackAfter) {
   // (they come back at its end); from then on the writer reuses them.
   SlotId size_after = 0;
   for (uint32_t version = 7; version <= 12; ++version) {
-    for (PageId id : ids) v.Store(id, Pattern(id, version).data());
+    for (PageId id : ids) v.Store(id, PageBytes(id, version).data());
     v.Commit({1, 0});
     if (version == 7) size_after = tier.size();
   }
@@ -161,34 +153,34 @@ TEST_F(ReaderTableTest, AReaderOfAnOldCommitSurvivesTheWritersCrashAndReopen) {
   wopts.readers = table.get();
   auto writer = std::make_unique<Volume>(tier, "t", wopts);
   for (int i = 0; i < 32; ++i) ids.push_back(writer->AllocateId());
-  for (PageId id : ids) writer->Store(id, Pattern(id, 1).data());
+  for (PageId id : ids) writer->Store(id, PageBytes(id, 1).data());
   writer->Commit({1, 0});
   VolumeOptions ropts = wopts;
   ropts.read_only = true;
   ropts.create = false;
   Volume reader(tier, "t", ropts);
   for (uint32_t version = 2; version <= 3; ++version) {
-    for (PageId id : ids) writer->Store(id, Pattern(id, version).data());
+    for (PageId id : ids) writer->Store(id, PageBytes(id, version).data());
     writer->Commit({1, 0});
   }
   writer.reset();  // the writer is gone: what it held for the reader is not in memory any more
   Volume reopened(tier, "t", wopts);
   for (uint32_t version = 4; version <= 8; ++version) {
-    for (PageId id : ids) reopened.Store(id, Pattern(id, version).data());
+    for (PageId id : ids) reopened.Store(id, PageBytes(id, version).data());
     PageId extra = reopened.AllocateId();
-    reopened.Store(extra, Pattern(extra, version).data());
+    reopened.Store(extra, PageBytes(extra, version).data());
     reopened.Commit({1, 0});
   }
   for (PageId id : ids) {
     std::vector<uint8_t> buf(kPage);
     reader.Load(id, buf.data());
-    ASSERT_EQ(Pattern(id, 1), buf) << "page " << id;
+    ASSERT_EQ(PageBytes(id, 1), buf) << "page " << id;
   }
   EXPECT_EQ(1u, *reopened.reader_stats().oldest);
   EXPECT_TRUE(reader.FollowNewest());
   std::vector<uint8_t> buf(kPage);
   reader.Load(ids[0], buf.data());
-  EXPECT_EQ(Pattern(ids[0], 8), buf);
+  EXPECT_EQ(PageBytes(ids[0], 8), buf);
 }
 
 TEST_F(ReaderTableTest, AReadOnlyVolumeKeepsItsCommitWhileTheWriterCommits) {
@@ -199,24 +191,24 @@ TEST_F(ReaderTableTest, AReadOnlyVolumeKeepsItsCommitWhileTheWriterCommits) {
   Volume writer(tier, "t", wopts);
   std::vector<PageId> ids;
   for (int i = 0; i < 16; ++i) ids.push_back(writer.AllocateId());
-  for (PageId id : ids) writer.Store(id, Pattern(id, 1).data());
+  for (PageId id : ids) writer.Store(id, PageBytes(id, 1).data());
   writer.Commit({1, 0});
   VolumeOptions ropts = wopts;
   ropts.read_only = true;
   ropts.create = false;
   auto reader = std::make_unique<Volume>(tier, "t", ropts);
   for (uint32_t version = 2; version <= 5; ++version) {
-    for (PageId id : ids) writer.Store(id, Pattern(id, version).data());
+    for (PageId id : ids) writer.Store(id, PageBytes(id, version).data());
     writer.Commit({1, 0});
   }
   for (PageId id : ids) {
     std::vector<uint8_t> buf(kPage);
     reader->Load(id, buf.data());
-    ASSERT_EQ(Pattern(id, 1), buf) << "page " << id;
+    ASSERT_EQ(PageBytes(id, 1), buf) << "page " << id;
   }
   EXPECT_GT(writer.reader_stats().held_slots, 0u);
   reader.reset();  // the reader goes: the next commit gives everything back
-  for (PageId id : ids) writer.Store(id, Pattern(id, 6).data());
+  for (PageId id : ids) writer.Store(id, PageBytes(id, 6).data());
   writer.Commit({1, 0});
   EXPECT_EQ(0u, writer.reader_stats().held_slots);
 }
@@ -229,7 +221,7 @@ TEST_F(ReaderTableTest, AFreshReaderSeesOneWholeCommitWhileTheWriterCommits) {
   Volume writer(tier, "t", wopts);
   std::vector<PageId> ids;
   for (int i = 0; i < 8; ++i) ids.push_back(writer.AllocateId());
-  for (PageId id : ids) writer.Store(id, Pattern(id, 1).data());
+  for (PageId id : ids) writer.Store(id, PageBytes(id, 1).data());
   writer.Commit({1, 0});
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> opens{0};
@@ -245,7 +237,7 @@ TEST_F(ReaderTableTest, AFreshReaderSeesOneWholeCommitWhileTheWriterCommits) {
         std::memcpy(&version, first.data() + 4, 4);
         for (PageId id : ids) {
           r.Load(id, buf.data());  // throws on a reused slot (checksum mismatch)
-          if (Pattern(id, version) != buf) throw std::runtime_error("a page of another commit");
+          if (PageBytes(id, version) != buf) throw std::runtime_error("a page of another commit");
         }
         opens.fetch_add(1);
       } catch (const std::exception& e) {
@@ -254,7 +246,7 @@ TEST_F(ReaderTableTest, AFreshReaderSeesOneWholeCommitWhileTheWriterCommits) {
       }
   });
   for (uint32_t version = 2; !stop.load() && (opens.load() < 200 || version < 200); ++version) {
-    for (PageId id : ids) writer.Store(id, Pattern(id, version).data());
+    for (PageId id : ids) writer.Store(id, PageBytes(id, version).data());
     writer.Commit({1, 0});
   }
   stop = true;

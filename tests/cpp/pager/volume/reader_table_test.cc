@@ -234,7 +234,7 @@ TEST_F(ReaderTableTest, AFreshReaderSeesOneWholeCommitWhileTheWriterCommits) {
         std::vector<uint8_t> first(kPage), buf(kPage);
         r.Load(ids[0], first.data());
         uint32_t version;
-        std::memcpy(&version, first.data() + 4, 4);
+        std::memcpy(&version, first.data() + sizeof(uint64_t), 4);  // PageBytes: id, then version
         for (PageId id : ids) {
           r.Load(id, buf.data());  // throws on a reused slot (checksum mismatch)
           if (PageBytes(id, version) != buf) throw std::runtime_error("a page of another commit");

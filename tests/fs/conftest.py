@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -64,6 +65,15 @@ def run_cli(env, *args, timeout=60, **kw):
     """Runs `pagefs ARGS` (the CLI module as a script); returns CompletedProcess."""
     return subprocess.run([sys.executable, str(CLI), *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def run_py(code: str, *args, check=True) -> subprocess.CompletedProcess:
+    """Runs code (dedented) in a new interpreter, warnings as errors; asserts it succeeded."""
+    proc = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
 
 
 def is_mounted(path) -> bool:

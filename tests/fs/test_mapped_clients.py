@@ -13,6 +13,7 @@ import sys
 import textwrap
 
 import pagefs
+from conftest import run_py
 
 MARKER = "MARKER-" + "q" * 200
 
@@ -36,14 +37,6 @@ def damage_a_page(root, prefix):
                 f.write(b"!")
                 hit += 1
     assert hit, "marker not found in any segment file"
-
-
-def run_py(code: str, *args, check=True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code), *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def spawn(code, *args):

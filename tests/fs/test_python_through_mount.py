@@ -4,21 +4,11 @@ files (pager/space/mounted_space.h), with one writer per prefix."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 import pagefs
-
-
-def run_py(code: str, *args, check=True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code), *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from conftest import run_py
 
 
 def test_a_list_written_through_the_mount_reads_back_embedded_after_unmount(mounted):

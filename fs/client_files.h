@@ -5,9 +5,10 @@
 //   kIoctlClaimWriter on a data handle open for writing takes the prefix's
 //   writer role for that handle (EBUSY while another handle has it). Pending
 //   changes that no writer made (writes to data by other tools) are committed
-//   first, so the writer starts from a commit. Closing the handle gives the
-//   role back; if the prefix changed since its last commit then (the writer
-//   died), the prefix is rolled back to that commit.
+//   first, so the writer starts from a commit. kIoctlReleaseWriter (a
+//   closing client's last request) or the handle's RELEASE gives the role
+//   back; if the prefix changed since its last commit then (the writer died
+//   or closed without committing), the prefix is rolled back to that commit.
 //   kIoctlAllocate and kIoctlCommit: the writer's allocation and commit.
 //   While a handle holds the role, every other change of the prefix (writes,
 //   hole punches, truncates, page files made or removed) fails with EBUSY,

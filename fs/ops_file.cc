@@ -456,6 +456,9 @@ void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/
                      after);
         return ReplyAfter(mount, std::move(after), [req] { fuse_reply_ioctl(req, 0, nullptr, 0); });
       }
+      case kIoctlReleaseWriter:
+        ReleaseWriter(mount, prefix, &file);
+        return (void)fuse_reply_ioctl(req, 0, nullptr, 0);
       default: return (void)fuse_reply_err(req, ENOTTY);
     }
   });

@@ -41,8 +41,13 @@ inline Anchors DecodeAnchors(const uint8_t* in) { return Anchors{GetLe64(in), Ge
 //
 //   kIoctlClaimWriter  takes the prefix's writer role for this open file
 //                      (EBUSY while another has it) and returns the last
-//                      commit's anchors. The role ends when the file closes;
-//                      changes not committed by then are rolled back.
+//                      commit's anchors. The role ends with
+//                      kIoctlReleaseWriter or when the file closes; changes
+//                      not committed by then are rolled back.
+//   kIoctlReleaseWriter gives the role back now. A close alone does not do
+//                      it at once: the kernel sends RELEASE after close(2)
+//                      has returned, and not at all while a forked child or
+//                      a dup still holds the open file.
 //   kIoctlAllocate     allocates kAllocBatch pages (zero-filled) and returns
 //                      their ids. Writer only.
 //   kIoctlCommit       commits the prefix with these anchors. Writer only: a
@@ -59,6 +64,7 @@ struct AllocArg {
 inline constexpr unsigned kIoctlClaimWriter = _IOR('P', 1, AnchorsArg);
 inline constexpr unsigned kIoctlAllocate = _IOR('P', 2, AllocArg);
 inline constexpr unsigned kIoctlCommit = _IOW('P', 3, AnchorsArg);
+inline constexpr unsigned kIoctlReleaseWriter = _IO('P', 5);
 
 // kIoctlSpaceInfo: the prefix's state as the daemon has it now, on any open
 // descriptor of MOUNT/PREFIX/data or MOUNT/PREFIX/committed (read-only ones

@@ -159,8 +159,11 @@ MountedSpace::~MountedSpace() {
   pool_.reset();     // dirty pages are dropped: only Commit publishes them
   backing_.reset();  // unmaps
   if (map_fd_ >= 0) ::close(map_fd_);
-  // Closing data gives up the writer role; a writer that did not commit its
-  // changes is rolled back by the daemon then.
+  // The writer role is given back before this returns, so that the next
+  // open (this process's or another's) finds it free; changes not committed
+  // are rolled back by the daemon. If the request fails, the close still
+  // gives the role back, a moment later.
+  if (!read_only_ && data_fd_ >= 0) (void)Request(data_fd_, kIoctlReleaseWriter, nullptr);
   if (data_fd_ >= 0) ::close(data_fd_);
 }
 

@@ -23,6 +23,7 @@ PAGES = 16
 _libc = ctypes.CDLL(None, use_errno=True)
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
 IOCTL_CLAIM_WRITER = (2 << 30) | (16 << 16) | (ord("P") << 8) | 1  # _IOR('P', 1, 16 bytes)
+IOCTL_RELEASE_WRITER = (ord("P") << 8) | 5  # _IO('P', 5)
 
 
 def punch(fd, off, length):
@@ -275,6 +276,35 @@ def test_the_rollback_of_a_dead_writer_drops_its_pages_from_the_kernel(mounted):
             child.stdout.close()
     finally:
         os.close(fd)
+
+
+def test_a_release_request_gives_the_role_back_at_once_and_rolls_back(mounted):
+    # The closing client's request: the role is free before any close, even
+    # while a copy of the writer's open file lives (which keeps RELEASE away).
+    fill(mounted.data(), letter=b"c")
+    with open(mounted.data(), "rb") as f:
+        committed_page = os.pread(f.fileno(), PAGE, 5 * PAGE)
+    w = os.open(mounted.data(), os.O_RDWR)
+    copy = os.dup(w)
+    try:
+        fcntl.ioctl(w, IOCTL_CLAIM_WRITER, bytearray(16))
+        os.pwrite(w, b"U" * PAGE, 5 * PAGE)  # not committed
+        assert mounted.info()["writer"] != ""
+        fcntl.ioctl(w, IOCTL_RELEASE_WRITER)
+        assert mounted.info()["writer"] == ""
+        assert os.pread(w, PAGE, 5 * PAGE) == committed_page
+        fcntl.ioctl(w, IOCTL_RELEASE_WRITER)  # again: nothing to give back
+        other = os.open(mounted.data(), os.O_RDWR)
+        try:
+            fcntl.ioctl(other, IOCTL_CLAIM_WRITER, bytearray(16))
+            # Only the holder's release counts.
+            fcntl.ioctl(w, IOCTL_RELEASE_WRITER)
+            assert mounted.info()["writer"] != ""
+        finally:
+            os.close(other)
+    finally:
+        os.close(copy)
+        os.close(w)
 
 
 def test_writable_opens_bypass_the_kernel_cache_and_stats_show_both_parts(mounted):

@@ -62,6 +62,29 @@ TEST_F(MountedSpaceTest, AWriterTakesTheRoleAndASecondIsRefusedNamingTheHolder) 
   EXPECT_NO_THROW(Open(false));
 }
 
+TEST_F(MountedSpaceTest, ClosingGivesTheRoleBackEvenWhileACopyOfItsFileLives) {
+  // A dup (or a forked child's copy) keeps the open file, so the kernel would
+  // send no RELEASE: the closing writer asks for the release itself.
+  auto writer = Open(false);
+  int copy = -1;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(entry.path(), ec) == fs::path(mount_->dir("p")) / "data") {
+      copy = ::dup(std::stoi(entry.path().filename().string()));
+      break;
+    }
+  }
+  ASSERT_GE(copy, 0);
+  writer.reset();
+  EXPECT_EQ(1, mount_->requests(kIoctlReleaseWriter));
+  EXPECT_NO_THROW(Open(false));
+  ::close(copy);
+  auto reader = Open(true);
+  reader.reset();
+  // The second writer's release; a reader holds no role to give back.
+  EXPECT_EQ(2, mount_->requests(kIoctlReleaseWriter));
+}
+
 TEST_F(MountedSpaceTest, IdsComeInBatchesLowestFirstAndCommitSendsPagesAndAnchors) {
   auto space = Open(false);
   std::vector<PageId> ids;

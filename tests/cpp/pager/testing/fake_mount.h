@@ -14,7 +14,8 @@
 //                     all of them, as the daemon answers it at each read.
 //
 // The writer role is an OFD lock on data taken by the claiming open file, so
-// it ends when that file closes, as the daemon's does. Not imitated: the
+// it ends at kIoctlReleaseWriter or when that file closes, as the daemon's
+// does. Not imitated: the
 // daemon's checksums, its rollback of a writer that closes without
 // committing, ESTALE.
 #pragma once
@@ -118,6 +119,11 @@ class FakeMount : public EnvWrapper {
         if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) return Fail(EBUSY);
         EncodeAnchors(p.anchors, static_cast<AnchorsArg*>(arg)->bytes);
         return 0;
+      }
+      case kIoctlReleaseWriter: {
+        if (!on_data) return Fail(EBADF);
+        struct flock fl = WholeFile(F_UNLCK);
+        return ::fcntl(fd, F_OFD_SETLK, &fl);
       }
       case kIoctlAllocate: {
         if (!on_data) return Fail(EBADF);

@@ -315,7 +315,9 @@ TEST_P(HashTableTest, RandomOperationsMatchAnInsertionOrderedModel) {
       case 3: {
         std::string got;
         ASSERT_EQ(at >= 0, t.Get(key, [&](std::string_view v) { got = v; }));
-        if (at >= 0) EXPECT_EQ(model[at].second, got);
+        if (at >= 0) {
+          EXPECT_EQ(model[at].second, got);
+        }
         break;
       }
       default: {

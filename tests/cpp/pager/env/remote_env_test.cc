@@ -100,7 +100,9 @@ TEST_F(RemoteEnvTest, TheLocalCacheServesATierOpenedLater) {
     Volume v(*tier, "p", VolumeOptions{4096, true, false, nullptr, root.get()});
     const uint64_t gets = env.stats().bucket.gets;
     for (PageId id : ids) v.Load(id, page.data());
-    if (round == 1) EXPECT_EQ(gets, env.stats().bucket.gets) << "every page from local disk";
+    if (round == 1) {
+      EXPECT_EQ(gets, env.stats().bucket.gets) << "every page from local disk";
+    }
   }
   EXPECT_GE(env.stats().local.hits, 20u);
 }

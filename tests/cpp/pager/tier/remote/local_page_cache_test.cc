@@ -43,7 +43,9 @@ TEST_F(LocalPageCacheTest, TheFileNeverPassesItsCapacityAndTheLeastRecentlyUsedG
   ASSERT_TRUE(cache.Load(1, 0, out.data()));  // 0 is now the most recently used
   for (uint32_t i = 8; i < 100; ++i) {
     cache.Insert(1, i, PageBytes(i, 1).data());
-    if (i % 2 == 0) ASSERT_TRUE(cache.Load(1, 0, out.data())) << "kept warm at " << i;
+    if (i % 2 == 0) {
+      ASSERT_TRUE(cache.Load(1, 0, out.data())) << "kept warm at " << i;
+    }
     EXPECT_LE(std::filesystem::file_size(Path()), 8u * kPage);
   }
   EXPECT_TRUE(cache.Load(1, 0, out.data()));

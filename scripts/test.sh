@@ -34,7 +34,8 @@ cmake --build build/asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j2
 # ThreadSanitizer runs only the tests that start threads (buffer pool, batched
 # loads, committed reads, the concurrency suites): the whole suite takes over
-# 15 minutes under it (the crash tests replay thousands of workloads).
+# 15 minutes under it (the crash tests replay thousands of workloads). The
+# tree builds only the test files that hold them (tests/cpp/CMakeLists.txt).
 stage "engine (GoogleTest, ThreadSanitizer, the threaded tests)"
 # One ThreadSanitizer tree builds both the threaded engine tests and the
 # extension the Python thread tests import, so pager/ is compiled once.
@@ -42,8 +43,15 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEFS_TSA
   -DPAGEFS_BUILD_FS=OFF -DPAGEFS_BUILD_PYTHON=ON "${unity[@]}" \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
 cmake --build build/tsan --target pager_tests _core
+threaded='BufferPool|BatchedLoad|VolumeCommitted|Concurrency|SigbusGuard|MountMapping'
+# A threaded test in a file that tree does not build would go untested.
+in_tree() { ctest --test-dir "$1" -N -R "$threaded" | grep -c 'Test *#'; }
+if [ "$(in_tree build/cpp)" != "$(in_tree build/tsan)" ]; then
+  echo "test: threaded tests missing from build/tsan (tests/cpp/CMakeLists.txt lists their files)" >&2
+  exit 1
+fi
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build/tsan \
-  --output-on-failure -j2 -R 'BufferPool|BatchedLoad|VolumeCommitted|Concurrency|SigbusGuard|MountMapping'
+  --output-on-failure -j2 -R "$threaded"
 # The Python thread tests against that extension (imported first through
 # PYTHONPATH, libtsan preloaded into the uninstrumented interpreter). A report
 # fails the test's process.

@@ -167,7 +167,7 @@ std::vector<PageId> SparseHead(S3Client& client, int n, int keep) {
   return ids;
 }
 
-std::vector<uint8_t> Page(Volume& v, PageId id) {
+std::vector<uint8_t> LoadedPage(Volume& v, PageId id) {
   std::vector<uint8_t> buf(kPage);
   v.Load(id, buf.data());
   return buf;
@@ -184,7 +184,7 @@ TEST_F(RemoteGcTest, CompactionRewritesSparseSegmentsUnderTheNextEpoch) {
   EXPECT_EQ(r.head_commit, r.compaction_commit);
   {
     Writer w(*client_, false);
-    for (PageId id : kept) ASSERT_EQ(PageBytes(id, 1), Page(w.volume, id)) << id;
+    for (PageId id : kept) ASSERT_EQ(PageBytes(id, 1), LoadedPage(w.volume, id)) << id;
     // The next writer goes on from the compacted commit.
     w.volume.Store(kept[1], PageBytes(kept[1], 2).data());
     w.volume.Commit({kept[0], kNoPage});
@@ -193,9 +193,9 @@ TEST_F(RemoteGcTest, CompactionRewritesSparseSegmentsUnderTheNextEpoch) {
   GcReport next = CollectRemoteGarbage(*client_, Now());
   EXPECT_GE(next.segments_deleted, 1u);
   Writer w(*client_, false);
-  EXPECT_EQ(PageBytes(kept[1], 2), Page(w.volume, kept[1]));
+  EXPECT_EQ(PageBytes(kept[1], 2), LoadedPage(w.volume, kept[1]));
   for (size_t i = 2; i < kept.size(); ++i)
-    ASSERT_EQ(PageBytes(kept[i], 1), Page(w.volume, kept[i]));
+    ASSERT_EQ(PageBytes(kept[i], 1), LoadedPage(w.volume, kept[i]));
 }
 
 TEST_F(RemoteGcTest, CompactionVerifiesEveryFrameAndPublishesNothingOnAMismatch) {

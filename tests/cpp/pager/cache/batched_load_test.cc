@@ -20,7 +20,7 @@
 namespace pagefs {
 namespace {
 
-std::vector<uint8_t> Pattern(PageId id) {
+std::vector<uint8_t> IdBytes(PageId id) {
   std::vector<uint8_t> p(kPage, static_cast<uint8_t>(id * 7 + 1));
   std::memcpy(p.data(), &id, sizeof(id));
   return p;
@@ -28,7 +28,7 @@ std::vector<uint8_t> Pattern(PageId id) {
 
 // The tier slot that holds page id's bytes (found by content).
 SlotId SlotOf(Tier& tier, PageId id) {
-  std::vector<uint8_t> want = Pattern(id), buf(kPage);
+  std::vector<uint8_t> want = IdBytes(id), buf(kPage);
   for (SlotId s = Volume::kFirstDataSlot; s < tier.size(); ++s) {
     tier.Read(s, buf.data());
     if (buf == want) return s;
@@ -42,13 +42,13 @@ void StorePages(Tier& tier, PageId n) {
   Volume v(tier, "prefix 'batch'", {});
   for (PageId i = 1; i <= n; ++i) {
     ASSERT_EQ(i, v.AllocateId());
-    v.Store(i, Pattern(i).data());
+    v.Store(i, IdBytes(i).data());
   }
   v.Commit({});
 }
 
-struct Buffers {
-  explicit Buffers(size_t n) : bytes(n * kPage, 0xEE) {
+struct ScatteredBuffers {
+  explicit ScatteredBuffers(size_t n) : bytes(n * kPage, 0xEE) {
     for (size_t i = 0; i < n; ++i) ptrs.push_back(bytes.data() + (n - 1 - i) * kPage);  // scattered
   }
   const uint8_t* at(size_t i) const { return ptrs[i]; }
@@ -79,14 +79,14 @@ TEST_F(SegmentDir, ReadRunCrossesSegmentFilesAndReadsHolesAsZeros) {
     std::fill(buf.begin(), buf.end(), static_cast<uint8_t>(s));
     tier.Write(s, buf.data());
   }
-  Buffers out(40);
+  ScatteredBuffers out(40);
   tier.ReadRun(5, 40, out.ptrs.data());  // slots 5..44: segments 0, 1, 2 (44 is in segment 2)
   for (SlotId s = 5; s < 45; ++s) {
     bool written = s == 10 || s == 15 || s == 16 || s == 20 || s == 35;
     EXPECT_EQ(std::vector<uint8_t>(kPage, written ? static_cast<uint8_t>(s) : 0), out.page(s - 5))
         << "slot " << s;
   }
-  Buffers none(3);
+  ScatteredBuffers none(3);
   tier.ReadRun(100, 3, none.ptrs.data());  // a segment file that does not exist
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(std::vector<uint8_t>(kPage, 0), none.page(i));
 }
@@ -97,9 +97,9 @@ TEST_F(SegmentDir, VolumeLoadsARunAcrossSegmentFilesInOneCall) {
   Volume v(tier, "prefix 'batch'", {});
   std::vector<PageId> ids;
   for (PageId i = 1; i <= 40; ++i) ids.push_back(i);
-  Buffers out(ids.size());
+  ScatteredBuffers out(ids.size());
   EXPECT_EQ(ids.size(), v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
-  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i)) << ids[i];
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(IdBytes(ids[i]), out.page(i)) << ids[i];
 }
 
 TEST(BatchedLoadTest, LoadManyStopsAtTheFirstPageThatFailsItsChecksum) {
@@ -108,9 +108,9 @@ TEST(BatchedLoadTest, LoadManyStopsAtTheFirstPageThatFailsItsChecksum) {
   tier.FlipBit(SlotOf(tier, 12), 999);
   Volume v(tier, "prefix 'batch'", {});
   std::vector<PageId> ids = {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
-  Buffers out(ids.size());
+  ScatteredBuffers out(ids.size());
   ASSERT_EQ(9u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));  // 3..11 are good
-  for (size_t i = 0; i < 9; ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i));
+  for (size_t i = 0; i < 9; ++i) EXPECT_EQ(IdBytes(ids[i]), out.page(i));
   std::vector<uint8_t> buf(kPage);
   try {
     v.Load(12, buf.data());
@@ -126,15 +126,15 @@ TEST(BatchedLoadTest, LoadManyReadsUnstoredPagesAsZerosAndNonAdjacentSlots) {
     Volume v(tier, "prefix 'batch'", {});
     for (PageId i = 1; i <= 6; ++i) v.AllocateId();
     for (PageId i : {PageId{5}, PageId{1}, PageId{3}})
-      v.Store(i, Pattern(i).data());  // slots out of order
+      v.Store(i, IdBytes(i).data());  // slots out of order
     v.Commit({});
   }
   Volume v(tier, "prefix 'batch'", {});
   std::vector<PageId> ids = {1, 2, 3, 4, 5, 6};
-  Buffers out(ids.size());
+  ScatteredBuffers out(ids.size());
   ASSERT_EQ(6u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
   for (size_t i = 0; i < ids.size(); ++i) {
-    EXPECT_EQ(ids[i] % 2 == 1 ? Pattern(ids[i]) : std::vector<uint8_t>(kPage, 0), out.page(i));
+    EXPECT_EQ(ids[i] % 2 == 1 ? IdBytes(ids[i]) : std::vector<uint8_t>(kPage, 0), out.page(i));
   }
 }
 
@@ -156,7 +156,7 @@ TEST(BatchedLoadTest, PrefetchLoadsInOneBatchAndPinsThenHit) {
   EXPECT_EQ(0u, p.pool.stats().pinned);  // prefetched pages are cached, not pinned
   for (PageId i = 1; i <= 64; ++i) {
     PageGuard g = p.space.Read(i);
-    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
+    EXPECT_EQ(IdBytes(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
   }
   EXPECT_EQ(64u, p.pool.stats().hits);
   EXPECT_EQ(64u, p.pool.stats().misses);
@@ -181,12 +181,12 @@ TEST(BatchedLoadTest, PrefetchNeverExceedsTheBudgetNorEvictsPinnedPages) {
     EXPECT_EQ(20u, s.pinned);
     for (uint64_t i = at; i < at + n; ++i) {
       PageGuard g = p.space.Read(i);
-      ASSERT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
+      ASSERT_EQ(IdBytes(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
     }
     at += n;
   }
   for (PageId i = 1; i <= 20; ++i) {
-    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(pins[i - 1].data(), pins[i - 1].data() + kPage));
+    EXPECT_EQ(IdBytes(i), std::vector<uint8_t>(pins[i - 1].data(), pins[i - 1].data() + kPage));
   }
 }
 
@@ -220,7 +220,7 @@ TEST(BatchedLoadTest, PrefetchStopsAtADamagedPageWhichItsReadThenReports) {
   EXPECT_EQ(13u, p.pool.Prefetch(18, 13));
   for (PageId i = 18; i <= 30; ++i) {
     PageGuard g = p.space.Read(i);
-    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
+    EXPECT_EQ(IdBytes(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
   }
 }
 
@@ -252,7 +252,7 @@ TEST(BatchedLoadTest, PrefetchAsyncLoadsInTheBackgroundAndReadsStayCorrect) {
   // Reads racing the background load see the right bytes either way.
   for (PageId i = 1; i <= 64; i += 7) {
     PageGuard g = p.space.Read(i);
-    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
+    EXPECT_EQ(IdBytes(i), std::vector<uint8_t>(g.data(), g.data() + kPage));
   }
   // Eventually every page is resident (no bound on when: no timing assertion).
   while (p.pool.stats().frames < 64) std::this_thread::yield();
@@ -301,10 +301,10 @@ TEST(BatchedLoadTest, AnIoErrorInsideARunKeepsThePagesBeforeIt) {
   Volume v(tier, "prefix 'batch'", {});
   std::vector<PageId> ids;
   for (PageId i = 1; i <= 12; ++i) ids.push_back(i);
-  Buffers out(ids.size());
+  ScatteredBuffers out(ids.size());
   ASSERT_EQ(6u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
   EXPECT_EQ(1u, tier.read_runs()) << "adjacent slots are one tier request";
-  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i));
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(IdBytes(ids[i]), out.page(i));
   std::vector<uint8_t> buf(kPage);
   try {
     v.Load(7, buf.data());
@@ -327,12 +327,12 @@ TEST(BatchedLoadTest, AFaultTierPassesTheRunOnAsOneRequest) {
   Volume v(tier, "prefix 'batch'", {});
   std::vector<PageId> ids;
   for (PageId i = 1; i <= 40; ++i) ids.push_back(i);
-  Buffers out(ids.size());
+  ScatteredBuffers out(ids.size());
   const int runs_before = base.calls().read_run, reads_before = base.calls().read;
   ASSERT_EQ(40u, v.LoadMany(ids.data(), out.ptrs.data(), ids.size()));
   EXPECT_EQ(runs_before + 1, base.calls().read_run) << "the batched read path is not hidden";
   EXPECT_EQ(reads_before + 1, base.calls().read) << "the table leaf only";
-  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(Pattern(ids[i]), out.page(i)) << ids[i];
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(IdBytes(ids[i]), out.page(i)) << ids[i];
 }
 
 TEST(BatchedLoadTest, AReadFaultInARunReachesPrefetchAndIsReportedForItsPage) {
@@ -355,11 +355,11 @@ TEST(BatchedLoadTest, AReadFaultInARunReachesPrefetchAndIsReportedForItsPage) {
   }
   for (PageId i : {PageId{16}, PageId{18}, PageId{30}}) {
     PageGuard g = p.space.Read(i);
-    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
+    EXPECT_EQ(IdBytes(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
   }
   tier.ClearReadFaults();  // a transient fault: the page reads once it is gone
   PageGuard g = p.space.Read(17);
-  EXPECT_EQ(Pattern(17), std::vector<uint8_t>(g.data(), g.data() + kPage));
+  EXPECT_EQ(IdBytes(17), std::vector<uint8_t>(g.data(), g.data() + kPage));
 }
 
 TEST(BatchedLoadTest, AOneTimeReadFaultInARunCostsThePrefetchNoPage) {
@@ -373,7 +373,7 @@ TEST(BatchedLoadTest, AOneTimeReadFaultInARunCostsThePrefetchNoPage) {
   EXPECT_EQ(reads_before + 1 + 30 + 30, tier.reads()) << "the table leaf, the run, each slot once";
   for (PageId i = 1; i <= 30; ++i) {
     PageGuard g = p.space.Read(i);
-    EXPECT_EQ(Pattern(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
+    EXPECT_EQ(IdBytes(i), std::vector<uint8_t>(g.data(), g.data() + kPage)) << i;
   }
   EXPECT_EQ(30u, p.pool.stats().misses);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pager/space/embedded_space.h"
+#include "pager/testing/page_bytes.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
@@ -16,18 +17,6 @@
 
 namespace pagefs {
 namespace {
-
-void Stamp(uint8_t* data, PageId id, uint32_t version) {
-  std::memcpy(data, &id, sizeof(id));
-  std::memcpy(data + 8, &version, sizeof(version));
-  std::memset(data + 12, static_cast<int>(id + version), kPage - 12);
-}
-
-bool HasStamp(const uint8_t* data, PageId id, uint32_t version) {
-  std::vector<uint8_t> want(kPage);
-  Stamp(want.data(), id, version);
-  return std::memcmp(want.data(), data, kPage) == 0;
-}
 
 struct Fixture {
   explicit Fixture(uint64_t budget)
@@ -41,7 +30,7 @@ struct Fixture {
     std::vector<PageId> ids;
     for (int i = 0; i < n; ++i) {
       PageGuard g = space.Allocate();
-      Stamp(g.mutable_data(), g.id(), version);
+      StampPage(g.mutable_data(), g.id(), version, kPage);
       ids.push_back(g.id());
     }
     return ids;
@@ -58,7 +47,7 @@ TEST(BufferPoolTest, BudgetIsRespectedUnderLoad) {
   for (int i = 0; i < 20000; ++i) {
     PageId id = ids[rng() % ids.size()];
     PageGuard g = f.space.Read(id);
-    ASSERT_TRUE(HasStamp(g.data(), id, 1)) << id;
+    ASSERT_TRUE(HasStampedPage(g.data(), id, 1, kPage)) << id;
     if (i % 1000 == 0) {
       ASSERT_LE(f.pool.stats().resident_bytes, budget);
     }
@@ -81,7 +70,7 @@ TEST(BufferPoolTest, PageTableLeavesAreDroppedToStayWithinTheBudget) {
     EmbeddedSpace space(volume, pool);
     for (int i = 0; i < 60000; ++i) {
       PageGuard g = space.Allocate();
-      Stamp(g.mutable_data(), g.id(), 1);
+      StampPage(g.mutable_data(), g.id(), 1, kPage);
       ids.push_back(g.id());
     }
     space.Commit();
@@ -91,7 +80,7 @@ TEST(BufferPoolTest, PageTableLeavesAreDroppedToStayWithinTheBudget) {
   EmbeddedSpace space(volume, pool);
   for (int round = 0; round < 2; ++round) {
     for (PageId id : ids) {
-      ASSERT_TRUE(HasStamp(space.Read(id).data(), id, 1)) << id;
+      ASSERT_TRUE(HasStampedPage(space.Read(id).data(), id, 1, kPage)) << id;
       if (id % 5000 == 0) {
         ASSERT_LE(volume.metadata_bytes(), budget / 4 + kPage);
         ASSERT_LE(pool.stats().resident_bytes, budget);
@@ -101,17 +90,17 @@ TEST(BufferPoolTest, PageTableLeavesAreDroppedToStayWithinTheBudget) {
   // A write walks the whole table (to find free slots); the next misses trim it.
   for (PageId id = ids.front(); id < ids.front() + 100; ++id) {
     PageGuard g = space.Write(id);
-    Stamp(g.mutable_data(), id, 2);
+    StampPage(g.mutable_data(), id, 2, kPage);
   }
   for (PageId id : ids)
-    ASSERT_TRUE(HasStamp(space.Read(id).data(), id, id < ids.front() + 100 ? 2 : 1));
+    ASSERT_TRUE(HasStampedPage(space.Read(id).data(), id, id < ids.front() + 100 ? 2 : 1, kPage));
   EXPECT_LE(pool.stats().resident_bytes, budget);
   space.Commit();
   Volume reopened(tier, "prefix 'pool'", {});
   std::vector<uint8_t> buf(kPage);
   for (PageId id : ids) {
     reopened.Load(id, buf.data());
-    ASSERT_TRUE(HasStamp(buf.data(), id, id < ids.front() + 100 ? 2 : 1)) << id;
+    ASSERT_TRUE(HasStampedPage(buf.data(), id, id < ids.front() + 100 ? 2 : 1, kPage)) << id;
   }
 }
 
@@ -156,7 +145,7 @@ TEST(BufferPoolTest, DirtyPagesAreWrittenBackOnEvictionAndCommitted) {
   std::vector<uint8_t> buf(kPage);
   for (PageId id : ids) {
     reopened.Load(id, buf.data());
-    ASSERT_TRUE(HasStamp(buf.data(), id, 1)) << id;
+    ASSERT_TRUE(HasStampedPage(buf.data(), id, 1, kPage)) << id;
   }
 }
 
@@ -173,7 +162,7 @@ TEST(BufferPoolTest, PinnedPagesAreNeverEvicted) {
   for (size_t i = 0; i < ids.size(); ++i) {
     PageGuard again = f.space.Read(ids[i]);
     EXPECT_EQ(where[i], again.data());
-    EXPECT_TRUE(HasStamp(again.data(), ids[i], 1));
+    EXPECT_TRUE(HasStampedPage(again.data(), ids[i], 1, kPage));
   }
   EXPECT_EQ(10u, f.pool.stats().pinned);
 }
@@ -187,7 +176,7 @@ TEST(BufferPoolTest, ShrinkingTheBudgetEvictsAtOnce) {
   EXPECT_LE(s.resident_bytes, 512u * 1024);
   EXPECT_LE(s.frames, s.frame_limit);
   f.space.Commit();
-  for (PageId id : ids) ASSERT_TRUE(HasStamp(f.space.Read(id).data(), id, 1));
+  for (PageId id : ids) ASSERT_TRUE(HasStampedPage(f.space.Read(id).data(), id, 1, kPage));
 }
 
 TEST(BufferPoolTest, EveryFramePinnedIsABudgetError) {
@@ -214,7 +203,7 @@ TEST(BufferPoolTest, ConcurrentReadersAlwaysSeeTheirOwnPage) {
       for (int i = 0; i < 20000; ++i) {
         PageId id = ids[rng() % ids.size()];
         PageGuard g = f.space.Read(id);
-        if (!HasStamp(g.data(), id, 1)) bad++;
+        if (!HasStampedPage(g.data(), id, 1, kPage)) bad++;
       }
     });
   }

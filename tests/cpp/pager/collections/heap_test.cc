@@ -59,7 +59,7 @@ TEST_P(HeapTest, BlobsFromOneByteToOneMebibyteRoundTrip) {
   EXPECT_LE(space_.pages_in_use(), baseline + 1);
 }
 
-std::string TupleOf(std::initializer_list<std::string> items) {
+std::string TupleOfItems(std::initializer_list<std::string> items) {
   std::string elements, out;
   for (const std::string& i : items) elements += i;
   EncodeTuple(out, items.size(), elements);
@@ -74,7 +74,7 @@ TEST_P(HeapTest, TuplesHoldingBlobsAndReferencesRoundTripAndAreFreed) {
     PersistentList inner(heap_, PersistentList::Create(heap_));
     inner_id = inner.id();
     const std::string long_str = Str(std::string(3 * GetParam(), 'q'));
-    const std::string tuple = TupleOf({Int(1), long_str, TupleOf({Ref(inner_id), Str("x")})});
+    const std::string tuple = TupleOfItems({Int(1), long_str, TupleOfItems({Ref(inner_id), Str("x")})});
     list->Append(tuple, 1);
     EXPECT_EQ(tuple, GetOne(*list, 0));  // elements come back inline
   }
@@ -112,7 +112,7 @@ TEST_P(HeapTest, ATupleWithABadReferenceStoresNothing) {
   auto list = NewList();
   const uint64_t baseline = space_.pages_in_use();
   const std::string tuple =
-      TupleOf({Str(std::string(3 * GetParam(), 'q')), Ref(list->id() + 1000)});
+      TupleOfItems({Str(std::string(3 * GetParam(), 'q')), Ref(list->id() + 1000)});
   EXPECT_THROW(list->Append(tuple, 1), Error);
   EXPECT_EQ(0u, list->size());
   EXPECT_LE(space_.pages_in_use(), baseline + 1);  // at most an empty leaf, no blob

@@ -28,6 +28,7 @@
 #include "pager/space/embedded_space.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/list_test_util.h"
+#include "pager/testing/page_bytes.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
@@ -45,18 +46,6 @@ struct Embedded {
   EmbeddedSpace space;
 };
 
-void Stamp(uint8_t* data, PageId id, uint64_t version) {
-  std::memcpy(data, &id, sizeof id);
-  std::memcpy(data + 8, &version, sizeof version);
-  std::memset(data + 16, static_cast<int>((id * 31 + version) & 0xff), kPage - 16);
-}
-
-bool HasStamp(const uint8_t* data, PageId id, uint64_t version) {
-  std::vector<uint8_t> want(kPage);
-  Stamp(want.data(), id, version);
-  return std::memcmp(want.data(), data, kPage) == 0;
-}
-
 TEST(EmbeddedSpaceTest, PagesGoThroughThePoolAndCommitStoresThemWithTheAnchors) {
   MemoryTier tier(kPage);
   PageId id;
@@ -70,7 +59,7 @@ TEST(EmbeddedSpaceTest, PagesGoThroughThePoolAndCommitStoresThemWithTheAnchors) 
       PageGuard g = space.Allocate();
       id = g.id();
       EXPECT_EQ(std::vector<uint8_t>(kPage, 0), std::vector<uint8_t>(g.data(), g.data() + kPage));
-      Stamp(g.mutable_data(), id, 1);
+      StampPage(g.mutable_data(), id, 1, kPage);
     }
     EXPECT_EQ(1u, pool.stats().dirty);  // in the cache only, not yet in the volume
     space.set_anchors({id, 0});
@@ -78,10 +67,10 @@ TEST(EmbeddedSpaceTest, PagesGoThroughThePoolAndCommitStoresThemWithTheAnchors) 
     space.Commit();
     EXPECT_EQ(0u, pool.stats().dirty);
     EXPECT_EQ((Anchors{id, 0}), volume.committed().anchors);
-    EXPECT_TRUE(HasStamp(space.Read(id).data(), id, 1));
+    EXPECT_TRUE(HasStampedPage(space.Read(id).data(), id, 1, kPage));
     {
       PageGuard g = space.Write(id);
-      Stamp(g.mutable_data(), id, 2);
+      StampPage(g.mutable_data(), id, 2, kPage);
     }
     EXPECT_FALSE(space.NewerCommit(/*force=*/true));  // a writer follows nothing
   }
@@ -90,7 +79,7 @@ TEST(EmbeddedSpaceTest, PagesGoThroughThePoolAndCommitStoresThemWithTheAnchors) 
   BufferPool pool(kPage, 1 << 20, volume);
   EmbeddedSpace space(volume, pool);
   EXPECT_EQ((Anchors{id, 0}), space.anchors());
-  EXPECT_TRUE(HasStamp(space.Read(id).data(), id, 1));
+  EXPECT_TRUE(HasStampedPage(space.Read(id).data(), id, 1, kPage));
 }
 
 TEST(EmbeddedSpaceTest, AFreedPageLeavesCacheAndVolumeAtOnce) {
@@ -99,7 +88,7 @@ TEST(EmbeddedSpaceTest, AFreedPageLeavesCacheAndVolumeAtOnce) {
   {
     PageGuard g = e.space.Allocate();
     id = g.id();
-    Stamp(g.mutable_data(), id, 1);
+    StampPage(g.mutable_data(), id, 1, kPage);
   }
   e.space.Free(id);
   EXPECT_FALSE(e.volume.IsAllocated(id));
@@ -170,12 +159,12 @@ TEST(EmbeddedSpaceConcurrency, PagesFreedAndReallocatedByOtherThreadsKeepTheirBy
           const int action = static_cast<int>(rng() % 4);
           if (action <= 1 || mine.empty()) {
             PageGuard g = e.space.Allocate();
-            Stamp(g.mutable_data(), g.id(), round);
+            StampPage(g.mutable_data(), g.id(), round, kPage);
             mine.emplace_back(g.id(), round);
           } else if (action == 2) {
             auto& [id, version] = mine[rng() % mine.size()];
             PageGuard g = e.space.Read(id);
-            if (!HasStamp(g.data(), id, version)) ++bad;
+            if (!HasStampedPage(g.data(), id, version, kPage)) ++bad;
           } else {
             e.space.Free(mine.front().first);
             mine.pop_front();
@@ -183,7 +172,7 @@ TEST(EmbeddedSpaceConcurrency, PagesFreedAndReallocatedByOtherThreadsKeepTheirBy
         }
         for (auto& [id, version] : mine) {
           PageGuard g = e.space.Read(id);
-          if (!HasStamp(g.data(), id, version)) ++bad;
+          if (!HasStampedPage(g.data(), id, version, kPage)) ++bad;
         }
       } catch (const Error&) {
         ++errors;  // e.g. "freed while still pinned" for another thread's page

@@ -24,6 +24,18 @@ inline std::vector<uint8_t> PageBytes(uint64_t id, uint32_t version, uint32_t pa
   return bytes;
 }
 
+// Writes PageBytes(id, version, page_size) into a page.
+inline void StampPage(uint8_t* data, uint64_t id, uint32_t version, uint32_t page_size = 4096) {
+  const std::vector<uint8_t> bytes = PageBytes(id, version, page_size);
+  std::memcpy(data, bytes.data(), page_size);
+}
+
+// Whether a page holds exactly PageBytes(id, version, page_size).
+inline bool HasStampedPage(const uint8_t* data, uint64_t id, uint32_t version,
+                           uint32_t page_size = 4096) {
+  return std::memcmp(PageBytes(id, version, page_size).data(), data, page_size) == 0;
+}
+
 // The bytes of a tier slot.
 inline std::vector<uint8_t> SlotBytes(Tier& tier, SlotId slot) {
   std::vector<uint8_t> bytes(tier.slot_size());

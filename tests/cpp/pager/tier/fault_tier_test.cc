@@ -19,8 +19,8 @@
 namespace pagefs {
 namespace {
 
-struct Buffers {
-  explicit Buffers(uint32_t n) : pages(n, std::vector<uint8_t>(kPage)) {
+struct PageBuffers {
+  explicit PageBuffers(uint32_t n) : pages(n, std::vector<uint8_t>(kPage)) {
     for (auto& p : pages) ptrs.push_back(p.data());
   }
   std::vector<std::vector<uint8_t>> pages;
@@ -37,7 +37,7 @@ TEST(FaultTierTest, WithoutFaultsEveryCallReachesTheTargetAsItIs) {
   RecordingTier target(kPage);
   FaultTier tier(target);
   Fill(tier);
-  Buffers run(4);
+  PageBuffers run(4);
   tier.ReadRun(2, 4, run.ptrs.data());
   EXPECT_EQ(1, target.calls().read_run) << "the batched read path is the one under test";
   EXPECT_EQ(0, target.calls().read);
@@ -76,7 +76,7 @@ TEST(FaultTierTest, AnArmedWriteErrorFailsThatWriteOnlyAndLeavesTheSlot) {
 
 void ExpectEveryCallFails(FaultTier& tier) {
   std::vector<uint8_t> buf(kPage);
-  Buffers run(2);
+  PageBuffers run(2);
   EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { tier.Read(0, buf.data()); }));
   EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { tier.ReadRun(0, 2, run.ptrs.data()); }));
   EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { tier.Write(0, buf.data()); }));
@@ -119,7 +119,7 @@ TEST(FaultTierTest, TheNthReadFailsOnceWhetherSingleOrInARun) {
   FaultTier tier(base);
   Fill(tier);
   std::vector<uint8_t> buf(kPage);
-  Buffers run(4);
+  PageBuffers run(4);
   tier.FailRead(3);
   tier.Read(0, buf.data());  // read 1
   std::string what;          // reads 2..5 are slots 4..7: read 3 is slot 5
@@ -142,7 +142,7 @@ TEST(FaultTierTest, AChosenSlotFailsEveryReadOfItUntilCleared) {
   FaultTier tier(base);
   Fill(tier);
   std::vector<uint8_t> buf(kPage);
-  Buffers run(3);
+  PageBuffers run(3);
   tier.FailReadsOf(6);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ErrorCode::kIo, CodeOf([&] { tier.Read(6, buf.data()); }));
   std::string what;
@@ -178,7 +178,7 @@ TEST(FaultTierTest, LatencyDelaysEveryRequest) {
   FaultTier tier(base);
   tier.SetLatency(std::chrono::milliseconds(3));
   std::vector<uint8_t> buf(kPage);
-  Buffers run(2);
+  PageBuffers run(2);
   const auto start = std::chrono::steady_clock::now();
   tier.Write(2, buf.data());
   tier.Sync();
@@ -200,7 +200,7 @@ TEST(FaultTierTest, TheNthReadFailsExactlyOnceAmongConcurrentReaders) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       std::vector<uint8_t> buf(kPage);
-      Buffers run(3);
+      PageBuffers run(3);
       for (int i = 0; i < 300; ++i) {
         try {
           if ((i + t) % 2 == 0) {

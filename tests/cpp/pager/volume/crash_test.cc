@@ -11,6 +11,7 @@
 
 #include "pager/cache/buffer_pool.h"
 #include "pager/space/embedded_space.h"
+#include "pager/testing/page_bytes.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
@@ -28,13 +29,6 @@ struct Snapshot {
   bool operator==(const Snapshot&) const = default;
 };
 
-void Stamp(uint8_t* data, PageId id, uint32_t version) {
-  std::memset(data, 0, kPage);
-  std::memcpy(data, &id, sizeof(id));
-  std::memcpy(data + 8, &version, sizeof(version));
-  data[kPage - 1] = static_cast<uint8_t>(version);
-}
-
 // The workload: rounds of allocate/rewrite/free with a cache small enough
 // that dirty pages are evicted (written back) between commits.
 // committed/in_flight track what each commit promises.
@@ -47,14 +41,14 @@ void RunWorkload(Tier& tier, Snapshot& committed, std::optional<Snapshot>& in_fl
   for (uint32_t round = 1; round <= 6; ++round) {
     for (int i = 0; i < 20; ++i) {
       PageGuard g = space.Allocate();
-      Stamp(g.mutable_data(), g.id(), round);
+      StampPage(g.mutable_data(), g.id(), round, kPage);
       live.pages[g.id()] = round;
     }
     for (auto& [id, version] : live.pages) {
       if (rng() % 3 == 0) {
         PageGuard g = space.Write(id);
         version = round * 100 + static_cast<uint32_t>(rng() % 100);
-        Stamp(g.mutable_data(), id, version);
+        StampPage(g.mutable_data(), id, version, kPage);
       }
     }
     for (int i = 0; i < 5 && !live.pages.empty(); ++i) {

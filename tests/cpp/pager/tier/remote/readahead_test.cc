@@ -150,7 +150,7 @@ TEST(FetchQueueTest, FramesAlreadyQueuedOrRunningAreNotFetchedTwice) {
 }
 
 // Pages that compress about in half, as real pages do: ~2 KiB frames.
-std::vector<uint8_t> Page(SlotId slot, uint32_t version = 1) {
+std::vector<uint8_t> RandomPage(SlotId slot, uint32_t version = 1) {
   std::vector<uint8_t> p(kPage, 0);
   std::mt19937_64 rng(slot * 1000 + version);
   for (uint32_t i = 0; i < kPage / 2; i += 8) {
@@ -212,7 +212,7 @@ class RemoteReadaheadTest : public testing::Test {
     spoiler_ = std::make_shared<SpoilingTransport>(curl_);
     S3Client writer_client(config_, curl_);
     RemoteTier writer(writer_client, kPage);
-    for (SlotId s = 2; s < 2 + kSlots; ++s) writer.Write(s, Page(s).data());
+    for (SlotId s = 2; s < 2 + kSlots; ++s) writer.Write(s, RandomPage(s).data());
     writer.Sync();
     writer.PublishCommit(1, "r");
   }
@@ -241,7 +241,7 @@ class RemoteReadaheadTest : public testing::Test {
     std::vector<uint8_t> buf(kPage);
     for (SlotId s = 2; s < 2 + n; ++s) {
       tier.Read(s, buf.data());
-      ASSERT_EQ(Page(s), buf) << "slot " << s;
+      ASSERT_EQ(RandomPage(s), buf) << "slot " << s;
     }
   }
 
@@ -279,7 +279,7 @@ TEST_F(RemoteReadaheadTest, RandomReadsFetchOnlyTheFramesTheyRead) {
     std::vector<uint8_t> buf(kPage);
     for (SlotId s : picks) {
       tier.Read(s, buf.data());
-      ASSERT_EQ(Page(s), buf);
+      ASSERT_EQ(RandomPage(s), buf);
     }
   };
   auto with_readahead = Open();
@@ -331,7 +331,7 @@ TEST_F(RemoteReadaheadTest, WillNeedFetchesScatteredSlotsInFewGets) {
   std::vector<uint8_t> buf(kPage);
   for (SlotId s : want) {
     r->tier.Read(s, buf.data());
-    ASSERT_EQ(Page(s), buf);
+    ASSERT_EQ(RandomPage(s), buf);
   }
   EXPECT_EQ(r->client.stats().gets, g1) << "all of them local";
 }

@@ -74,7 +74,8 @@ TEST_P(HeapTest, TuplesHoldingBlobsAndReferencesRoundTripAndAreFreed) {
     PersistentList inner(heap_, PersistentList::Create(heap_));
     inner_id = inner.id();
     const std::string long_str = Str(std::string(3 * GetParam(), 'q'));
-    const std::string tuple = TupleOfItems({Int(1), long_str, TupleOfItems({Ref(inner_id), Str("x")})});
+    const std::string tuple =
+        TupleOfItems({Int(1), long_str, TupleOfItems({Ref(inner_id), Str("x")})});
     list->Append(tuple, 1);
     EXPECT_EQ(tuple, GetOne(*list, 0));  // elements come back inline
   }

@@ -208,12 +208,14 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
   std::thread readahead(RaiseReadahead, options.mountpoint, MountDevice(options.mountpoint));
   int rc = fuse_session_loop_mt(se, config);
   fuse_loop_cfg_destroy(config);
-  readahead.join();  // its stat was answered, or failed when the loop ended
 
   mount->notifier().Stop();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
+  // Its stat was answered, or fails now: a stop before the loop answered
+  // INIT leaves it waiting until the connection is gone.
+  readahead.join();
   bool closed = mount->Close();
   return rc == 0 && closed ? 0 : 1;
 }

@@ -157,23 +157,14 @@ def hot_random_reads(m: "Mounted", data: str, segments: list[str], budget: int) 
     mfd = os.open(data, os.O_RDONLY)
     sfd = os.open(segments[0], os.O_RDONLY)
     try:
-        direct_pages = min(pages, os.path.getsize(segments[0]) // PAGE)
-        for fd, first, n in ((mfd, 1, pages), (sfd, 0, direct_pages)):
-            for page in range(first, first + n):  # warm
+        targets = [(mfd, pages + 1), (sfd, min(pages, os.path.getsize(segments[0]) // PAGE))]
+        for fd, n in targets:
+            for page in range(n):  # warm
                 os.pread(fd, PAGE, page * PAGE)
         before = m.stats()
-        rng = random.Random(11)
-        picks = [rng.randrange(1, pages + 1) for _ in range(count)]
-        t = time.perf_counter()
-        for page in picks:
-            os.pread(mfd, PAGE, page * PAGE)
-        mount_rps = count / (time.perf_counter() - t)
+        mount_rps = random_reads(targets[:1], count, seed=11)
         after = m.stats()
-        picks = [rng.randrange(direct_pages) for _ in range(count)]
-        t = time.perf_counter()
-        for page in picks:
-            os.pread(sfd, PAGE, page * PAGE)
-        direct_rps = count / (time.perf_counter() - t)
+        direct_rps = random_reads(targets[1:], count, seed=11)
     finally:
         os.close(mfd)
         os.close(sfd)

@@ -15,9 +15,8 @@
 //
 // The writer role is an OFD lock on data taken by the claiming open file, so
 // it ends at kIoctlReleaseWriter or when that file closes, as the daemon's
-// does. Not imitated: the
-// daemon's checksums, its rollback of a writer that closes without
-// committing, ESTALE.
+// does. Not imitated: the daemon's checksums, its rollback of a writer that
+// closes without committing, ESTALE.
 #pragma once
 
 #include <fcntl.h>

@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -168,6 +169,17 @@ void RaiseReadahead(const std::string& mountpoint, const std::string& device) {
 
 // Opens the stores, mounts, serves until unmounted, then commits and closes.
 int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
+  // Stop signals must reach the main thread: libfuse's handler only marks the
+  // session exited, and the main thread, waiting in the loop, is the one that
+  // then ends it (its workers block these signals). Delivered to another
+  // thread (the notifier, a prefetch, the readahead thread), a SIGTERM left
+  // the daemon serving until some request came. Every thread started from
+  // here on inherits the blocked mask; the main thread takes them again just
+  // before the loop, and one sent meanwhile is delivered then.
+  sigset_t stop, before;
+  sigemptyset(&stop);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&stop, sig);
+  pthread_sigmask(SIG_BLOCK, &stop, &before);
   std::unique_ptr<Mount> mount;
   try {
     mount = std::make_unique<Mount>(options);
@@ -206,6 +218,7 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
   fuse_loop_cfg_set_max_threads(config, options.threads);
   fuse_loop_cfg_set_idle_threads(config, options.threads);
   std::thread readahead(RaiseReadahead, options.mountpoint, MountDevice(options.mountpoint));
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   int rc = fuse_session_loop_mt(se, config);
   fuse_loop_cfg_destroy(config);
 

@@ -33,7 +33,8 @@ namespace {
 // The kernel may cache up to this part of the budget; the pools keep the rest.
 constexpr uint64_t KernelLimit(uint64_t budget) { return budget - budget / 4; }
 // A read waits while evictions of more than max(this, the kernel's limit / 8)
-// are queued, for this long at most (Notifier::WaitBacklog).
+// are queued, until the notifier has made no progress for this long
+// (Notifier::WaitBacklog).
 constexpr uint64_t kKernelBacklogMin = 1 << 20;
 constexpr std::chrono::milliseconds kKernelBacklogPatience{20};
 // The pools' budget moves in steps this large, not at every read.
@@ -204,7 +205,7 @@ void Mount::Served(fuse_ino_t ino, uint64_t off, uint64_t len) {
   // While evictions wait to be sent, the kernel holds more than it is
   // counted for: past an eighth of its limit, this read waits for them.
   if (evicted) {
-    notifier_.WaitBacklog(std::max<uint64_t>(kKernelBacklogMin, kernel_.limit() / 8),
+    notifier_.WaitBacklog(ino, off, len, std::max<uint64_t>(kKernelBacklogMin, kernel_.limit() / 8),
                           kKernelBacklogPatience);
   }
 }

@@ -57,6 +57,7 @@ void Notifier::Queue(Invalidations items) {
     }
   }
   work_.Signal();
+  sent_.SignalAll();  // a brake waiting on a read these overlap lets it go (WaitBacklog)
 }
 
 void Notifier::QueueThen(Invalidations items, std::function<void()> then) {
@@ -69,6 +70,7 @@ void Notifier::QueueThen(Invalidations items, std::function<void()> then) {
       }
       queue_.push_back({{}, std::move(then)});
       work_.Signal();
+      sent_.SignalAll();  // as in Queue
       return;
     }
   }
@@ -105,14 +107,32 @@ uint64_t Notifier::backlog_bytes() {
   return backlog_;
 }
 
-void Notifier::WaitBacklog(uint64_t max_bytes, std::chrono::milliseconds patience) {
-  const auto deadline = std::chrono::steady_clock::now() + patience;
+void Notifier::WaitBacklog(fuse_ino_t ino, uint64_t off, uint64_t len, uint64_t max_bytes,
+                           std::chrono::milliseconds patience) {
   MutexLock lock(mu_);
-  while (backlog_ > max_bytes && !stopping_) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  uint64_t last = backlog_;
+  while (backlog_ > max_bytes && !stopping_ && !BlocksLocked(ino, off, len)) {
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return;
+    if (backlog_ < last) {
+      last = backlog_;
+      deadline = now + patience;  // it moves: a lag, not a stall
+    } else if (now >= deadline) {
+      return;
+    }
     sent_.WaitFor(deadline - now);
   }
+}
+
+bool Notifier::BlocksLocked(fuse_ino_t ino, uint64_t off, uint64_t len) {
+  const auto overlaps = [&](const Invalidation& what) {
+    if (what.ino != ino || !what.name.empty() || what.off < 0) return false;
+    const uint64_t from = static_cast<uint64_t>(what.off);
+    return from < off + len && (what.len == 0 || off < from + static_cast<uint64_t>(what.len));
+  };
+  if (overlaps(sending_)) return true;
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [&](const Item& item) { return !item.then && overlaps(item.what); });
 }
 
 void Notifier::Send(fuse_session* session, const Invalidation& what) {
@@ -132,6 +152,7 @@ void Notifier::Run() {
     Item item = std::move(queue_.front());
     queue_.pop_front();
     fuse_session* session = session_;
+    if (!item.then) sending_ = item.what;
     // Outside the lock: the kernel may call back into the daemon.
     lock.Unlock();
     if (item.then) {
@@ -140,6 +161,7 @@ void Notifier::Run() {
       Send(session, item.what);
     }
     lock.Lock();
+    sending_ = {};
     const uint64_t sent = RangeBytes(item.what);
     if (sent != 0) {
       backlog_ -= std::min(backlog_, sent);  // Stop may have zeroed it

@@ -53,13 +53,16 @@ class Notifier {
   // Bytes of the ranges queued for invalidation and not yet sent: what the
   // kernel may still hold beyond what the daemon counts.
   uint64_t backlog_bytes();
-  // Waits while more than max_bytes of ranges are queued, for patience at
-  // most: a read handler's brake, so that the kernel's part cannot outrun its
-  // limit by more than that while the notifier lags (a reader faulting pages
-  // in at random makes an eviction per page it brings). Bounded, because an
-  // invalidation waits for the reads in flight on its pages, which may be
-  // waiting here for a worker thread.
-  void WaitBacklog(uint64_t max_bytes, std::chrono::milliseconds patience);
+  // A read handler's brake, so that the kernel's part cannot outrun its limit
+  // by more than max_bytes while the notifier lags (a reader faulting pages in
+  // at random makes an eviction per page it brings): waits while more than
+  // max_bytes of ranges are queued. The read of [off, off+len) of ino is in
+  // flight meanwhile, and the kernel runs an invalidation of its pages only
+  // once it is answered: so it does not wait while a queued or sending range
+  // overlaps it, and stops waiting once the notifier has made no progress
+  // for patience (a range queued later may overlap it).
+  void WaitBacklog(fuse_ino_t ino, uint64_t off, uint64_t len, uint64_t max_bytes,
+                   std::chrono::milliseconds patience);
 
  private:
   struct Item {
@@ -68,12 +71,15 @@ class Notifier {
   };
   void Run();
   void Send(fuse_session* session, const Invalidation& what);
+  // Whether a queued or sending range invalidation overlaps [off, off+len) of ino.
+  bool BlocksLocked(fuse_ino_t ino, uint64_t off, uint64_t len) REQUIRES(mu_);
 
   Mutex mu_;
-  CondVar work_{mu_};                     // signalled when queue_ grows or stopping_ is set
-  CondVar sent_{mu_};                     // signalled when backlog_ shrinks or stopping_ is set
+  CondVar work_{mu_};  // signalled when queue_ grows or stopping_ is set
+  CondVar sent_{mu_};  // signalled when backlog_ shrinks, a range is queued, or stopping_ is set
   uint64_t backlog_ GUARDED_BY(mu_) = 0;  // range bytes in queue_
   std::deque<Item> queue_ GUARDED_BY(mu_);
+  Invalidation sending_ GUARDED_BY(mu_);  // what Run is sending (ino 0: nothing)
   bool stopping_ GUARDED_BY(mu_) = false;
   fuse_session* session_ GUARDED_BY(mu_) = nullptr;
   std::thread thread_ GUARDED_BY(mu_);

@@ -6,9 +6,9 @@
 //   [16..]    entries of 8 bytes: u32 low half of the key's stable hash,
 //             u32 number of the entry in the collection's entry log
 //
-// Pages are kept sorted, so a lookup is a binary search (a bucket holds
-// hundreds of entries); a page without the flag (written before pagefs kept
-// them sorted) is scanned whole and sorted by its next Insert.
+// Pages are kept sorted, so a lookup is a search from where lo would sit
+// (LowerBound; a bucket holds hundreds of entries); a page without the flag (written before pagefs
+// kept them sorted) is scanned whole and sorted by its next Insert.
 //
 // A view over page bytes; it owns nothing and checks only what it is asked.
 #pragma once
@@ -152,13 +152,41 @@ class HashBucket {
   bool sane() const { return count() <= Capacity(page_size_); }
 
  private:
+  uint32_t HashAt(uint32_t j) const { return Field<uint32_t>(p_, kHeaderSize + j * kEntrySize); }
   // The first j whose hash is >= lo (LowerBound) or > lo (UpperBound), on a
-  // sorted page.
+  // sorted page. A page's hashes are spread evenly (their low bits are the
+  // bucket's, the rest uniform), so the search starts where lo would sit if
+  // they were exactly even and gallops out from there: its probes mostly
+  // stay on that cache line and its neighbours, where a binary search over
+  // hundreds of entries misses the cache at most of its steps. Any order of
+  // hashes is still found, in O(log n) probes at worst.
   uint32_t LowerBound(uint32_t lo) const {
-    uint32_t first = 0, len = count();
-    while (len > 0) {
+    const uint32_t n = count();
+    if (n == 0) return 0;
+    const auto guess = static_cast<uint32_t>((uint64_t{lo} * n) >> 32);  // < n
+    uint32_t first = 0, last = n;  // the answer is in [first, last]
+    if (HashAt(guess) < lo) {
+      first = guess + 1;
+      for (uint32_t step = 1; guess + step < n; step *= 2) {
+        if (HashAt(guess + step) >= lo) {
+          last = guess + step;
+          break;
+        }
+        first = guess + step + 1;
+      }
+    } else {
+      last = guess;
+      for (uint32_t step = 1; step <= guess; step *= 2) {
+        if (HashAt(guess - step) < lo) {
+          first = guess - step + 1;
+          break;
+        }
+        last = guess - step;
+      }
+    }
+    for (uint32_t len = last - first; len > 0;) {
       const uint32_t half = len / 2;
-      if (Field<uint32_t>(p_, kHeaderSize + (first + half) * kEntrySize) < lo) {
+      if (HashAt(first + half) < lo) {
         first += half + 1;
         len -= half + 1;
       } else {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <vector>
@@ -160,6 +161,46 @@ TEST_P(HashBucketTest, InsertKeepsThePageSortedAndFindHashSearchesIt) {
     model.erase(it);
     ASSERT_TRUE(b.InOrder());
     ASSERT_EQ(model.size(), b.count());
+  }
+}
+
+// The search starts at the place an even spread of hashes gives: pages
+// whose hashes are anything but even are searched right too.
+TEST_P(HashBucketTest, FindHashFindsTheFirstMatchHoweverTheHashesAreSpread) {
+  const uint32_t cap = HashBucket::Capacity(page_size());
+  std::mt19937 rng(11);
+  const std::vector<std::function<uint32_t(uint32_t)>> spreads = {
+      [&](uint32_t) { return static_cast<uint32_t>(rng()); },                      // even
+      [&](uint32_t) { return static_cast<uint32_t>(rng() % 1000); },               // all low
+      [&](uint32_t) { return UINT32_MAX - static_cast<uint32_t>(rng() % 1000); },  // all high
+      [&](uint32_t) { return 0x80000000u; },                                       // all one hash
+      [&](uint32_t j) { return j % 2 == 0 ? 0u : UINT32_MAX; },                    // two extremes
+      [&](uint32_t j) { return j < cap / 2 ? 0x10u * j : 0xF0000000u + j; },       // two clusters
+  };
+  for (size_t s = 0; s < spreads.size(); ++s) {
+    for (uint32_t n : {1u, 2u, 3u, cap / 2, cap}) {
+      HashBucket b = View();
+      b.Init();
+      std::vector<uint32_t> hashes;
+      for (uint32_t j = 0; j < n; ++j) {
+        hashes.push_back(spreads[s](j));
+        b.Insert({hashes.back(), j});
+      }
+      std::sort(hashes.begin(), hashes.end());
+      std::vector<uint32_t> probes = hashes;
+      for (uint32_t h : hashes) {  // absent neighbours too
+        probes.push_back(h + 1);
+        probes.push_back(h - 1);
+      }
+      probes.insert(probes.end(), {0u, 1u, 0x7FFFFFFFu, UINT32_MAX});
+      for (uint32_t h : probes) {
+        const auto first = std::lower_bound(hashes.begin(), hashes.end(), h);
+        const uint32_t want = first != hashes.end() && *first == h
+                                  ? static_cast<uint32_t>(first - hashes.begin())
+                                  : n;
+        ASSERT_EQ(want, b.FindHash(0, h)) << "spread " << s << ", " << n << " entries, hash " << h;
+      }
+    }
   }
 }
 

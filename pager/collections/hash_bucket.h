@@ -7,8 +7,9 @@
 //             u32 number of the entry in the collection's entry log
 //
 // Pages are kept sorted, so a lookup is a search from where lo would sit
-// (LowerBound; a bucket holds hundreds of entries); a page without the flag (written before pagefs
-// kept them sorted) is scanned whole and sorted by its next Insert.
+// (LowerBound; a bucket holds hundreds of entries); a page without the flag
+// (written before pagefs kept them sorted) is scanned whole and sorted by
+// its next Insert.
 //
 // A view over page bytes; it owns nothing and checks only what it is asked.
 #pragma once

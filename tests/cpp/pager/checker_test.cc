@@ -1,7 +1,6 @@
 #include "pager/checker.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "pager/collections/root_map.h"
 #include "pager/store.h"
 #include "pager/testing/fake_kind.h"
+#include "pager/testing/forked_child.h"
 #include "pager/testing/list_test_util.h"
 #include "pager/tier/segment_tier.h"
 #include "pager/util/checksum.h"
@@ -205,19 +205,16 @@ TEST_F(CheckerTest, LargePagesAreClean) {
 }
 
 TEST_F(CheckerTest, CommittedOrphanIsCleanAndCounted) {
-  pid_t pid = ::fork();
-  if (pid == 0) {  // a process that dies holding an unreferenced list
-    auto s = Open();
-    NamedList(*s, "kept", Int(1), 1);
-    uint64_t id = PersistentList::Create(s->heap());
-    PersistentList orphan(s->heap(), id);
-    orphan.Append(Ints(0, 2000), 2000);
-    s->Commit();
-    ::_exit(0);
-  }
-  int status;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(0, InForkedChild([&] {  // a process that dies holding an unreferenced list
+              auto s = Open();
+              NamedList(*s, "kept", Int(1), 1);
+              uint64_t id = PersistentList::Create(s->heap());
+              PersistentList orphan(s->heap(), id);
+              orphan.Append(Ints(0, 2000), 2000);
+              s->Commit();
+              ::_exit(0);  // no destructor closes the store
+              return 0;
+            }));
   CheckReport r = Check();
   EXPECT_TRUE(r.ok()) << Describe(r);
   EXPECT_EQ(r.orphans, 1u);
@@ -226,20 +223,17 @@ TEST_F(CheckerTest, CommittedOrphanIsCleanAndCounted) {
 
 TEST_F(CheckerTest, EachCollectionIsVerifiedByItsKindsHook) {
   FakeKind fake;
-  pid_t pid = ::fork();
-  if (pid == 0) {  // a process that dies holding an orphan of the fake kind
-    StoreOptions o;
-    o.cache_size = 4 << 20;
-    o.kinds = &fake.kinds;
-    auto s = Store::Open(root_, "p", o);
-    NamedList(*s, "kept", Int(1), 1);
-    FakeKind::Create(s->heap());
-    s->Commit();
-    ::_exit(0);
-  }
-  int status;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(0, InForkedChild([&] {  // a process that dies holding an orphan of the fake kind
+              StoreOptions o;
+              o.cache_size = 4 << 20;
+              o.kinds = &fake.kinds;
+              auto s = Store::Open(root_, "p", o);
+              NamedList(*s, "kept", Int(1), 1);
+              FakeKind::Create(s->heap());
+              s->Commit();
+              ::_exit(0);  // no destructor closes the store
+              return 0;
+            }));
   CheckOptions options;
   options.kinds = &fake.kinds;
   CheckReport r = CheckPrefix(root_, "p", options);

@@ -1,7 +1,6 @@
 #include "pager/store.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include "pager/collections/persistent_list.h"
 #include "pager/collections/root_map.h"
 #include "pager/testing/fault_env.h"
+#include "pager/testing/forked_child.h"
 #include "pager/testing/temp_folder.h"
 #include "pager/util/error.h"
 #include "pager/values/value_format.h"
@@ -100,21 +100,17 @@ TEST_F(StoreTest, UnreferencedListIsFreedAtClose) {
 TEST_F(StoreTest, SecondWriterIsRefusedWithTheHoldersPid) {
   auto first = Store::Open(root_, "data", {});
   // flock is per open file description: another process must be refused.
-  pid_t child = ::fork();
-  if (child == 0) {
-    try {
-      Store::Open(root_, "data", {});
-      ::_exit(1);
-    } catch (const Error& e) {
-      std::string what = e.what();
-      bool ok = e.code() == ErrorCode::kBusy &&
-                what.find(std::to_string(::getppid())) != std::string::npos;
-      ::_exit(ok ? 0 : 2);
-    }
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(0, InForkedChild([&] {
+              try {
+                Store::Open(root_, "data", {});
+                return 1;
+              } catch (const Error& e) {
+                std::string what = e.what();
+                bool ok = e.code() == ErrorCode::kBusy &&
+                          what.find(std::to_string(::getppid())) != std::string::npos;
+                return ok ? 0 : 2;
+              }
+            }));
   StoreOptions ro;
   ro.read_only = true;
   EXPECT_NO_THROW(Store::Open(root_, "data", ro));  // readers take no lock

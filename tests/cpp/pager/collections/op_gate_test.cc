@@ -3,7 +3,6 @@
 #include "pager/collections/op_gate.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -11,6 +10,7 @@
 
 #include "pager/testing/error_code.h"
 #include "pager/testing/following_space.h"
+#include "pager/testing/forked_child.h"
 #include "pager/testing/lock_probe.h"
 
 namespace pagefs {
@@ -56,27 +56,24 @@ TEST(OpGateTest, AForkedChildIsRefusedBeforeItWaitsOnTheParentsLock) {
   FollowingSpace space;
   OpGate gate(space, "prefix 'p' of /r");
   std::unique_lock held(gate.lock());  // a parent's commit in progress at the fork
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::alarm(10);  // a hang fails the test instead of stalling it
-    int code = 0;
-    if (!gate.forked() || !gate.closed()) code = 1;
-    try {
-      gate.FollowCommits();
-      code = 2;
-    } catch (const Error& e) {
-      const std::string m = e.what();
-      if (e.code() != ErrorCode::kClosed || m.find("is a fork of it") == std::string::npos ||
-          m.find(std::to_string(::getppid())) == std::string::npos) {
-        code = 3;
-      }
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  ASSERT_EQ(pid, ::waitpid(pid, &status, 0));
-  ASSERT_TRUE(WIFEXITED(status)) << "the child hung or crashed";
-  EXPECT_EQ(0, WEXITSTATUS(status));
+  // A hang (waiting on the lock) ends the child by SIGALRM: 128 + 14.
+  EXPECT_EQ(0, InForkedChild(
+                   [&] {
+                     if (!gate.forked() || !gate.closed()) return 1;
+                     try {
+                       gate.FollowCommits();
+                       return 2;
+                     } catch (const Error& e) {
+                       const std::string m = e.what();
+                       if (e.code() != ErrorCode::kClosed ||
+                           m.find("is a fork of it") == std::string::npos ||
+                           m.find(std::to_string(::getppid())) == std::string::npos) {
+                         return 3;
+                       }
+                     }
+                     return 0;
+                   },
+                   10));
   EXPECT_FALSE(gate.forked());
   EXPECT_FALSE(gate.closed());
 }

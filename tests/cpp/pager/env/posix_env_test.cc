@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 
 #include "pager/space/mount_protocol.h"
 #include "pager/testing/error_code.h"
+#include "pager/testing/forked_child.h"
 #include "pager/testing/temp_folder.h"
 #include "pager/tier/segment_tier.h"
 #include "pager/util/error.h"
@@ -98,24 +98,20 @@ TEST_F(PosixEnvTest, TheWriterLockIsExclusiveNamesItsHolderAndGoesWithTheObject)
 TEST_F(PosixEnvTest, AForkedChildsCopyOfTheLockReleasesNothing) {
   fs::create_directories(dir_);
   auto lock = env_.LockWriter(dir_.string(), "prefix 'p'");
-  const pid_t child = ::fork();
-  if (child == 0) {
-    // The fork closed the child's copy of the lock's descriptor, so a new
-    // file takes its number; the child's lock object must not close that.
-    const int other = ::open("/dev/null", O_RDONLY);
-    lock.reset();
-    if (::fcntl(other, F_GETFD) == -1) ::_exit(3);
-    PosixEnv env;
-    try {
-      env.LockWriter(dir_.string(), "prefix 'p'");
-      ::_exit(1);
-    } catch (const Error& e) {
-      ::_exit(e.code() == ErrorCode::kBusy ? 0 : 2);
-    }
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(0, InForkedChild([&] {
+              // The fork closed the child's copy of the lock's descriptor, so a new
+              // file takes its number; the child's lock object must not close that.
+              const int other = ::open("/dev/null", O_RDONLY);
+              lock.reset();
+              if (::fcntl(other, F_GETFD) == -1) return 3;
+              PosixEnv env;
+              try {
+                env.LockWriter(dir_.string(), "prefix 'p'");
+                return 1;
+              } catch (const Error& e) {
+                return e.code() == ErrorCode::kBusy ? 0 : 2;
+              }
+            }));
   EXPECT_EQ(ErrorCode::kBusy, CodeOf([&] { env_.LockWriter(dir_.string(), "prefix 'p'"); }));
 }
 

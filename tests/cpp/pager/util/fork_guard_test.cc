@@ -2,23 +2,12 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <functional>
+#include "pager/testing/forked_child.h"
 
 namespace pagefs {
 namespace {
-
-// Runs child in a forked process; its return value is the exit status seen
-// here (the child never returns into the test runner).
-int InForkedChild(const std::function<int()>& child) {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(child());
-  int status = 0;
-  EXPECT_EQ(pid, ::waitpid(pid, &status, 0));
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 bool IsOpen(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 

@@ -4,7 +4,6 @@
 #include "pager/volume/reader_table.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "pager/testing/forked_child.h"
 #include "pager/testing/page_bytes.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
@@ -59,17 +59,14 @@ TEST_F(ReaderTableTest, PublishedEpochsShowUntilTheSlotIsReleased) {
 
 TEST_F(ReaderTableTest, ADeadReadersSlotIsClearedAndReused) {
   auto table = ReaderTable::Open(dir_, true);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The reader dies holding its slot with an old epoch published.
-    auto mine = ReaderTable::Open(dir_, true);
-    auto slot = mine->Claim();
-    slot->Publish({3, 0, 0, 0, 1});
-    std::_Exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(child, ::waitpid(child, &status, 0));
+  ASSERT_EQ(0, InForkedChild([&] {
+              // The reader dies holding its slot with an old epoch published.
+              auto mine = ReaderTable::Open(dir_, true);
+              auto slot = mine->Claim();
+              slot->Publish({3, 0, 0, 0, 1});
+              std::_Exit(0);  // no destructor frees the slot
+              return 0;
+            }));
   ReaderScan scan = table->Scan();
   EXPECT_EQ(0u, scan.live);
   EXPECT_FALSE(scan.oldest);
@@ -81,16 +78,11 @@ TEST_F(ReaderTableTest, AnotherProcessOpeningTheTableSeesLiveReaders) {
   auto table = ReaderTable::Open(dir_, true);
   auto slot = table->Claim();
   slot->Publish({11, 0, 0, 0, 1});
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto other = ReaderTable::Open(dir_, true);
-    ReaderScan scan = other->Scan();
-    std::_Exit(scan.live == 1 && scan.oldest && *scan.oldest == 11 ? 0 : 1);
-  }
-  int status = 0;
-  ASSERT_EQ(child, ::waitpid(child, &status, 0));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(0, InForkedChild([&] {
+              auto other = ReaderTable::Open(dir_, true);
+              ReaderScan scan = other->Scan();
+              return scan.live == 1 && scan.oldest && *scan.oldest == 11 ? 0 : 1;
+            }));
 }
 
 TEST_F(ReaderTableTest, AFileThatIsNotAReaderTableIsRefused) {

@@ -17,7 +17,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +28,7 @@
 #include "fs/mount_state.h"
 #include "fs/ops.h"
 #include "fs/options.h"
+#include "pager/util/background_thread.h"
 #include "pager/util/error.h"
 
 namespace pagefs::fs {
@@ -172,14 +172,10 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
   // Stop signals must reach the main thread: libfuse's handler only marks the
   // session exited, and the main thread, waiting in the loop, is the one that
   // then ends it (its workers block these signals). Delivered to another
-  // thread (the notifier, a prefetch, the readahead thread), a SIGTERM left
-  // the daemon serving until some request came. Every thread started from
-  // here on inherits the blocked mask; the main thread takes them again just
-  // before the loop, and one sent meanwhile is delivered then.
-  sigset_t stop, before;
-  sigemptyset(&stop);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&stop, sig);
-  pthread_sigmask(SIG_BLOCK, &stop, &before);
+  // thread, a SIGTERM left the daemon serving until some request came: every
+  // thread of the engine's and the daemon's own blocks them
+  // (StartBackgroundThread). Until the handlers are in, one ends the process
+  // at once, a slow open of a remote store included.
   std::unique_ptr<Mount> mount;
   try {
     mount = std::make_unique<Mount>(options);
@@ -217,8 +213,10 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, options.threads);
   fuse_loop_cfg_set_idle_threads(config, options.threads);
-  std::thread readahead(RaiseReadahead, options.mountpoint, MountDevice(options.mountpoint));
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  std::thread readahead =
+      StartBackgroundThread([&options, device = MountDevice(options.mountpoint)] {
+        RaiseReadahead(options.mountpoint, device);
+      });
   int rc = fuse_session_loop_mt(se, config);
   fuse_loop_cfg_destroy(config);
 

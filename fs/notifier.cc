@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pager/util/background_thread.h"
+
 namespace pagefs::fs {
 
 namespace {
@@ -17,7 +19,7 @@ void Notifier::Start(fuse_session* session) {
   MutexLock lock(mu_);
   session_ = session;
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = StartBackgroundThread([this] { Run(); });
 }
 
 void Notifier::Stop() {

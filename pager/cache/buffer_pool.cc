@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "pager/util/background_thread.h"
 #include "pager/util/error.h"
 #include "pager/util/no_wait.h"
 
@@ -205,7 +206,8 @@ void BufferPool::PrefetchAsync(PageId first, uint64_t count) {
     if (async_stop_) return;
     async_first_ = first;
     async_count_ = count;
-    if (!async_thread_.joinable()) async_thread_ = std::thread([this] { PrefetchLoop(); });
+    if (!async_thread_.joinable())
+      async_thread_ = StartBackgroundThread([this] { PrefetchLoop(); });
   }
   async_cv_.Signal();
 }

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <optional>
 
+#include "pager/util/background_thread.h"
 #include "pager/util/error.h"
 #include "pager/util/fork_guard.h"
 
@@ -116,7 +117,7 @@ RemoteLease::RemoteLease(S3Client& client, std::string holder, std::chrono::seco
     MutexLock lock(mu_);
     etag_ = r.etag;
   }
-  renewer_ = std::make_unique<std::thread>([this] { Renew(); });
+  renewer_ = std::make_unique<std::thread>(StartBackgroundThread([this] { Renew(); }));
 }
 
 void RemoteLease::Renew() {

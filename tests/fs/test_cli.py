@@ -126,6 +126,42 @@ def test_a_sigterm_at_any_instant_of_the_start_stops_the_daemon(daemon_bin, tmp_
                 subprocess.run(["fusermount3", "-uz", str(mnt)])
 
 
+def test_a_sigterm_during_a_slow_open_stops_the_daemon_at_once(daemon_bin, tmp_path):
+    """Opening a remote store can take long (a server that accepts and never
+    answers holds each request for the read timeout, 15 s, and retries): a
+    stop signal then ends the daemon at once instead of after the open."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)  # accepts connections (the kernel's backlog), never answers
+    port = server.getsockname()[1]
+    (tmp_path / "store").mkdir()
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="k",
+               AWS_SECRET_ACCESS_KEY="s", AWS_MAX_ATTEMPTS="3")
+    proc = subprocess.Popen([daemon_bin, str(tmp_path / "store"), str(mnt), "-f", "-o",
+                             "cache_size=16M,remote=s3://bucket/stores"], env=env,
+                            stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        assert proc.poll() is None, "the open did not wait for the server"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+        assert time.monotonic() - sent < 5, f"stopped {time.monotonic() - sent:.1f} s after SIGTERM"
+        assert rc in (1, -signal.SIGTERM)
+        assert not is_mounted(mnt)
+    finally:
+        server.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if is_mounted(mnt):
+            subprocess.run(["fusermount3", "-uz", str(mnt)])
+
+
 def test_mount_fuse3_runs_the_pagefs_command(cli_env, tmp_path):
     """An fstab line `ROOT MP fuse.pagefs cache_size=8M,_netdev 0 0` makes mount(8)
     run mount.fuse3, which runs `pagefs ROOT MP -o cache_size=8M,rw,dev,suid`

@@ -4,6 +4,8 @@
 #include <iterator>
 #include <utility>
 
+#include "pager/util/background_thread.h"
+
 namespace pagefs {
 
 namespace {
@@ -107,7 +109,7 @@ bool FetchQueue::Push(Job job) {
     if (job.frames.empty()) return true;
     queue_.push_back(std::move(job));
     if (threads_.size() < max_threads_ && queue_.size() + running_.size() > threads_.size()) {
-      threads_.emplace_back([this] { Loop(); });
+      threads_.push_back(StartBackgroundThread([this] { Loop(); }));
     }
   }
   cv_.SignalAll();

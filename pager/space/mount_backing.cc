@@ -32,6 +32,16 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
   Pread(first, buf);
 }
 
+const uint8_t* MountBacking::MappedPage(PageId id) {
+  if (mapping_ == nullptr) return nullptr;
+  {
+    MutexLock lock(mu_);
+    const uint64_t pending_pages = pending_.size() / page_size_;
+    if (id >= first_pending_ && id < first_pending_ + pending_pages) return nullptr;
+  }
+  return mapping_->PageAt(id);
+}
+
 void MountBacking::Pread(PageId first, uint8_t* buf) {
   const size_t want = page_size_;
   size_t done = 0;

@@ -44,6 +44,13 @@ class MountBacking final : public PageBacking {
   uint64_t metadata_bytes() const override { return kCombineBytes; }
   // Whether loads come from a mapping.
   bool mapped() const { return mapping_ != nullptr; }
+  // Page id in the mapping (MountMapping::PageAt), or nullptr: no mapping,
+  // the page is not in it, or a write of it is pending here.
+  const uint8_t* MappedPage(PageId id);
+  // MountMapping::ProbedPageAt, for a reader's backing (no pending writes).
+  const uint8_t* ProbedMappedPage(PageId id) const {
+    return mapping_ != nullptr ? mapping_->ProbedPageAt(id) : nullptr;
+  }
 
  private:
   void FlushLocked() REQUIRES(mu_);

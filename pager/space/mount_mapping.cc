@@ -10,7 +10,8 @@
 
 namespace pagefs {
 
-MountMapping::MountMapping(int fd, uint32_t page_size) : fd_(fd), page_size_(page_size) {
+MountMapping::MountMapping(int fd, uint32_t page_size)
+    : fd_(fd), page_size_(page_size), os_page_(static_cast<uint32_t>(::sysconf(_SC_PAGESIZE))) {
   InstallSigbusHandler();
   // As much as the address space allows, down to 1 GiB; failing that, no mapping.
   for (uint64_t bytes = kReserveBytes; bytes >= (uint64_t{1} << 30); bytes >>= 2) {
@@ -25,10 +26,14 @@ MountMapping::MountMapping(int fd, uint32_t page_size) : fd_(fd), page_size_(pag
     ::munmap(base_, reserved_);
     base_ = nullptr;
   }
+  if (base_ != nullptr) RegisterInPlaceRange(base_, reserved_);
 }
 
 MountMapping::~MountMapping() {
-  if (base_ != nullptr) ::munmap(base_, reserved_);
+  for (auto& chunk : probed_) delete[] chunk.load(std::memory_order_relaxed);
+  if (base_ == nullptr) return;
+  UnregisterInPlaceRange(base_);
+  ::munmap(base_, reserved_);
 }
 
 bool MountMapping::Extend(uint64_t end) {
@@ -38,7 +43,7 @@ bool MountMapping::Extend(uint64_t end) {
   struct stat st;
   if (::fstat(fd_, &st) != 0) return false;
   // Whole kernel pages of the file only: touching past its end is SIGBUS.
-  const uint64_t os_page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t os_page = os_page_;
   const uint64_t size = std::min<uint64_t>(static_cast<uint64_t>(st.st_size), reserved_);
   const uint64_t want = size / os_page * os_page;
   if (want > mapped) {
@@ -55,16 +60,60 @@ bool MountMapping::Extend(uint64_t end) {
   return end <= mapped;
 }
 
-bool MountMapping::CopyPage(PageId id, uint8_t* buf) {
-  if (base_ == nullptr) return false;
+const uint8_t* MountMapping::Locate(PageId id) {
+  if (base_ == nullptr) return nullptr;
   const uint64_t off = id * page_size_;
   const uint64_t end = off + page_size_;
   if (end > mapped_.load(std::memory_order_acquire)) {
     if (end > reserved_ || unmappable_.load(std::memory_order_relaxed) || !Extend(end)) {
-      return false;
+      return nullptr;
     }
   }
-  return CopyFromMapping(buf, base_ + off, page_size_);
+  return base_ + off;
+}
+
+bool MountMapping::CopyPage(PageId id, uint8_t* buf) {
+  const uint8_t* p = Locate(id);
+  return p != nullptr && CopyFromMapping(buf, p, page_size_);
+}
+
+const uint8_t* MountMapping::PageAt(PageId id) {
+  const uint8_t* p = Locate(id);
+  if (p == nullptr || !ProbeMapping(p, page_size_, os_page_)) return nullptr;
+  MarkProbed(id);
+  return p;
+}
+
+const uint8_t* MountMapping::ProbedPageAt(PageId id) const {
+  // A probed page lies below the mapped end, which never moves back.
+  return Probed(id) ? base_ + id * page_size_ : nullptr;
+}
+
+void MountMapping::MarkProbed(PageId id) {
+  const uint64_t c = id / kChunkPages;
+  if (c >= kChunks) return;
+  std::atomic<uint64_t>* chunk = probed_[c].load(std::memory_order_acquire);
+  if (chunk == nullptr) {
+    auto* fresh = new std::atomic<uint64_t>[kChunkPages / 64]();
+    if (probed_[c].compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) {
+      chunk = fresh;
+    } else {
+      delete[] fresh;  // another thread's won; chunk now holds it
+    }
+  }
+  const uint64_t bit = uint64_t{1} << (id % 64);
+  std::atomic<uint64_t>& word = chunk[(id % kChunkPages) / 64];
+  if ((word.load(std::memory_order_relaxed) & bit) == 0) {
+    word.fetch_or(bit, std::memory_order_relaxed);
+  }
+}
+
+bool MountMapping::Probed(PageId id) const {
+  const uint64_t c = id / kChunkPages;
+  if (c >= kChunks) return false;
+  const std::atomic<uint64_t>* chunk = probed_[c].load(std::memory_order_acquire);
+  return chunk != nullptr &&
+         (chunk[(id % kChunkPages) / 64].load(std::memory_order_relaxed) >> (id % 64) & 1) != 0;
 }
 
 }  // namespace pagefs

@@ -16,9 +16,10 @@
 // again and map the new part. Nothing past the file's end is ever touched.
 //
 // Failed faults (the daemon answers EIO: a damaged page; ENOTCONN: the daemon
-// died) would be SIGBUS: every copy goes through CopyFromMapping
-// (util/sigbus_guard.h), so it returns false instead, and the caller preads
-// the page to get the real error.
+// died) would be SIGBUS: every copy goes through CopyFromMapping, and PageAt
+// probes the page in with ProbeMapping (util/sigbus_guard.h), so they fail
+// instead, and the caller preads the page to get the real error. The
+// reservation is registered as read in place (RegisterInPlaceRange).
 //
 // Thread safety: CopyPage from any thread. The descriptor is the caller's and
 // must stay open while the mapping lives.
@@ -49,6 +50,15 @@ class MountMapping {
   // the file as mapped (past its end, even after a look at its size) or its
   // fault failed; buf then holds unspecified bytes.
   bool CopyPage(PageId id, uint8_t* buf);
+  // Page id in place, its kernel pages faulted in: nullptr when CopyPage
+  // would be false. Valid while the mapping lives; see mounted_space.h for
+  // what may read it.
+  const uint8_t* PageAt(PageId id);
+  // The same, but only for a page PageAt gave before, and with no probe: a
+  // page this process has faulted in, which the kernel most likely still
+  // holds (it may have dropped it since: then the touch faults it in again).
+  // For a caller that must not wait (util/no_wait.h).
+  const uint8_t* ProbedPageAt(PageId id) const;
 
   bool usable() const { return base_ != nullptr; }
   uint64_t mapped_bytes() const { return mapped_.load(std::memory_order_acquire); }
@@ -57,13 +67,23 @@ class MountMapping {
   // Maps the file up to its current size (at least end, if the file has it).
   // Returns whether [0, end) is now mapped.
   bool Extend(uint64_t end);
+  // base_ + id * page_size_ when that page is in the file as mapped.
+  const uint8_t* Locate(PageId id);
+  // One bit per page PageAt probed in, in chunks of kChunkPages made on
+  // first use (a 10 GiB file of 4 KiB pages takes 320 KiB of bits).
+  static constexpr uint64_t kChunkPages = uint64_t{1} << 19;
+  static constexpr size_t kChunks = kReserveBytes / 4096 / kChunkPages;
+  void MarkProbed(PageId id);
+  bool Probed(PageId id) const;
 
   const int fd_;
   const uint32_t page_size_;
+  const uint32_t os_page_;
   uint8_t* base_ = nullptr;
   uint64_t reserved_ = 0;
   std::atomic<uint64_t> mapped_{0};      // [base_, base_ + mapped_) maps the file
   std::atomic<bool> unmappable_{false};  // mmap refused the file: never try again
+  std::atomic<std::atomic<uint64_t>*> probed_[kChunks] = {};
   Mutex extend_mu_;
 };
 

@@ -27,6 +27,16 @@
 // old pages from every mapping; a reader's new commit is a new file, mapped
 // anew.
 //
+// A reader takes its pages in place: Read returns a guard on the mapping's
+// own bytes (probed in under the SIGBUS guard first), with no copy and no
+// pin, since one commit's file never changes and the mapping lives until
+// FollowCommit, which runs with no guard alive (the op lock exclusively).
+// What the mapping cannot give (past its end, a fault that failed) goes
+// through the cache, whose pread reports the real error. Should the kernel
+// drop a probed page and its next fault fail (the daemon stopped in
+// between), there is nothing to fail instead: the process ends, saying so
+// (sigbus_guard.h). The writer copies: its pages change under it.
+//
 // A read-only space reads PREFIX/committed instead of data: the pages and the
 // anchors of one commit (the last when it opened the file; the daemon pins it
 // in the prefix's reader table until the file is closed, so its reads never
@@ -57,9 +67,9 @@ namespace pagefs {
 // Budget of the process-side cache of a mounted store: the daemon holds the
 // real one, so the process takes at most this much of cache_size.
 inline constexpr uint64_t kMountedCacheMax = 8ull << 20;
-// A reader whose file is mapped owns no page: its cache only holds copies of
-// the pages pinned and recently used, refilled from the mapping with no
-// syscall, so it takes at most this much (the kernel's copy is shared).
+// A reader whose file is mapped owns no page: it reads them in place, and its
+// cache only holds what the mapping could not give, so it takes at most this
+// much (the kernel's copy is shared).
 inline constexpr uint64_t kMountedReaderCacheMax = 2ull << 20;
 
 // How often a read-only space looks for a newer commit: at most once per

@@ -2,8 +2,10 @@
 
 #include <setjmp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 
@@ -42,11 +44,35 @@ void PassOn(int sig, siginfo_t* info, void* context) {
   prev.sa_handler(sig);
 }
 
+// [begin, end) of each registered in-place range; begin 0: a free entry.
+struct InPlaceRange {
+  std::atomic<uintptr_t> begin{0}, end{0};
+};
+InPlaceRange g_in_place[kInPlaceRanges];
+// Registrations take a lock; the handler only reads, end before begin is
+// set and after begin is cleared, so it never pairs a begin with a stale end.
+std::mutex g_in_place_mu;
+
+bool InPlace(const void* addr) {
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  for (const InPlaceRange& r : g_in_place) {
+    const uintptr_t b = r.begin.load(std::memory_order_acquire);
+    if (b != 0 && a >= b && a < r.end.load(std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
 void OnSigbus(int sig, siginfo_t* info, void* context) {
   sigjmp_buf* jump = t_jump;
   if (jump != nullptr) {
     t_jump = nullptr;
     siglongjmp(*jump, 1);
+  }
+  if (info != nullptr && info->si_code > 0 && InPlace(info->si_addr)) {
+    static const char kMessage[] =
+        "pagefs: a page read in place from a mount's file could not be read again (has the "
+        "mount's daemon stopped?); this process cannot go on\n";
+    (void)!::write(2, kMessage, sizeof(kMessage) - 1);
   }
   PassOn(sig, info, context);
 }
@@ -94,6 +120,38 @@ bool CopyFromMapping(void* dst, const void* src, size_t n) noexcept {
   // The compiler must not move the copy out of the guarded stretch.
   std::atomic_signal_fence(std::memory_order_seq_cst);
   std::memcpy(dst, src, n);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t_jump = nullptr;
+  return true;
+}
+
+void RegisterInPlaceRange(const void* begin, size_t n) noexcept {
+  std::lock_guard<std::mutex> lock(g_in_place_mu);
+  for (InPlaceRange& r : g_in_place) {
+    if (r.begin.load(std::memory_order_relaxed) != 0) continue;
+    r.end.store(reinterpret_cast<uintptr_t>(begin) + n, std::memory_order_release);
+    r.begin.store(reinterpret_cast<uintptr_t>(begin), std::memory_order_release);
+    return;
+  }
+}
+
+void UnregisterInPlaceRange(const void* begin) noexcept {
+  std::lock_guard<std::mutex> lock(g_in_place_mu);
+  for (InPlaceRange& r : g_in_place) {
+    if (r.begin.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(begin)) {
+      r.begin.store(0, std::memory_order_release);
+      return;
+    }
+  }
+}
+
+bool ProbeMapping(const void* src, size_t n, size_t stride) noexcept {
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, kSaveMask) != 0) return false;
+  t_jump = &jump;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const volatile uint8_t* p = static_cast<const volatile uint8_t*>(src);
+  for (size_t off = 0; off < n; off += stride) (void)p[off];
   std::atomic_signal_fence(std::memory_order_seq_cst);
   t_jump = nullptr;
   return true;

@@ -31,4 +31,20 @@ void InstallSigbusHandler();
 // InstallSigbusHandler() ran in this process; dst is ordinary memory.
 bool CopyFromMapping(void* dst, const void* src, size_t n) noexcept;
 
+// Reads one byte of every `stride` bytes of [src, src + n), so that the
+// kernel faults those pages in; false when a fault failed (SIGBUS). Same
+// REQUIRES as CopyFromMapping.
+bool ProbeMapping(const void* src, size_t n, size_t stride) noexcept;
+
+// Address ranges whose pages are read in place, outside any guarded copy
+// (MountMapping::PageAt). A page probed in and then dropped by the kernel is
+// faulted in again on the next touch; should that fault fail (the daemon
+// stopped), there is no copy to fail instead, so the handler writes what
+// happened to stderr before passing the SIGBUS on (which, by default, ends
+// the process as it would have without pagefs). At most kInPlaceRanges at
+// once; past that a range is not registered (only the message is lost).
+inline constexpr size_t kInPlaceRanges = 64;
+void RegisterInPlaceRange(const void* begin, size_t n) noexcept;
+void UnregisterInPlaceRange(const void* begin) noexcept;
+
 }  // namespace pagefs

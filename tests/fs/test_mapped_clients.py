@@ -6,6 +6,7 @@ process rather than pass unnoticed."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -56,7 +57,7 @@ def mapped(name):
 """
 
 
-def test_clients_read_their_pages_from_a_mapping_not_a_read_per_page(mounted):
+def test_clients_read_their_pages_from_a_mapping_and_readers_in_place(mounted):
     with pagefs.Store(mounted.mnt, "data") as s:
         s.root()["lst"] = s.list("value-%06d-" % i + "x" * 100 for i in range(40_000))
     pages = mounted.info()["page_count"]
@@ -83,10 +84,14 @@ print(json.dumps(out))
     seen = json.loads(proc.stdout)
     for side in ("ro", "rw"):
         assert seen[side]["mapped"], seen
-        assert seen[side]["loads"] > pages  # the pool loaded every page, some twice
-        # A pread per load was the old way; the mapping needs none (the
-        # reader's look at the newest commit is a pread per 10 ms).
-        assert seen[side]["reads"] < seen[side]["loads"] // 20, seen
+    # The writer's pool loaded every page, some twice, each a copy out of the
+    # mapping; a pread per load was the old way, the mapping needs none.
+    assert seen["rw"]["loads"] > pages, seen
+    assert seen["rw"]["reads"] < seen["rw"]["loads"] // 20, seen
+    # The reader takes its pages in place: its cache is not even asked (the
+    # reads left are its looks at the newest commit, a pread per 10 ms).
+    assert seen["ro"]["loads"] < 10, seen
+    assert seen["ro"]["reads"] < pages // 10, seen
 
 
 READER = """
@@ -251,3 +256,70 @@ print(json.dumps(out))
         assert err == 5, seen  # EIO, as from a pread
         assert "read page" in message and "through the mount" in message, message
         assert seen[i + 1] is True, seen
+
+
+IN_PLACE_READER = """
+import errno, random, sys, time, pagefs
+mnt, n, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+rng = random.Random()
+with pagefs.Store(mnt, "data", read_only=True) as s:
+    lst = s.root()["lst"]
+    sys.stdout.write("ready\\n"); sys.stdout.flush()
+    reads, end = 0, time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            for i in rng.sample(range(n), 100):
+                v = lst[i]
+                if v != "v%07d-" % i + "y" * 60:
+                    print("WRONG", i, repr(v)); sys.exit(3)
+            reads += 100
+        print("done", 0, reads, flush=True)
+    except OSError as e:
+        print("error", e.errno, reads, flush=True)
+"""
+
+
+def test_readers_in_place_when_the_daemon_is_killed_never_see_a_wrong_value(mounted):
+    """Readers taking pages in place while the daemon is SIGKILLed: every
+    value they returned was right, and none hangs. A page the kernel still
+    holds reads on (one commit's pages never change); one it does not fails
+    with the mount's error (ENOTCONN), and a page held in place that the
+    kernel dropped and could not fetch again ends the reader by SIGBUS, after
+    it said so on stderr."""
+    import signal
+    import time
+
+    from conftest import pid_alive, run_cli
+
+    n = 300_000  # about 24 MiB of pages, past the daemon's 16 MiB
+    with pagefs.Store(mounted.mnt, "data") as s:
+        lst = s.list()
+        for k in range(0, n, 50_000):
+            lst.extend("v%07d-" % i + "y" * 60 for i in range(k, k + 50_000))
+        s.root()["lst"] = lst
+    readers = [spawn(IN_PLACE_READER, mounted.mnt, n, 4.0) for _ in range(3)]
+    try:
+        for r in readers:
+            assert r.stdout.readline() == "ready\n", r.stderr.read()
+        time.sleep(1.0)
+        pid = mounted.pid
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for r in readers:
+            out, err = r.communicate(timeout=60)
+            if r.returncode == -signal.SIGBUS:
+                assert "read in place from a mount's file could not be read again" in err, err
+                continue
+            assert r.returncode == 0, (r.returncode, out, err)
+            end, code, reads = out.split()
+            assert end in ("done", "error") and int(reads) > 0, out
+            assert end == "done" or int(code) == errno.ENOTCONN, out
+    finally:
+        for r in readers:
+            if r.poll() is None:
+                r.kill()
+    mounted.expect_log_errors = True
+    assert run_cli(mounted.env, "umount", mounted.mnt).returncode == 0
+    mounted.pid = None

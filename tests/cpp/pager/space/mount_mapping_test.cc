@@ -98,6 +98,39 @@ TEST_F(MountMappingTest, APageTheFileLostIsRefusedNotACrash) {
   EXPECT_TRUE(ok);
 }
 
+TEST_F(MountMappingTest, APageIsTakenInPlaceAndChangesShowThroughIt) {
+  for (PageId id = 0; id < 4; ++id) Put(id, static_cast<uint8_t>(10 + id));
+  MountMapping m(ro_, kPage);
+  const uint8_t* p = m.PageAt(2);
+  ASSERT_NE(nullptr, p);
+  EXPECT_EQ(Page(12), std::vector<uint8_t>(p, p + kPage));
+  Put(2, 99);  // through another descriptor: the same kernel page
+  EXPECT_EQ(99, p[kPage - 1]);
+  EXPECT_EQ(p, m.PageAt(2));
+  EXPECT_EQ(nullptr, m.PageAt(4));  // past the end
+  EXPECT_EQ(p, m.ProbedPageAt(2));  // probed before: given with no probe
+  EXPECT_EQ(nullptr, m.ProbedPageAt(1));
+  EXPECT_EQ(nullptr, m.ProbedPageAt(4));
+  ASSERT_EQ(0, ::ftruncate(fd_, 2 * kPage));
+  EXPECT_EQ(nullptr, m.PageAt(3));  // the probe's SIGBUS, caught
+  EXPECT_NE(nullptr, m.PageAt(1));
+}
+
+TEST_F(MountMappingTest, TheBackingGivesNoPageInPlaceWhileAWriteOfItIsPending) {
+  for (PageId id = 0; id < 4; ++id) Put(id, static_cast<uint8_t>(id));
+  MountBacking backing(fd_, kPage, ro_);
+  ASSERT_NE(nullptr, backing.MappedPage(1));
+  backing.Store(1, Page(42).data());
+  EXPECT_EQ(nullptr, backing.MappedPage(1));  // the mapping's bytes are older
+  EXPECT_NE(nullptr, backing.MappedPage(2));
+  backing.Flush();
+  const uint8_t* p = backing.MappedPage(1);
+  ASSERT_NE(nullptr, p);
+  EXPECT_EQ(42, p[0]);
+  MountBacking unmapped(fd_, kPage);
+  EXPECT_EQ(nullptr, unmapped.MappedPage(1));
+}
+
 TEST_F(MountMappingTest, TheBackingLoadsThroughTheMappingAndFallsBackToPread) {
   for (PageId id = 0; id < 4; ++id) Put(id, static_cast<uint8_t>(id));
   MountBacking backing(fd_, kPage, ro_);

@@ -17,6 +17,7 @@
 #include "pager/testing/temp_folder.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 
 namespace pagefs {
 namespace {
@@ -216,6 +217,54 @@ TEST_F(MountedSpaceTest, TheLocalCacheTakesAtMostItsShareOfTheBudget) {
   EXPECT_EQ(2u << 20, space->pool_stats().budget);
   space->set_cache_size(1ull << 30);
   EXPECT_EQ(kMountedCacheMax, space->pool_stats().budget);
+}
+
+TEST_F(MountedSpaceTest, AMappedReaderTakesPagesInPlaceCopyingNone) {
+  PageId a, b;
+  {
+    auto writer = Open(false);
+    PageGuard ga = writer->Allocate();
+    PageGuard gb = writer->Allocate();
+    std::memset(ga.mutable_data(), 7, kPage);
+    std::memset(gb.mutable_data(), 8, kPage);
+    a = ga.id();
+    b = gb.id();
+    ga.Release();
+    gb.Release();
+    writer->Commit();
+  }
+  auto reader = Open(true);
+  const uint8_t* first = nullptr;
+  for (int round = 0; round < 3; ++round) {
+    PageGuard ga = reader->Read(a);
+    PageGuard gb = reader->Read(b);
+    EXPECT_EQ(std::vector<uint8_t>(kPage, 7), std::vector<uint8_t>(ga.data(), ga.data() + kPage));
+    EXPECT_EQ(8, gb.data()[kPage - 1]);
+    if (first == nullptr) first = ga.data();
+    EXPECT_EQ(first, ga.data());  // the same bytes each time: the mapping's
+    EXPECT_EQ(first + (b - a) * kPage, gb.data());
+  }
+  const PoolStats pool = reader->pool_stats();
+  EXPECT_EQ(0u, pool.hits + pool.misses);  // the cache was never asked
+  // A page the file does not hold goes through the cache (pread: zeros).
+  EXPECT_EQ(0, reader->Read(b + 100).data()[0]);
+  EXPECT_EQ(1u, reader->pool_stats().misses);
+}
+
+TEST_F(MountedSpaceTest, AReaderThatMustNotWaitTakesInPlaceOnlyPagesItFaultedInBefore) {
+  PageId a, b;
+  {
+    auto writer = Open(false);
+    a = writer->Allocate().id();
+    b = writer->Allocate().id();
+    writer->Commit();
+  }
+  auto reader = Open(true);
+  const uint8_t* in_place = reader->Read(a).data();
+  NoWaitScope no_wait;
+  EXPECT_EQ(in_place, reader->Read(a).data());
+  // b's first touch may be a FUSE request: the cache refuses it instead.
+  EXPECT_THROW(reader->Read(b), WouldWait);
 }
 
 TEST_F(MountedSpaceTest, AMappedReadersCacheIsSmallerItCopiesFromTheMapping) {

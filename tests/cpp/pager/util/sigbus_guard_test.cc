@@ -1,8 +1,9 @@
-// CopyFromMapping: a copy whose source faults with SIGBUS (here: a mapping of
-// a file touched past the file's end, as a FUSE file whose daemon answers EIO
-// would) returns false and the process goes on; a SIGBUS outside a copy is
-// passed on to what was installed before (here: the default, or the
-// sanitizer's), which kills the process.
+// CopyFromMapping and ProbeMapping: a copy or probe whose source faults with
+// SIGBUS (here: a mapping of a file touched past the file's end, as a FUSE
+// file whose daemon answers EIO would) returns false and the process goes on;
+// a SIGBUS outside them is passed on to what was installed before (here: the
+// default, or the sanitizer's), which kills the process, saying so first when
+// the address is in a range registered as read in place.
 #include "pager/util/sigbus_guard.h"
 
 #include <fcntl.h>
@@ -81,6 +82,42 @@ TEST_F(SigbusGuardTest, ThreadsFaultingAtOnceEachGetTheirOwnAnswer) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(0, wrong.load());
+}
+
+TEST_F(SigbusGuardTest, AProbeFaultsInThePagesOfTheFileAndFailsPastItsEnd) {
+  EXPECT_TRUE(ProbeMapping(map_, kOsPage, kOsPage));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_FALSE(ProbeMapping(map_, 2 * kOsPage, kOsPage));
+    EXPECT_FALSE(ProbeMapping(map_ + kOsPage, 1, kOsPage));
+    EXPECT_TRUE(ProbeMapping(map_ + 100, 1, kOsPage));
+  }
+}
+
+TEST_F(SigbusGuardTest, ASigbusInAnInPlaceRangeSaysWhatHappenedAsTheProcessEnds) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        RegisterInPlaceRange(map_, 2 * kOsPage);
+        volatile uint8_t b = map_[kOsPage];  // unguarded, as a page read in place
+        (void)b;
+      },
+      "read in place from a mount's file could not be read again");
+}
+
+TEST_F(SigbusGuardTest, AnUnregisteredRangeGivesItsEntryBack) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        // Far more than the table holds: each one's entry is free again.
+        for (size_t i = 0; i < 4 * kInPlaceRanges; ++i) {
+          RegisterInPlaceRange(map_ + 8 * i, 8);
+          UnregisterInPlaceRange(map_ + 8 * i);
+        }
+        RegisterInPlaceRange(map_ + kOsPage, kOsPage);
+        volatile uint8_t b = map_[kOsPage];
+        (void)b;
+      },
+      "read in place from a mount's file could not be read again");
 }
 
 TEST_F(SigbusGuardTest, ASigbusOutsideACopyStillEndsTheProcess) {

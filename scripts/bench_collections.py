@@ -4,7 +4,8 @@ under the same budget.
 
     python3 scripts/bench_collections.py [--quick] [--n 1000000,10000000] [--cache 64]
         [--dict-systems pydict,pagefs,dbzero,rocksdict] [--set-systems pyset,pagefs,dbzero]
-        [--list-n 5000000] [--small-cache 16] [--out bench-out] [--tmp DIR] [--no-install]
+        [--list-n 5000000] [--small-cache 16] [--max-disk 20] [--out bench-out] [--tmp DIR]
+        [--no-install]
 
 Dicts: n `str -> int` items (16-character keys) inserted with `update` in
 batches of 10,000, then --hits random hit lookups (`d[k]`) and --misses miss
@@ -43,6 +44,7 @@ sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402 -- the scripts folder's shared helpers
 
 MiB = 1 << 20
+GiB = 1 << 30
 BATCH = 10_000
 DICT_SYSTEMS = ["pydict", "pagefs", "dbzero", "rocksdict"]
 SET_SYSTEMS = ["pyset", "pagefs", "dbzero"]
@@ -231,11 +233,14 @@ def task_open(task: dict) -> dict:
 
 
 # ================================================================== parent side
-def run(task: dict, timeout: float) -> dict:
-    r = bl.run_child(task, timeout=timeout, script=os.path.abspath(__file__))
+def run(task: dict, timeout: float, max_disk: int) -> dict:
+    r = bl.run_child(task, timeout=timeout, script=os.path.abspath(__file__),
+                     disk_limit=(task["path"], max_disk))
     if r["result"] is None:
+        why = (", timed out" if r["timed_out"] else
+               f", stopped at {max_disk / GiB:.0f} GiB on disk" if r["over_disk"] else "")
         print(f"[bench] {task['system']} {task['kind']} {task['task']} failed (rc {r['returncode']}"
-              f"{', timed out' if r['timed_out'] else ''}): {r['stderr'][-800:]}", flush=True)
+              f"{why}): {r['stderr'][-800:]}", flush=True)
     return r
 
 
@@ -244,10 +249,13 @@ def measure(system: str, kind: str, n: int, args, tmp: str) -> dict:
     try:
         common = {"system": system, "kind": kind, "n": n, "path": path, "hits": args.hits,
                   "misses": args.misses}
-        b = run({**common, "task": "build", "cache": args.cache * MiB}, args.timeout)
+        max_disk = int(args.max_disk * GiB)
+        b = run({**common, "task": "build", "cache": args.cache * MiB}, args.timeout, max_disk)
         row = {"system": system, "kind": kind, "n": n}
         if b["result"] is None:
-            return {**row, "failed": True}
+            return {**row, "failed": True, "over_disk": b["over_disk"],
+                    "timed_out": b["timed_out"],
+                    "seconds": (b["samples"][-1][0] - b["t_start"]) if b["samples"] else None}
         res = b["result"]
         base_ev = next((e for e in b["events"] if e["event"] == "baseline"), None)
         t_base = base_ev["t"] if base_ev else b["t_start"]
@@ -260,7 +268,7 @@ def measure(system: str, kind: str, n: int, args, tmp: str) -> dict:
         if system not in IN_MEMORY:
             row["bytes_on_disk"] = bl.dir_size(path)["allocated"]
             cache = (args.small_cache if kind == "list" else args.cache) * MiB
-            o = run({**common, "task": "open", "cache": cache}, args.timeout)
+            o = run({**common, "task": "open", "cache": cache}, args.timeout, max_disk)
             if o["result"] is not None:
                 row["import_ms"] = o["result"]["import_ms"]
                 row["open_to_first_ms"] = o["result"]["open_to_first_ms"]
@@ -284,7 +292,9 @@ def table(rows: list) -> str:
     lines = [hdr]
     for r in rows:
         if r.get("failed"):
-            lines.append([r["kind"], f"{r['n']:,}", r["system"], "failed"] + [""] * 7)
+            why = ("over the disk limit" if r.get("over_disk") else
+                   "timed out" if r.get("timed_out") else "failed")
+            lines.append([r["kind"], f"{r['n']:,}", r["system"], why] + [""] * 7)
             continue
         lines.append([
             r["kind"], f"{r['n']:,}", r["system"], fmt_rate(r.get("inserts_per_s")),
@@ -351,6 +361,8 @@ def main(argv=None) -> None:
     ap.add_argument("--set-systems", default=",".join(SET_SYSTEMS))
     ap.add_argument("--list-systems", default=",".join(LIST_SYSTEMS))
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per child (3600)")
+    ap.add_argument("--max-disk", type=float, default=20,
+                    help="GiB a system's store may take before it is stopped (20)")
     ap.add_argument("--out", default="bench-out", help="output folder (bench-out)")
     ap.add_argument("--tmp", default=None, help="where the stores go (system tmp)")
     ap.add_argument("--no-install", action="store_true", help="do not pip install missing packages")

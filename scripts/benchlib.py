@@ -116,14 +116,16 @@ def ensure_pip(packages: list[str], allow_install: bool) -> None:
 def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = None,
               workdir: str | None = None, kill_after: float | None = None,
               kill_when_event: str | None = None, script: str | None = None,
-              env: dict | None = None) -> dict:
+              env: dict | None = None, disk_limit: tuple[str, int] | None = None) -> dict:
     """Run one task in a child process, sampling its memory every `sample_interval` s.
     The child is `python <script> '<json task>'` (script: this file by default), with
     `env` added to this process's environment.
 
     Returns {"returncode", "signal", "events", "result", "samples", "stderr", "t_start",
-    "timed_out", "killed"}.  kill_after: send SIGKILL that many seconds after the event
-    named `kill_when_event` appeared (or after start when None)."""
+    "timed_out", "killed", "over_disk"}.  kill_after: send SIGKILL that many seconds after
+    the event named `kill_when_event` appeared (or after start when None).  disk_limit
+    (folder, bytes): the child is killed once the folder holds more (looked at every
+    second), so that a system that writes without bound cannot fill the disk."""
     import signal
     import tempfile
     fd, outpath = tempfile.mkstemp(prefix="bench-child-", suffix=".jsonl", dir=workdir)
@@ -135,7 +137,8 @@ def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = 
                              stdout=out, stderr=err, cwd=HERE,
                              env=None if env is None else dict(os.environ, **env))
     samples = []
-    timed_out = killed = False
+    timed_out = killed = over_disk = False
+    next_disk_look = t_start + 1.0
     kill_at = None if kill_after is None or kill_when_event else t_start + kill_after
     next_t = time.time()
     while p.poll() is None:
@@ -157,6 +160,13 @@ def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = 
             p.wait()
             timed_out = True
             break
+        if disk_limit is not None and now >= next_disk_look:
+            next_disk_look = now + 1.0
+            if dir_size(disk_limit[0])["allocated"] > disk_limit[1]:
+                p.kill()
+                p.wait()
+                over_disk = True
+                break
         next_t += sample_interval
         time.sleep(max(0.0, next_t - time.time()))
     rc = p.wait()
@@ -180,7 +190,8 @@ def run_child(task: dict, sample_interval: float = 0.1, timeout: float | None = 
     os.unlink(errpath)
     return {"returncode": rc, "signal": -rc if rc < 0 else None, "events": events,
             "result": result, "samples": samples, "stderr": stderr[-4000:],
-            "t_start": t_start, "timed_out": timed_out, "killed": killed}
+            "t_start": t_start, "timed_out": timed_out, "killed": killed,
+            "over_disk": over_disk}
 
 
 # =========================================================================== child side

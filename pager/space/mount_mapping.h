@@ -21,8 +21,8 @@
 // instead, and the caller preads the page to get the real error. The
 // reservation is registered as read in place (RegisterInPlaceRange).
 //
-// Thread safety: CopyPage from any thread. The descriptor is the caller's and
-// must stay open while the mapping lives.
+// Thread safety: CopyPage, PageAt and ProbedPageAt from any thread. The
+// descriptor is the caller's and must stay open while the mapping lives.
 #pragma once
 
 #include <atomic>

@@ -177,10 +177,9 @@ void MountedSpace::CheckWritable() const {
 PageGuard MountedSpace::Read(PageId id) {
   if (id == kNoPage) throw Error(ErrorCode::kInvalidArgument, "page 0 is no page");
   // A reader takes pages in place from its mapping of one commit, which
-  // never changes: no copy, no pin (mounted_space.h).
-  // A thread that must not wait takes only pages it faulted in before (a
-  // first touch may be a FUSE request); the others it asks the cache for,
-  // which refuses them when it would load.
+  // never changes (mounted_space.h). A thread that must not wait takes only
+  // pages it faulted in before (a first touch may be a FUSE request) and
+  // asks the cache for the others, which refuses them when it would load.
   if (read_only_) {
     const uint8_t* p =
         NoWaitScope::active() ? backing_->ProbedMappedPage(id) : backing_->MappedPage(id);

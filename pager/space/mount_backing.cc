@@ -22,9 +22,8 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
   {
     // A pending page is newer than what the daemon (and so the mapping) has.
     MutexLock lock(mu_);
-    const uint64_t pending_pages = pending_.size() / page_size_;
-    if (first >= first_pending_ && first < first_pending_ + pending_pages) {
-      std::memcpy(buf, pending_.data() + (first - first_pending_) * page_size_, page_size_);
+    if (const uint8_t* p = PendingPage(first)) {
+      std::memcpy(buf, p, page_size_);
       return;
     }
   }
@@ -34,12 +33,18 @@ void MountBacking::Load(PageId first, uint8_t* buf) {
 
 const uint8_t* MountBacking::MappedPage(PageId id) {
   if (mapping_ == nullptr) return nullptr;
-  {
+  // A reader's backing never holds a pending page: no lock on its reads.
+  if (has_pending_.load(std::memory_order_acquire)) {
     MutexLock lock(mu_);
-    const uint64_t pending_pages = pending_.size() / page_size_;
-    if (id >= first_pending_ && id < first_pending_ + pending_pages) return nullptr;
+    if (PendingPage(id) != nullptr) return nullptr;
   }
   return mapping_->PageAt(id);
+}
+
+uint8_t* MountBacking::PendingPage(PageId id) {
+  const uint64_t pending_pages = pending_.size() / page_size_;
+  if (id < first_pending_ || id >= first_pending_ + pending_pages) return nullptr;
+  return pending_.data() + (id - first_pending_) * page_size_;
 }
 
 void MountBacking::Pread(PageId first, uint8_t* buf) {
@@ -60,14 +65,14 @@ void MountBacking::Pread(PageId first, uint8_t* buf) {
 
 void MountBacking::Store(PageId id, const uint8_t* buf) {
   MutexLock lock(mu_);
-  const uint64_t pending_pages = pending_.size() / page_size_;
-  if (!pending_.empty() && id >= first_pending_ && id < first_pending_ + pending_pages) {
-    std::memcpy(pending_.data() + (id - first_pending_) * page_size_, buf, page_size_);
+  if (uint8_t* p = PendingPage(id)) {
+    std::memcpy(p, buf, page_size_);
     return;
   }
-  if (!pending_.empty() && id != first_pending_ + pending_pages) FlushLocked();
+  if (!pending_.empty() && id != first_pending_ + pending_.size() / page_size_) FlushLocked();
   if (pending_.empty()) first_pending_ = id;
   pending_.insert(pending_.end(), buf, buf + page_size_);
+  has_pending_.store(true, std::memory_order_release);
   if (pending_.size() >= kCombineBytes) FlushLocked();
 }
 
@@ -92,6 +97,7 @@ void MountBacking::FlushLocked() {
     done += static_cast<size_t>(n);
   }
   pending_.clear();
+  has_pending_.store(false, std::memory_order_release);
 }
 
 }  // namespace pagefs

@@ -18,6 +18,7 @@
 // the descriptor.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -54,6 +55,8 @@ class MountBacking final : public PageBacking {
 
  private:
   void FlushLocked() REQUIRES(mu_);
+  // Where page id is in pending_, or nullptr when it is not pending.
+  uint8_t* PendingPage(PageId id) REQUIRES(mu_);
   void Pread(PageId id, uint8_t* buf);
 
   const int fd_;
@@ -62,6 +65,7 @@ class MountBacking final : public PageBacking {
   Mutex mu_;
   std::vector<uint8_t> pending_ GUARDED_BY(mu_);  // pages first_pending_, first_pending_ + 1, ...
   PageId first_pending_ GUARDED_BY(mu_) = kNoPage;
+  std::atomic<bool> has_pending_{false};  // !pending_.empty(), readable without mu_
 };
 
 }  // namespace pagefs

@@ -1,8 +1,10 @@
 #include "pager/store.h"
 
 #include <exception>
+#include <utility>
 
 #include "pager/collections/builtin_kinds.h"
+#include "pager/collections/list_leaf_filter.h"
 #include "pager/embedded_mode.h"
 #include "pager/env/remote_env.h"
 #include "pager/mounted_mode.h"
@@ -59,8 +61,12 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
                   root + " is a pagefs mount: give remote= to the mount (-o remote=" +
                       options.remote + "), not to a store opened through it");
     }
-    store->remote_env_ =
+    auto remote =
         std::make_unique<RemoteEnv>(*base, options.remote, prefix, options.local_cache_size);
+    // List leaves compress to three quarters with their offsets as lengths.
+    static const ListLeafFilter kListLeaves;
+    remote->UsePageFilter(kListLeaves);
+    store->remote_env_ = std::move(remote);
     base = store->remote_env_.get();
   }
   Env& env = *base;

@@ -107,6 +107,7 @@ std::unique_ptr<Tier> RemoteEnv::OpenTier(const std::string& dir, uint32_t page_
   options.spill_dir = dir;
   options.cache = cache;
   options.read_only = read_only;
+  options.filter = filter_;
   return std::make_unique<RemoteTier>(*client_, page_size, options);
 }
 

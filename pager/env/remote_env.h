@@ -26,6 +26,7 @@
 #include <string>
 
 #include "pager/env/env_wrapper.h"
+#include "pager/tier/page_filter.h"
 #include "pager/tier/remote/local_page_cache.h"
 #include "pager/tier/remote/s3_client.h"
 #include "pager/tier/remote/s3_config.h"
@@ -73,6 +74,9 @@ class RemoteEnv final : public EnvWrapper {
   std::string Describe() const;
   S3Client& client() { return *client_; }
   RemoteEnvStats stats() const;
+  // The tiers opened from now on rewrite pages with filter before they
+  // compress them (tier/page_filter.h); it must outlive them.
+  void UsePageFilter(const PageFilter& filter) { filter_ = &filter; }
 
  private:
   bool HasStore();
@@ -81,6 +85,7 @@ class RemoteEnv final : public EnvWrapper {
   std::unique_ptr<S3Client> client_;
   const uint64_t cache_capacity_;
   std::chrono::seconds lease_duration_{30};
+  const PageFilter* filter_ = nullptr;  // set before the tiers open, read by OpenTier
   mutable Mutex mu_;
   std::unique_ptr<LocalPageCache> cache_ GUARDED_BY(mu_);  // made by the first OpenTier
 };

@@ -77,6 +77,22 @@ def test_the_module_api_takes_remote_and_a_local_cache_size(tmp_path, url):
         pagefs.close()
 
 
+def test_the_bucket_holds_fewer_bytes_than_the_strings_it_stores(tmp_path, url):
+    """Pages are compressed, list leaves with their offsets rewritten as
+    lengths first: 12 random letters and digits (about 9 bytes of entropy)
+    and their place in a leaf cost under 10 bytes in the bucket."""
+    rng = random.Random(5)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    data = ["".join(rng.choices(alphabet, k=12)) for _ in range(200_000)]
+    with pagefs.Store(tmp_path / "a", "data", remote=url) as s:
+        s.root()["results"] = s.list(data)
+        s.commit()
+        stored = s.stats()["tiers"]["remote"]["bytes_stored"]
+    assert stored < 0.85 * len(data) * 12, stored / (len(data) * 12)
+    with pagefs.Store(tmp_path / "b", "data", remote=url) as s:
+        assert list(s.root()["results"]) == data
+
+
 def test_commit_is_durable_in_the_bucket_before_it_returns(tmp_path, url):
     """A second process opens the bucket (on its own empty root) while the
     writer still has the store open: what it sees is the commit."""
@@ -97,7 +113,7 @@ def test_commit_is_durable_in_the_bucket_before_it_returns(tmp_path, url):
 
 
 def test_reading_one_element_fetches_a_few_pages_not_the_store(tmp_path, url):
-    data = strings(200_000)
+    data = strings(400_000)
     with pagefs.Store(tmp_path / "a", "data", remote=url, cache_size="4M") as s:
         s.root()["results"] = s.list(data)
         s.commit()
@@ -105,7 +121,7 @@ def test_reading_one_element_fetches_a_few_pages_not_the_store(tmp_path, url):
     assert stored > 1 << 20
     with pagefs.Store(tmp_path / "b", "data", remote=url, cache_size="4M") as s:
         before = s.stats()["tiers"]["remote"]
-        assert s.root()["results"][150_000] == data[150_000]
+        assert s.root()["results"][300_000] == data[300_000]
         after = s.stats()["tiers"]["remote"]
     gets = after["gets"] - before["gets"]
     # The root map, the list's path down its tree, the page table's path.

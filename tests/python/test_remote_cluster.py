@@ -36,7 +36,7 @@ def strings(n: int, salt: str = "") -> list:
 
 def test_reads_go_on_when_a_volume_server_dies_and_writes_wait_for_it(tmp_path, cluster):
     url = f"s3://{BUCKET}/cluster"
-    data = strings(200_000)
+    data = strings(400_000)
     writer = pagefs.Store(tmp_path / "w", "data", remote=url)
     try:
         writer.root()["l"] = writer.list(data)

@@ -3,10 +3,18 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
 #include <random>
+#include <thread>
+#include <utility>
 
+#include "pager/util/background_thread.h"
 #include "pager/util/error.h"
 
 namespace pagefs {
@@ -16,12 +24,29 @@ namespace {
 constexpr int kZstdLevel = 3;
 constexpr const char* kHead = kRemoteHeadObject;
 
+// One decompression context per thread, made once: ZSTD_decompress makes and
+// frees one per call, which cost more than decoding a 4 KiB frame (a cold
+// scan spent a third of its time there).
+ZSTD_DCtx* ThreadDecompressor() {
+  struct Free {
+    void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+  };
+  thread_local std::unique_ptr<ZSTD_DCtx, Free> ctx(ZSTD_createDCtx());
+  if (ctx == nullptr) throw std::bad_alloc();
+  return ctx.get();
+}
+
+struct FreeCompressor {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+
 }  // namespace
 
 RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOptions& options)
     : client_(client),
       slot_size_(slot_size),
       session_(std::random_device{}()),
+      filter_(options.filter),
       cache_(options.cache != nullptr && options.cache->page_size() == slot_size ? options.cache
                                                                                  : nullptr),
       readahead_(MaxWindow()) {
@@ -131,15 +156,36 @@ void RemoteTier::Place(SlotId slot, const Location& loc) {
 
 void RemoteTier::DecodeFrame(SlotId slot, const Location& loc, const char* bytes,
                              uint8_t* out) const {
-  const std::string where = "slot " + std::to_string(slot) + " in " +
-                            client_.Describe(SegmentName(loc.segment)) + " at byte " +
-                            std::to_string(loc.offset);
+  auto where = [&] {
+    return "slot " + std::to_string(slot) + " in " + client_.Describe(SegmentName(loc.segment)) +
+           " at byte " + std::to_string(loc.offset);
+  };
   if (FrameChecksum(slot, bytes, loc.length) != loc.checksum) {
-    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + where);
+    throw Error(ErrorCode::kCorruption, "checksum mismatch in " + where());
   }
-  size_t n = ZSTD_decompress(out, slot_size_, bytes, loc.length);
-  if (ZSTD_isError(n) || n != slot_size_) {
-    throw Error(ErrorCode::kCorruption, "cannot decompress " + where);
+  // A page as it was, or a filtered page followed by its filter's id.
+  const unsigned long long content = ZSTD_getFrameContentSize(bytes, loc.length);
+  if (content == slot_size_) {
+    const size_t n = ZSTD_decompressDCtx(ThreadDecompressor(), out, slot_size_, bytes, loc.length);
+    if (ZSTD_isError(n) || n != slot_size_) {
+      throw Error(ErrorCode::kCorruption, "cannot decompress " + where());
+    }
+    return;
+  }
+  if (content != uint64_t{slot_size_} + 1) {
+    throw Error(ErrorCode::kCorruption, "cannot decompress " + where());
+  }
+  thread_local std::vector<uint8_t> filtered;
+  filtered.resize(slot_size_ + 1);
+  const size_t n = ZSTD_decompressDCtx(ThreadDecompressor(), filtered.data(), filtered.size(),
+                                       bytes, loc.length);
+  if (ZSTD_isError(n) || n != filtered.size()) {
+    throw Error(ErrorCode::kCorruption, "cannot decompress " + where());
+  }
+  const uint8_t id = filtered[slot_size_];
+  if (filter_ == nullptr || !filter_->Decode(id, filtered.data(), slot_size_, out)) {
+    throw Error(ErrorCode::kCorruption, "cannot undo page filter " + std::to_string(id) + " of " +
+                                            where() + " (unknown here, or damaged)");
   }
 }
 
@@ -311,35 +357,98 @@ void RemoteTier::WillNeed(const std::vector<SlotId>& slots) {
   }
 }
 
+void RemoteTier::UploadSegment(uint64_t id, const std::string& bytes,
+                               const std::vector<std::pair<SlotId, Location>>& frames) {
+  // Create-only: a name this process made up is never anyone else's.
+  PutResult r = client_.Put(SegmentName(id), bytes, PutCondition::kIfAbsent);
+  if (!r.written) {
+    throw Error(ErrorCode::kBusy, "segment " + client_.Describe(SegmentName(id)) +
+                                      " already exists: another writer uses this prefix");
+  }
+  segments_uploaded_.fetch_add(1);
+  // Pages just written are likely read again soon: the local cache keeps
+  // them, once the object they name exists.
+  if (cache_ == nullptr) return;
+  std::vector<uint8_t> page(slot_size_);
+  for (const auto& [slot, loc] : frames) {
+    if (spill_->Get(slot, page.data())) cache_->Insert(loc.segment, loc.offset, page.data());
+  }
+}
+
+namespace {
+
+// Runs up to kInFlight uploads at once, each on a thread of its own, so that
+// the caller packs the next segment meanwhile: compressing and sending
+// overlap, and one PUT's round trip overlaps another's transfer (taking
+// turns, a commit uploaded at half the raw client's rate). What an upload
+// throws is thrown by a later Send or by Finish; the destructor waits for
+// the uploads in flight, so an error elsewhere never leaves one running.
+class BackgroundUploads {
+ public:
+  static constexpr size_t kInFlight = 2;
+
+  BackgroundUploads() = default;
+  BackgroundUploads(const BackgroundUploads&) = delete;
+  BackgroundUploads& operator=(const BackgroundUploads&) = delete;
+  ~BackgroundUploads() {
+    for (Upload& u : uploads_) {
+      if (u.thread.joinable()) u.thread.join();
+    }
+  }
+
+  void Send(std::function<void()> upload) {
+    Upload& u = uploads_[next_++ % kInFlight];
+    Join(u);
+    u.thread = StartBackgroundThread([&u, upload = std::move(upload)] {
+      try {
+        upload();
+      } catch (...) {
+        u.error = std::current_exception();
+      }
+    });
+  }
+  void Finish() {
+    for (Upload& u : uploads_) Join(u);
+  }
+
+ private:
+  struct Upload {
+    std::thread thread;
+    std::exception_ptr error;  // written by thread, read after joining it
+  };
+  static void Join(Upload& u) {
+    if (u.thread.joinable()) u.thread.join();
+    if (u.error) std::rethrow_exception(std::exchange(u.error, nullptr));
+  }
+
+  std::array<Upload, kInFlight> uploads_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
 void RemoteTier::Sync() {
   syncs_.fetch_add(1);
   if (!spill_) return;
   // The pages stay readable in the spill file until the upload lands.
   const std::vector<SpillFile::Pending> pending = spill_->Slots();
   if (pending.empty()) return;
-  std::vector<char> scratch(ZSTD_compressBound(slot_size_));
+  std::vector<char> scratch(ZSTD_compressBound(slot_size_ + 1));
   std::vector<uint8_t> page(slot_size_);
+  std::vector<uint8_t> filtered(slot_size_ + 1);  // a filtered page, then its filter's id
+  // One context for the whole upload (ZSTD_compress would make one per page).
+  std::unique_ptr<ZSTD_CCtx, FreeCompressor> zstd(ZSTD_createCCtx());
+  if (zstd == nullptr) throw std::bad_alloc();
   std::map<SlotId, Location> placed;
   std::vector<std::pair<SlotId, Location>> in_segment;  // of the segment being packed
   std::string segment(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
   uint64_t segment_id = 0;
+  BackgroundUploads upload;
   auto flush = [&] {
     if (segment.size() == sizeof kRemoteSegmentMagic) return;
-    // Create-only: a name this process made up is never anyone else's.
-    PutResult r = client_.Put(SegmentName(segment_id), segment, PutCondition::kIfAbsent);
-    if (!r.written) {
-      throw Error(ErrorCode::kBusy, "segment " + client_.Describe(SegmentName(segment_id)) +
-                                        " already exists: another writer uses this prefix");
-    }
-    segments_uploaded_.fetch_add(1);
+    upload.Send([this, id = segment_id, bytes = std::move(segment),
+                 frames = std::move(in_segment)] { UploadSegment(id, bytes, frames); });
     segment.assign(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
-    // Pages just written are likely read again soon: the local cache keeps
-    // them, once the object they name exists.
-    if (cache_ != nullptr) {
-      for (const auto& [slot, loc] : in_segment) {
-        if (spill_->Get(slot, page.data())) cache_->Insert(loc.segment, loc.offset, page.data());
-      }
-    }
     in_segment.clear();
   };
   // Packed in the order they were written, not by slot: what a commit
@@ -356,8 +465,12 @@ void RemoteTier::Sync() {
       MutexLock lock(mu_);
       segment_id = (session_ << 32) | next_segment_++;
     }
-    size_t len =
-        ZSTD_compress(scratch.data(), scratch.size(), page.data(), page.size(), kZstdLevel);
+    const uint8_t id =
+        filter_ != nullptr ? filter_->Encode(page.data(), slot_size_, filtered.data()) : 0;
+    filtered[slot_size_] = id;
+    const uint8_t* src = id != 0 ? filtered.data() : page.data();
+    size_t len = ZSTD_compressCCtx(zstd.get(), scratch.data(), scratch.size(), src,
+                                   slot_size_ + (id != 0 ? 1 : 0), kZstdLevel);
     if (ZSTD_isError(len))
       throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(p.slot));
     Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
@@ -368,6 +481,7 @@ void RemoteTier::Sync() {
     if (segment.size() >= kSegmentTarget) flush();
   }
   flush();
+  upload.Finish();
   {
     MutexLock lock(mu_);
     for (const auto& [slot, loc] : placed) Place(slot, loc);

@@ -4,10 +4,12 @@
 //
 // - Write keeps the page in a SpillFile on local disk (options.spill_dir)
 //   until the next Sync: a large uncommitted change costs disk, not RAM.
-// - Sync compresses each pending page (zstd), checksums the compressed bytes
+// - Sync compresses each pending page (zstd; first rewritten by
+//   options.filter when it takes the page), checksums the compressed bytes
 //   (XXH3, seeded by the slot), packs them into segment objects of about
-//   kSegmentTarget bytes and uploads them (create-only). Slots then point at
-//   (segment, offset, length, checksum) in the tier's slot map.
+//   kSegmentTarget bytes and uploads them (create-only), each on a thread of
+//   its own while the next is packed. Slots then point at (segment, offset,
+//   length, checksum) in the tier's slot map, once every upload landed.
 // - PublishCommit uploads a commit object (the caller's commit record plus
 //   the whole slot map) under a name no one else uses, then moves `head` to
 //   it with If-Match (If-None-Match for the first commit): a crash at any
@@ -43,8 +45,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "pager/tier/page_filter.h"
 #include "pager/tier/remote/frame_index.h"
 #include "pager/tier/remote/local_page_cache.h"
 #include "pager/tier/remote/readahead.h"
@@ -76,6 +80,10 @@ struct RemoteTierOptions {
   // nullptr: every read that misses memory is a GET.
   LocalPageCache* cache = nullptr;
   bool read_only = false;  // no spill file; Write throws Error(kReadOnly)
+  // Rewrites pages before they are compressed, and frames it rewrote back
+  // (it must outlive the tier); nullptr: pages are compressed as they are,
+  // and a rewritten frame does not decode (Error(kCorruption)).
+  const PageFilter* filter = nullptr;
 };
 
 class RemoteTier final : public Tier {
@@ -145,6 +153,10 @@ class RemoteTier final : public Tier {
     Location loc;
   };
   void FetchIntoCache(const std::vector<Wanted>& frames, bool ahead);
+  // Puts segment id (bytes: its frames, which are those slots) create-only,
+  // then keeps those pages in the local cache. Runs on an upload thread.
+  void UploadSegment(uint64_t id, const std::string& bytes,
+                     const std::vector<std::pair<SlotId, Location>>& frames);
   // The frames of a job still in the slot map where the job saw them and
   // not yet cached, in runs of one GET each.
   std::vector<std::vector<Wanted>> Missing(const std::vector<FrameRef>& frames);
@@ -166,6 +178,7 @@ class RemoteTier final : public Tier {
   S3Client& client_;
   const uint32_t slot_size_;
   const uint64_t session_;  // high bits of this process's segment and commit names
+  const PageFilter* const filter_;
   LocalPageCache* const cache_;
   std::unique_ptr<SpillFile> spill_;  // written, not yet synced; none when read-only
   mutable Mutex mu_;

@@ -195,7 +195,7 @@ class Collector {
     for (const auto& [slot, loc] : head.slots) {
       if (live_slots.count(slot) == 0) continue;
       frames[loc.segment].emplace_back(slot, loc);
-      next.slots.emplace_hint(next.slots.end(), slot, loc);
+      next.slots.Set(slot, loc);
     }
     std::vector<uint64_t> sparse;
     uint64_t live_total = 0;
@@ -250,7 +250,7 @@ class Collector {
                       "checksum mismatch in " + where + ": compaction stopped, nothing published");
         }
         if (out.size() == sizeof kRemoteSegmentMagic) out_id = (session << 32) | sequence++;
-        next.slots[slot] = {out_id, static_cast<uint32_t>(out.size()), loc.length, loc.checksum};
+        next.slots.Set(slot, {out_id, static_cast<uint32_t>(out.size()), loc.length, loc.checksum});
         out.append(object, loc.offset, loc.length);
         if (out.size() >= RemoteTier::kSegmentTarget) flush();
       }

@@ -134,7 +134,14 @@ RemoteCommit DecodeRemoteCommit(const std::string& bytes, const std::string& wha
         !Take(body, at, loc.length) || !Take(body, at, loc.checksum)) {
       throw Error(ErrorCode::kCorruption, what + ": truncated slot map");
     }
-    c.slots.emplace_hint(c.slots.end(), slot, loc);
+    // Ascending, as written, and each frame a real one: the map is indexed by
+    // slot, so a wild slot id must not become a wild allocation.
+    if (loc.length == 0 || (i > 0 && slot < c.slots.end_slot()) || slot >= kMaxRemoteSlots) {
+      throw Error(ErrorCode::kCorruption, what + ": slot map entry " + std::to_string(i) +
+                                              " (slot " + std::to_string(slot) +
+                                              ") is out of order or out of range");
+    }
+    c.slots.Set(slot, loc);
   }
   return c;
 }

@@ -5,27 +5,17 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "pager/tier/remote/remote_slot_map.h"
 #include "pager/tier/tier.h"
 
 namespace pagefs {
 
 inline constexpr char kRemoteSegmentMagic[8] = {'P', 'F', 'S', 'S', 'E', 'G', '1', '\0'};
 inline constexpr const char* kRemoteHeadObject = "head";
-
-// Where one slot's compressed frame is: segment id, byte range, XXH3 of the
-// frame seeded by the slot.
-struct FrameLocation {
-  uint64_t segment = 0;
-  uint32_t offset = 0;
-  uint32_t length = 0;
-  uint64_t checksum = 0;
-};
-using RemoteSlotMap = std::map<SlotId, FrameLocation>;
 
 struct RemoteHead {
   uint64_t epoch = 0;

@@ -94,7 +94,7 @@ std::string RemoteTier::name() const {
 SlotId RemoteTier::size() const {
   SlotId b = spill_ ? spill_->end() : 0;
   MutexLock lock(mu_);
-  SlotId a = slots_.empty() ? 0 : slots_.rbegin()->first + 1;
+  SlotId a = slots_.end_slot();
   return std::max(a, b);
 }
 
@@ -104,7 +104,7 @@ TierStats RemoteTier::stats() const {
   s.writes = writes_.load();
   s.syncs = syncs_.load();
   MutexLock lock(mu_);
-  for (const auto& [slot, loc] : slots_) s.bytes_on_disk += loc.length;
+  s.bytes_on_disk = slots_.bytes();
   return s;
 }
 
@@ -128,9 +128,9 @@ RemoteTierStats RemoteTier::remote_stats() const {
 
 std::optional<std::string> RemoteTier::SegmentOf(SlotId slot) const {
   MutexLock lock(mu_);
-  auto it = slots_.find(slot);
-  if (it == slots_.end()) return std::nullopt;
-  return SegmentName(it->second.segment);
+  const Location* loc = slots_.Find(slot);
+  if (loc == nullptr) return std::nullopt;
+  return SegmentName(loc->segment);
 }
 
 std::vector<uint64_t> RemoteTier::Segments() const {
@@ -153,18 +153,11 @@ void RemoteTier::Write(SlotId slot, const uint8_t* buf) {
 void RemoteTier::Discard(SlotId slot) {
   if (spill_) spill_->Erase(slot);
   MutexLock lock(mu_);
-  auto it = slots_.find(slot);
-  if (it == slots_.end()) return;
-  frames_.Release(it->second.segment);
-  slots_.erase(it);
+  if (std::optional<Location> old = slots_.Erase(slot)) frames_.Release(old->segment);
 }
 
 void RemoteTier::Place(SlotId slot, const Location& loc) {
-  auto [it, added] = slots_.try_emplace(slot, loc);
-  if (!added) {
-    frames_.Release(it->second.segment);
-    it->second = loc;
-  }
+  if (std::optional<Location> old = slots_.Set(slot, loc)) frames_.Release(old->segment);
   frames_.Add(slot, loc.segment, loc.offset, loc.length);
 }
 
@@ -221,8 +214,8 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
     MutexLock lock(mu_);
     for (uint32_t i = 0; i < n; ++i) {
       if (pending[i]) continue;
-      if (auto it = slots_.find(first + i); it != slots_.end()) {
-        locs[i] = it->second;
+      if (const Location* loc = slots_.Find(first + i)) {
+        locs[i] = *loc;
       } else {
         std::memset(bufs[i], 0, slot_size_);
       }
@@ -299,11 +292,11 @@ std::vector<std::vector<RemoteTier::Wanted>> RemoteTier::Missing(
   {
     MutexLock lock(mu_);
     for (const FrameRef& f : frames) {
-      auto it = slots_.find(f.slot);
-      if (it == slots_.end() || it->second.segment != f.segment || it->second.offset != f.offset) {
+      const Location* loc = slots_.Find(f.slot);
+      if (loc == nullptr || loc->segment != f.segment || loc->offset != f.offset) {
         continue;  // discarded or moved since: its old frame is no one's
       }
-      want.push_back({f.slot, it->second});
+      want.push_back({f.slot, *loc});
     }
   }
   std::sort(want.begin(), want.end(), [](const Wanted& a, const Wanted& b) {
@@ -349,9 +342,9 @@ void RemoteTier::WillNeed(const std::vector<SlotId>& slots) {
   {
     MutexLock lock(mu_);
     for (SlotId slot : slots) {
-      auto it = slots_.find(slot);
-      if (it == slots_.end()) continue;
-      frames.push_back({it->second.segment, it->second.offset, it->second.length, slot});
+      const Location* loc = slots_.Find(slot);
+      if (loc == nullptr) continue;
+      frames.push_back({loc->segment, loc->offset, loc->length, slot});
     }
   }
   std::vector<std::vector<Wanted>> runs = Missing(frames);
@@ -453,7 +446,7 @@ void RemoteTier::Sync() {
   // One context for the whole upload (ZSTD_compress would make one per page).
   std::unique_ptr<ZSTD_CCtx, FreeCompressor> zstd(ZSTD_createCCtx());
   if (zstd == nullptr) throw std::bad_alloc();
-  std::map<SlotId, Location> placed;
+  std::vector<std::pair<SlotId, Location>> placed;      // each pending slot once
   std::vector<std::pair<SlotId, Location>> in_segment;  // of the segment being packed
   std::string segment(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
   uint64_t segment_id = 0;
@@ -490,7 +483,7 @@ void RemoteTier::Sync() {
     Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
                  FrameChecksum(p.slot, scratch.data(), len)};
     segment.append(scratch.data(), len);
-    placed[p.slot] = loc;
+    placed.emplace_back(p.slot, loc);
     in_segment.emplace_back(p.slot, loc);
     if (segment.size() >= kSegmentTarget) flush();
   }

@@ -40,7 +40,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -182,9 +181,9 @@ class RemoteTier final : public Tier {
   LocalPageCache* const cache_;
   std::unique_ptr<SpillFile> spill_;  // written, not yet synced; none when read-only
   mutable Mutex mu_;
-  std::map<SlotId, Location> slots_ GUARDED_BY(mu_);  // stored in the bucket
-  uint32_t next_segment_ GUARDED_BY(mu_) = 0;         // low bits of the next segment name
-  std::string head_etag_ GUARDED_BY(mu_);             // of the head we last read or wrote
+  RemoteSlotMap slots_ GUARDED_BY(mu_);        // stored in the bucket
+  uint32_t next_segment_ GUARDED_BY(mu_) = 0;  // low bits of the next segment name
+  std::string head_etag_ GUARDED_BY(mu_);      // of the head we last read or wrote
   FrameIndex frames_ GUARDED_BY(mu_);
   ReadaheadPolicy readahead_ GUARDED_BY(mu_);
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0}, segments_uploaded_{0};

@@ -7,8 +7,8 @@
 // - Sync compresses each pending page (zstd; first rewritten by
 //   options.filter when it takes the page), checksums the compressed bytes
 //   (XXH3, seeded by the slot), packs them into segment objects of about
-//   kSegmentTarget bytes and uploads them (create-only), each on a thread of
-//   its own while the next is packed. Slots then point at (segment, offset,
+//   kSegmentTarget bytes and uploads them (create-only), two at a time, each
+//   on a thread of its own while the next is packed. Slots then point at (segment, offset,
 //   length, checksum) in the tier's slot map, once every upload landed.
 // - PublishCommit uploads a commit object (the caller's commit record plus
 //   the whole slot map) under a name no one else uses, then moves `head` to

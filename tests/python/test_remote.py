@@ -10,6 +10,7 @@ clear errors and lose nothing committed."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import random
@@ -430,12 +431,17 @@ def test_a_killed_writers_lease_expires_and_is_taken_over(tmp_path, url, monkeyp
         child.stdout.close()
 
 
-_KILL_WRITER = """
-import base64, hashlib, sys, time, pagefs
-
-def batch(b, n):  # n deterministic strings of 64 base64 characters: about 5 MB zstd-coded
+def _kill_batch(b: int, n: int) -> list:
+    """Batch b: n deterministic strings of 64 base64 characters (about 5 MB
+    zstd-coded for n = 100k). The writer below runs this very function."""
+    import base64
+    import hashlib
     blob = base64.b64encode(hashlib.shake_128(b"batch %d" % b).digest(n * 48)).decode()
     return [blob[j * 64:(j + 1) * 64] for j in range(n)]
+
+
+_KILL_WRITER = inspect.getsource(_kill_batch) + """
+import sys, time, pagefs
 
 deadline = time.monotonic() + 30
 while True:  # the killed writer's lease runs out within its second
@@ -452,7 +458,7 @@ lst = root["l"]
 print("open", len(lst), flush=True)
 n = int(sys.argv[3])
 while True:
-    lst.extend(batch(len(lst) // n, n))
+    lst.extend(_kill_batch(len(lst) // n, n))
     s.commit()
     print("committed", len(lst), flush=True)
 """
@@ -497,13 +503,10 @@ def test_a_writer_killed_at_random_instants_of_its_commits_loses_nothing_committ
             assert n in (committed, committed + per_batch), (round_no, n, committed)
             committed = n
             if n:
-                import base64
-                import hashlib
                 last = n // per_batch - 1
-                blob = base64.b64encode(
-                    hashlib.shake_128(b"batch %d" % last).digest(per_batch * 48)).decode()
-                assert lst[n - 1] == blob[-64:]
-                assert lst[last * per_batch] == blob[:64]
+                expected = _kill_batch(last, per_batch)
+                assert lst[n - 1] == expected[-1]
+                assert lst[last * per_batch] == expected[0]
     assert committed >= per_batch, "no round committed anything: the kills came too early"
 
 

@@ -199,13 +199,25 @@ uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
   return loaded == ids.size() ? covered : ids[loaded] - first;
 }
 
-void BufferPool::PrefetchAsync(PageId first, uint64_t count) {
+void BufferPool::PrefetchAsync(PageId first, uint64_t count, PageId advise_first,
+                               uint64_t advise_count) {
   if (count == 0) return;
   {
     MutexLock lock(async_mu_);
     if (async_stop_) return;
     async_first_ = first;
     async_count_ = count;
+    // An advice still waiting that touches the new one joins it: a stream's
+    // consecutive advices must not leave holes when one replaces another.
+    const PageId pending_end = async_advise_first_ + async_advise_count_;
+    if (async_advise_count_ != 0 && advise_count != 0 && advise_first <= pending_end &&
+        async_advise_first_ <= advise_first + advise_count) {
+      const PageId end = std::max(pending_end, advise_first + advise_count);
+      advise_first = std::min(advise_first, async_advise_first_);
+      advise_count = end - advise_first;
+    }
+    async_advise_first_ = advise_first;
+    async_advise_count_ = advise_count;
     if (!async_thread_.joinable())
       async_thread_ = StartBackgroundThread([this] { PrefetchLoop(); });
   }
@@ -219,6 +231,8 @@ void BufferPool::PrefetchLoop() {
     if (async_stop_) return;
     const PageId first = async_first_;
     const uint64_t count = std::exchange(async_count_, 0);
+    const PageId advise_first = async_advise_first_;
+    const uint64_t advise_count = std::exchange(async_advise_count_, 0);
     lock.Unlock();
     try {
       Prefetch(first, count);
@@ -226,6 +240,7 @@ void BufferPool::PrefetchLoop() {
       // A failed write-back of a victim: the backing has recorded it, and the
       // next Pin that needs a frame meets it again.
     }
+    if (advise_count != 0) backing_.WillNeed(advise_first, advise_count);
     lock.Lock();
   }
 }

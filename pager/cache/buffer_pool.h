@@ -67,7 +67,10 @@ class BufferPool final : public PinHolder {
   // at once. One request waits at most; a newer one replaces it. Failures are
   // dropped (a later Pin reports them). The destructor waits for the one in
   // progress, so the backing must outlive the pool (as for every call).
-  void PrefetchAsync(PageId first, uint64_t count);
+  // Then, on the same thread, the backing's WillNeed of [advise_first,
+  // advise_first+advise_count) (a range further ahead, fetched outside the pool).
+  void PrefetchAsync(PageId first, uint64_t count, PageId advise_first = kNoPage,
+                     uint64_t advise_count = 0);
   // Pins a page that has no stored content yet: zero-filled, dirty, no load.
   PageGuard PinNew(PageId id);
   // Drops page id without writing it back (it was freed), then runs
@@ -147,6 +150,8 @@ class BufferPool final : public PinHolder {
   CondVar async_cv_{async_mu_};
   PageId async_first_ GUARDED_BY(async_mu_) = kNoPage;
   uint64_t async_count_ GUARDED_BY(async_mu_) = 0;
+  PageId async_advise_first_ GUARDED_BY(async_mu_) = kNoPage;
+  uint64_t async_advise_count_ GUARDED_BY(async_mu_) = 0;
   bool async_stop_ GUARDED_BY(async_mu_) = false;
   std::thread async_thread_;
 

@@ -32,6 +32,10 @@ class PageBacking {
     }
     return n;
   }
+  // Advisory: pages [first, first+count) will be loaded soon, so the backing
+  // may start fetching their bytes (not into the pool: it costs no frames).
+  // Never throws; a page it cannot fetch is reported by its Load.
+  virtual void WillNeed(PageId /*first*/, uint64_t /*count*/) {}
   // Writes buf back as the new content of page id. Throws pagefs::Error.
   virtual void Store(PageId id, const uint8_t* buf) = 0;
   // Sends out whatever Store buffered (a backing may combine adjacent pages

@@ -23,8 +23,9 @@ uint64_t EmbeddedSpace::Prefetch(PageId first, uint64_t count) {
   return pool_->Prefetch(first, count);
 }
 
-void EmbeddedSpace::PrefetchAsync(PageId first, uint64_t count) {
-  pool_->PrefetchAsync(first, count);
+void EmbeddedSpace::PrefetchAsync(PageId first, uint64_t count, PageId advise_first,
+                                  uint64_t advise_count) {
+  pool_->PrefetchAsync(first, count, advise_first, advise_count);
 }
 
 PageGuard EmbeddedSpace::Write(PageId id) {

@@ -61,6 +61,15 @@ std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done, 
   return PageRange{next, std::min<uint64_t>(next - first, page_count - next)};
 }
 
+std::optional<PageRange> AdviseWindow(const PageRange& ahead, PageId advised_end,
+                                      uint64_t page_count) {
+  const PageId begin = ahead.first + ahead.count;
+  const PageId end = std::min<uint64_t>(begin + kAdviseDepth * ahead.count, page_count);
+  const PageId from = advised_end >= begin && advised_end <= end ? advised_end : begin;
+  if (from >= end) return std::nullopt;
+  return PageRange{from, end - from};
+}
+
 FlatView::FlatView(std::shared_mutex& op_lock, PageSpace& space, std::function<Volume&()> volume,
                    std::string name)
     : op_lock_(op_lock),
@@ -138,7 +147,11 @@ void FlatView::ReadPinned(uint64_t off, size_t size, size_t max_pins, uint8_t* s
   out.bytes_ = done;
   // At most one range is ahead; the pool bounds it by its budget.
   if (auto ahead = ReadAheadAfter(off, size, done, volume.page_count(), page_size_)) {
-    space_.PrefetchAsync(ahead->first, ahead->count);
+    auto advise =
+        AdviseWindow(*ahead, advised_end_.load(std::memory_order_relaxed), volume.page_count());
+    if (advise) advised_end_.store(advise->first + advise->count, std::memory_order_relaxed);
+    space_.PrefetchAsync(ahead->first, ahead->count, advise ? advise->first : kNoPage,
+                         advise ? advise->count : 0);
   }
 }
 

@@ -56,6 +56,17 @@ struct PageRange {
 std::optional<PageRange> ReadAheadAfter(uint64_t off, size_t size, size_t done, uint64_t page_count,
                                         uint32_t page_size);
 
+// Past the readahead, a stream's tiers are told (Tier::WillNeed, no cache of
+// ours) of the pages up to this many readahead lengths further on, so a disk
+// reads ahead while the requests before them are served.
+inline constexpr uint64_t kAdviseDepth = 4;
+
+// The part of that window not yet advised: [ahead's end, ahead's end +
+// kAdviseDepth * ahead.count) cut at page_count, starting at advised_end (where
+// the last advice ended) when that lies inside it. None when nothing is left.
+std::optional<PageRange> AdviseWindow(const PageRange& ahead, PageId advised_end,
+                                      uint64_t page_count);
+
 // Content locks of one space's pages, striped by id.
 class PageLocks {
  public:
@@ -182,6 +193,7 @@ class FlatView {
   const uint32_t page_size_;
   PageLocks locks_;
   std::atomic<int64_t> changed_ns_;
+  std::atomic<PageId> advised_end_{0};  // AdviseWindow's: where the last advice ended
 };
 
 }  // namespace pagefs

@@ -37,8 +37,11 @@ class PageSpace {
   // budget may stop short; ask again from there). Throws only what a Read
   // could (a failed write-back of an evicted page).
   virtual uint64_t Prefetch(PageId /*first*/, uint64_t count) { return count; }
-  // Like Prefetch, but in the background: returns at once (readahead).
-  virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/) {}
+  // Like Prefetch, but in the background: returns at once (readahead). The
+  // range advise, further ahead, is only announced to the tiers (read into no
+  // cache of the space's; count 0: none).
+  virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/,
+                             PageId /*advise_first*/ = kNoPage, uint64_t /*advise_count*/ = 0) {}
   // Pin an existing page for modification; the page is marked dirty.
   // Throws Error(kReadOnly) on a read-only space.
   virtual PageGuard Write(PageId id) = 0;

@@ -273,6 +273,33 @@ void SegmentTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
   }
 }
 
+void SegmentTier::WillNeed(const std::vector<SlotId>& slots) {
+  std::vector<SlotId> sorted(slots);
+  std::sort(sorted.begin(), sorted.end());
+  size_t runs = 0;
+  for (size_t i = 0; i < sorted.size() && runs < kMaxAdviceRuns; ++runs) {
+    // A run: adjacent slots inside one segment file.
+    const SlotId first = sorted[i];
+    const SlotId segment_end = (first / slots_per_segment_ + 1) * slots_per_segment_;
+    size_t end = i + 1;
+    while (end < sorted.size() && sorted[end] <= sorted[end - 1] + 1 && sorted[end] < segment_end) {
+      ++end;
+    }
+    const uint64_t count = sorted[end - 1] - first + 1;
+    i = end;
+    Segment* seg = nullptr;
+    try {
+      seg = SegmentFor(first, false);
+    } catch (const Error&) {
+      continue;  // the later Read reports it
+    }
+    if (seg == nullptr) continue;
+    // Advisory: a failure only means the later pread waits for the disk.
+    (void)::posix_fadvise(seg->fd, static_cast<off_t>(first % slots_per_segment_) * slot_size_,
+                          static_cast<off_t>(count * slot_size_), POSIX_FADV_WILLNEED);
+  }
+}
+
 void SegmentTier::Write(SlotId slot, const uint8_t* buf) {
   if (read_only_) throw Error(ErrorCode::kReadOnly, "segment folder " + dir_ + " is read-only");
   writes_.fetch_add(1, std::memory_order_relaxed);

@@ -38,6 +38,11 @@ class SegmentTier final : public Tier {
   void Read(SlotId slot, uint8_t* buf) override;
   // One preadv per segment file the run touches (split at IOV_MAX buffers).
   void ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) override;
+  // POSIX_FADV_WILLNEED on each run of adjacent slots (at most kMaxAdviceRuns):
+  // the kernel reads them from disk in the background, so a stream's preads
+  // find them in its page cache instead of waiting for the disk one by one.
+  void WillNeed(const std::vector<SlotId>& slots) override;
+  static constexpr size_t kMaxAdviceRuns = 64;
   void Write(SlotId slot, const uint8_t* buf) override;
   void Sync() override;
   void Discard(SlotId slot) override;

@@ -184,6 +184,21 @@ void Volume::ReadVerified(PageId id, const TableEntry& entry, uint8_t* buf,
   }
 }
 
+void Volume::WillNeed(PageId first, uint64_t count) {
+  std::vector<SlotId> slots;
+  try {
+    MutexLock lock(mu_);
+    const PageId end = std::min<uint64_t>(first + count, page_count_);
+    for (PageId id = std::max<PageId>(first, 1); id < end; ++id) {
+      const SlotId slot = table_->Get(id).slot;
+      if (slot != 0) slots.push_back(slot);
+    }
+  } catch (...) {
+    return;  // a table node failed to load: the Load of a page under it names it
+  }
+  if (!slots.empty()) tier_.WillNeed(slots);
+}
+
 size_t Volume::LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) {
   // Runs are capped so one tier request stays a bounded size (1 MiB at 4 KiB).
   constexpr size_t kMaxRun = 256;

@@ -88,6 +88,8 @@ class Volume final : public PageBacking {
   // One table lookup under the lock for all n pages, then one tier ReadRun per
   // run of adjacent slots; every page's checksum is verified.
   size_t LoadMany(const PageId* ids, uint8_t* const* bufs, size_t n) override;
+  // The slots of the range's stored pages, in one Tier::WillNeed.
+  void WillNeed(PageId first, uint64_t count) override;
   void Store(PageId id, const uint8_t* buf) override;
   uint64_t metadata_bytes() const override;
   void TrimMetadata(uint64_t max_bytes) override;

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "pager/space/embedded_space.h"
@@ -121,6 +125,65 @@ class GrowingBacking final : public PageBacking {
  private:
   std::atomic<uint64_t> metadata_{0};
 };
+
+// A backing that records WillNeed's ranges and whose load of page 1 waits
+// until released, so a test can hold the pool's background thread.
+class AdvisedBacking final : public PageBacking {
+ public:
+  void Load(PageId id, uint8_t* buf) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (id == 1) {
+      loading_one_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    }
+    std::memset(buf, static_cast<int>(id), kPage);
+  }
+  void WillNeed(PageId first, uint64_t count) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    advised_.emplace_back(first, count);
+    cv_.notify_all();
+  }
+  void Store(PageId, const uint8_t*) override {}
+  uint64_t metadata_bytes() const override { return 0; }
+
+  void WaitLoadingOne() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return loading_one_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  // The ranges advised, once there are n (or after 10 s, what there is).
+  std::vector<std::pair<PageId, uint64_t>> Advised(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return advised_.size() >= n; });
+    return advised_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool loading_one_ = false;
+  bool released_ = false;
+  std::vector<std::pair<PageId, uint64_t>> advised_;
+};
+
+TEST(BufferPoolTest, ABackgroundPrefetchAdvisesTheBackingAndJoinsAdjacentAdvices) {
+  AdvisedBacking backing;
+  BufferPool pool(kPage, 64 * kPage, backing);
+  pool.PrefetchAsync(1, 1);  // its load waits: the next requests queue behind it
+  backing.WaitLoadingOne();
+  pool.PrefetchAsync(2, 1, 100, 8);
+  pool.PrefetchAsync(3, 1, 108, 8);  // replaces the one waiting; its advice joins
+  backing.Release();
+  EXPECT_EQ((std::vector<std::pair<PageId, uint64_t>>{{100, 16}}), backing.Advised(1));
+  // Alone, an advice goes as it is.
+  pool.PrefetchAsync(4, 1, 500, 8);
+  EXPECT_EQ((std::pair<PageId, uint64_t>{500, 8}), backing.Advised(2).back());
+}
 
 TEST(BufferPoolTest, ALoadThatGrowsMetadataStillLeavesThePoolWithinItsBudget) {
   // Each miss grows the backing's metadata and, every 1024 ids, the pool's

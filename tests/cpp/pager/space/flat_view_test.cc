@@ -170,6 +170,24 @@ TEST(ReadAheadPolicyTest, ALargeCompleteReadLoadsTheNextRangeOfItsLength) {
   EXPECT_EQ(ReadAheadAfter(0, mib, mib, 10000, 65536), (PageRange{16, 16}));
 }
 
+TEST(ReadAheadPolicyTest, AStreamAdvisesEachPartOfTheWindowPastItsReadaheadOnce) {
+  // Readahead of pages 256..511: the window is kAdviseDepth lengths after it.
+  const PageRange ahead{256, 256};
+  const PageId begin = 512, end = 512 + kAdviseDepth * 256;
+  EXPECT_EQ(AdviseWindow(ahead, 0, 100000), (PageRange{begin, end - begin}));
+  // The next read of the stream advises only what the last one did not.
+  const PageRange next{512, 256};
+  EXPECT_EQ(AdviseWindow(next, end, 100000), (PageRange{end, 256}));
+  // All of it advised already: nothing.
+  EXPECT_EQ(AdviseWindow(ahead, end, 100000), std::nullopt);
+  // An advice that ended elsewhere (another stream, an earlier pass): all of it.
+  EXPECT_EQ(AdviseWindow(ahead, end + 1, 100000), (PageRange{begin, end - begin}));
+  EXPECT_EQ(AdviseWindow(ahead, 100, 100000), (PageRange{begin, end - begin}));
+  // Cut at the end of the space; none past it.
+  EXPECT_EQ(AdviseWindow(ahead, 0, 600), (PageRange{begin, 88}));
+  EXPECT_EQ(AdviseWindow(ahead, 0, 512), std::nullopt);
+}
+
 TEST_F(FlatViewTest, PagesPastTheIdLimitAreTooLarge) {
   const uint8_t x = 1;
   const uint64_t past = kFlatViewPageLimit * kPage;

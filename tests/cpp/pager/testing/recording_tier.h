@@ -1,9 +1,10 @@
 // RecordingTier: a MemoryTier that counts the calls of each Tier method, so
 // tests can see which calls a wrapper passes on (a ReadRun as one ReadRun,
-// not as n Reads). Thread-safe, as every Tier.
+// not as n Reads), and the slots WillNeed was given. Thread-safe, as every Tier.
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ class RecordingTier final : public Tier {
 
   MemoryTier& memory() { return memory_; }
   const Calls& calls() const { return calls_; }
+  // Every slot WillNeed was given, in order.
+  std::vector<SlotId> will_need_slots() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return will_need_slots_;
+  }
 
   uint32_t slot_size() const override {
     ++calls_.slot_size;
@@ -38,6 +44,10 @@ class RecordingTier final : public Tier {
   }
   void WillNeed(const std::vector<SlotId>& slots) override {
     ++calls_.will_need;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      will_need_slots_.insert(will_need_slots_.end(), slots.begin(), slots.end());
+    }
     memory_.WillNeed(slots);
   }
   void Write(SlotId slot, const uint8_t* buf) override {
@@ -72,6 +82,8 @@ class RecordingTier final : public Tier {
  private:
   MemoryTier memory_;
   mutable Calls calls_;
+  mutable std::mutex mu_;
+  std::vector<SlotId> will_need_slots_;
 };
 
 }  // namespace pagefs

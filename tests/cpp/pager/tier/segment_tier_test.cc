@@ -1,8 +1,14 @@
 #include "pager/tier/segment_tier.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "pager/util/error.h"
@@ -22,6 +28,49 @@ class SegmentTierTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path dir_;
 };
+
+// Pages of fd's first bytes in the host's page cache (mincore of a mapping).
+size_t CachedPages(int fd, size_t bytes) {
+  void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return 0;
+  std::vector<unsigned char> vec((bytes + 4095) / 4096);
+  size_t n = 0;
+  if (::mincore(map, bytes, vec.data()) == 0) {
+    for (unsigned char v : vec) n += v & 1;
+  }
+  ::munmap(map, bytes);
+  return n;
+}
+
+TEST_F(SegmentTierTest, WillNeedReadsTheSlotsIntoTheHostPageCache) {
+  SegmentTier tier(dir_, 4096, 64, false);
+  std::vector<uint8_t> buf(4096, 0x5A);
+  for (SlotId s = 0; s < 128; ++s) tier.Write(s, buf.data());  // two segment files
+  tier.Sync();
+  const std::string second = (dir_ / SegmentTier::SegmentFileName(1)).string();
+  int fd = ::open(second.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  if (CachedPages(fd, 64 * 4096) > 8) {
+    ::close(fd);
+    GTEST_SKIP() << "this file system keeps the pages cached (tmpfs?)";
+  }
+  // Slots 64..79 and 90..99 of segment 1, out of order, and slots of a
+  // segment that does not exist: two runs advised, no error.
+  std::vector<SlotId> slots;
+  for (SlotId s = 99; s >= 90; --s) slots.push_back(s);
+  for (SlotId s = 64; s < 80; ++s) slots.push_back(s);
+  slots.push_back(64 * 500);
+  tier.WillNeed(slots);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  size_t cached = 0;
+  while ((cached = CachedPages(fd, 64 * 4096)) < 26 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::close(fd);
+  EXPECT_GE(cached, 26u);
+}
 
 TEST_F(SegmentTierTest, UnwrittenSlotsReadAsZeros) {
   SegmentTier tier(dir_, 4096, 16, false);

@@ -21,6 +21,7 @@
 #include "pager/space/embedded_space.h"
 #include "pager/testing/error_code.h"
 #include "pager/testing/page_bytes.h"
+#include "pager/testing/recording_tier.h"
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/fault_tier.h"
 #include "pager/tier/memory_tier.h"
@@ -50,6 +51,29 @@ std::vector<uint8_t> Committed(Volume& v, PageId id, uint64_t* epoch = nullptr) 
 const std::vector<uint8_t> kZeros(kPage, 0);
 
 // --- Commit, reopen, damage, failure
+
+TEST(VolumeTest, WillNeedNamesTheSlotsOfTheStoredPagesOfARange) {
+  RecordingTier tier(kPage);
+  Volume v(tier, "prefix 'test'", {});
+  for (int i = 0; i < 10; ++i) {
+    PageId id = v.AllocateId();
+    v.Store(id, Pattern(id, 1).data());
+  }
+  const PageId unwritten = v.AllocateId();  // page 11: no slot yet
+  v.Commit({1, 0});
+  v.WillNeed(3, 4);
+  std::vector<SlotId> slots = tier.will_need_slots();
+  ASSERT_EQ(4u, slots.size());
+  for (SlotId s : slots) EXPECT_NE(0u, s);
+  // Page 0 (the root's), an unwritten page and ids past the end name no slot.
+  v.WillNeed(0, 3);
+  v.WillNeed(unwritten, 100);
+  EXPECT_EQ(6u, tier.will_need_slots().size());
+  // Nothing to name: the tier is not asked.
+  const int calls = tier.calls().will_need.load();
+  v.WillNeed(unwritten, 1);
+  EXPECT_EQ(calls, tier.calls().will_need.load());
+}
 
 TEST(VolumeTest, CommittedPagesSurviveReopen) {
   MemoryTier tier(kPage);

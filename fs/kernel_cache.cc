@@ -26,6 +26,8 @@ void KernelCache::Served(fuse_ino_t ino, uint64_t off, uint64_t len, Invalidatio
   File& file = files_[ino];
   const uint64_t first = off / kernel_page_;
   const uint64_t last = (off + len - 1) / kernel_page_;
+  const bool stream = ContinuesStream(ino, first, last);
+  served_bytes_ += len;
   for (uint64_t page = first; page <= last; ++page) {
     const uint64_t index = page / pages_per_chunk_;
     auto [it, fresh] = file.try_emplace(index);
@@ -41,12 +43,24 @@ void KernelCache::Served(fuse_ino_t ino, uint64_t off, uint64_t len, Invalidatio
       ++pages_;
     }
   }
-  EvictLocked(evict);
+  EvictLocked(evict, stream);
 }
 
-void KernelCache::EvictLocked(Invalidations& evict) {
+bool KernelCache::ContinuesStream(fuse_ino_t ino, uint64_t first, uint64_t last) {
+  auto [it, fresh] = serve_end_.try_emplace(ino, 0);
+  const uint64_t end = it->second;
+  const uint64_t slack = 2 * uint64_t{pages_per_chunk_};
+  it->second = last + 1;
+  return !fresh && first + slack >= end && first <= end + slack;
+}
+
+void KernelCache::EvictLocked(Invalidations& evict, bool behind_stream) {
   while (pages_ * kernel_page_ > limit_ && !by_age_.empty()) {
-    const auto [ino, index] = by_age_.front();
+    auto victim = by_age_.begin();
+    if (behind_stream && by_age_.size() > kStreamKeep) {
+      victim = std::prev(by_age_.end(), static_cast<std::ptrdiff_t>(kStreamKeep) + 1);
+    }
+    const auto [ino, index] = *victim;
     auto file = files_.find(ino);
     auto it = file->second.find(index);
     evicted_pages_ += it->second.pages.count();
@@ -54,7 +68,10 @@ void KernelCache::EvictLocked(Invalidations& evict) {
     evict.push_back(
         {ino, static_cast<int64_t>(index * kChunkBytes), static_cast<int64_t>(kChunkBytes), {}});
     DropChunkLocked(ino, file->second, it);
-    if (file->second.empty()) files_.erase(file);
+    if (file->second.empty()) {
+      files_.erase(file);
+      serve_end_.erase(ino);
+    }
   }
 }
 
@@ -89,7 +106,10 @@ void KernelCache::Changed(fuse_ino_t ino, uint64_t off, uint64_t len, uint64_t p
     ++invalidated_pages_;
     if (it->second.pages.none()) DropChunkLocked(ino, file->second, it);
   }
-  if (file->second.empty()) files_.erase(file);
+  if (file->second.empty()) {
+    files_.erase(file);
+    serve_end_.erase(ino);
+  }
   if (held) {
     out.push_back({ino, static_cast<int64_t>(begin), static_cast<int64_t>(end - begin), {}});
   }
@@ -118,6 +138,7 @@ bool KernelCache::Holds(fuse_ino_t ino, uint64_t off, uint64_t len) {
 
 void KernelCache::Forget(fuse_ino_t ino, Invalidations& out) {
   MutexLock lock(mu_);
+  serve_end_.erase(ino);
   auto file = files_.find(ino);
   if (file == files_.end()) return;
   while (!file->second.empty()) {
@@ -142,6 +163,7 @@ KernelCacheStats KernelCache::stats() const {
   s.evicted_bytes = evicted_pages_ * kernel_page_;
   s.evictions = evictions_;
   s.invalidated_bytes = invalidated_pages_ * kernel_page_;
+  s.served_bytes = served_bytes_;
   return s;
 }
 

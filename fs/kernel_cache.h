@@ -5,9 +5,19 @@
 // The count is an upper bound: every kernel page the daemon served to a
 // cached open since it last invalidated it, kept per file in chunks of
 // kChunkBytes (a bitmap of kernel pages each). The kernel may drop pages by
-// itself; it never holds one the daemon did not serve. Over the limit, the
-// oldest-served chunks are evicted: their whole range (kChunkBytes, or the
-// whole file for a page file) is invalidated in the kernel.
+// itself; it never holds one the daemon did not serve. Over the limit,
+// chunks are evicted: their whole range (kChunkBytes, or the whole file for a
+// page file) is invalidated in the kernel.
+//
+// Which chunks: the daemon never sees the kernel's hits, so the oldest-served
+// chunk may be the one most read since. A serve that continues a stream
+// (within two chunks of where the file's last serve ended: one readahead
+// request may overtake the one before it) evicts behind the stream instead:
+// the youngest chunk but the kStreamKeep youngest (the stream's own window,
+// which its reader may not have copied yet). A file read again and again
+// that does not fit then keeps its first part cached instead of none of it,
+// and a sequential pass over a big file does not flush what random readers
+// hold. Any other serve evicts the oldest.
 //
 // Coherence: a change of the page space (Changed) returns the cached ranges
 // it makes stale, exactly those of the changed bytes (rounded out to pages)
@@ -51,11 +61,13 @@ struct KernelCacheStats {
   uint64_t evicted_bytes = 0;      // counted bytes invalidated to stay in the limit
   uint64_t evictions = 0;          // ranges invalidated for that
   uint64_t invalidated_bytes = 0;  // counted bytes invalidated because they changed
+  uint64_t served_bytes = 0;       // bytes served to cached opens (kernel misses)
 };
 
 class KernelCache {
  public:
   static constexpr uint64_t kChunkBytes = 1 << 20;
+  static constexpr size_t kStreamKeep = 4;
 
   explicit KernelCache(uint32_t kernel_page_size);
   KernelCache(const KernelCache&) = delete;
@@ -93,13 +105,19 @@ class KernelCache {
   };
   using File = std::map<uint64_t, Chunk>;  // by chunk index
 
-  void EvictLocked(Invalidations& evict) REQUIRES(mu_);
+  // behind_stream: evict behind a stream (above), else the oldest first.
+  void EvictLocked(Invalidations& evict, bool behind_stream = false) REQUIRES(mu_);
+  // Whether a serve of kernel pages [first, last] of ino continues a stream;
+  // notes where it ends.
+  bool ContinuesStream(fuse_ino_t ino, uint64_t first, uint64_t last) REQUIRES(mu_);
   void DropChunkLocked(fuse_ino_t ino, File& file, File::iterator it) REQUIRES(mu_);
 
   const uint32_t kernel_page_;
   const uint32_t pages_per_chunk_;
   mutable Mutex mu_;
   std::map<fuse_ino_t, File> files_ GUARDED_BY(mu_);
+  // Per file, the kernel page after its last serve.
+  std::map<fuse_ino_t, uint64_t> serve_end_ GUARDED_BY(mu_);
   // Chunks, oldest served first (a chunk served again moves to the back).
   std::list<std::pair<fuse_ino_t, uint64_t>> by_age_ GUARDED_BY(mu_);
   uint64_t pages_ GUARDED_BY(mu_) = 0;  // kernel pages counted
@@ -107,6 +125,7 @@ class KernelCache {
   uint64_t evicted_pages_ GUARDED_BY(mu_) = 0;
   uint64_t evictions_ GUARDED_BY(mu_) = 0;
   uint64_t invalidated_pages_ GUARDED_BY(mu_) = 0;
+  uint64_t served_bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace pagefs::fs

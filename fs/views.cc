@@ -167,7 +167,7 @@ std::string RenderStats(Mount& mount) {
   j.Begin("kernel_cache");
   j.Num("bytes", k.bytes).Num("limit", k.limit).Num("files", k.files);
   j.Num("evictions", k.evictions).Num("evicted_bytes", k.evicted_bytes);
-  j.Num("invalidated_bytes", k.invalidated_bytes);
+  j.Num("invalidated_bytes", k.invalidated_bytes).Num("served_bytes", k.served_bytes);
   j.End();
   j.Num("hits", total.hits);
   j.Num("misses", total.misses);

@@ -340,3 +340,59 @@ def test_writable_opens_bypass_the_kernel_cache_and_stats_show_both_parts(mounte
     assert k["bytes"] >= PAGES * PAGE and k["files"] >= 1
     assert k["limit"] == stats["budget"] - stats["budget"] // 4
     assert stats["resident"] <= stats["pool_budget"] <= stats["budget"]
+
+
+def _fill_mib(mounted, mib):
+    """mib MiB of pages through data, from page 1 on, committed."""
+    chunk = bytes(range(256)) * (1 << 12)
+    fd = os.open(mounted.data(), os.O_RDWR)
+    try:
+        for i in range(mib):
+            os.pwrite(fd, chunk, PAGE + i * len(chunk))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read(path, start, end, block):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for off in range(start, end, block):
+            assert len(os.pread(fd, min(block, end - off), off)) == min(block, end - off)
+    finally:
+        os.close(fd)
+
+
+def _served(mounted):
+    return mounted.stats()["kernel_cache"]["served_bytes"]
+
+
+def test_a_sequential_pass_over_a_big_file_leaves_what_was_read_before_in_the_kernel(mounted):
+    # The daemon never sees the kernel's hits: evicting the ranges served
+    # longest ago would drop a hot set first. A stream evicts behind itself.
+    _fill_mib(mounted, 40)  # the kernel's share of the 16M budget is 12 MiB
+    mounted.remount()
+    data = mounted.data()
+    hot_end = PAGE + (2 << 20)
+    _read(data, PAGE, hot_end, PAGE)
+    _read(data, 8 << 20, PAGE + (40 << 20), 1 << 20)  # 32 MiB, one pass
+    k = mounted.stats()["kernel_cache"]
+    assert k["evictions"] > 0 and k["bytes"] <= k["limit"]
+    before = _served(mounted)
+    _read(data, PAGE, hot_end, PAGE)
+    assert _served(mounted) - before == 0
+
+
+def test_a_file_read_again_that_does_not_fit_keeps_its_first_part_in_the_kernel(mounted):
+    size = 24 << 20  # twice the kernel's share of the 16M budget
+    _fill_mib(mounted, 24)
+    mounted.remount()
+    data = mounted.data()
+    _read(data, 0, size + PAGE, 1 << 20)
+    before = _served(mounted)
+    _read(data, 0, size + PAGE, 1 << 20)
+    again = _served(mounted) - before
+    # Evicting the oldest first, the second pass would be served whole.
+    assert again < size * 3 // 4, f"{again >> 20} MiB of {size >> 20} served again"
+    k = mounted.stats()["kernel_cache"]
+    assert k["bytes"] <= k["limit"]

@@ -26,7 +26,7 @@ void KernelCache::Served(fuse_ino_t ino, uint64_t off, uint64_t len, Invalidatio
   File& file = files_[ino];
   const uint64_t first = off / kernel_page_;
   const uint64_t last = (off + len - 1) / kernel_page_;
-  const bool stream = ContinuesStream(ino, first, last);
+  const bool stream = LongStream(ino, file, first, last);
   served_bytes_ += len;
   for (uint64_t page = first; page <= last; ++page) {
     const uint64_t index = page / pages_per_chunk_;
@@ -46,12 +46,20 @@ void KernelCache::Served(fuse_ino_t ino, uint64_t off, uint64_t len, Invalidatio
   EvictLocked(evict, stream);
 }
 
-bool KernelCache::ContinuesStream(fuse_ino_t ino, uint64_t first, uint64_t last) {
-  auto [it, fresh] = serve_end_.try_emplace(ino, 0);
-  const uint64_t end = it->second;
+bool KernelCache::LongStream(fuse_ino_t ino, const File& file, uint64_t first, uint64_t last) {
+  const uint64_t half = limit_ / kernel_page_ / 2;  // in kernel pages
+  auto [it, fresh] = streams_.try_emplace(ino);
+  Stream& stream = it->second;
   const uint64_t slack = 2 * uint64_t{pages_per_chunk_};
-  it->second = last + 1;
-  return !fresh && first + slack >= end && first <= end + slack;
+  if (fresh || first + slack < stream.end || first > stream.end + slack) {
+    // A new stream, unless it starts right after held chunks: from the first.
+    uint64_t index = first / pages_per_chunk_;
+    const uint64_t most = half / pages_per_chunk_ + 1;
+    for (uint64_t n = 0; index > 0 && n < most && file.count(index - 1) != 0; ++n) --index;
+    stream.start = std::min(first, index * pages_per_chunk_);
+  }
+  stream.end = last + 1;
+  return stream.end - std::min(stream.start, stream.end) >= half;
 }
 
 void KernelCache::EvictLocked(Invalidations& evict, bool behind_stream) {
@@ -70,7 +78,7 @@ void KernelCache::EvictLocked(Invalidations& evict, bool behind_stream) {
     DropChunkLocked(ino, file->second, it);
     if (file->second.empty()) {
       files_.erase(file);
-      serve_end_.erase(ino);
+      streams_.erase(ino);
     }
   }
 }
@@ -108,7 +116,7 @@ void KernelCache::Changed(fuse_ino_t ino, uint64_t off, uint64_t len, uint64_t p
   }
   if (file->second.empty()) {
     files_.erase(file);
-    serve_end_.erase(ino);
+    streams_.erase(ino);
   }
   if (held) {
     out.push_back({ino, static_cast<int64_t>(begin), static_cast<int64_t>(end - begin), {}});
@@ -138,7 +146,7 @@ bool KernelCache::Holds(fuse_ino_t ino, uint64_t off, uint64_t len) {
 
 void KernelCache::Forget(fuse_ino_t ino, Invalidations& out) {
   MutexLock lock(mu_);
-  serve_end_.erase(ino);
+  streams_.erase(ino);
   auto file = files_.find(ino);
   if (file == files_.end()) return;
   while (!file->second.empty()) {

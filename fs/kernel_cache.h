@@ -10,14 +10,16 @@
 // page file) is invalidated in the kernel.
 //
 // Which chunks: the daemon never sees the kernel's hits, so the oldest-served
-// chunk may be the one most read since. A serve that continues a stream
-// (within two chunks of where the file's last serve ended: one readahead
-// request may overtake the one before it) evicts behind the stream instead:
-// the youngest chunk but the kStreamKeep youngest (the stream's own window,
-// which its reader may not have copied yet). A file read again and again
-// that does not fit then keeps its first part cached instead of none of it,
-// and a sequential pass over a big file does not flush what random readers
-// hold. Any other serve evicts the oldest.
+// chunk may be the one most read since. A stream is a run of serves each
+// within two chunks of where the file's last one ended (one readahead request
+// may overtake the one before it), or that starts right after chunks held
+// (the kernel hit them: the same reader, going on), counted from the first of
+// them. Once a stream is half the limit long it evicts behind itself: the
+// youngest chunk but the kStreamKeep youngest (its own window, which its
+// reader may not have copied yet). A file read again and again that does not
+// fit then keeps its first part cached instead of none of it, and a pass over
+// a big file does not flush what random readers hold; a shorter stream (a new
+// working set being read in) and any other serve evict the oldest.
 //
 // Coherence: a change of the page space (Changed) returns the cached ranges
 // it makes stale, exactly those of the changed bytes (rounded out to pages)
@@ -107,17 +109,22 @@ class KernelCache {
 
   // behind_stream: evict behind a stream (above), else the oldest first.
   void EvictLocked(Invalidations& evict, bool behind_stream = false) REQUIRES(mu_);
-  // Whether a serve of kernel pages [first, last] of ino continues a stream;
-  // notes where it ends.
-  bool ContinuesStream(fuse_ino_t ino, uint64_t first, uint64_t last) REQUIRES(mu_);
+  // Whether a serve of kernel pages [first, last] of ino makes a stream half
+  // the limit long (above); notes where it ends.
+  bool LongStream(fuse_ino_t ino, const File& file, uint64_t first, uint64_t last) REQUIRES(mu_);
   void DropChunkLocked(fuse_ino_t ino, File& file, File::iterator it) REQUIRES(mu_);
 
   const uint32_t kernel_page_;
   const uint32_t pages_per_chunk_;
   mutable Mutex mu_;
   std::map<fuse_ino_t, File> files_ GUARDED_BY(mu_);
-  // Per file, the kernel page after its last serve.
-  std::map<fuse_ino_t, uint64_t> serve_end_ GUARDED_BY(mu_);
+  // Per file, its stream: the kernel page it started at and the one after its
+  // last serve.
+  struct Stream {
+    uint64_t start = 0;
+    uint64_t end = 0;
+  };
+  std::map<fuse_ino_t, Stream> streams_ GUARDED_BY(mu_);
   // Chunks, oldest served first (a chunk served again moves to the back).
   std::list<std::pair<fuse_ino_t, uint64_t>> by_age_ GUARDED_BY(mu_);
   uint64_t pages_ GUARDED_BY(mu_) = 0;  // kernel pages counted

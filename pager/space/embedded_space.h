@@ -22,8 +22,8 @@ class EmbeddedSpace final : public PageSpace {
   uint32_t page_size() const override { return volume_->page_size(); }
   PageGuard Read(PageId id) override;
   uint64_t Prefetch(PageId first, uint64_t count) override;
-  void PrefetchAsync(PageId first, uint64_t count, PageId advise_first = kNoPage,
-                     uint64_t advise_count = 0) override;
+  void PrefetchAsync(PageId first, uint64_t count, PageId advise_first,
+                     uint64_t advise_count) override;
   PageGuard Write(PageId id) override;
   PageGuard Allocate() override;
   void Free(PageId id) override;

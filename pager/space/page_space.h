@@ -40,8 +40,8 @@ class PageSpace {
   // Like Prefetch, but in the background: returns at once (readahead). The
   // range advise, further ahead, is only announced to the tiers (read into no
   // cache of the space's; count 0: none).
-  virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/,
-                             PageId /*advise_first*/ = kNoPage, uint64_t /*advise_count*/ = 0) {}
+  virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/, PageId /*advise_first*/,
+                             uint64_t /*advise_count*/) {}
   // Pin an existing page for modification; the page is marked dirty.
   // Throws Error(kReadOnly) on a read-only space.
   virtual PageGuard Write(PageId id) = 0;

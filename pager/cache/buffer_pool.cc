@@ -240,7 +240,11 @@ void BufferPool::PrefetchLoop() {
       // A failed write-back of a victim: the backing has recorded it, and the
       // next Pin that needs a frame meets it again.
     }
-    if (advise_count != 0) backing_.WillNeed(advise_first, advise_count);
+    try {
+      if (advise_count != 0) backing_.WillNeed(advise_first, advise_count);
+    } catch (...) {
+      // Advisory, and this thread must not die of it (say, out of memory).
+    }
     lock.Lock();
   }
 }

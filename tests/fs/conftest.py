@@ -76,6 +76,19 @@ def run_py(code: str, *args, check=True) -> subprocess.CompletedProcess:
     return proc
 
 
+def fill_data(mounted, size: int) -> None:
+    """Writes size bytes of pages through mounted's data, from page 1 on, in
+    1 MiB writes, and commits (fsync)."""
+    chunk = bytes(range(256)) * (1 << 12)  # 1 MiB
+    fd = os.open(mounted.data(), os.O_RDWR)
+    try:
+        for off in range(4096, size + 4096, len(chunk)):
+            os.pwrite(fd, chunk, off)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def is_mounted(path) -> bool:
     path = os.path.realpath(path)
     with open("/proc/self/mountinfo") as f:

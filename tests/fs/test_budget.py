@@ -8,6 +8,8 @@ import os
 import threading
 import time
 
+from conftest import fill_data
+
 PAGE = 4096
 BUDGET = 16 << 20
 STORE = 10 * BUDGET
@@ -24,20 +26,8 @@ def rss_bytes(pid):
     raise AssertionError("no VmRSS")
 
 
-def _fill(mounted, size):
-    """Writes size bytes of pages through data, from page 1 on, and commits."""
-    chunk = bytes(range(256)) * (1 << 12)  # 1 MiB
-    fd = os.open(mounted.data(), os.O_RDWR)
-    try:
-        for off in range(PAGE, size + PAGE, len(chunk)):
-            os.pwrite(fd, chunk, off)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def test_rss_stays_under_budget_while_reading_ten_times_the_budget(mounted):
-    _fill(mounted, STORE)
+    fill_data(mounted, STORE)
     mounted.remount()  # a cold cache
 
     peak = [0]
@@ -118,7 +108,7 @@ def test_the_kernels_cached_pages_and_the_daemon_stay_within_the_budget(mounted)
     what the kernel caches of the mount's files (measured by the kernel) plus
     the daemon's resident memory stays within the budget plus the margin, and
     the daemon's count is an upper bound of the kernel's figure."""
-    _fill(mounted, KERNEL_STORE)
+    fill_data(mounted, KERNEL_STORE)
     mounted.remount()  # nothing cached anywhere
     files = [mounted.data(), mounted.mnt / "data" / "committed"]
     peak = [0]

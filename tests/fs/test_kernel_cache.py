@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from conftest import fill_data
+
 PAGE = 4096
 PAGES = 16
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -342,18 +344,6 @@ def test_writable_opens_bypass_the_kernel_cache_and_stats_show_both_parts(mounte
     assert stats["resident"] <= stats["pool_budget"] <= stats["budget"]
 
 
-def _fill_mib(mounted, mib):
-    """mib MiB of pages through data, from page 1 on, committed."""
-    chunk = bytes(range(256)) * (1 << 12)
-    fd = os.open(mounted.data(), os.O_RDWR)
-    try:
-        for i in range(mib):
-            os.pwrite(fd, chunk, PAGE + i * len(chunk))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _read(path, start, end, block):
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -370,7 +360,7 @@ def _served(mounted):
 def test_a_sequential_pass_over_a_big_file_leaves_what_was_read_before_in_the_kernel(mounted):
     # The daemon never sees the kernel's hits: evicting the ranges served
     # longest ago would drop a hot set first. A stream evicts behind itself.
-    _fill_mib(mounted, 40)  # the kernel's share of the 16M budget is 12 MiB
+    fill_data(mounted, 40 << 20)  # the kernel's share of the 16M budget is 12 MiB
     mounted.remount()
     data = mounted.data()
     hot_end = PAGE + (2 << 20)
@@ -385,7 +375,7 @@ def test_a_sequential_pass_over_a_big_file_leaves_what_was_read_before_in_the_ke
 
 def test_a_file_read_again_that_does_not_fit_keeps_its_first_part_in_the_kernel(mounted):
     size = 24 << 20  # twice the kernel's share of the 16M budget
-    _fill_mib(mounted, 24)
+    fill_data(mounted, size)
     mounted.remount()
     data = mounted.data()
     _read(data, 0, size + PAGE, 1 << 20)

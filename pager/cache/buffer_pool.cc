@@ -148,6 +148,30 @@ PageGuard BufferPool::Pin(PageId id, bool write) {
   return loaded;
 }
 
+PageGuard BufferPool::PinOrPlace(PageId id, const Placer& place) {
+  PageGuard guard;
+  if (TryPinResident(id, false, guard)) {
+    CountHit();
+    return guard;
+  }
+  const uint8_t* placed = nullptr;
+  if (NoWaitScope::active()) {
+    if (!miss_mu_.TryLock()) throw WouldWait();
+    if (!TryPinResident(id, false, guard)) placed = place(id);
+    miss_mu_.Unlock();
+    if (!guard && placed == nullptr) throw WouldWait();  // a load
+  } else {
+    MutexLock lock(miss_mu_);
+    if (!TryPinResident(id, false, guard)) placed = place(id);
+  }
+  if (guard) {
+    CountHit();
+    return guard;
+  }
+  if (placed != nullptr) return PageGuard(nullptr, 0, id, const_cast<uint8_t*>(placed));
+  return Pin(id, false);  // which looks again under the mutex, then loads
+}
+
 uint64_t BufferPool::Prefetch(PageId first, uint64_t count) {
   if (first == kNoPage && count > 0) {
     return 1 + Prefetch(1, count - 1);

@@ -71,6 +71,17 @@ class BufferPool final : public PinHolder {
   // advise_first+advise_count) (a range further ahead, fetched outside the pool).
   void PrefetchAsync(PageId first, uint64_t count, PageId advise_first = kNoPage,
                      uint64_t advise_count = 0);
+  // Where a page's bytes are held outside the pool (a mapping of the
+  // backing's file), or nullptr. Must not throw.
+  using Placer = std::function<const uint8_t*(PageId)>;
+  // Pins page id for reading when it is resident. Otherwise, holding the
+  // miss mutex (so no load or write-back is in flight: a dirty page is
+  // either resident or already stored in the backing), asks place(id) for
+  // the page's bytes elsewhere and returns a guard on them that pins
+  // nothing: the caller answers for how long they stay valid. When place
+  // gives nullptr, loads the page as Pin does. In a NoWaitScope, throws
+  // WouldWait rather than wait for the mutex or load (place must not wait).
+  PageGuard PinOrPlace(PageId id, const Placer& place);
   // Pins a page that has no stored content yet: zero-filled, dirty, no load.
   PageGuard PinNew(PageId id);
   // Drops page id without writing it back (it was freed), then runs

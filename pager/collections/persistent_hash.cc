@@ -7,6 +7,7 @@
 #include "pager/collections/hash_check.h"
 #include "pager/collections/op_scope.h"
 #include "pager/util/error.h"
+#include "pager/util/read_only_op.h"
 #include "pager/values/value_format.h"
 
 namespace pagefs {
@@ -26,6 +27,14 @@ auto PersistentHash::Locked(Fn&& fn) {
     state_->buckets.Clear();
     throw;
   }
+}
+
+template <typename Fn>
+auto PersistentHash::Reading(Fn&& fn) {
+  return Locked([&](HashTable& table) {
+    ReadOnlyOpScope reading;  // pages may come in place
+    return fn(table);
+  });
 }
 
 uint64_t PersistentHash::Create(Heap& heap, CollectionKind kind) {
@@ -62,16 +71,18 @@ PersistentHash::~PersistentHash() {
 }
 
 uint64_t PersistentHash::size() {
-  return Locked([](HashTable& t) { return t.size(); });
+  return Reading([](HashTable& t) { return t.size(); });
 }
 PersistentHash::IterationState PersistentHash::iteration_state() {
-  return Locked([](HashTable& t) { return IterationState{t.generation(), t.size(), t.version()}; });
+  return Reading([](HashTable& t) {
+    return IterationState{t.generation(), t.size(), t.version()};
+  });
 }
 bool PersistentHash::Get(std::string_view key, const Visitor& fn) {
-  return Locked([&](HashTable& t) { return t.Get(key, fn); });
+  return Reading([&](HashTable& t) { return t.Get(key, fn); });
 }
 bool PersistentHash::Contains(std::string_view key) {
-  return Locked([&](HashTable& t) { return t.Contains(key); });
+  return Reading([&](HashTable& t) { return t.Contains(key); });
 }
 bool PersistentHash::Set(std::string_view key, std::string_view value) {
   return Locked([&](HashTable& t) { return t.Set(key, value); });
@@ -92,13 +103,13 @@ void PersistentHash::Clear() {
   Locked([](HashTable& t) { t.Clear(); });
 }
 uint64_t PersistentHash::ScanFrom(uint64_t from, uint64_t max, const EntryVisitor& fn) {
-  return Locked([&](HashTable& t) { return t.ScanFrom(from, max, fn); });
+  return Reading([&](HashTable& t) { return t.ScanFrom(from, max, fn); });
 }
 uint64_t PersistentHash::ScanBefore(uint64_t before, uint64_t max, const EntryVisitor& fn) {
-  return Locked([&](HashTable& t) { return t.ScanBefore(before, max, fn); });
+  return Reading([&](HashTable& t) { return t.ScanBefore(before, max, fn); });
 }
 HashShape PersistentHash::Verify() {
-  return Locked([](HashTable& t) { return t.Verify(); });
+  return Reading([](HashTable& t) { return t.Verify(); });
 }
 
 void PersistentHash::Destroy(Heap& heap, uint64_t id) {

@@ -75,8 +75,14 @@ class PersistentHash {
   static void RegisterKinds(KindRegistry& kinds);
 
  private:
+  // Runs fn(table) under the collection's OpScope; on a failure part way,
+  // drops the cached bucket directory.
   template <typename Fn>
   auto Locked(Fn&& fn);
+  // The same for fn that changes nothing, inside a ReadOnlyOpScope
+  // (util/read_only_op.h).
+  template <typename Fn>
+  auto Reading(Fn&& fn);
 
   Heap& heap_;
   const uint64_t id_;

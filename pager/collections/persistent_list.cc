@@ -9,6 +9,7 @@
 #include "pager/collections/op_scope.h"
 #include "pager/util/error.h"
 #include "pager/util/no_wait.h"
+#include "pager/util/read_only_op.h"
 
 namespace pagefs {
 
@@ -37,8 +38,9 @@ std::vector<std::string_view> SplitRun(std::string_view run, uint64_t count) {
 }  // namespace
 
 template <typename Fn>
-auto PersistentList::Locked(Fn&& fn) {
+auto PersistentList::Reading(Fn&& fn) {
   OpScope scope = handle_.Lock();
+  ReadOnlyOpScope reading;  // pages may come in place (util/read_only_op.h)
   ListTree tree(handle_.heap(), handle_.id());
   return fn(tree);
 }
@@ -59,16 +61,16 @@ PersistentList::PersistentList(Heap& heap, uint64_t id)
     : handle_(heap, id, CollectionKind::kList) {}
 
 uint64_t PersistentList::size() {
-  return Locked([](ListTree& t) { return t.size(); });
+  return Reading([](ListTree& t) { return t.size(); });
 }
 void PersistentList::Get(uint64_t i, const Visitor& fn) {
-  Locked([&](ListTree& t) { t.Get(i, fn); });
+  Reading([&](ListTree& t) { t.Get(i, fn); });
 }
 void PersistentList::Scan(uint64_t start, uint64_t stop, const Visitor& fn) {
-  Locked([&](ListTree& t) { t.Scan(start, stop, fn); });
+  Reading([&](ListTree& t) { t.Scan(start, stop, fn); });
 }
 void PersistentList::ScanReverse(uint64_t start, uint64_t stop, const Visitor& fn) {
-  Locked([&](ListTree& t) { t.ScanReverse(start, stop, fn); });
+  Reading([&](ListTree& t) { t.ScanReverse(start, stop, fn); });
 }
 void PersistentList::Set(uint64_t i, std::string_view encoded) {
   Changing([&](ListTree& t) { t.Set(i, encoded); });
@@ -144,7 +146,7 @@ void PersistentList::AssignSlice(int64_t start, int64_t stop, int64_t step, std:
   });
 }
 void PersistentList::GetSigned(int64_t i, const Visitor& fn) {
-  Locked([&](ListTree& t) { t.GetSigned(i, fn); });
+  Reading([&](ListTree& t) { t.GetSigned(i, fn); });
 }
 void PersistentList::Pop(int64_t i, const Visitor& fn) {
   Changing([&](ListTree& t) {
@@ -169,7 +171,7 @@ void PersistentList::Reverse() {
   Changing([](ListTree& t) { t.Reverse(); });
 }
 ListShape PersistentList::Verify() {
-  return Locked([](ListTree& t) { return t.Verify(); });
+  return Reading([](ListTree& t) { return t.Verify(); });
 }
 
 ReferencedLists::~ReferencedLists() { CloseAll(); }

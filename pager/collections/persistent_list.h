@@ -134,11 +134,13 @@ class PersistentList {
   static void Destroy(Heap& heap, uint64_t id);
 
  private:
-  // Runs fn(tree) under the collection's OpScope.
+  // Runs fn(tree), which changes nothing, under the collection's OpScope
+  // and a ReadOnlyOpScope (util/read_only_op.h).
   template <typename Fn>
-  auto Locked(Fn&& fn);
-  // The same for an operation that changes the list: counts the change once
-  // fn has returned (a refused edit changes nothing and counts nothing).
+  auto Reading(Fn&& fn);
+  // The same, without the ReadOnlyOpScope, for an operation that changes
+  // the list: counts the change once fn has returned (a refused edit
+  // changes nothing and counts nothing).
   template <typename Fn>
   void Changing(Fn&& fn);
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "pager/space/mounted_space.h"
+#include "pager/util/read_only_op.h"
 
 namespace pagefs {
 
@@ -30,16 +31,19 @@ void EmbeddedSpace::PrefetchAsync(PageId first, uint64_t count, PageId advise_fi
 
 PageGuard EmbeddedSpace::Write(PageId id) {
   volume_->CheckWritable();
+  ReadOnlyOpScope::RefuseChange(volume_->name());
   return pool_->Pin(id, true);
 }
 
 PageGuard EmbeddedSpace::Allocate() {
+  ReadOnlyOpScope::RefuseChange(volume_->name());
   PageId id = volume_->AllocateId();
   return pool_->PinNew(id);
 }
 
 void EmbeddedSpace::Free(PageId id) {
   volume_->CheckWritable();
+  ReadOnlyOpScope::RefuseChange(volume_->name());
   // One step under the pool's miss lock: drop the cached copy, then clear the
   // table entry and give the id back. No load (which could bring the old
   // bytes back) nor write-back can come between; and once the id is free,

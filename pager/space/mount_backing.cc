@@ -41,6 +41,17 @@ const uint8_t* MountBacking::MappedPage(PageId id) {
   return mapping_->PageAt(id);
 }
 
+const uint8_t* MountBacking::ProbedMappedPage(PageId id) {
+  if (mapping_ == nullptr) return nullptr;
+  if (has_pending_.load(std::memory_order_acquire)) {
+    if (!mu_.TryLock()) return nullptr;
+    const bool pending = PendingPage(id) != nullptr;
+    mu_.Unlock();
+    if (pending) return nullptr;
+  }
+  return mapping_->ProbedPageAt(id);
+}
+
 uint8_t* MountBacking::PendingPage(PageId id) {
   const uint64_t pending_pages = pending_.size() / page_size_;
   if (id < first_pending_ || id >= first_pending_ + pending_pages) return nullptr;

@@ -48,10 +48,10 @@ class MountBacking final : public PageBacking {
   // Page id in the mapping (MountMapping::PageAt), or nullptr: no mapping,
   // the page is not in it, or a write of it is pending here.
   const uint8_t* MappedPage(PageId id);
-  // MountMapping::ProbedPageAt, for a reader's backing (no pending writes).
-  const uint8_t* ProbedMappedPage(PageId id) const {
-    return mapping_ != nullptr ? mapping_->ProbedPageAt(id) : nullptr;
-  }
+  // MountMapping::ProbedPageAt (a page faulted in before, no probe), or
+  // nullptr as for MappedPage. Never waits (util/no_wait.h): nullptr too when
+  // another thread holds the pending writes.
+  const uint8_t* ProbedMappedPage(PageId id);
 
  private:
   void FlushLocked() REQUIRES(mu_);

@@ -9,6 +9,7 @@
 
 #include "pager/util/error.h"
 #include "pager/util/no_wait.h"
+#include "pager/util/read_only_op.h"
 
 namespace pagefs {
 
@@ -181,9 +182,13 @@ PageGuard MountedSpace::Read(PageId id) {
   // pages it faulted in before (a first touch may be a FUSE request) and
   // asks the cache for the others, which refuses them when it would load.
   if (read_only_) {
-    const uint8_t* p =
-        NoWaitScope::active() ? backing_->ProbedMappedPage(id) : backing_->MappedPage(id);
-    if (p != nullptr) return PageGuard(nullptr, 0, id, const_cast<uint8_t*>(p));
+    if (const uint8_t* p = InPlace(id)) return PageGuard(nullptr, 0, id, const_cast<uint8_t*>(p));
+  } else if (ReadOnlyOpScope::active() && backing_->mapped()) {
+    // The writer, in an operation that changes nothing: a page it holds
+    // comes from its cache (it may be newer than data's), any other in place
+    // (PinOrPlace looks with no write-back in flight, and InPlace refuses a
+    // page whose write-back is still pending here).
+    return pool_->PinOrPlace(id, [this](PageId p) { return InPlace(p); });
   }
   try {
     return pool_->Pin(id, false);
@@ -195,13 +200,22 @@ PageGuard MountedSpace::Read(PageId id) {
   }
 }
 
-PageGuard MountedSpace::Write(PageId id) {
+const uint8_t* MountedSpace::InPlace(PageId id) {
+  return NoWaitScope::active() ? backing_->ProbedMappedPage(id) : backing_->MappedPage(id);
+}
+
+void MountedSpace::CheckChangeAllowed() const {
   CheckWritable();
+  ReadOnlyOpScope::RefuseChange(describe_);  // pages read in place would not show it
+}
+
+PageGuard MountedSpace::Write(PageId id) {
+  CheckChangeAllowed();
   return pool_->Pin(id, true);
 }
 
 PageGuard MountedSpace::Allocate() {
-  CheckWritable();
+  CheckChangeAllowed();
   PageId id = kNoPage;
   {
     MutexLock lock(mu_);
@@ -220,7 +234,7 @@ PageGuard MountedSpace::Allocate() {
 }
 
 void MountedSpace::Free(PageId id) {
-  CheckWritable();
+  CheckChangeAllowed();
   pool_->Discard(id);
   backing_->Flush();  // a combined write still holding the page must not outlive the free
   if (::fallocate(data_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

@@ -35,7 +35,20 @@
 // through the cache, whose pread reports the real error. Should the kernel
 // drop a probed page and its next fault fail (the daemon stopped in
 // between), there is nothing to fail instead: the process ends, saying so
-// (sigbus_guard.h). The writer copies: its pages change under it.
+// (sigbus_guard.h).
+//
+// The writer reads in place too, inside an operation that changes nothing
+// (util/read_only_op.h: a lookup, a scan; the op lock and the collection's
+// mutex keep other threads from changing those pages meanwhile): a page its
+// cache holds comes from there (it may be dirty, newer than data's), a page
+// whose write-back is still pending here is read from that, and any other
+// page from the mapping, which the daemon keeps equal to data (each pwrite
+// returns once the old bytes are dropped from every mapping). The pool looks
+// with its miss mutex held, so no write-back is half done. Operations that
+// change pages copy them into the cache, as before: a page handed out in
+// place would not show the change, so a write inside a read-only operation
+// is refused as a bug. So the writer's own cache holds what it changes and
+// what it reads while changing.
 //
 // A read-only space reads PREFIX/committed instead of data: the pages and the
 // anchors of one commit (the last when it opened the file; the daemon pins it
@@ -126,6 +139,12 @@ class MountedSpace final : public PageSpace {
   static uint64_t OsPageSize();
   // kMountedCacheMax, or kMountedReaderCacheMax for a reader with a mapping.
   uint64_t LocalCacheMax() const;
+  // Page id in the mapping (probed in, or in a NoWaitScope only if probed
+  // before), or nullptr: see MountBacking::MappedPage.
+  const uint8_t* InPlace(PageId id);
+  // CheckWritable, and no ReadOnlyOpScope (util/read_only_op.h) active.
+  void CheckChangeAllowed() const;
+
   // The descriptor whose file the backing maps: committed for a reader, the
   // read-only open of data for the writer (-1: none).
   int MapFd() const { return read_only_ ? data_fd_ : map_fd_; }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
+#include "pager/util/no_wait.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -273,6 +275,106 @@ TEST(BufferPoolTest, ConcurrentReadersAlwaysSeeTheirOwnPage) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(0, bad.load());
   EXPECT_EQ(0u, f.pool.stats().pinned);
+}
+
+TEST(BufferPoolTest, PinOrPlaceTakesResidentPagesFromThePoolAndAsksThePlacerForOthers) {
+  Fixture f(1 << 20);
+  std::vector<PageId> ids = f.Fill(1000);  // the first ones were evicted
+  f.space.Commit();
+  const PageId resident = ids.back(), elsewhere = ids.front();
+  std::vector<uint8_t> held(kPage);
+  f.volume.Load(elsewhere, held.data());
+  std::vector<PageId> asked;
+  auto place = [&](PageId id) -> const uint8_t* {
+    asked.push_back(id);
+    return id == elsewhere ? held.data() : nullptr;
+  };
+  const uint64_t misses = f.pool.stats().misses;
+  {
+    PageGuard g = f.pool.PinOrPlace(resident, place);
+    EXPECT_TRUE(HasStampedPage(g.data(), resident, 1, kPage));
+    EXPECT_TRUE(asked.empty()) << "a resident page comes from the pool";
+    EXPECT_EQ(1u, f.pool.stats().pinned);
+  }
+  {
+    PageGuard g = f.pool.PinOrPlace(elsewhere, place);
+    EXPECT_EQ(held.data(), g.data()) << "in place: the placer's bytes, not a copy";
+    EXPECT_EQ(std::vector<PageId>{elsewhere}, asked);
+    EXPECT_EQ(0u, f.pool.stats().pinned) << "a placed page pins no frame";
+    EXPECT_EQ(misses, f.pool.stats().misses) << "nor loads one";
+  }
+  {
+    // The placer has nothing: the page loads as for Pin.
+    PageGuard g = f.pool.PinOrPlace(ids[1], place);
+    EXPECT_TRUE(HasStampedPage(g.data(), ids[1], 1, kPage));
+    EXPECT_EQ(misses + 1, f.pool.stats().misses);
+  }
+  {
+    NoWaitScope no_wait;
+    EXPECT_EQ(held.data(), f.pool.PinOrPlace(elsewhere, place).data());
+    EXPECT_THROW(f.pool.PinOrPlace(ids[2], place), WouldWait) << "a load is refused";
+  }
+}
+
+// Pages in memory, whose stores take a while: a write-back of an evicted
+// page is in flight long enough for another thread to look at the page.
+class SlowStoreBacking final : public PageBacking {
+ public:
+  void Load(PageId id, uint8_t* buf) override { Copy(id, buf); }
+  void Store(PageId id, const uint8_t* buf) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    std::lock_guard<std::mutex> lock(mu_);
+    pages_[id].assign(buf, buf + kPage);
+  }
+  uint64_t metadata_bytes() const override { return 0; }
+  void Copy(PageId id, uint8_t* buf) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pages_.find(id);
+    if (it == pages_.end()) {
+      std::memset(buf, 0, kPage);
+    } else {
+      std::memcpy(buf, it->second.data(), kPage);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<PageId, std::vector<uint8_t>> pages_;
+};
+
+// The placer stands for the backing's own copy (a mapping of the file it
+// writes): it is asked only once no write-back of the page is in flight, so
+// what it gives is the newest, however often another thread's misses evict
+// dirty pages meanwhile.
+TEST(BufferPoolTest, PinOrPlaceNeverAsksThePlacerForAPageWhoseWriteBackIsInFlight) {
+  SlowStoreBacking backing;
+  BufferPool pool(kPage, 64 * kPage, backing);
+  std::atomic<bool> stop{false};
+  std::thread evictor([&] {  // loads pages 1001..1200: evicts, writing back what is dirty
+    std::mt19937 rng(7);
+    while (!stop.load()) pool.Pin(1001 + rng() % 200, false);
+  });
+  std::vector<uint8_t> copy(kPage);
+  auto from_backing = [&](PageId id) -> const uint8_t* {
+    backing.Copy(id, copy.data());
+    return copy.data();
+  };
+  int stale = 0, placed = 0;
+  for (uint32_t version = 1; version < 6; ++version) {
+    for (PageId id = 1; id <= 200; ++id) {
+      PageGuard g = pool.Pin(id, true);
+      StampPage(g.mutable_data(), id, version, kPage);
+    }
+    for (PageId id = 1; id <= 200; ++id) {
+      PageGuard g = pool.PinOrPlace(id, from_backing);
+      placed += g.data() == copy.data();
+      stale += !HasStampedPage(g.data(), id, version, kPage);
+    }
+  }
+  stop = true;
+  evictor.join();
+  EXPECT_EQ(0, stale);
+  EXPECT_GT(placed, 500) << "most of the pages were evicted, and placed";
 }
 
 TEST(BufferPoolTest, CorruptPageFailsItsPinAndLeavesThePoolUsable) {

@@ -32,6 +32,7 @@
 #include "pager/testing/test_page_size.h"
 #include "pager/tier/memory_tier.h"
 #include "pager/util/error.h"
+#include "pager/util/read_only_op.h"
 #include "pager/volume/volume.h"
 
 namespace pagefs {
@@ -123,6 +124,18 @@ TEST(EmbeddedSpaceTest, AReadOnlySpaceRefusesWritesAndFollowsOnlyThroughItsOwner
   space.set_follow([&] { ++follows; });
   space.FollowCommit();
   EXPECT_EQ(1, follows);
+}
+
+TEST(EmbeddedSpaceTest, APageChangedInsideAReadOnlyOperationIsRefusedAsABug) {
+  Embedded e(1 << 20);
+  const PageId id = e.space.Allocate().id();
+  ReadOnlyOpScope reading;
+  EXPECT_EQ(0, e.space.Read(id).data()[0]);
+  std::string message;
+  EXPECT_EQ(ErrorCode::kNotAllowed, CodeOf([&] { e.space.Write(id); }, &message));
+  EXPECT_NE(message.find("read-only operation"), std::string::npos) << message;
+  EXPECT_EQ(ErrorCode::kNotAllowed, CodeOf([&] { e.space.Allocate(); }));
+  EXPECT_EQ(ErrorCode::kNotAllowed, CodeOf([&] { e.space.Free(id); }));
 }
 
 TEST(EmbeddedSpaceTest, RebindTakesTheNewVolumesCommittedAnchors) {

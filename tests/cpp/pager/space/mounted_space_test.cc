@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pager/testing/error_code.h"
@@ -18,6 +19,7 @@
 #include "pager/testing/test_page_size.h"
 #include "pager/util/error.h"
 #include "pager/util/no_wait.h"
+#include "pager/util/read_only_op.h"
 
 namespace pagefs {
 namespace {
@@ -265,6 +267,48 @@ TEST_F(MountedSpaceTest, AReaderThatMustNotWaitTakesInPlaceOnlyPagesItFaultedInB
   EXPECT_EQ(in_place, reader->Read(a).data());
   // b's first touch may be a FUSE request: the cache refuses it instead.
   EXPECT_THROW(reader->Read(b), WouldWait);
+}
+
+// The writer inside an operation that changes nothing: what it has not
+// changed comes in place from its mapping of data; what it changed, from its
+// cache while dirty, from its pending write-back, and then from the mapping
+// again, new. A change inside such an operation is refused.
+TEST_F(MountedSpaceTest, AWriterReadsUnchangedPagesInPlaceAndItsOwnChangesNew) {
+  auto writer = Open(false, 64 * kPage);  // a small cache: changes are evicted
+  std::vector<PageId> ids;
+  for (int i = 0; i < 300; ++i) {
+    PageGuard g = writer->Allocate();
+    std::memset(g.mutable_data(), 1, kPage);
+    ids.push_back(g.id());
+  }
+  writer->Commit();
+  auto read_in_scope = [&](PageId id) {
+    ReadOnlyOpScope reading;
+    PageGuard g = writer->Read(id);
+    return std::pair{g.data()[kPage - 1], g.data()};
+  };
+  const PoolStats before = writer->pool_stats();
+  const uint8_t* first = read_in_scope(ids[0]).second;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto [byte, where] = read_in_scope(ids[i]);
+    EXPECT_EQ(1, byte) << ids[i];
+    if (i < 200) EXPECT_EQ(first + (ids[i] - ids[0]) * kPage, where) << "in place: " << ids[i];
+  }
+  EXPECT_GT(writer->pool_stats().hits, before.hits) << "the pages still cached come from there";
+  EXPECT_EQ(before.misses, writer->pool_stats().misses) << "and none is loaded";
+  for (uint8_t round = 2; round < 5; ++round) {
+    for (PageId id : ids) {
+      PageGuard g = writer->Write(id);
+      std::memset(g.mutable_data(), round, kPage);
+    }
+    // Some dirty in the cache, some pending here, most written back.
+    for (PageId id : ids) EXPECT_EQ(round, read_in_scope(id).first) << id;
+    if (round == 3) writer->Commit();
+  }
+  ReadOnlyOpScope reading;
+  EXPECT_EQ(ErrorCode::kNotAllowed, CodeOf([&] { writer->Write(ids[0]); }));
+  EXPECT_EQ(ErrorCode::kNotAllowed, CodeOf([&] { writer->Allocate(); }));
+  EXPECT_EQ(ErrorCode::kNotAllowed, CodeOf([&] { writer->Free(ids[0]); }));
 }
 
 TEST_F(MountedSpaceTest, AMappedReadersCacheIsSmallerItCopiesFromTheMapping) {

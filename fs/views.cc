@@ -93,6 +93,7 @@ class Json {
 void RenderRemoteTiers(Json& j, const StoreStats& s) {
   j.Begin("memory");
   j.Num("budget", s.cache_budget).Num("resident", s.resident_bytes);
+  j.Num("page_bytes", s.page_bytes).Num("index_bytes", s.remote_index_bytes);
   j.Num("hits", s.hits).Num("misses", s.misses).Ratio("hit_ratio", s.hits, s.hits + s.misses);
   j.End();
   j.Begin("local");
@@ -141,6 +142,8 @@ std::string RenderStats(Mount& mount) {
     total.readahead_hits += s.readahead_hits;
     total.readahead_unused += s.readahead_unused;
     total.pending_bytes += s.pending_bytes;
+    total.remote_index_bytes += s.remote_index_bytes;
+    total.page_bytes += s.page_bytes;
     total.remote_gets += s.remote_gets;
     total.remote_puts += s.remote_puts;
     total.remote_heads += s.remote_heads;

@@ -182,6 +182,7 @@ void EmbeddedMode::FillStats(StoreStats& s) const {
     s.remote_bytes_stored = tier.bytes_on_disk;
     if (auto* rt = dynamic_cast<RemoteTier*>(tier_.get())) {
       s.pending_bytes = rt->remote_stats().pending_bytes;
+      s.remote_index_bytes = rt->memory_bytes();
     }
     s.bytes_on_disk = s.local_bytes + s.pending_bytes;
   }

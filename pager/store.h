@@ -70,6 +70,7 @@ struct StoreOptions {
 struct StoreStats {
   uint64_t cache_budget = 0;
   uint64_t resident_bytes = 0;  // page frames + page table + metadata, all counted in the budget
+  uint64_t page_bytes = 0;      // the page frames' part of resident_bytes
   uint64_t hits = 0;
   uint64_t misses = 0;
   uint64_t evictions = 0;
@@ -97,6 +98,9 @@ struct StoreStats {
   // it since, and those dropped unread (tier/remote/remote_tier.h).
   uint64_t readahead_frames = 0, readahead_hits = 0, readahead_unused = 0;
   uint64_t pending_bytes = 0;
+  // RAM the remote tier keeps for its slot map and indexes, inside
+  // resident_bytes (Tier::memory_bytes).
+  uint64_t remote_index_bytes = 0;
   uint64_t remote_gets = 0, remote_puts = 0, remote_heads = 0, remote_lists = 0;
   uint64_t remote_retries = 0, remote_bytes_received = 0, remote_bytes_sent = 0;
   uint64_t remote_bytes_stored = 0;  // compressed bytes of the slots the store references

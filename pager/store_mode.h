@@ -57,6 +57,7 @@ class StoreMode {
 inline void FillCacheStats(const PoolStats& pool, StoreStats& s) {
   s.cache_budget = pool.budget;
   s.resident_bytes = pool.resident_bytes;
+  s.page_bytes = pool.frame_bytes;
   s.hits = pool.hits;
   s.misses = pool.misses;
   s.evictions = pool.evictions;

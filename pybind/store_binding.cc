@@ -71,6 +71,8 @@ py::dict Stats(StoreHandle& h) {
     py::dict memory, local, remote;
     memory["budget"] = s.cache_budget;
     memory["resident_bytes"] = s.resident_bytes;
+    memory["page_bytes"] = s.page_bytes;
+    memory["index_bytes"] = s.remote_index_bytes;
     memory["hits"] = s.hits;
     memory["misses"] = s.misses;
     memory["hit_ratio"] = ratio(s.hits, s.misses);

@@ -376,10 +376,13 @@ uint32_t BufferPool::TakeFrame() {
 }
 
 void BufferPool::TrimBackingMetadata() {
-  // The backing's metadata (page-table leaves) may take up to a quarter of
-  // the budget; past that, what can be read again is dropped down to an eighth.
+  // The backing's metadata that can be read again (page-table leaves) may
+  // take up to a quarter of the budget; past that, it is dropped down to an
+  // eighth. What it cannot drop (a remote tier's slot map) only takes frames.
   const uint64_t budget = budget_.load(std::memory_order_relaxed);
-  if (backing_.metadata_bytes() > budget / 4) backing_.TrimMetadata(budget / 8);
+  const uint64_t all = backing_.metadata_bytes(), fixed = backing_.fixed_metadata_bytes();
+  const uint64_t trimmable = all > fixed ? all - fixed : 0;  // fixed may have grown meanwhile
+  if (trimmable > budget / 4) backing_.TrimMetadata(budget / 8);
 }
 
 void BufferPool::EvictToLimit() {
@@ -460,13 +463,20 @@ void BufferPool::SetBudget(uint64_t bytes) {
   EvictToLimit();  // what is pinned goes as soon as it is unpinned
 }
 
+void BufferPool::EnforceBudget() {
+  MutexLock lock(miss_mu_);
+  TrimBackingMetadata();
+  EvictToLimit();
+}
+
 PoolStats BufferPool::stats() const {
   PoolStats s;
   MutexLock lock(miss_mu_);
   s.budget = budget();
   s.frames = frames_in_use();
+  s.frame_bytes = s.frames * page_size_;
   s.frame_limit = FrameLimit();
-  s.resident_bytes = s.frames * page_size_ + OwnMetadataBytes() + backing_.metadata_bytes();
+  s.resident_bytes = s.frame_bytes + OwnMetadataBytes() + backing_.metadata_bytes();
   for (const HitStripe& h : hit_stripes_) s.hits += h.n.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.evictions = evictions_.load(std::memory_order_relaxed);

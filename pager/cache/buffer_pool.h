@@ -31,6 +31,7 @@ struct PoolStats {
   uint64_t budget = 0;
   uint64_t resident_bytes = 0;  // frames in use + residency map + backing metadata
   uint64_t frames = 0;          // frames holding a page
+  uint64_t frame_bytes = 0;     // their bytes: frames * page size
   uint64_t frame_limit = 0;     // frames the budget allows now
   uint64_t hits = 0;
   uint64_t misses = 0;
@@ -95,6 +96,10 @@ class BufferPool final : public PinHolder {
   void FlushAll();
 
   void SetBudget(uint64_t bytes);
+  // Evicts until the pool is within its budget again: for a caller that grew
+  // the backing's metadata without a miss (a commit placing a remote tier's
+  // slots).
+  void EnforceBudget();
   uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
   PoolStats stats() const;
 

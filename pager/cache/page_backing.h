@@ -42,11 +42,15 @@ class PageBacking {
   // into one write). The pool calls it at the end of FlushAll, so after
   // FlushAll every page written back has reached the backing's destination.
   virtual void Flush() {}
-  // Bytes of RAM the backing holds (page table, allocators); the pool counts
-  // them against its budget.
+  // Bytes of RAM the backing holds (page table, allocators, a remote tier's
+  // slot map); the pool counts them against its budget.
   virtual uint64_t metadata_bytes() const = 0;
+  // The part of metadata_bytes() that TrimMetadata cannot drop (a remote
+  // tier's slot map and indexes).
+  virtual uint64_t fixed_metadata_bytes() const { return 0; }
   // Drops metadata that can be read again (page-table leaves without
-  // uncommitted changes) until metadata_bytes() <= max_bytes, if it can.
+  // uncommitted changes) until the rest, metadata_bytes() less
+  // fixed_metadata_bytes(), is <= max_bytes, if it can.
   virtual void TrimMetadata(uint64_t /*max_bytes*/) {}
 };
 

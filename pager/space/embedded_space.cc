@@ -56,6 +56,7 @@ void EmbeddedSpace::Commit() {
   volume_->CheckWritable();
   pool_->FlushAll();
   volume_->Commit(anchors());
+  pool_->EnforceBudget();  // the commit may have grown the tier's memory (its slot map)
 }
 
 bool EmbeddedSpace::NewerCommit(bool force) {

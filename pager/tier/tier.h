@@ -61,6 +61,10 @@ class Tier {
   virtual TierStats stats() const = 0;
   // Short human-readable name ("segments:/data/store/main").
   virtual std::string name() const = 0;
+  // RAM the tier keeps that grows with what it stores (a remote tier's slot
+  // map and indexes; 0 for one that keeps none): the Volume counts it with
+  // its own metadata, so the memory budget covers it (buffer_pool.h).
+  virtual uint64_t memory_bytes() const { return 0; }
 };
 
 }  // namespace pagefs

@@ -33,6 +33,7 @@ class TierWrapper : public Tier {
   SlotId size() const override { return target_.size(); }
   TierStats stats() const override { return target_.stats(); }
   std::string name() const override { return target_.name(); }
+  uint64_t memory_bytes() const override { return target_.memory_bytes(); }
 
  private:
   Tier& target_;

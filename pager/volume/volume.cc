@@ -571,19 +571,25 @@ uint64_t Volume::pages_in_use() {
 
 void Volume::TrimMetadata(uint64_t max_bytes) {
   MutexLock lock(mu_);
+  // Only the table's leaves can be dropped (and read again); the tier's
+  // memory is what it is, so it takes no leaves with it.
   const uint64_t table = table_->memory_bytes();
-  const uint64_t all = MetadataBytesLocked();
+  const uint64_t all = OwnMetadataBytesLocked();
   if (all <= max_bytes) return;
   const uint64_t others = all - table;
   table_->TrimLeaves(max_bytes > others ? max_bytes - others : 0);
 }
 
 uint64_t Volume::metadata_bytes() const {
-  MutexLock lock(mu_);
-  return MetadataBytesLocked();
+  uint64_t own;
+  {
+    MutexLock lock(mu_);
+    own = OwnMetadataBytesLocked();
+  }
+  return own + tier_.memory_bytes();
 }
 
-uint64_t Volume::MetadataBytesLocked() const {
+uint64_t Volume::OwnMetadataBytesLocked() const {
   return table_->memory_bytes() + (slots_ ? slots_->memory_bytes() : 0) +
          free_ids_.capacity() * sizeof(PageId) + free_map_.capacity() / 8 +
          // an unordered_map node: the pair, a next pointer, the cached hash;

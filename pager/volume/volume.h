@@ -91,7 +91,12 @@ class Volume final : public PageBacking {
   // The slots of the range's stored pages, in one Tier::WillNeed.
   void WillNeed(PageId first, uint64_t count) override;
   void Store(PageId id, const uint8_t* buf) override;
+  // The page table's leaves in memory, the allocators, and the tier's own
+  // memory (Tier::memory_bytes: a remote tier's slot map and indexes).
   uint64_t metadata_bytes() const override;
+  uint64_t fixed_metadata_bytes() const override { return tier_.memory_bytes(); }
+  // Drops page-table leaves until the Volume's own metadata (the tier's
+  // memory apart) is at most max_bytes.
   void TrimMetadata(uint64_t max_bytes) override;
 
   PageId AllocateId();
@@ -177,7 +182,8 @@ class Volume final : public PageBacking {
   void ReclaimForReaders() REQUIRES(mu_);
   // Error(kCorruption) unless 0 < id < page_count_. REQUIRES mu_ held.
   void CheckInRange(PageId id) const REQUIRES(mu_);
-  uint64_t MetadataBytesLocked() const REQUIRES(mu_);
+  // The table's leaves in memory and the allocators (not the tier's memory).
+  uint64_t OwnMetadataBytesLocked() const REQUIRES(mu_);
   // Reads entry's slot into buf (zeros for no slot) and verifies it as page
   // id; a mismatch is Error(kCorruption) naming "page <id><which>".
   void ReadVerified(PageId id, const TableEntry& entry, uint8_t* buf, std::string_view which);

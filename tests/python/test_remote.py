@@ -259,6 +259,28 @@ def test_a_large_uncommitted_change_waits_on_local_disk_not_in_memory(tmp_path, 
         assert s.root()["l"][199_999] == strings(20_000, "9")[-1]
 
 
+def test_the_tiers_slot_map_and_indexes_are_inside_the_memory_budget(tmp_path, url):
+    """A remote tier keeps its slot map, frame index and local cache index in
+    RAM, and they grow with the store (here to half of a 4 MiB budget): they
+    count in resident_bytes, so the page cache gives them room and the whole
+    stays within the budget."""
+    with pagefs.Store(tmp_path / "w", "data", remote=url, cache_size="4M",
+                      local_cache_size="64M") as s:
+        lst = s.root()["l"] = s.list()
+        seen = []
+        for i in range(6):
+            lst.extend(v + "y" * 90 for v in strings(60_000, str(i)))
+            s.commit()
+            memory = s.stats()["tiers"]["memory"]
+            seen.append(memory["index_bytes"])
+            assert memory["page_bytes"] + memory["index_bytes"] <= memory["resident_bytes"], memory
+            assert memory["resident_bytes"] <= 4 << 20, memory
+        assert seen == sorted(seen) and seen[-1] > 1 << 20, seen  # it grew, past a MiB
+        assert sum(1 for _ in lst) == 360_000  # the pages go on loading in what is left
+        memory = s.stats()["tiers"]["memory"]
+        assert memory["page_bytes"] + memory["index_bytes"] <= memory["resident_bytes"] <= 4 << 20
+
+
 def test_a_reader_follows_new_commits_on_refresh(tmp_path, url):
     with pagefs.Store(tmp_path / "w", "data", remote=url) as w:
         w.root()["n"] = 1

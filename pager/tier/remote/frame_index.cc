@@ -9,6 +9,7 @@ void FrameIndex::Add(SlotId slot, uint64_t segment, uint32_t offset, uint32_t le
   if (!s.frames.empty() && s.frames.back().offset >= offset) s.sorted = false;
   s.frames.push_back({offset, length, slot});
   ++s.live;
+  ++listed_;
 }
 
 void FrameIndex::Finish() {
@@ -17,9 +18,11 @@ void FrameIndex::Finish() {
     std::sort(s.frames.begin(), s.frames.end(),
               [](const Frame& a, const Frame& b) { return a.offset < b.offset; });
     // The same frame listed twice (a slot map entry re-added): keep one.
+    const size_t before = s.frames.size();
     s.frames.erase(std::unique(s.frames.begin(), s.frames.end(),
                                [](const Frame& a, const Frame& b) { return a.offset == b.offset; }),
                    s.frames.end());
+    listed_ -= before - s.frames.size();
     s.sorted = true;
   }
 }
@@ -27,7 +30,9 @@ void FrameIndex::Finish() {
 void FrameIndex::Release(uint64_t segment) {
   auto it = segments_.find(segment);
   if (it == segments_.end()) return;
-  if (--it->second.live == 0) segments_.erase(it);
+  if (--it->second.live != 0) return;
+  listed_ -= it->second.frames.size();
+  segments_.erase(it);
 }
 
 std::optional<FramePos> FrameIndex::Locate(uint64_t segment, uint32_t offset) const {
@@ -85,6 +90,13 @@ size_t FrameIndex::frames() const {
   size_t n = 0;
   for (const auto& [id, s] : segments_) n += s.frames.size();
   return n;
+}
+
+uint64_t FrameIndex::memory_bytes() const {
+  // A map node holds the segment's id, its vector and counts, a next pointer
+  // and the cached hash; one bucket pointer each.
+  constexpr uint64_t kPerSegment = sizeof(uint64_t) + sizeof(Segment) + 2 * sizeof(void*) + 8;
+  return listed_ * sizeof(Frame) + segments_.size() * kPerSegment;
 }
 
 }  // namespace pagefs

@@ -45,7 +45,10 @@ class FrameIndex {
   // A slot stored in segment was discarded or moved: the segment goes once
   // no stored slot is left in it.
   void Release(uint64_t segment);
-  void Clear() { segments_.clear(); }
+  void Clear() {
+    segments_.clear();
+    listed_ = 0;
+  }
 
   // The position of the frame at (segment, offset); nullopt when not listed.
   std::optional<FramePos> Locate(uint64_t segment, uint32_t offset) const;
@@ -60,6 +63,8 @@ class FrameIndex {
   std::vector<FrameRef> Take(FramePos from, uint64_t bytes, std::optional<FramePos>* after) const;
 
   size_t frames() const;
+  // The RAM the index takes (its frames and segments).
+  uint64_t memory_bytes() const;
 
  private:
   struct Frame {
@@ -73,6 +78,7 @@ class FrameIndex {
     bool sorted = true;
   };
   std::unordered_map<uint64_t, Segment> segments_;
+  uint64_t listed_ = 0;  // frames in segments_, summed
 };
 
 }  // namespace pagefs

@@ -225,4 +225,13 @@ LocalPageCacheStats LocalPageCache::stats() const {
   return stats_;
 }
 
+uint64_t LocalPageCache::memory_bytes() const {
+  // An index node (key, Entry, next pointer, cached hash) and its bucket
+  // pointer, and an LRU list node (the key and two links).
+  constexpr uint64_t kPerBlock =
+      sizeof(Key) + sizeof(Entry) + 3 * sizeof(void*) + 8 + sizeof(Key) + 2 * sizeof(void*);
+  MutexLock lock(mu_);
+  return index_.size() * kPerBlock + free_.capacity() * sizeof(uint32_t);
+}
+
 }  // namespace pagefs

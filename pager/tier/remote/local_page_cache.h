@@ -64,6 +64,8 @@ class LocalPageCache {
   uint32_t page_size() const { return page_size_; }
   const std::string& path() const { return path_; }
   LocalPageCacheStats stats() const;
+  // The RAM its index takes (about 100 bytes a cached block).
+  uint64_t memory_bytes() const;
 
  private:
   using Key = FrameKey;

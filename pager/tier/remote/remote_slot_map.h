@@ -61,6 +61,7 @@ class RemoteSlotMap {
   bool empty() const { return count_ == 0; }
   uint64_t bytes() const { return bytes_; }         // the stored frames' lengths, summed
   SlotId end_slot() const { return locs_.size(); }  // one past the highest slot stored
+  uint64_t memory_bytes() const { return locs_.capacity() * sizeof(FrameLocation); }
 
   class const_iterator {
    public:

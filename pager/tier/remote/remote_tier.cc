@@ -108,6 +108,12 @@ TierStats RemoteTier::stats() const {
   return s;
 }
 
+uint64_t RemoteTier::memory_bytes() const {
+  uint64_t bytes = (spill_ ? spill_->memory_bytes() : 0) + (cache_ ? cache_->memory_bytes() : 0);
+  MutexLock lock(mu_);
+  return bytes + slots_.memory_bytes() + frames_.memory_bytes();
+}
+
 RemoteTierStats RemoteTier::remote_stats() const {
   S3ClientStats c = client_.stats();
   RemoteTierStats s;

@@ -115,6 +115,9 @@ class RemoteTier final : public Tier {
   SlotId size() const override;
   TierStats stats() const override;
   std::string name() const override;
+  // The slot map, the frame index, the pending pages' index and the local
+  // cache's index: all the RAM the tier keeps that grows with the store.
+  uint64_t memory_bytes() const override;
 
   // See above. REQUIRES: Sync() since the last Write.
   void PublishCommit(uint64_t epoch, std::string_view record);

@@ -121,4 +121,11 @@ uint64_t SpillFile::bytes() const {
   return file_pages_ * page_size_;
 }
 
+uint64_t SpillFile::memory_bytes() const {
+  // A map node: the slot and its Page, three links and a colour word.
+  constexpr uint64_t kPerPage = sizeof(SlotId) + sizeof(Page) + 4 * sizeof(void*);
+  MutexLock lock(mu_);
+  return pages_.size() * kPerPage + free_.capacity() * sizeof(uint64_t);
+}
+
 }  // namespace pagefs

@@ -48,6 +48,8 @@ class SpillFile {
   SlotId end() const;
   // Bytes of local disk the file holds.
   uint64_t bytes() const;
+  // The RAM its index of pending pages takes.
+  uint64_t memory_bytes() const;
 
  private:
   const std::string dir_;

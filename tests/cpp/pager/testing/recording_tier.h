@@ -17,7 +17,7 @@ class RecordingTier final : public Tier {
  public:
   struct Calls {
     std::atomic<int> slot_size{0}, read{0}, read_run{0}, write{0}, sync{0}, discard{0},
-        discard_run{0}, size{0}, stats{0}, name{0}, will_need{0};
+        discard_run{0}, size{0}, stats{0}, name{0}, will_need{0}, memory_bytes{0};
   };
 
   explicit RecordingTier(uint32_t slot_size) : memory_(slot_size) {}
@@ -78,12 +78,19 @@ class RecordingTier final : public Tier {
     ++calls_.name;
     return "recording";
   }
+  // What memory_bytes reports: as a remote tier's slot map would grow.
+  void set_memory_bytes(uint64_t bytes) { memory_bytes_ = bytes; }
+  uint64_t memory_bytes() const override {
+    ++calls_.memory_bytes;
+    return memory_bytes_.load();
+  }
 
  private:
   MemoryTier memory_;
   mutable Calls calls_;
   mutable std::mutex mu_;
   std::vector<SlotId> will_need_slots_;
+  std::atomic<uint64_t> memory_bytes_{0};
 };
 
 }  // namespace pagefs

@@ -45,6 +45,9 @@ TEST(TierWrapperTest, ForwardsEveryCallAsItIs) {
   EXPECT_EQ(1, calls.stats);
   EXPECT_EQ("recording", tier.name());
   EXPECT_EQ(1, calls.name);
+  target.set_memory_bytes(12345);
+  EXPECT_EQ(12345u, tier.memory_bytes());
+  EXPECT_EQ(1, calls.memory_bytes);
 
   tier.Discard(6);
   EXPECT_EQ(1, calls.discard);

@@ -75,6 +75,38 @@ TEST(VolumeTest, WillNeedNamesTheSlotsOfTheStoredPagesOfARange) {
   EXPECT_EQ(calls, tier.calls().will_need.load());
 }
 
+// A remote tier keeps a slot map and indexes in RAM that grow with the
+// store: they are the Volume's metadata, so the pool's budget covers them and
+// the pool holds fewer frames as they grow.
+TEST(VolumeTest, TheTiersMemoryIsMetadataThePoolMakesRoomFor) {
+  RecordingTier tier(kPage);
+  Volume v(tier, "prefix 'test'", {});
+  BufferPool pool(kPage, 4 << 20, v);
+  const uint64_t own = v.metadata_bytes();
+  const uint64_t frames = pool.stats().frame_limit;
+  tier.set_memory_bytes(1 << 20);
+  EXPECT_EQ(own + (1 << 20), v.metadata_bytes());
+  EXPECT_EQ(uint64_t{1} << 20, v.fixed_metadata_bytes());
+  EXPECT_EQ(frames - (1 << 20) / kPage, pool.stats().frame_limit) << "a MiB fewer frames";
+}
+
+// What the tier keeps cannot be dropped, so it must not make the Volume drop
+// its page-table leaves: a trim weighs the Volume's own metadata only.
+TEST(VolumeTest, ATrimLeavesTheLeavesWhenOnlyTheTiersMemoryIsLarge) {
+  RecordingTier tier(kPage);
+  Volume v(tier, "prefix 'test'", {});
+  for (int i = 0; i < 3000; ++i) v.Store(v.AllocateId(), Pattern(i, 1).data());  // several leaves
+  v.Commit({1, 0});
+  std::vector<uint8_t> buf(kPage);
+  for (PageId id = 1; id <= 3000; id += 100) v.Load(id, buf.data());  // their leaves in memory
+  const uint64_t own = v.metadata_bytes();
+  tier.set_memory_bytes(64 << 20);
+  v.TrimMetadata(own);
+  EXPECT_EQ(own, v.metadata_bytes() - v.fixed_metadata_bytes()) << "no leaf dropped";
+  v.TrimMetadata(0);
+  EXPECT_LT(v.metadata_bytes() - v.fixed_metadata_bytes(), own) << "leaves do go when asked";
+}
+
 TEST(VolumeTest, CommittedPagesSurviveReopen) {
   MemoryTier tier(kPage);
   {

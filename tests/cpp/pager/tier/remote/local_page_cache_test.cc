@@ -161,5 +161,16 @@ TEST_F(LocalPageCacheTest, ThreadsInsertingAndLoadingAtOnceOnlyEverSeeTheirOwnPa
   EXPECT_LE(std::filesystem::file_size(Path()), 32u * kPage);
 }
 
+TEST_F(LocalPageCacheTest, ItsIndexTakesAboutAHundredBytesABlockUpToItsCapacity) {
+  LocalPageCache cache(Path(), kPage, 500 * uint64_t{kPage});
+  const uint64_t empty = cache.memory_bytes();
+  for (uint32_t i = 0; i < 500; ++i) cache.Insert(1, i * 100, PageBytes(i, 1).data());
+  const uint64_t full = cache.memory_bytes();
+  EXPECT_GE(full - empty, 500u * 80);
+  EXPECT_LE(full - empty, 500u * 160);
+  for (uint32_t i = 500; i < 1500; ++i) cache.Insert(2, i * 100, PageBytes(i, 1).data());
+  EXPECT_LE(cache.memory_bytes(), full + 500 * 8) << "bounded by the capacity, not the inserts";
+}
+
 }  // namespace
 }  // namespace pagefs

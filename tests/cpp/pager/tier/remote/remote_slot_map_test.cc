@@ -70,5 +70,13 @@ TEST(RemoteSlotMapTest, TheEndFollowsTheHighestStoredSlotAndClearEmptiesIt) {
   EXPECT_EQ(map.bytes(), 0u);
 }
 
+TEST(RemoteSlotMapTest, ItsMemoryIsItsVectorOfLocations) {
+  RemoteSlotMap map;
+  EXPECT_EQ(0u, map.memory_bytes());
+  for (SlotId s = 0; s < 1000; ++s) map.Set(s, Loc(s + 1));
+  EXPECT_GE(map.memory_bytes(), 1000 * sizeof(FrameLocation));
+  EXPECT_LE(map.memory_bytes(), 2000 * sizeof(FrameLocation));
+}
+
 }  // namespace
 }  // namespace pagefs

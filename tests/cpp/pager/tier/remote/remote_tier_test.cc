@@ -90,6 +90,22 @@ TEST_F(RemoteTierTest, ASyncWhoseUploadsFailPartwayPlacesNothingAndTheNextSyncUp
   }
 }
 
+// What the tier keeps in RAM that grows with the store, so the budget can
+// count it (Tier::memory_bytes): pending pages' index before the upload, the
+// slot map and frame index (about 40 bytes a stored page) after it.
+TEST_F(RemoteTierTest, ItsMemoryFollowsWhatItStores) {
+  RemoteTier tier(*client_, kPage);
+  const uint64_t empty = tier.memory_bytes();
+  constexpr SlotId kSlots = 2000;
+  for (SlotId s = 0; s < kSlots; ++s) tier.Write(s, PageBytes(s, 1).data());
+  const uint64_t pending = tier.memory_bytes();
+  EXPECT_GE(pending - empty, kSlots * 32) << "the spill file's index";
+  tier.Sync();
+  const uint64_t stored = tier.memory_bytes();
+  EXPECT_GE(stored - empty, kSlots * (sizeof(FrameLocation) + 16));
+  EXPECT_LE(stored - empty, kSlots * 2 * (sizeof(FrameLocation) + 16));
+}
+
 TEST_F(RemoteTierTest, AReadRunOfNeighboursIsOneRangedGet) {
   RemoteTier tier(*client_, kPage);
   for (SlotId s = 0; s < 200; ++s) tier.Write(s, PageBytes(s, 1).data());

@@ -79,5 +79,16 @@ TEST_F(SpillFileTest, AMissingFolderIsAnErrorNamingIt) {
   }
 }
 
+TEST_F(SpillFileTest, ItsIndexGrowsWithThePendingPagesAndGoesWithThem) {
+  SpillFile spill(folder_.path().string(), kPage);
+  const uint64_t empty = spill.memory_bytes();
+  for (SlotId s = 1; s <= 1000; ++s) spill.Put(s, PageBytes(s, 1).data());
+  const uint64_t full = spill.memory_bytes();
+  EXPECT_GE(full - empty, 1000u * 32) << "a map node a page";
+  EXPECT_LE(full - empty, 1000u * 128);
+  spill.Forget(spill.Slots());
+  EXPECT_LT(spill.memory_bytes(), full / 4);
+}
+
 }  // namespace
 }  // namespace pagefs

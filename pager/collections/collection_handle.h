@@ -45,6 +45,9 @@ class CollectionHandle {
   // operation before it drops the lock, adds one.
   uint64_t changes() const { return state_->changes.load(std::memory_order_acquire); }
   void NoteChange() const { state_->changes.fetch_add(1, std::memory_order_acq_rel); }
+  // The state every handle on the collection shares: use it only under
+  // Lock() (its mutex).
+  CollectionState& state() const { return *state_; }
 
  private:
   Heap& heap_;

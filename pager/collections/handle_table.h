@@ -22,6 +22,20 @@
 
 namespace pagefs {
 
+// A list's root fields (its header's size, height and root page) as a read
+// last found them, so that a lookup pins no header. Kept under the
+// collection's mutex; true only in the view generation of the space it was
+// read in (a reader's move to a newer commit changes it) and until the next
+// change through this process's handles, which forgets it first
+// (PersistentList::Changing): nothing else changes a list's root fields.
+struct ListRootMemo {
+  bool valid = false;
+  uint64_t view_generation = 0;
+  uint64_t size = 0;
+  uint32_t height = 0;
+  PageId page = kNoPage;
+};
+
 struct CollectionState {
   std::mutex mu;  // serializes every operation on this collection
   // Bumped by every change made through a handle of this process (in memory
@@ -30,6 +44,8 @@ struct CollectionState {
   std::atomic<uint64_t> changes{0};
   // A dict's or set's bucket directory, as far as lookups read it (under mu).
   BucketCache buckets;
+  // A list's root, as its last read found it (under mu).
+  ListRootMemo list_root;
 };
 
 class HandleTable {

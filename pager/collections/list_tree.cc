@@ -33,17 +33,32 @@ struct LeafScratch {
 
 }  // namespace
 
-ListTree::ListTree(Heap& heap, PageId header)
-    : heap_(heap), space_(heap.space()), header_(header), page_size_(space_.page_size()) {}
+ListTree::ListTree(Heap& heap, PageId header, ListRootMemo* memo)
+    : heap_(heap),
+      space_(heap.space()),
+      header_(header),
+      memo_(memo),
+      page_size_(space_.page_size()) {}
+
+ListTree::Root ListTree::CurrentRoot() {
+  const uint64_t generation = space_.view_generation();
+  if (memo_ != nullptr && memo_->valid && memo_->view_generation == generation) {
+    return Root{memo_->size, memo_->height, memo_->page};
+  }
+  Root root;
+  {
+    const PageGuard hdr = space_.Read(header_);
+    root = RootOf(hdr.data());
+  }
+  if (memo_ != nullptr) *memo_ = {true, generation, root.size, root.height, root.page};
+  return root;
+}
 
 void ListTree::Corrupt(const std::string& what) const {
   throw Error(ErrorCode::kCorruption, "list " + std::to_string(header_) + ": " + what);
 }
 
-uint64_t ListTree::size() {
-  PageGuard hdr = space_.Read(header_);
-  return HdrSize(hdr.data());
-}
+uint64_t ListTree::size() { return CurrentRoot().size; }
 
 uint64_t ListTree::Total(const PageGuard& g, uint32_t h) const {
   return h == 1 ? ListLeaf(g.data(), page_size_).count() : ListNode(g.data(), page_size_).total();
@@ -105,21 +120,14 @@ PageGuard ListTree::PinLeaf(const Root& root, uint64_t i, uint32_t* at) {
 }
 
 void ListTree::Get(uint64_t i, const Visitor& fn) {
-  PageGuard hdr = space_.Read(header_);
-  if (i >= HdrSize(hdr.data())) throw Error(ErrorCode::kOutOfRange, "list index out of range");
-  PageId root = HdrRoot(hdr.data());
-  uint32_t height = HdrHeight(hdr.data());
-  hdr.Release();
-  PageGuard leaf_page = DescendRead(root, height, &i);
+  const Root root = CurrentRoot();
+  if (i >= root.size) throw Error(ErrorCode::kOutOfRange, "list index out of range");
+  PageGuard leaf_page = DescendRead(root.page, root.height, &i);
   Emit(ListLeaf(leaf_page.data(), page_size_).value(static_cast<uint32_t>(i)), fn);
 }
 
 void ListTree::GetSigned(int64_t i, const Visitor& fn) {
-  Root root;
-  {
-    const PageGuard hdr = space_.Read(header_);
-    root = RootOf(hdr.data());
-  }
+  const Root root = CurrentRoot();
   const auto n = static_cast<int64_t>(root.size);
   const int64_t at = i < 0 ? i + n : i;
   if (at < 0 || at >= n) throw Error(ErrorCode::kOutOfRange, "list index out of range");

@@ -49,7 +49,9 @@ class ListTree {
  public:
   using Visitor = std::function<void(std::string_view encoded)>;
 
-  ListTree(Heap& heap, PageId header);
+  // memo (may be null): the collection's remembered root fields, used and
+  // filled by the reads (size, Get, GetSigned) instead of pinning the header.
+  ListTree(Heap& heap, PageId header, ListRootMemo* memo = nullptr);
 
   uint64_t size();
   void Get(uint64_t i, const Visitor& fn);
@@ -124,10 +126,14 @@ class ListTree {
   uint64_t Total(const PageGuard& g, uint32_t h) const;
 
   [[noreturn]] void Corrupt(const std::string& what) const;
+  // The header's root fields: from the memo when it holds this view's,
+  // else read from the header page (and remembered).
+  Root CurrentRoot();
 
   Heap& heap_;
   PageSpace& space_;
   const PageId header_;
+  ListRootMemo* const memo_;
   const uint32_t page_size_;
 };
 

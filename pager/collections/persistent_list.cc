@@ -41,13 +41,14 @@ template <typename Fn>
 auto PersistentList::Reading(Fn&& fn) {
   OpScope scope = handle_.Lock();
   ReadOnlyOpScope reading;  // pages may come in place (util/read_only_op.h)
-  ListTree tree(handle_.heap(), handle_.id());
+  ListTree tree(handle_.heap(), handle_.id(), &handle_.state().list_root);
   return fn(tree);
 }
 
 template <typename Fn>
 void PersistentList::Changing(Fn&& fn) {
   OpScope scope = handle_.Lock();
+  handle_.state().list_root.valid = false;  // before: a change failing part way forgets it too
   ListTree tree(handle_.heap(), handle_.id());
   fn(tree);
   handle_.NoteChange();

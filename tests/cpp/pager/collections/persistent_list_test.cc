@@ -98,6 +98,30 @@ TEST_P(PersistentListTest, EveryEditCountsOneChangeSeenByEveryHandleReadsAndRefu
   EXPECT_EQ(seen + 6, list->changes());
 }
 
+// Reads remember the header's root fields (a lookup then pins no header);
+// a change through any handle, and a new view of the space, forget them.
+TEST_P(PersistentListTest, ReadsRememberTheRootUntilAChangeOrANewView) {
+  auto list = NewList();
+  PersistentList other(heap_, list->id());
+  list->Append(Int(1) + Int(2) + Int(3), 3);
+  EXPECT_EQ(Int(1), GetOne(*list, 0));
+  const uint64_t header_reads = space_.reads_of(list->id());
+  EXPECT_EQ(Int(3), GetOne(*list, 2));
+  EXPECT_EQ(3u, list->size());
+  EXPECT_EQ(header_reads, space_.reads_of(list->id())) << "the header is not pinned again";
+  other.Append(Int(4), 1);
+  EXPECT_EQ(4u, list->size()) << "another handle's change";
+  EXPECT_EQ(Int(4), GetOne(*list, 3));
+  EXPECT_THROW(other.Append(Int(5) + Int(6), 3), Error);  // refused: changes nothing
+  EXPECT_EQ(4u, list->size());
+  const uint64_t before = space_.reads_of(list->id());
+  list->size();
+  EXPECT_EQ(before, space_.reads_of(list->id()));
+  space_.NewView();
+  EXPECT_EQ(4u, list->size());
+  EXPECT_EQ(before + 1, space_.reads_of(list->id())) << "a new view reads the header again";
+}
+
 TEST_P(PersistentListTest, AppendedValuesComeBackInOrder) {
   auto list = NewList();
   std::string run;

@@ -7,6 +7,7 @@
 // assert that nothing leaks. Thread-safe; Commit is a no-op.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -26,7 +27,13 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
 
   uint32_t page_size() const override { return page_size_; }
 
-  PageGuard Read(PageId id) override { return Pin(id); }
+  PageGuard Read(PageId id) override {
+    {
+      std::lock_guard l(mu_);
+      ++reads_[id];
+    }
+    return Pin(id);
+  }
   PageGuard Write(PageId id) override {
     if (read_only_) throw Error(ErrorCode::kReadOnly, "memory space is read-only");
     return Pin(id);
@@ -81,6 +88,15 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
     std::lock_guard l(mu_);
     return allocations_;
   }
+  // How often Read was asked for id.
+  uint64_t reads_of(PageId id) const {
+    std::lock_guard l(mu_);
+    auto it = reads_.find(id);
+    return it == reads_.end() ? 0 : it->second;
+  }
+  // As a reader's move to a newer commit: what was read before may be stale.
+  void NewView() { view_generation_.fetch_add(1); }
+  uint64_t view_generation() const override { return view_generation_.load(); }
 
  private:
   struct Page {
@@ -112,6 +128,8 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
   PageId next_id_ = 1;
   uint64_t pins_ = 0;
   uint64_t allocations_ = 0;
+  std::unordered_map<PageId, uint64_t> reads_;
+  std::atomic<uint64_t> view_generation_{0};
   Anchors anchors_;
 };
 

@@ -60,6 +60,11 @@ def test_a_remote_mount_commits_to_the_bucket_and_remounts_on_an_empty_root(aws_
         tiers = stats["prefixes"]["data"]["tiers"]
         assert tiers["remote"]["puts"] >= 3, tiers
         assert tiers["local"]["capacity"] == 8 << 20
+        # The memory tier's parts: cached pages and the remote tier's indexes,
+        # both inside what the daemon holds.
+        memory = tiers["memory"]
+        assert memory["index_bytes"] > 0, memory
+        assert memory["page_bytes"] + memory["index_bytes"] <= memory["resident"], memory
         assert set(stats["tiers"]) == {"memory", "local", "remote"}
         first.unmount()
         # The bucket alone: an embedded open on an empty root.

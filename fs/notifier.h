@@ -50,7 +50,7 @@ class Notifier {
   // Runs task on this thread (work that must not slow a handler down).
   void QueueTask(std::function<void()> task);
 
-  // Bytes of the ranges queued for invalidation and not yet sent: what the
+  // Bytes of the ranges queued for invalidation or being sent: what the
   // kernel may still hold beyond what the daemon counts.
   uint64_t backlog_bytes();
   // A read handler's brake, so that the kernel's part cannot outrun its limit

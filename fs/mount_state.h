@@ -132,8 +132,6 @@ class Mount {
   // The size of the committed file of the commit tagged tag.
   uint64_t CommittedBytes(PrefixView& prefix, uint64_t tag);
   KernelCacheStats kernel_cache_stats() const { return kernel_.stats(); }
-  // Bytes of ranges queued for invalidation or being sent (Notifier).
-  uint64_t kernel_pending_bytes() { return notifier_.backlog_bytes(); }
   uint64_t pool_budget() const { return pool_budget_.load(); }
   // Writes dirty pages back without committing.
   void FlushAll();

@@ -3,7 +3,9 @@
 #include "pager/collections/list_tree.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <span>
 
 #include "pager/collections/list_leaf.h"
 #include "pager/collections/list_node.h"
@@ -75,12 +77,13 @@ bool ListTree::Underfull(const PageGuard& g, uint32_t h) const {
 
 // ---- reads ----------------------------------------------------------------
 
-PageGuard ListTree::DescendRead(PageId id, uint32_t height, uint64_t* k) {
+PageGuard ListTree::DescendRead(PageId id, uint32_t height, uint64_t* k, ScanAhead* ahead) {
   for (uint32_t h = height; h > 1; --h) {
     PageGuard g = space_.Read(id);
     ListNode node(g.data(), page_size_);
     if (!node.is_node() || node.count() == 0) Corrupt("bad internal page " + std::to_string(id));
     uint32_t slot = node.Find(*k);
+    if (ahead != nullptr && h == 2) AdviseLeaves(node, id, slot, *k, *ahead);
     *k -= node.before(slot);
     id = node.child(slot);
   }
@@ -88,6 +91,35 @@ PageGuard ListTree::DescendRead(PageId id, uint32_t height, uint64_t* k) {
   ListLeaf leaf(g.data(), page_size_);
   if (!leaf.is_leaf() || *k >= leaf.count()) Corrupt("bad leaf page " + std::to_string(id));
   return g;
+}
+
+void ListTree::AdviseLeaves(const ListNode& node, PageId id, uint32_t slot, uint64_t k,
+                            ScanAhead& a) {
+  static_assert(kScanAheadBytes / 4096 <= 32);
+  const uint32_t window = std::max<uint32_t>(2, kScanAheadBytes / page_size_);
+  const bool same = a.node == id;
+  uint32_t from = 0;
+  uint32_t to = 0;
+  if (a.forward) {
+    if (same && a.edge > slot + window / 2) return;
+    from = same ? std::max(a.edge, slot + 1) : slot + 1;
+    to = std::min(node.count(), slot + window);  // a window with the leaf read now
+    // Only the leaves the scan reaches: child c's values start at before(c).
+    while (to > from && node.before(to - 1) >= k + a.remaining) --to;
+    a.edge = std::max(from, to);
+  } else {
+    if (same && slot > a.edge + window / 2) return;
+    to = same ? std::min(a.edge, slot) : slot;
+    from = slot + 1 > window ? slot + 1 - window : 0;
+    // Backward the scan reaches child c while c ends (cum) past its last value.
+    while (from < to && node.cum(from) + a.remaining <= k + 1) ++from;
+    a.edge = std::min(from, to);
+  }
+  a.node = id;
+  if (from >= to) return;
+  std::array<PageId, 32> ids;
+  for (uint32_t c = from; c < to; ++c) ids[c - from] = node.child(c);
+  space_.WillRead(std::span<const PageId>(ids.data(), to - from));
 }
 
 void ListTree::Emit(std::string_view stored, const Visitor& fn) {
@@ -142,9 +174,11 @@ void ListTree::Scan(uint64_t start, uint64_t stop, const Visitor& fn) {
   PageId root = HdrRoot(hdr.data());
   uint32_t height = HdrHeight(hdr.data());
   hdr.Release();
+  ScanAhead ahead;
   while (start < stop) {
     uint64_t k = start;
-    PageGuard g = DescendRead(root, height, &k);
+    ahead.remaining = stop - start;
+    PageGuard g = DescendRead(root, height, &k, &ahead);
     ListLeaf leaf(g.data(), page_size_);
     uint64_t n = std::min<uint64_t>(leaf.count() - k, stop - start);
     for (uint64_t j = k; j < k + n; ++j) Emit(leaf.value(static_cast<uint32_t>(j)), fn);
@@ -158,9 +192,11 @@ void ListTree::ScanReverse(uint64_t start, uint64_t stop, const Visitor& fn) {
   PageId root = HdrRoot(hdr.data());
   uint32_t height = HdrHeight(hdr.data());
   hdr.Release();
+  ScanAhead ahead{.forward = false};
   while (stop > start) {
     uint64_t k = stop - 1;
-    PageGuard g = DescendRead(root, height, &k);
+    ahead.remaining = stop - start;
+    PageGuard g = DescendRead(root, height, &k, &ahead);
     ListLeaf leaf(g.data(), page_size_);
     uint64_t n = std::min<uint64_t>(k + 1, stop - start);
     for (uint64_t j = k + 1; j-- > k + 1 - n;) Emit(leaf.value(static_cast<uint32_t>(j)), fn);

@@ -27,6 +27,8 @@
 
 namespace pagefs {
 
+class ListNode;
+
 // Layout of the list-specific part of a header page, after CollectionHeader.
 struct ListHeaderFields {
   static constexpr uint32_t kSize = 32;    // u64 number of values
@@ -47,6 +49,11 @@ struct ListShape {
 
 class ListTree {
  public:
+  // A scan tells the space which leaves it reads next (PageSpace::WillRead),
+  // this many bytes of them (at least two) at a time, again once half are
+  // read: on a mapped mount each would otherwise be a fault and a round trip.
+  static constexpr uint32_t kScanAheadBytes = 128 << 10;
+
   using Visitor = std::function<void(std::string_view encoded)>;
 
   // memo (may be null): the collection's remembered root fields, used and
@@ -95,8 +102,19 @@ class ListTree {
   };
   enum class Mode { kInsert, kSet };
 
-  // Reads.
-  PageGuard DescendRead(PageId root, uint32_t height, uint64_t* k);
+  // Reads. A scan has advised node's children up to edge (forward: the
+  // slots below it; backward: from it on); remaining counts the values it
+  // still reads.
+  struct ScanAhead {
+    bool forward = true;
+    uint64_t remaining = 0;
+    PageId node = kNoPage;
+    uint32_t edge = 0;
+  };
+  // ahead: the scan's advice, given at the leaves' parent (nullptr: none).
+  PageGuard DescendRead(PageId root, uint32_t height, uint64_t* k, ScanAhead* ahead = nullptr);
+  // k: the index within node of the value read next, in its child slot.
+  void AdviseLeaves(const ListNode& node, PageId id, uint32_t slot, uint64_t k, ScanAhead& ahead);
   void Emit(std::string_view stored, const Visitor& fn);
 
   // Insert and set (list_tree.cc).

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "pager/cache/page_backing.h"
@@ -52,6 +53,10 @@ class MountBacking final : public PageBacking {
   // nullptr as for MappedPage. Never waits (util/no_wait.h): nullptr too when
   // another thread holds the pending writes.
   const uint8_t* ProbedMappedPage(PageId id);
+  // A scan's advice (MountMapping::WillRead); nothing without a mapping.
+  void WillRead(std::span<const PageId> ids) const {
+    if (mapping_ != nullptr) mapping_->WillRead(ids);
+  }
 
  private:
   void FlushLocked() REQUIRES(mu_);

@@ -1,10 +1,12 @@
 #include "pager/space/mount_mapping.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "pager/util/sigbus_guard.h"
 
@@ -54,6 +56,8 @@ bool MountMapping::Extend(uint64_t end) {
       unmappable_.store(true, std::memory_order_relaxed);
       return false;
     }
+    // No read-around: a fault brings only what it touches (see the header).
+    ::madvise(p, want - mapped, MADV_RANDOM);
     mapped = want;
     mapped_.store(mapped, std::memory_order_release);
   }
@@ -79,7 +83,10 @@ bool MountMapping::CopyPage(PageId id, uint8_t* buf) {
 
 const uint8_t* MountMapping::PageAt(PageId id) {
   const uint8_t* p = Locate(id);
-  if (p == nullptr || !ProbeMapping(p, page_size_, os_page_)) return nullptr;
+  if (p == nullptr) return nullptr;
+  // Touched one kernel page at a time, a larger page would cost a fault each.
+  if (page_size_ > os_page_ && !Probed(id)) Advise(id, 1);
+  if (!ProbeMapping(p, page_size_, os_page_)) return nullptr;
   MarkProbed(id);
   return p;
 }
@@ -87,6 +94,24 @@ const uint8_t* MountMapping::PageAt(PageId id) {
 const uint8_t* MountMapping::ProbedPageAt(PageId id) const {
   // A probed page lies below the mapped end, which never moves back.
   return Probed(id) ? base_ + id * page_size_ : nullptr;
+}
+
+void MountMapping::WillRead(std::span<const PageId> ids) const {
+  if (base_ == nullptr || ids.empty()) return;
+  std::vector<PageId> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  size_t run = 0;
+  for (size_t i = 1; i <= sorted.size(); ++i) {
+    if (i < sorted.size() && sorted[i] <= sorted[i - 1] + 1) continue;
+    Advise(sorted[run], sorted[i - 1] - sorted[run] + 1);
+    run = i;
+  }
+}
+
+void MountMapping::Advise(PageId first, uint64_t count) const {
+  // Advice: a failure (past the file's end, say) leaves the faults to read.
+  (void)::posix_fadvise(fd_, static_cast<off_t>(first * page_size_),
+                        static_cast<off_t>(count * page_size_), POSIX_FADV_WILLNEED);
 }
 
 void MountMapping::MarkProbed(PageId id) {

@@ -15,6 +15,14 @@
 // its size; a page past that extent makes the mapping look at the file's size
 // again and map the new part. Nothing past the file's end is ever touched.
 //
+// Faults bring what they touch and nothing around it (MADV_RANDOM): the
+// kernel reads around a fault by the mount's readahead (1 MiB), and those
+// pages are in its cache before the daemon can count them, so four readers
+// faulting at random held 4 MiB more than the daemon's budget allowed. A page
+// larger than the kernel's is asked for whole on its first touch, and a scan
+// asks for the pages it reads next (WillRead): both by POSIX_FADV_WILLNEED,
+// so what is in flight is what the readers asked for.
+//
 // Failed faults (the daemon answers EIO: a damaged page; ENOTCONN: the daemon
 // died) would be SIGBUS: every copy goes through CopyFromMapping, and PageAt
 // probes the page in with ProbeMapping (util/sigbus_guard.h), so they fail
@@ -27,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #include "pager/util/mutex.h"
 #include "pager/util/page.h"
@@ -59,6 +68,10 @@ class MountMapping {
   // holds (it may have dropped it since: then the touch faults it in again).
   // For a caller that must not wait (util/no_wait.h).
   const uint8_t* ProbedPageAt(PageId id) const;
+  // Asks the kernel to read these pages in now (in runs of adjacent ids), as
+  // a scan that will read them next. Advice only: the pages the kernel holds
+  // already cost nothing, the rest are read in the background.
+  void WillRead(std::span<const PageId> ids) const;
 
   bool usable() const { return base_ != nullptr; }
   uint64_t mapped_bytes() const { return mapped_.load(std::memory_order_acquire); }
@@ -69,6 +82,8 @@ class MountMapping {
   bool Extend(uint64_t end);
   // base_ + id * page_size_ when that page is in the file as mapped.
   const uint8_t* Locate(PageId id);
+  // POSIX_FADV_WILLNEED of pages [first, first + count).
+  void Advise(PageId first, uint64_t count) const;
   // One bit per page PageAt probed in, in chunks of kChunkPages made on
   // first use (a 10 GiB file of 4 KiB pages takes 320 KiB of bits).
   static constexpr uint64_t kChunkPages = uint64_t{1} << 19;

@@ -22,7 +22,9 @@
 //
 // Pages come from a mapping of the file (MountBacking, MountMapping): the
 // reader's committed, or for the writer a second, read-only open of data (its
-// own open is direct I/O), when the mount caches data (MountCachesData). The
+// own open is direct I/O), when the mount caches data (MountCachesData). A
+// fault brings one page, and scans say what they read next (WillRead), so
+// the kernel holds only what was asked for (mount_mapping.h). The
 // writer's write-backs are pwrites, after which the daemon has dropped the
 // old pages from every mapping; a reader's new commit is a new file, mapped
 // anew.
@@ -66,6 +68,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -104,6 +107,7 @@ class MountedSpace final : public PageSpace {
 
   uint32_t page_size() const override { return page_size_; }
   PageGuard Read(PageId id) override;
+  void WillRead(std::span<const PageId> ids) override { backing_->WillRead(ids); }
   PageGuard Write(PageId id) override;
   PageGuard Allocate() override;
   void Free(PageId id) override;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "pager/util/page.h"
 
@@ -42,6 +43,10 @@ class PageSpace {
   // cache of the space's; count 0: none).
   virtual void PrefetchAsync(PageId /*first*/, uint64_t /*count*/, PageId /*advise_first*/,
                              uint64_t /*advise_count*/) {}
+  // Advice from a scan: it reads these pages next. A space whose misses are
+  // each a round trip (a mapped mount, which faults one page at a time) asks
+  // for them together; the others ignore it. Never required for correctness.
+  virtual void WillRead(std::span<const PageId> /*ids*/) {}
   // Pin an existing page for modification; the page is marked dirty.
   // Throws Error(kReadOnly) on a read-only space.
   virtual PageGuard Write(PageId id) = 0;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,58 @@ TEST_P(ListTreeTest, BigListOfShortStringsIsShallowAndDense) {
   for (int i = 0; i < 1000; ++i) {
     uint64_t at = rng() % n;
     ASSERT_EQ(Str("value-" + std::to_string(1000000 + at)), GetOne(*list, at));
+  }
+}
+
+// A scan tells the space which leaves it reads next (PageSpace::WillRead;
+// a mapped mount would otherwise fault each one in with a round trip of its
+// own). Over whole lists and short ranges, forward and backward: a page is
+// advised only before the scan reads it, and only pages the scan reads; at
+// most a window (kScanAheadBytes) is advised and not read yet; and every
+// page read but the internal ones and the first leaf under each parent was
+// advised first.
+TEST_P(ListTreeTest, AScanAdvisesTheLeavesItReadsNextAndNoOthers) {
+  auto list = NewTree();
+  const uint64_t n = 300000;
+  std::string run;
+  for (uint64_t i = 0; i < n; ++i) run += Str("value-" + std::to_string(1000000 + i));
+  list->Append(run, n);
+  const ListShape shape = list->Verify();
+  ASSERT_GE(shape.height, 2u);
+  const uint64_t window = std::max<uint64_t>(2, ListTree::kScanAheadBytes / GetParam());
+  struct Range {
+    uint64_t start, stop;
+  };
+  const uint64_t per_leaf = n / shape.leaves;
+  for (const Range r :
+       {Range{0, n}, Range{n / 3, n / 3 + 5 * per_leaf}, Range{7, 9}, Range{n - 3 * per_leaf, n}}) {
+    for (const bool forward : {true, false}) {
+      SCOPED_TRACE((forward ? "forward " : "backward ") + std::to_string(r.start) + ".." +
+                   std::to_string(r.stop));
+      uint64_t seen = 0;
+      const ListTree::Visitor count = [&seen](std::string_view) { ++seen; };
+      space_.RecordAccesses();
+      forward ? list->Scan(r.start, r.stop, count) : list->ScanReverse(r.start, r.stop, count);
+      const std::vector<MemoryPageSpace::Access> log = space_.TakeAccesses();
+      ASSERT_EQ(r.stop - r.start, seen);
+      std::set<PageId> read, advised, ahead;
+      size_t most_ahead = 0;
+      for (const auto& a : log) {
+        if (a.advice) {
+          EXPECT_EQ(0u, read.count(a.id)) << "page " << a.id << " advised after it was read";
+          advised.insert(a.id);
+          ahead.insert(a.id);
+          most_ahead = std::max(most_ahead, ahead.size());
+        } else {
+          read.insert(a.id);
+          ahead.erase(a.id);
+        }
+      }
+      EXPECT_TRUE(ahead.empty()) << ahead.size() << " pages advised that the scan never read";
+      EXPECT_LE(most_ahead, window);
+      EXPECT_LE(read.size() - advised.size(), 2 * shape.nodes + 1);
+      if (r.stop - r.start > 3 * per_leaf) EXPECT_GE(advised.size(), 2u);
+    }
   }
 }
 

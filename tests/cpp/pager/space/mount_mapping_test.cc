@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -114,6 +115,42 @@ TEST_F(MountMappingTest, APageIsTakenInPlaceAndChangesShowThroughIt) {
   ASSERT_EQ(0, ::ftruncate(fd_, 2 * kPage));
   EXPECT_EQ(nullptr, m.PageAt(3));  // the probe's SIGBUS, caught
   EXPECT_NE(nullptr, m.PageAt(1));
+}
+
+// Faults bring only what they touch (no read-around: on a mount those pages
+// would be in the kernel before the daemon could count them), a page larger
+// than the kernel's comes whole, and WillRead brings the pages a scan names.
+// Seen with mincore, on a file dropped from the page cache first.
+TEST_F(MountMappingTest, AFaultReadsOnlyItsPageAndAScanGetsWhatItAdvises) {
+  constexpr uint64_t kPages = 256;
+  for (PageId id = 0; id < kPages; ++id) Put(id, 1);
+  ASSERT_EQ(0, ::fsync(fd_));
+  ASSERT_EQ(0, ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED));
+  // A mapping of our own, never touched: mincore tells what the cache holds.
+  void* view = ::mmap(nullptr, kPages * kPage, PROT_READ, MAP_SHARED, ro_, 0);
+  ASSERT_NE(MAP_FAILED, view);
+  auto resident = [&] {
+    std::vector<unsigned char> bits(kPages);
+    EXPECT_EQ(0, ::mincore(view, kPages * kPage, bits.data()));
+    std::vector<PageId> ids;
+    for (PageId id = 0; id < kPages; ++id) {
+      if (bits[id] & 1) ids.push_back(id);
+    }
+    return ids;
+  };
+  ASSERT_EQ(std::vector<PageId>{}, resident());
+  MountMapping m(ro_, kPage);
+  ASSERT_NE(nullptr, m.PageAt(100));
+  EXPECT_EQ(std::vector<PageId>{100}, resident());
+  MountMapping large(ro_, 4 * kPage);
+  ASSERT_NE(nullptr, large.PageAt(10));  // kernel pages 40..43
+  EXPECT_EQ((std::vector<PageId>{40, 41, 42, 43, 100}), resident());
+  const std::vector<PageId> scan = {200, 12, 11, 13};
+  m.WillRead(scan);
+  const std::vector<PageId> want = {11, 12, 13, 40, 41, 42, 43, 100, 200};
+  for (int i = 0; i < 200 && resident() != want; ++i) ::usleep(10'000);
+  EXPECT_EQ(want, resident());
+  ::munmap(view, kPages * kPage);
 }
 
 TEST_F(MountMappingTest, TheBackingGivesNoPageInPlaceWhileAWriteOfItIsPending) {

@@ -4,7 +4,8 @@
 // or an unallocated one throws (so a collection bug fails the test rather
 // than corrupting memory), freed pages are released at once (so ASan sees a
 // use after free), and it counts live pins and pages in use so tests can
-// assert that nothing leaks. Thread-safe; Commit is a no-op.
+// assert that nothing leaks, and records reads and scan advice in order on
+// request. Thread-safe; Commit is a no-op.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,8 +33,15 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
     {
       std::lock_guard l(mu_);
       ++reads_[id];
+      if (recording_) accesses_.push_back({false, id});
     }
     return Pin(id);
+  }
+  void WillRead(std::span<const PageId> ids) override {
+    std::lock_guard l(mu_);
+    if (recording_) {
+      for (PageId id : ids) accesses_.push_back({true, id});
+    }
   }
   PageGuard Write(PageId id) override {
     if (read_only_) throw Error(ErrorCode::kReadOnly, "memory space is read-only");
@@ -94,6 +103,22 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
     auto it = reads_.find(id);
     return it == reads_.end() ? 0 : it->second;
   }
+  // Reads and scan advice (WillRead) in the order they came, recorded from
+  // RecordAccesses() until TakeAccesses().
+  struct Access {
+    bool advice = false;
+    PageId id = kNoPage;
+  };
+  void RecordAccesses() {
+    std::lock_guard l(mu_);
+    recording_ = true;
+    accesses_.clear();
+  }
+  std::vector<Access> TakeAccesses() {
+    std::lock_guard l(mu_);
+    recording_ = false;
+    return std::move(accesses_);
+  }
   // As a reader's move to a newer commit: what was read before may be stale.
   void NewView() { view_generation_.fetch_add(1); }
   uint64_t view_generation() const override { return view_generation_.load(); }
@@ -129,6 +154,8 @@ class MemoryPageSpace : public PageSpace, private PinHolder {
   uint64_t pins_ = 0;
   uint64_t allocations_ = 0;
   std::unordered_map<PageId, uint64_t> reads_;
+  bool recording_ = false;
+  std::vector<Access> accesses_;
   std::atomic<uint64_t> view_generation_{0};
   Anchors anchors_;
 };

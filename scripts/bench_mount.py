@@ -227,8 +227,10 @@ root, n, count, cache, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), s
 with pagefs.Store(root, "data", read_only=True, cache_size=cache) as s:
     lst = s.root()["lst"]
     assert len(lst) == n
+    t = time.perf_counter()
     for k in range(0, n, 50_000):  # warm: every page read once
         lst[k:k + 50_000]
+    warm = time.perf_counter() - t
     rng = random.Random(seed)
     picks = [rng.randrange(n) for _ in range(count)]
     sys.stdout.write("ready\n"); sys.stdout.flush()
@@ -238,7 +240,7 @@ with pagefs.Store(root, "data", read_only=True, cache_size=cache) as s:
         lst[i]
     dt = time.perf_counter() - t
     assert lst[picks[0]] == "s%011d" % picks[0]
-    sys.stdout.write(f"{count / dt:.0f}\n"); sys.stdout.flush()
+    sys.stdout.write(f"{count / dt:.0f} {warm:.3f}\n"); sys.stdout.flush()
     sys.stdin.readline()  # alive until the parent has read its PSS
 """
 
@@ -253,7 +255,8 @@ def pss_mib(pid: int) -> float:
 
 def lst_readers(root: Path, n: int, count: int, cache: str, readers: int) -> tuple:
     """Runs readers processes of LST_CODE at once; returns (ops/s of each,
-    summed PSS MiB measured while all are alive after their timed part)."""
+    summed PSS MiB measured while all are alive after their timed part,
+    seconds each took to warm up: a scan of the whole list)."""
     procs = [subprocess.Popen([sys.executable, "-c", LST_CODE, str(root), str(n), str(count),
                                cache, str(k)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True) for k in range(readers)]
@@ -264,7 +267,8 @@ def lst_readers(root: Path, n: int, count: int, cache: str, readers: int) -> tup
         for p in procs:
             p.stdin.write("go\n")
             p.stdin.flush()
-        rates = [float(p.stdout.readline()) for p in procs]
+        lines = [p.stdout.readline().split() for p in procs]
+        rates, warm = [float(r) for r, _ in lines], [float(w) for _, w in lines]
         pss = sum(pss_mib(p.pid) for p in procs)
         for p in procs:
             p.stdin.write("exit\n")
@@ -276,7 +280,7 @@ def lst_readers(root: Path, n: int, count: int, cache: str, readers: int) -> tup
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    return rates, pss
+    return rates, pss, warm
 
 
 def lst_random(work: Path, n: int, cache_size: str, env: dict) -> None:
@@ -295,13 +299,13 @@ def lst_random(work: Path, n: int, cache_size: str, env: dict) -> None:
         del lst
     print(f"built a list of {n:,} strings embedded in {time.perf_counter() - t:.1f} s")
     count = 200_000
-    embedded, embedded_pss = lst_readers(root, n, count, cache_size, 1)
+    embedded, embedded_pss, embedded_warm = lst_readers(root, n, count, cache_size, 1)
     # Four embedded read-only openers at once: the same load on the CPUs as
     # four readers through the mount, each with a cache of its own.
-    embedded4, embedded4_pss = lst_readers(root, n, count, cache_size, 4)
+    embedded4, embedded4_pss, embedded4_warm = lst_readers(root, n, count, cache_size, 4)
     with Mounted(root, mnt, cache_size, env):
-        one, _ = lst_readers(mnt, n, count, cache_size, 1)
-        four, four_pss = lst_readers(mnt, n, count, cache_size, 4)
+        one, _, one_warm = lst_readers(mnt, n, count, cache_size, 1)
+        four, four_pss, four_warm = lst_readers(mnt, n, count, cache_size, 4)
     bare = subprocess.Popen([sys.executable, "-c", "import sys, pagefs; sys.stdin.readline()"],
                             stdin=subprocess.PIPE, text=True)
     time.sleep(1.0)
@@ -316,6 +320,10 @@ def lst_random(work: Path, n: int, cache_size: str, env: dict) -> None:
     print(f"4 embedded readers at once {', '.join(f'{r:,.0f}' for r in embedded4)}/s: the mount's "
           f"4 readers per process {statistics.median(four) / e4:.2f} of them (median; "
           f"{min(four) / e4:.2f}-{max(four) / e4:.2f})")
+    print(f"warm-up (a scan of the whole list, cold): embedded {embedded_warm[0]:.2f} s, "
+          f"4 embedded at once {max(embedded4_warm):.2f} s; mount, 1 reader "
+          f"{one_warm[0]:.2f} s (the daemon cold), 4 readers at once {max(four_warm):.2f} s "
+          f"(slowest)")
     print(f"PSS: the 4 mount readers together {four_pss:.0f} MiB, one embedded process "
           f"{embedded_pss:.0f} MiB -> {four_pss / embedded_pss:.2f}x, 4 embedded readers "
           f"{embedded4_pss:.0f} MiB (an idle interpreter with "

@@ -154,6 +154,11 @@ READERS = 4
 # reads its page only, and its scan asks for 128 KiB of leaves ahead at most
 # (pager/space/mount_mapping.h, ListTree::kScanAheadBytes).
 KERNEL_OVERSHOOT = (BUDGET * 3 // 4) // 8 + (1 << 20) + READERS * ((128 << 10) + PAGE)
+# The daemon beyond its pools while serving small reads (its code and
+# libraries, and the parts of its workers' buffers those reads touch: 6-7
+# MiB here) and the kernel's overshoot: so much smaller than MARGIN, which
+# also covers 1 MiB replies from every worker.
+MAPPED_MARGIN = 12 << 20
 READER = """
 import random, sys, time, pagefs
 mnt, n = sys.argv[1], int(sys.argv[2])
@@ -246,7 +251,7 @@ def test_four_mapped_readers_keep_the_daemon_and_the_kernel_within_the_budget(mo
     assert BUDGET * 3 // 4 + KERNEL_OVERSHOOT < BUDGET
     assert peak_kernel[0] <= BUDGET * 3 // 4 + KERNEL_OVERSHOOT, f"kernel {peak_kernel[0] >> 20} MiB"
     rss, kernel = at_peak[0]
-    assert peak[0] <= BUDGET + MARGIN, f"peak {peak[0] >> 20} MiB: daemon {rss >> 20}, kernel {kernel >> 20}"
+    assert peak[0] <= BUDGET + MAPPED_MARGIN, f"peak {peak[0] >> 20} MiB: daemon {rss >> 20}, kernel {kernel >> 20}"
     print(f"four readers (daemon {rss / 2**20:.1f} + kernel {kernel / 2**20:.1f} at the peak): peak daemon RSS + kernel cache {peak[0] / 2**20:.1f} MiB "
           f"(kernel at most {peak_kernel[0] / 2**20:.1f} MiB) for a {BUDGET >> 20} MiB budget; "
           f"random reads {sorted(reads)}, {k['served_bytes'] / 2**20:.0f} MiB served to the kernel")

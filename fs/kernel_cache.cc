@@ -28,6 +28,7 @@ void KernelCache::Served(fuse_ino_t ino, uint64_t off, uint64_t len, Invalidatio
   const uint64_t last = (off + len - 1) / kernel_page_;
   const bool stream = LongStream(ino, file, first, last);
   served_bytes_ += len;
+  ++served_reads_;
   for (uint64_t page = first; page <= last; ++page) {
     const uint64_t index = page / pages_per_chunk_;
     auto [it, fresh] = file.try_emplace(index);
@@ -172,6 +173,7 @@ KernelCacheStats KernelCache::stats() const {
   s.evictions = evictions_;
   s.invalidated_bytes = invalidated_pages_ * kernel_page_;
   s.served_bytes = served_bytes_;
+  s.served_reads = served_reads_;
   return s;
 }
 

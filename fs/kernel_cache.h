@@ -64,6 +64,7 @@ struct KernelCacheStats {
   uint64_t evictions = 0;          // ranges invalidated for that
   uint64_t invalidated_bytes = 0;  // counted bytes invalidated because they changed
   uint64_t served_bytes = 0;       // bytes served to cached opens (kernel misses)
+  uint64_t served_reads = 0;       // the reads that carried them
 };
 
 class KernelCache {
@@ -133,6 +134,7 @@ class KernelCache {
   uint64_t evictions_ GUARDED_BY(mu_) = 0;
   uint64_t invalidated_pages_ GUARDED_BY(mu_) = 0;
   uint64_t served_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t served_reads_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace pagefs::fs

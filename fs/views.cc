@@ -171,6 +171,7 @@ std::string RenderStats(Mount& mount) {
   j.Num("bytes", k.bytes).Num("limit", k.limit).Num("files", k.files);
   j.Num("evictions", k.evictions).Num("evicted_bytes", k.evicted_bytes);
   j.Num("invalidated_bytes", k.invalidated_bytes).Num("served_bytes", k.served_bytes);
+  j.Num("served_reads", k.served_reads);
   // Ranges evicted or changed, not yet dropped: the kernel may hold them beyond bytes.
   j.Num("pending_bytes", mount.notifier().backlog_bytes());
   j.End();

@@ -94,6 +94,45 @@ print(json.dumps(out))
         assert seen[side]["reads"] < pages // 10, seen
 
 
+def test_a_mapped_readers_fault_brings_its_page_and_its_scan_comes_in_windows(mounted):
+    """Through a reader's mapping a random lookup brings its own pages, not
+    the 1 MiB the kernel would read around each fault (pages in its cache
+    before the daemon can count them), and a scan asks for its leaves ahead,
+    many to a read, not one fault and one round trip per leaf."""
+    n = 20_000  # 1000-byte values, about four to a leaf: 20 MiB of leaves
+    with pagefs.Store(mounted.mnt, "data") as s:
+        s.root()["lst"] = s.list("%06d" % i + "v" * 994 for i in range(n))
+    mounted.remount()  # the kernel holds none of it
+    proc = run_py(
+        """
+import json, random, sys, pagefs
+def served():
+    with open(sys.argv[1] + "/.stats") as f:
+        k = json.load(f)["kernel_cache"]
+    return k["served_bytes"], k["served_reads"]
+with pagefs.Store(sys.argv[1], "data", read_only=True, cache_size="1M") as s:
+    lst = s.root()["lst"]
+    n = len(lst)
+    before = served()
+    rng = random.Random(5)
+    for _ in range(100):
+        i = rng.randrange(n)
+        assert lst[i].startswith("%06d" % i)
+    looked = served()
+    assert sum(len(v) for v in lst[:]) == 1000 * n
+    print(json.dumps([before, looked, served()]))
+""",
+        mounted.mnt,
+    )
+    (b0, _), (b1, r1), (b2, r2) = json.loads(proc.stdout)
+    # A lookup reads a leaf and the internal pages above it: at most three
+    # 4 KiB pages each (with the kernel's read-around: up to 1 MiB each).
+    assert b1 - b0 <= 100 * 3 * 4096, f"{(b1 - b0) >> 10} KiB for 100 lookups"
+    leaves = n // 4
+    assert b2 - b1 <= (leaves + 100) * 4096  # no more than the scan reads
+    assert r2 - r1 <= leaves // 4, f"{r2 - r1} reads for a scan of about {leaves} leaves"
+
+
 READER = """
 import json, sys, time, pagefs
 mnt, n, gens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

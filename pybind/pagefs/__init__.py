@@ -31,13 +31,13 @@ from ._store import (
     set_cache_size,
     stats,
 )
-# pagefs.list, dict, set and tuple mirror the builtins; they stay out of
-# __all__ so that `from pagefs import *` never replaces a builtin in the
-# caller's module.
-from ._store import new_list as list  # noqa: A001
-from ._store import new_dict as dict  # noqa: A001
-from ._store import new_set as set  # noqa: A001
-
+# pagefs.list, dict, set and tuple are the classes, as the builtins are
+# (so isinstance(x, pagefs.dict) and pagefs.dict.fromkeys work); they stay
+# out of __all__ so that `from pagefs import *` never replaces a builtin in
+# the caller's module.
+list = List  # noqa: A001
+dict = Dict  # noqa: A001
+set = Set  # noqa: A001
 tuple = Tuple  # noqa: A001
 
 from . import _errors as _errors_module

@@ -384,18 +384,6 @@ def get_cache_size() -> int:
     return _store().get_cache_size()
 
 
-def new_list(iterable: Iterable[Any] = ()) -> List:
-    return _store().list(iterable)
-
-
-def new_dict(*args: Any, **kwargs: Any) -> Dict:
-    return _store().dict(*args, **kwargs)
-
-
-def new_set(*args: Any) -> Set:
-    return _store().set(*args)
-
-
 def root() -> Root:
     return _store().root()
 

@@ -27,6 +27,19 @@ def test_pagefs_list_still_makes_a_list(store, default_store):
     assert "list" not in pagefs.__all__ and callable(pagefs.list)
 
 
+def test_the_lowercase_names_are_the_types_as_the_builtins_are(store, default_store):
+    # As with dict: isinstance, type() and the class methods work on them.
+    for name, cls in (("list", pagefs.List), ("dict", pagefs.Dict), ("set", pagefs.Set),
+                      ("tuple", pagefs.Tuple)):
+        assert getattr(pagefs, name) is cls, name
+    d = pagefs.dict.fromkeys("ab", 0)
+    assert type(d) is pagefs.dict and d == {"a": 0, "b": 0}
+    assert isinstance(pagefs.list([1]), pagefs.list)
+    assert isinstance(pagefs.set([1]), pagefs.set)
+    assert isinstance(pagefs.tuple([1]), pagefs.tuple)
+    assert not isinstance([1], pagefs.list) and not isinstance({}, pagefs.dict)
+
+
 def test_dir_of_a_list_shows_the_list_api_and_nothing_private(store):
     lst = store.list([1, 2, 3])
     names = dir(lst)

@@ -27,6 +27,15 @@ class ListTreeTest : public HeapOnMemory {
   std::unique_ptr<ListTree> NewTree() {
     return std::make_unique<ListTree>(heap_, heap_.CreateHeader(CollectionKind::kList).id());
   }
+  // A tree of n short strings, "value-" and 1000000 + i, appended at once.
+  std::unique_ptr<ListTree> ShortStrings(uint64_t n) {
+    auto list = NewTree();
+    std::string run;
+    for (uint64_t i = 0; i < n; ++i) run += ShortString(i);
+    list->Append(run, n);
+    return list;
+  }
+  static std::string ShortString(uint64_t i) { return Str("value-" + std::to_string(1000000 + i)); }
   // A random value: mostly short strings, some ints, a few long strings.
   std::string RandomValue(std::mt19937_64& rng) {
     switch (rng() % 10) {
@@ -117,11 +126,8 @@ TEST_P(ListTreeTest, RandomOperationsMatchAVectorOracle) {
 }
 
 TEST_P(ListTreeTest, BigListOfShortStringsIsShallowAndDense) {
-  auto list = NewTree();
   const uint64_t n = 250000;
-  std::string run;
-  for (uint64_t i = 0; i < n; ++i) run += Str("value-" + std::to_string(1000000 + i));
-  list->Append(run, n);
+  auto list = ShortStrings(n);
   ListShape shape = list->Verify();
   EXPECT_EQ(n, shape.size);
   EXPECT_LE(shape.height, 3u);
@@ -129,7 +135,7 @@ TEST_P(ListTreeTest, BigListOfShortStringsIsShallowAndDense) {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 1000; ++i) {
     uint64_t at = rng() % n;
-    ASSERT_EQ(Str("value-" + std::to_string(1000000 + at)), GetOne(*list, at));
+    ASSERT_EQ(ShortString(at), GetOne(*list, at));
   }
 }
 
@@ -141,11 +147,8 @@ TEST_P(ListTreeTest, BigListOfShortStringsIsShallowAndDense) {
 // page read but the internal ones and the first leaf under each parent was
 // advised first.
 TEST_P(ListTreeTest, AScanAdvisesTheLeavesItReadsNextAndNoOthers) {
-  auto list = NewTree();
   const uint64_t n = 300000;
-  std::string run;
-  for (uint64_t i = 0; i < n; ++i) run += Str("value-" + std::to_string(1000000 + i));
-  list->Append(run, n);
+  auto list = ShortStrings(n);
   const ListShape shape = list->Verify();
   ASSERT_GE(shape.height, 2u);
   const uint64_t window = std::max<uint64_t>(2, ListTree::kScanAheadBytes / GetParam());

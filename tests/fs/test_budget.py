@@ -154,10 +154,10 @@ READERS = 4
 # reads its page only, and its scan asks for 128 KiB of leaves ahead at most
 # (pager/space/mount_mapping.h, ListTree::kScanAheadBytes).
 KERNEL_OVERSHOOT = (BUDGET * 3 // 4) // 8 + (1 << 20) + READERS * ((128 << 10) + PAGE)
-# The daemon beyond its pools while serving small reads (its code and
-# libraries, and the parts of its workers' buffers those reads touch: 6-7
-# MiB here) and the kernel's overshoot: so much smaller than MARGIN, which
-# also covers 1 MiB replies from every worker.
+# What the daemon holds beyond its pools while it serves small reads (its
+# code and libraries, and the parts of its workers' buffers those reads
+# touch: 6-7 MiB here), plus the kernel's overshoot. MARGIN is twice this:
+# it also covers a 1 MiB reply from every worker.
 MAPPED_MARGIN = 12 << 20
 READER = """
 import random, sys, time, pagefs

@@ -98,10 +98,14 @@ def test_a_mapped_readers_fault_brings_its_page_and_its_scan_comes_in_windows(mo
     """Through a reader's mapping a random lookup brings its own pages, not
     the 1 MiB the kernel would read around each fault (pages in its cache
     before the daemon can count them), and a scan asks for its leaves ahead,
-    many to a read, not one fault and one round trip per leaf."""
+    many to a read, not one fault and one round trip per leaf: slices,
+    a list's reversed iteration and a dict's items alike."""
     n = 20_000  # 1000-byte values, about four to a leaf: 20 MiB of leaves
+    m = 8_000  # the same for a second list and a dict's entry log
     with pagefs.Store(mounted.mnt, "data") as s:
         s.root()["lst"] = s.list("%06d" % i + "v" * 994 for i in range(n))
+        s.root()["back"] = s.list("%06d" % i + "v" * 994 for i in range(m))
+        s.root()["d"] = s.dict(("%06d" % i, "v" * 994) for i in range(m))
     mounted.remount()  # the kernel holds none of it
     proc = run_py(
         """
@@ -120,17 +124,23 @@ with pagefs.Store(sys.argv[1], "data", read_only=True, cache_size="1M") as s:
         assert lst[i].startswith("%06d" % i)
     looked = served()
     assert sum(len(v) for v in lst[:]) == 1000 * n
-    print(json.dumps([before, looked, served()]))
+    scanned = served()
+    assert sum(1 for v in reversed(s.root()["back"]) if len(v) == 1000) == len(s.root()["back"])
+    backwards = served()
+    assert sum(len(k) + len(v) for k, v in s.root()["d"].items()) == 1000 * len(s.root()["d"])
+    print(json.dumps([before, looked, scanned, backwards, served()]))
 """,
         mounted.mnt,
     )
-    (b0, _), (b1, r1), (b2, r2) = json.loads(proc.stdout)
+    (b0, _), (b1, r1), (b2, r2), (_, r3), (_, r4) = json.loads(proc.stdout)
     # A lookup reads a leaf and the internal pages above it: at most three
     # 4 KiB pages each (with the kernel's read-around: up to 1 MiB each).
     assert b1 - b0 <= 100 * 3 * 4096, f"{(b1 - b0) >> 10} KiB for 100 lookups"
     leaves = n // 4
     assert b2 - b1 <= (leaves + 100) * 4096  # no more than the scan reads
     assert r2 - r1 <= leaves // 4, f"{r2 - r1} reads for a scan of about {leaves} leaves"
+    for what, reads in (("reversed list", r3 - r2), ("dict's items", r4 - r3)):
+        assert reads <= m // 4 // 4, f"{reads} reads for the {what}, about {m // 4} leaves"
 
 
 READER = """

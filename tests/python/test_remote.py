@@ -260,7 +260,7 @@ def test_a_large_uncommitted_change_waits_on_local_disk_not_in_memory(tmp_path, 
 
 
 def test_the_tiers_slot_map_and_indexes_are_inside_the_memory_budget(tmp_path, url):
-    """A remote tier keeps its slot map, frame index and local cache index in
+    """A remote tier keeps its slot map and local cache index in
     RAM, and they grow with the store (here to half of a 4 MiB budget): they
     count in resident_bytes, so the page cache gives them room and the whole
     stays within the budget."""

@@ -8,31 +8,17 @@
 
 namespace pagefs {
 
-namespace {
-
-// The position after p, crossing into the next segment when p was its last.
-FramePos After(const FrameIndex& frames, FramePos p) {
-  std::optional<FramePos> n = frames.Next(p);
-  return n ? *n : FramePos{p.segment, p.index + 1};
-}
-
-}  // namespace
-
-std::optional<ReadaheadPolicy::Window> ReadaheadPolicy::OnRead(const FrameIndex& frames,
-                                                               FramePos first, FramePos last) {
+std::optional<ReadaheadPolicy::Window> ReadaheadPolicy::OnRead(SlotId first, SlotId last,
+                                                               uint64_t frame_bytes,
+                                                               SlotId end_slot) {
   ++clock_;
   Stream* s = nullptr;
   for (Stream& st : streams_) {
-    const std::optional<uint64_t> steps = frames.Steps(st.next, first);
-    if (!steps) continue;
-    bool sequential = *steps <= kMaxSkip;
-    if (!sequential && st.window > 0) {
-      // Inside what the stream fetched ahead: the reader skipped frames it
-      // had (pages still in memory), it did not jump away.
-      const std::optional<uint64_t> ahead = st.ahead ? frames.Steps(st.next, *st.ahead) : steps;
-      sequential = ahead && *steps < *ahead + (st.ahead ? 0 : 1);
-    }
-    if (sequential) {
+    if (first < st.next) continue;
+    // At most kMaxSkip past the last read, or inside what the stream fetched
+    // ahead: the reader skipped slots it had (pages still in memory), it did
+    // not jump away.
+    if (first - st.next <= kMaxSkip || (st.window > 0 && first < st.ahead)) {
       s = &st;
       break;
     }
@@ -40,7 +26,7 @@ std::optional<ReadaheadPolicy::Window> ReadaheadPolicy::OnRead(const FrameIndex&
   if (s == nullptr) {
     // Not a continuation: a stream of its own, which fetches nothing yet.
     Stream fresh;
-    fresh.next = After(frames, last);
+    fresh.next = last + 1;
     fresh.used = clock_;
     if (streams_.size() < kStreams) {
       streams_.push_back(fresh);
@@ -51,33 +37,29 @@ std::optional<ReadaheadPolicy::Window> ReadaheadPolicy::OnRead(const FrameIndex&
     return std::nullopt;
   }
   s->used = clock_;
-  s->next = After(frames, last);
+  s->next = last + 1;
   if (s->done) return std::nullopt;
-  FramePos from;
+  SlotId from;
   if (s->window == 0) {
     if (++s->continued < kStartAfter) return std::nullopt;
     s->window = std::min(kInitialWindow, max_window_);
     from = s->next;
   } else {
     // Only once the reader is inside the newest window is the next one due.
-    if (!frames.Steps(s->trigger, last)) return std::nullopt;
-    if (!s->ahead) {
-      s->done = true;
-      return std::nullopt;
-    }
+    if (last < s->trigger) return std::nullopt;
     s->window = std::min(s->window * 2, max_window_);
-    from = *s->ahead;
     // The reader overtook what was fetched (it skipped far): go on from it.
-    if (std::optional<uint64_t> k = frames.Steps(from, s->next); k && *k > 0) from = s->next;
+    from = std::max(s->ahead, s->next);
   }
-  std::optional<FramePos> after;
-  Window w{frames.Take(from, s->window, &after)};
-  s->trigger = from;
-  s->ahead = after;
-  if (w.frames.empty()) {
+  if (from >= end_slot) {
     s->done = true;
     return std::nullopt;
   }
+  const SlotId n =
+      std::clamp<uint64_t>(s->window / std::max<uint64_t>(1, frame_bytes), 1, max_slots_);
+  Window w{from, std::min<SlotId>(from + n, end_slot)};
+  s->trigger = w.first;
+  s->ahead = w.end;
   return w;
 }
 

@@ -1,21 +1,26 @@
 // Readahead for the remote tier, as the kernel does it for files: reads that
-// walk forward through the frames of the segment objects (a scan) make the
-// tier fetch the frames ahead in large ranged GETs, in the background, so the
-// next reads find them in the local cache; other reads fetch only what they
-// read.
+// walk forward through the slots (a scan) make the tier fetch the frames of
+// the slots ahead in large ranged GETs, in the background, so the next reads
+// find them in the local cache; other reads fetch only what they read.
 //
-// ReadaheadPolicy decides. It follows up to kStreams streams (concurrent
-// scans; a page-table leaf read in the middle of a scan starts a stream of
-// its own instead of breaking the scan's). A read that continues a stream
-// (its first frame at most kMaxSkip frames past the stream's last one, or
-// inside what the stream fetched ahead) counts as sequential; any other read
-// replaces the least recently used stream and fetches nothing extra. The
-// third read in a row (kStartAfter continuations: one lookup touching two
-// neighbouring pages, a tree node and its child, is not yet a scan) starts a
-// window of kInitialWindow bytes after it;
-// each time the reader enters the newest window, the next one is requested,
-// twice as large, up to the policy's max_window. At most two windows per
-// stream are ahead of the reader.
+// ReadaheadPolicy decides, in slot numbers: a volume hands out slots from the
+// bottom up as it writes pages back, and a commit packs pages into segment
+// objects in the order they were written, so ascending slots are frames lying
+// forward through the segments, and pages written in order are read in that
+// order. It needs nothing per frame: the tier turns a window of slots into
+// frames and GETs. It follows up to kStreams streams (concurrent scans; a
+// page-table leaf read in the middle of a scan starts a stream of its own
+// instead of breaking the scan's). A read that continues a stream (its first
+// slot at most kMaxSkip slots past the stream's last one, or inside what the
+// stream fetched ahead) counts as sequential; any other read replaces the
+// least recently used stream and fetches nothing extra. The third read in a
+// row (kStartAfter continuations: one lookup touching two neighbouring pages,
+// a tree node and its child, is not yet a scan) starts a window of
+// kInitialWindow bytes after it; each time the reader enters the newest
+// window, the next one is requested, twice as large, up to the policy's
+// max_window. A window of B bytes is B / (the mean stored frame) slots, and
+// never more than max_slots (frames that compress well are many pages). At
+// most two windows per stream are ahead of the reader.
 //
 // FetchQueue runs the windows on background threads, one each at a time, and
 // lets a reader whose frame is queued or in flight wait for it rather than
@@ -26,6 +31,7 @@
 // ReadaheadPolicy is not thread-safe (the tier calls it under its lock).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -34,11 +40,19 @@
 #include <unordered_set>
 #include <vector>
 
-#include "pager/tier/remote/frame_index.h"
 #include "pager/tier/remote/frame_key.h"
+#include "pager/tier/tier.h"
 #include "pager/util/mutex.h"
 
 namespace pagefs {
+
+// One frame of a slot the tier stores: where it lies, and whose it is.
+struct FrameRef {
+  uint64_t segment = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  SlotId slot = 0;
+};
 
 class ReadaheadPolicy {
  public:
@@ -47,29 +61,34 @@ class ReadaheadPolicy {
   static constexpr uint32_t kStartAfter = 2;
   static constexpr uint64_t kInitialWindow = 64 << 10;
 
-  explicit ReadaheadPolicy(uint64_t max_window) : max_window_(max_window) {}
+  ReadaheadPolicy(uint64_t max_window, uint64_t max_slots)
+      : max_window_(max_window), max_slots_(std::max<uint64_t>(1, max_slots)) {}
 
+  // Slots [first, end) to fetch ahead.
   struct Window {
-    std::vector<FrameRef> frames;  // in segment order
+    SlotId first = 0;
+    SlotId end = 0;
   };
-  // The caller read the frames first .. last (in the order of `frames`).
-  // Returns a window to fetch ahead, if the read continues a stream that is
-  // due for one.
-  std::optional<Window> OnRead(const FrameIndex& frames, FramePos first, FramePos last);
-  // Forgets every stream (the frame positions changed: a new slot map).
+  // The caller read the stored slots first .. last (ascending). frame_bytes:
+  // the mean length of a stored frame; end_slot: one past the highest slot
+  // stored. Returns a window to fetch ahead, if the read continues a stream
+  // that is due for one.
+  std::optional<Window> OnRead(SlotId first, SlotId last, uint64_t frame_bytes, SlotId end_slot);
+  // Forgets every stream (a new slot map).
   void Reset() { streams_.clear(); }
 
  private:
   struct Stream {
-    FramePos next;                  // the frame after the last one read
-    std::optional<FramePos> ahead;  // the frame after the last one requested; nullopt: the end
-    FramePos trigger;               // the first frame of the newest window
-    uint64_t window = 0;            // bytes of the newest window; 0: not reading ahead yet
-    uint32_t continued = 0;         // sequential reads after the first
-    bool done = false;              // the chain of segments ended
-    uint64_t used = 0;              // for LRU
+    SlotId next = 0;         // the slot after the last one read
+    SlotId ahead = 0;        // the slot after the last one requested
+    SlotId trigger = 0;      // the first slot of the newest window
+    uint64_t window = 0;     // bytes of the newest window; 0: not reading ahead yet
+    uint32_t continued = 0;  // sequential reads after the first
+    bool done = false;       // the window reached the highest slot stored
+    uint64_t used = 0;       // for LRU
   };
   const uint64_t max_window_;
+  const uint64_t max_slots_;
   std::vector<Stream> streams_;
   uint64_t clock_ = 0;
 };

@@ -63,7 +63,8 @@ RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOpt
       filter_(options.filter),
       cache_(options.cache != nullptr && options.cache->page_size() == slot_size ? options.cache
                                                                                  : nullptr),
-      readahead_(MaxWindow()) {
+      // Pages, decompressed, in the local cache: never more than an eighth of it.
+      readahead_(MaxWindow(), cache_ == nullptr ? 1 : cache_->stats().capacity / 8 / slot_size) {
   if (!options.read_only) {
     spill_ = std::make_unique<SpillFile>(
         options.spill_dir.empty() ? std::string(P_tmpdir) : options.spill_dir, slot_size);
@@ -111,7 +112,7 @@ TierStats RemoteTier::stats() const {
 uint64_t RemoteTier::memory_bytes() const {
   uint64_t bytes = (spill_ ? spill_->memory_bytes() : 0) + (cache_ ? cache_->memory_bytes() : 0);
   MutexLock lock(mu_);
-  return bytes + slots_.memory_bytes() + frames_.memory_bytes();
+  return bytes + slots_.memory_bytes();
 }
 
 RemoteTierStats RemoteTier::remote_stats() const {
@@ -159,12 +160,7 @@ void RemoteTier::Write(SlotId slot, const uint8_t* buf) {
 void RemoteTier::Discard(SlotId slot) {
   if (spill_) spill_->Erase(slot);
   MutexLock lock(mu_);
-  if (std::optional<Location> old = slots_.Erase(slot)) frames_.Release(old->segment);
-}
-
-void RemoteTier::Place(SlotId slot, const Location& loc) {
-  if (std::optional<Location> old = slots_.Set(slot, loc)) frames_.Release(old->segment);
-  frames_.Add(slot, loc.segment, loc.offset, loc.length);
+  slots_.Erase(slot);
 }
 
 void RemoteTier::DecodeFrame(SlotId slot, const Location& loc, const char* bytes,
@@ -227,11 +223,11 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
       }
     }
   }
-  std::optional<Location> first_stored, last_stored;
+  std::optional<SlotId> first_stored, last_stored;
   for (uint32_t i = 0; i < n; ++i) {
     if (!locs[i]) continue;
-    if (!first_stored) first_stored = locs[i];
-    last_stored = locs[i];
+    if (!first_stored) first_stored = first + i;
+    last_stored = first + i;
   }
   if (cache_ != nullptr) {
     for (uint32_t i = 0; i < n; ++i) {
@@ -279,17 +275,22 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
   }
 }
 
-void RemoteTier::NoteRead(const Location& first, const Location& last) {
+void RemoteTier::NoteRead(SlotId first, SlotId last) {
   if (!fetches_) return;
-  std::optional<ReadaheadPolicy::Window> window;
+  FetchQueue::Job job;
   {
     MutexLock lock(mu_);
-    std::optional<FramePos> a = frames_.Locate(first.segment, first.offset);
-    std::optional<FramePos> b = frames_.Locate(last.segment, last.offset);
-    if (!a || !b) return;
-    window = readahead_.OnRead(frames_, *a, *b);
+    if (slots_.empty()) return;
+    const std::optional<ReadaheadPolicy::Window> w =
+        readahead_.OnRead(first, last, slots_.bytes() / slots_.size(), slots_.end_slot());
+    if (!w) return;
+    for (SlotId s = w->first; s < w->end; ++s) {
+      if (const Location* loc = slots_.Find(s)) {
+        job.frames.push_back({loc->segment, loc->offset, loc->length, s});
+      }
+    }
   }
-  if (window) fetches_->Push({std::move(window->frames)});
+  if (!job.frames.empty()) fetches_->Push(std::move(job));
 }
 
 std::vector<std::vector<RemoteTier::Wanted>> RemoteTier::Missing(
@@ -497,8 +498,7 @@ void RemoteTier::Sync() {
   upload.Finish();
   {
     MutexLock lock(mu_);
-    for (const auto& [slot, loc] : placed) Place(slot, loc);
-    frames_.Finish();
+    for (const auto& [slot, loc] : placed) slots_.Set(slot, loc);
   }
   // A slot written again during the upload keeps its news (Forget skips it).
   spill_->Forget(pending);
@@ -506,9 +506,6 @@ void RemoteTier::Sync() {
 
 void RemoteTier::AdoptSlots(RemoteSlotMap slots) {
   slots_ = std::move(slots);
-  frames_.Clear();
-  for (const auto& [slot, loc] : slots_) frames_.Add(slot, loc.segment, loc.offset, loc.length);
-  frames_.Finish();
   readahead_.Reset();
 }
 

@@ -21,7 +21,7 @@
 //   by side in one segment (gaps of up to kCoalesceGap included) into one GET. Every frame's
 //   checksum and size are verified: Error(kCorruption) names the object and the slot. Fetched and
 //   uploaded pages go into the local cache.
-// - Reads that walk forward through a segment's frames (a scan) fetch ahead:
+// - Reads that walk forward through the slots (a scan) fetch ahead:
 //   windows of up to kMaxWindow bytes (and at most an eighth of the local
 //   cache), on kReadaheadThreads background threads (two GETs in flight
 //   measured faster than one or three on SeaweedFS here: the next window's
@@ -48,7 +48,6 @@
 #include <vector>
 
 #include "pager/tier/page_filter.h"
-#include "pager/tier/remote/frame_index.h"
 #include "pager/tier/remote/local_page_cache.h"
 #include "pager/tier/remote/readahead.h"
 #include "pager/tier/remote/remote_objects.h"
@@ -115,8 +114,8 @@ class RemoteTier final : public Tier {
   SlotId size() const override;
   TierStats stats() const override;
   std::string name() const override;
-  // The slot map, the frame index, the pending pages' index and the local
-  // cache's index: all the RAM the tier keeps that grows with the store.
+  // The slot map, the pending pages' index and the local cache's index: all
+  // the RAM the tier keeps that grows with the store.
   uint64_t memory_bytes() const override;
 
   // See above. REQUIRES: Sync() since the last Write.
@@ -144,8 +143,6 @@ class RemoteTier final : public Tier {
   using Location = FrameLocation;
   // Decompresses and verifies the frame of slot at loc from bytes.
   void DecodeFrame(SlotId slot, const Location& loc, const char* bytes, uint8_t* out) const;
-  // Records slot's new place in the slot map and the frame index.
-  void Place(SlotId slot, const Location& loc) REQUIRES(mu_);
   // Fetches frames (of one segment, ascending, in the slot map at those
   // places) with one ranged GET and puts them in the local cache; a frame
   // that fails to verify is left out. ahead: for the readahead (counted in
@@ -162,10 +159,10 @@ class RemoteTier final : public Tier {
   // The frames of a job still in the slot map where the job saw them and
   // not yet cached, in runs of one GET each.
   std::vector<std::vector<Wanted>> Missing(const std::vector<FrameRef>& frames);
-  // Tells the readahead policy about a read of stored frames first .. last.
-  void NoteRead(const Location& first, const Location& last);
+  // Tells the readahead policy about a read of stored slots first .. last.
+  void NoteRead(SlotId first, SlotId last);
   uint64_t MaxWindow() const;
-  // Takes slots as the slot map and rebuilds the frame index from it.
+  // Takes slots as the slot map.
   void AdoptSlots(RemoteSlotMap slots) REQUIRES(mu_);
   // The head's commit, decoded, named (what) and the head's etag; nullopt
   // when there is no head.
@@ -187,7 +184,6 @@ class RemoteTier final : public Tier {
   RemoteSlotMap slots_ GUARDED_BY(mu_);        // stored in the bucket
   uint32_t next_segment_ GUARDED_BY(mu_) = 0;  // low bits of the next segment name
   std::string head_etag_ GUARDED_BY(mu_);      // of the head we last read or wrote
-  FrameIndex frames_ GUARDED_BY(mu_);
   ReadaheadPolicy readahead_ GUARDED_BY(mu_);
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0}, segments_uploaded_{0};
   // Last: destroyed first, so its thread stops before what it uses goes.

@@ -28,78 +28,93 @@
 namespace pagefs {
 namespace {
 
-// A segment of n frames of len bytes each, slots first...
-FrameIndex Frames(std::initializer_list<std::pair<uint64_t, uint32_t>> segments,
-                  uint32_t len = 1000) {
-  FrameIndex f;
-  SlotId slot = 2;
-  for (auto [segment, n] : segments) {
-    for (uint32_t i = 0; i < n; ++i) f.Add(slot++, segment, 8 + i * len, len);
-  }
-  f.Finish();
-  return f;
-}
+constexpr uint64_t kFrame = 1000;  // the mean stored frame in the policy tests
+constexpr uint64_t kNoSlotCap = UINT64_MAX;
 
 TEST(ReadaheadPolicyTest, RandomReadsNeverFetchAhead) {
-  FrameIndex f = Frames({{7, 1000}});
-  ReadaheadPolicy policy(2 << 20);
+  ReadaheadPolicy policy(2 << 20, kNoSlotCap);
   std::mt19937 rng(1);
   for (int i = 0; i < 500; ++i) {
-    uint32_t at = static_cast<uint32_t>(rng() % 100) * 10;  // never within kMaxSkip of the last
-    EXPECT_FALSE(policy.OnRead(f, {7, at}, {7, at}));
+    SlotId at = 2 + static_cast<SlotId>(rng() % 100) * 10;  // never within kMaxSkip of the last
+    EXPECT_FALSE(policy.OnRead(at, at, kFrame, 1002));
   }
 }
 
-TEST(ReadaheadPolicyTest, ASequentialReadStartsASmallWindowThatGrowsAndCrossesSegments) {
-  FrameIndex f = Frames({{7, 3000}, {8, 3000}});
-  ReadaheadPolicy policy(1 << 20);
-  EXPECT_FALSE(policy.OnRead(f, {7, 0}, {7, 0})) << "one read is not yet a scan";
-  EXPECT_FALSE(policy.OnRead(f, {7, 1}, {7, 1})) << "nor two: a node and its neighbour";
-  auto w = policy.OnRead(f, {7, 2}, {7, 2});
+TEST(ReadaheadPolicyTest, ASequentialReadStartsASmallWindowThatGrowsToTheLastSlot) {
+  constexpr SlotId kEnd = 2 + 6000;
+  ReadaheadPolicy policy(1 << 20, kNoSlotCap);
+  EXPECT_FALSE(policy.OnRead(2, 2, kFrame, kEnd)) << "one read is not yet a scan";
+  EXPECT_FALSE(policy.OnRead(3, 3, kFrame, kEnd)) << "nor two: a node and its neighbour";
+  auto w = policy.OnRead(4, 4, kFrame, kEnd);
   ASSERT_TRUE(w);
-  EXPECT_EQ(w->frames.front().offset, 8u + 3 * 1000) << "starts after the read";
-  EXPECT_EQ(w->frames.size(), ReadaheadPolicy::kInitialWindow / 1000 + 1);
-  uint64_t last_size = w->frames.size();
-  uint32_t pos = 3;
-  uint64_t segment = 7;
+  EXPECT_EQ(w->first, 5u) << "starts after the read";
+  EXPECT_EQ(w->end - w->first, ReadaheadPolicy::kInitialWindow / kFrame);
+  uint64_t window = ReadaheadPolicy::kInitialWindow;
+  SlotId ahead = w->end;
   int windows = 1;
-  bool crossed = false;
-  // Read on frame by frame: each window is asked for once the reader is in
-  // the one before, twice as large up to the maximum (the last one stops at
-  // the end of the chain of segments).
-  for (int reads = 0; reads < 5997; ++reads) {
-    auto nw = policy.OnRead(f, {segment, pos}, {segment, pos});
-    if (nw) {
-      ++windows;
-      const bool at_end =
-          nw->frames.back().segment == 8 && nw->frames.back().offset == 8 + 2999 * 1000;
-      if (!at_end) {
-        EXPECT_GE(nw->frames.size(), std::min<uint64_t>(last_size * 2 - 1, (1 << 20) / 1000));
-      }
-      EXPECT_LE(nw->frames.size(), (1 << 20) / 1000 + 1);
-      last_size = nw->frames.size();
-      crossed = crossed || (nw->frames.front().segment == 7 && nw->frames.back().segment == 8);
+  // Read on slot by slot: each window is asked for once the reader is in the
+  // one before, twice as large up to the maximum, each starting where the
+  // last ended; the last one stops at the highest slot.
+  for (SlotId s = 5; s < kEnd; ++s) {
+    auto nw = policy.OnRead(s, s, kFrame, kEnd);
+    if (!nw) continue;
+    ++windows;
+    window = std::min<uint64_t>(window * 2, 1 << 20);
+    EXPECT_EQ(nw->first, ahead) << "no slot asked for twice, none left out";
+    EXPECT_LE(nw->end, kEnd);
+    if (nw->end < kEnd) {
+      EXPECT_EQ(nw->end - nw->first, window / kFrame);
     }
-    if (++pos == 3000 && segment == 7) {
-      segment = 8;
-      pos = 0;
-    }
+    ahead = nw->end;
   }
-  EXPECT_TRUE(crossed) << "a window runs on into the next segment";
+  EXPECT_EQ(ahead, kEnd) << "the windows reached the last slot";
   EXPECT_GE(windows, 5);
-  EXPECT_LE(windows, 2 + 6000 * 1000 / (1 << 20) + 4) << "few windows for 6 MB";
+  EXPECT_LE(windows, 2 + 6000 * kFrame / (1 << 20) + 4) << "few windows for 6 MB";
+  EXPECT_FALSE(policy.OnRead(kEnd - 1, kEnd - 1, kFrame, kEnd)) << "nothing past the end";
+}
+
+TEST(ReadaheadPolicyTest, AWindowIsSizedByTheMeanFrame) {
+  ReadaheadPolicy policy(2 << 20, kNoSlotCap);
+  policy.OnRead(10, 10, 4000, 100000);
+  policy.OnRead(11, 11, 4000, 100000);
+  auto w = policy.OnRead(12, 12, 4000, 100000);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->end - w->first, ReadaheadPolicy::kInitialWindow / 4000);
+}
+
+TEST(ReadaheadPolicyTest, FramesThatCompressWellNeverMakeAWindowOfMoreThanMaxSlots) {
+  ReadaheadPolicy policy(2 << 20, 100);
+  policy.OnRead(10, 10, 20, 100000);
+  policy.OnRead(11, 11, 20, 100000);
+  auto w = policy.OnRead(12, 12, 20, 100000);  // 64 KiB of 20-byte frames: 3276 pages
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->end - w->first, 100u);
 }
 
 TEST(ReadaheadPolicyTest, ALeafReadInTheMiddleOfAScanDoesNotBreakIt) {
-  FrameIndex f = Frames({{7, 3000}, {9, 50}});
-  ReadaheadPolicy policy(1 << 20);
-  policy.OnRead(f, {7, 0}, {7, 0});
-  policy.OnRead(f, {7, 1}, {7, 1});
-  ASSERT_TRUE(policy.OnRead(f, {7, 2}, {7, 2}));
-  EXPECT_FALSE(policy.OnRead(f, {9, 20}, {9, 20})) << "elsewhere: a stream of its own";
+  ReadaheadPolicy policy(1 << 20, kNoSlotCap);
+  policy.OnRead(2, 2, kFrame, 5000);
+  policy.OnRead(3, 3, kFrame, 5000);
+  ASSERT_TRUE(policy.OnRead(4, 4, kFrame, 5000));
+  EXPECT_FALSE(policy.OnRead(4020, 4020, kFrame, 5000)) << "elsewhere: a stream of its own";
   int windows = 0;
-  for (uint32_t i = 3; i < 1000; ++i) windows += policy.OnRead(f, {7, i}, {7, i}) ? 1 : 0;
+  for (SlotId s = 5; s < 1000; ++s) windows += policy.OnRead(s, s, kFrame, 5000) ? 1 : 0;
   EXPECT_GE(windows, 2) << "the scan goes on fetching ahead";
+}
+
+TEST(ReadaheadPolicyTest, SkippingSlotsItFetchedAheadKeepsTheStream) {
+  ReadaheadPolicy policy(1 << 20, kNoSlotCap);
+  policy.OnRead(2, 2, kFrame, 50000);
+  policy.OnRead(3, 3, kFrame, 50000);
+  auto w = policy.OnRead(4, 4, kFrame, 50000);
+  ASSERT_TRUE(w);
+  // Pages still in memory are not read from the tier: the next read lands
+  // far past kMaxSkip, but inside the window, and is still the scan.
+  const SlotId inside = w->end - 2;
+  ASSERT_GT(inside - 5, ReadaheadPolicy::kMaxSkip);
+  auto next = policy.OnRead(inside, inside, kFrame, 50000);
+  ASSERT_TRUE(next) << "the reader entered the newest window";
+  EXPECT_EQ(next->first, w->end);
 }
 
 TEST(FetchQueueTest, AReaderWaitsForTheJobHoldingItsFrameAndAFailingJobIsDropped) {
@@ -342,6 +357,33 @@ TEST_F(RemoteReadaheadTest, ASmallLocalCacheBoundsTheWindowAndTheScanStillReadsR
   Scan(r->tier);
   EXPECT_LE(r->cache.stats().bytes, 64u * kPage);
   EXPECT_LT(r->client.stats().gets - g0, kSlots) << "still fewer GETs than pages";
+}
+
+TEST_F(RemoteReadaheadTest, PagesThatCompressToAlmostNothingNeverOverfillTheLocalCache) {
+  // Frames of a few dozen bytes: a window's bytes would be thousands of pages.
+  const S3Config zeros = SeaweedServer::Shared().NewPrefix("zeros");
+  {
+    S3Client client(zeros, curl_);
+    RemoteTier writer(client, kPage);
+    std::vector<uint8_t> page(kPage, 0);
+    for (SlotId s = 2; s < 2 + kSlots; ++s) {
+      std::memcpy(page.data(), &s, sizeof s);
+      writer.Write(s, page.data());
+    }
+    writer.Sync();
+    writer.PublishCommit(1, "r");
+  }
+  Reader r(zeros, curl_, (folder_.path() / "zeros-cache").string(), 64 * kPage);
+  std::vector<uint8_t> buf(kPage);
+  for (SlotId s = 2; s < 2 + kSlots; ++s) {
+    r.tier.Read(s, buf.data());
+    SlotId got = 0;
+    std::memcpy(&got, buf.data(), sizeof got);
+    ASSERT_EQ(got, s);
+  }
+  const RemoteTierStats ahead = r.tier.remote_stats();
+  EXPECT_GT(ahead.readahead_frames, kSlots / 2) << "the scan was fetched ahead";
+  EXPECT_EQ(ahead.readahead_unused, 0u) << "nothing fetched ahead was evicted before its read";
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ TEST_F(RemoteTierTest, ASyncWhoseUploadsFailPartwayPlacesNothingAndTheNextSyncUp
 
 // What the tier keeps in RAM that grows with the store, so the budget can
 // count it (Tier::memory_bytes): pending pages' index before the upload, the
-// slot map and frame index (about 40 bytes a stored page) after it.
+// slot map (24 bytes a stored page) after it.
 TEST_F(RemoteTierTest, ItsMemoryFollowsWhatItStores) {
   RemoteTier tier(*client_, kPage);
   const uint64_t empty = tier.memory_bytes();
@@ -102,8 +102,8 @@ TEST_F(RemoteTierTest, ItsMemoryFollowsWhatItStores) {
   EXPECT_GE(pending - empty, kSlots * 32) << "the spill file's index";
   tier.Sync();
   const uint64_t stored = tier.memory_bytes();
-  EXPECT_GE(stored - empty, kSlots * (sizeof(FrameLocation) + 16));
-  EXPECT_LE(stored - empty, kSlots * 2 * (sizeof(FrameLocation) + 16));
+  EXPECT_GE(stored - empty, kSlots * sizeof(FrameLocation));
+  EXPECT_LE(stored - empty, kSlots * 2 * sizeof(FrameLocation));
 }
 
 TEST_F(RemoteTierTest, AReadRunOfNeighboursIsOneRangedGet) {

@@ -124,7 +124,6 @@ class Collector {
       throw;
     }
     head_ = DecodeRemoteHead(bytes, client_.Describe(kRemoteHeadObject));
-    head_etag_ = info->etag;
     const RemoteCommit* c = Commit(head_.commit);
     if (c == nullptr) {
       throw Error(ErrorCode::kNotFound, client_.Describe(kRemoteHeadObject) + " names " +
@@ -155,16 +154,10 @@ class Collector {
     return &read_.emplace(name, DecodeRemoteCommit(bytes, client_.Describe(name))).first->second;
   }
 
-  // The slots the head's page table reaches (its nodes and pages): a
-  // writer's slot map also keeps freed slots until a writer opens again, and
-  // those are not worth copying.
-  std::set<SlotId> LiveSlots(const RemoteCommit& head, const Superblock& sb) {
-    RemoteTier tier(client_, head.slot_size, {.read_only = true});
-    std::optional<std::string> record = tier.LoadCommit();
-    if (!record || *record != head.record) {
-      throw Error(ErrorCode::kBusy, client_.Describe(kRemoteHeadObject) +
-                                        " was moved by another writer during compaction");
-    }
+  // The slots the head's page table reaches (its nodes and pages), read
+  // through tier (which holds the head): a writer's slot map also keeps
+  // freed slots until a writer opens again, and those are not worth copying.
+  std::set<SlotId> LiveSlots(RemoteTier& tier, const RemoteCommit& head, const Superblock& sb) {
     std::set<SlotId> live;
     if (sb.table_height == 0) return live;
     PageTable table(tier, head.slot_size, client_.Describe(head_.commit));
@@ -187,15 +180,25 @@ class Collector {
                                               std::to_string(head.epoch) + " in " +
                                               client_.Describe(head_.commit));
     }
-    const std::set<SlotId> live_slots = LiveSlots(head, *sb);
+    // A tier on the head, as its next writer: it reads the table, takes the
+    // moved frames and publishes the new commit (If-Match on the head it
+    // loaded), and its Sync stores the slot map's chunks.
+    RemoteTier tier(client_, head.slot_size);
+    std::optional<std::string> record = tier.LoadCommit();
+    if (!record || *record != head.record) {
+      throw Error(ErrorCode::kBusy, client_.Describe(kRemoteHeadObject) +
+                                        " was moved by another writer during compaction");
+    }
+    const std::set<SlotId> live_slots = LiveSlots(tier, head, *sb);
     // Live bytes of each segment the head references, against its object's size.
-    RemoteCommit next = head;
-    next.slots.clear();
     std::map<uint64_t, std::vector<std::pair<SlotId, FrameLocation>>> frames;
-    for (const auto& [slot, loc] : head.slots) {
-      if (live_slots.count(slot) == 0) continue;
-      frames[loc.segment].emplace_back(slot, loc);
-      next.slots.Set(slot, loc);
+    std::vector<SlotId> dead;
+    for (const auto& [slot, loc] : tier.StoredSlots()) {
+      if (live_slots.count(slot) == 0) {
+        dead.push_back(slot);
+      } else {
+        frames[loc.segment].emplace_back(slot, loc);
+      }
     }
     std::vector<uint64_t> sparse;
     uint64_t live_total = 0;
@@ -226,6 +229,7 @@ class Collector {
     uint32_t sequence = 0;
     std::string out(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
     uint64_t out_id = 0;
+    std::vector<std::pair<SlotId, FrameLocation>> moved;
     auto flush = [&] {
       if (out.size() == sizeof kRemoteSegmentMagic) return;
       const std::string name = RemoteSegmentName(out_id);
@@ -250,37 +254,43 @@ class Collector {
                       "checksum mismatch in " + where + ": compaction stopped, nothing published");
         }
         if (out.size() == sizeof kRemoteSegmentMagic) out_id = (session << 32) | sequence++;
-        next.slots.Set(slot, {out_id, static_cast<uint32_t>(out.size()), loc.length, loc.checksum});
+        moved.emplace_back(slot, FrameLocation{out_id, static_cast<uint32_t>(out.size()),
+                                               loc.length, loc.checksum});
         out.append(object, loc.offset, loc.length);
         if (out.size() >= RemoteTier::kSegmentTarget) flush();
       }
     }
     flush();
     Progress("compact", sparse.size(), sparse.size());
+    // The live slots at their new places, the freed ones dropped, and every
+    // chunk of the map stored anew (none is left on a segment that goes).
+    for (SlotId slot : dead) tier.Discard(slot);
+    for (const auto& [slot, loc] : moved) tier.Relocate(slot, loc);
+    tier.RewriteSlotMap();
+    const S3ClientStats before = client_.stats();
+    tier.Sync();
+    report_.bytes_written += client_.stats().bytes_sent - before.bytes_sent;
     // The same pages under the next epoch, so readers following the head
     // move to the new segments (and off the old ones before they go).
-    sb->epoch = next.epoch = head.epoch + 1;
-    std::vector<uint8_t> record(next.record.size());
-    EncodeSuperblock(*sb, record);
-    next.record.assign(reinterpret_cast<const char*>(record.data()), record.size());
-    const std::string commit_name = RemoteCommitName(next.epoch, session);
-    if (!client_.Put(commit_name, EncodeRemoteCommit(next), PutCondition::kIfAbsent).written) {
-      throw Error(ErrorCode::kBusy, "commit " + client_.Describe(commit_name) +
-                                        " already exists: another writer uses this prefix");
-    }
-    const RemoteHead moved{next.epoch, commit_name};
-    PutResult r =
-        client_.Put(kRemoteHeadObject, EncodeRemoteHead(moved), PutCondition::kIfMatch, head_etag_);
-    if (!r.written) {
+    sb->epoch = head.epoch + 1;
+    std::vector<uint8_t> next_record(head.record.size());
+    EncodeSuperblock(*sb, next_record);
+    std::string commit_name;
+    try {
+      commit_name = tier.PublishCommit(
+          sb->epoch,
+          std::string_view(reinterpret_cast<const char*>(next_record.data()), next_record.size()));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kBusy) throw;
       throw Error(ErrorCode::kBusy, client_.Describe(kRemoteHeadObject) +
                                         " was moved by another writer during compaction; "
                                         "its commit was not published");
     }
-    read_.emplace(commit_name, std::move(next));
-    head_ = moved;
-    head_etag_ = r.etag;
-    report_.head_epoch = moved.epoch;
-    report_.head_commit = moved.commit;
+    const RemoteHead now{sb->epoch, commit_name};
+    report_.segments_written += tier.remote_stats().segments_uploaded;
+    head_ = now;
+    report_.head_epoch = now.epoch;
+    report_.head_commit = now.commit;
     report_.compaction_commit = commit_name;
   }
 
@@ -322,7 +332,7 @@ class Collector {
       const RemoteCommit* c = Commit(name);
       if (c == nullptr) continue;  // deleted meanwhile by another gc: it was not kept there
       report_.commits_kept += 1;
-      for (const auto& [slot, loc] : c->slots) referenced.insert(loc.segment);
+      for (const auto& [segment, frames] : c->map.segments) referenced.insert(segment);
     }
     if (writer_ != nullptr) referenced.insert(writer_->segments.begin(), writer_->segments.end());
     Progress("read", kept.size(), kept.size());
@@ -381,7 +391,6 @@ class Collector {
   std::map<std::string, ObjectInfo> commits_;
   std::map<std::string, RemoteCommit> read_;
   RemoteHead head_;
-  std::string head_etag_;
 };
 
 }  // namespace

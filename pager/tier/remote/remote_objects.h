@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "pager/tier/remote/remote_slot_map.h"
 #include "pager/tier/tier.h"
@@ -26,7 +28,9 @@ struct RemoteCommit {
   uint64_t epoch = 0;
   std::string record;  // the superblock slot image
   uint32_t slot_size = 0;
-  RemoteSlotMap slots;
+  // The slot map: its directory of chunks and the segments it references
+  // (a first-format object: the whole map, and its segments found from it).
+  SlotMapImage map;
 };
 
 // "seg/<id:016x>", "commit/<epoch:016x>-<session:08x>".
@@ -41,13 +45,15 @@ std::string EncodeRemoteHead(const RemoteHead& head);
 // Throws Error(kCorruption) naming what for bytes that are not a head record.
 RemoteHead DecodeRemoteHead(const std::string& bytes, const std::string& what);
 
-std::string EncodeRemoteCommit(uint64_t epoch, std::string_view record, uint32_t slot_size,
-                               const RemoteSlotMap& slots);
-inline std::string EncodeRemoteCommit(const RemoteCommit& c) {
-  return EncodeRemoteCommit(c.epoch, c.record, c.slot_size, c.slots);
-}
-// Throws Error(kCorruption) naming what for a damaged or truncated object.
+// In the current format (PFSCMT2); map.flat must be empty.
+std::string EncodeRemoteCommit(const RemoteCommit& c);
+// Reads both formats. Throws Error(kCorruption) naming what for a damaged or
+// truncated object.
 RemoteCommit DecodeRemoteCommit(const std::string& bytes, const std::string& what);
+// A commit object of the first format (PFSCMT1: the whole map, by slot), as
+// stores written before the paged map hold them; for tests of reading them.
+std::string EncodeFlatRemoteCommit(uint64_t epoch, std::string_view record, uint32_t slot_size,
+                                   const std::vector<std::pair<SlotId, FrameLocation>>& slots);
 
 // XXH3 of a frame as the slot map stores it.
 uint64_t FrameChecksum(SlotId slot, const char* bytes, size_t length);

@@ -63,8 +63,12 @@ RemoteTier::RemoteTier(S3Client& client, uint32_t slot_size, const RemoteTierOpt
       filter_(options.filter),
       cache_(options.cache != nullptr && options.cache->page_size() == slot_size ? options.cache
                                                                                  : nullptr),
+      slots_(slot_size),
       // Pages, decompressed, in the local cache: never more than an eighth of it.
       readahead_(MaxWindow(), cache_ == nullptr ? 1 : cache_->stats().capacity / 8 / slot_size) {
+  slots_.set_loader([this](uint64_t chunk, const Location& frame, uint8_t* page) {
+    LoadChunk(chunk, frame, page);
+  });
   if (!options.read_only) {
     spill_ = std::make_unique<SpillFile>(
         options.spill_dir.empty() ? std::string(P_tmpdir) : options.spill_dir, slot_size);
@@ -135,20 +139,14 @@ RemoteTierStats RemoteTier::remote_stats() const {
 
 std::optional<std::string> RemoteTier::SegmentOf(SlotId slot) const {
   MutexLock lock(mu_);
-  const Location* loc = slots_.Find(slot);
-  if (loc == nullptr) return std::nullopt;
+  std::optional<Location> loc = slots_.Find(slot);
+  if (!loc) return std::nullopt;
   return SegmentName(loc->segment);
 }
 
 std::vector<uint64_t> RemoteTier::Segments() const {
-  std::vector<uint64_t> out;
-  {
-    MutexLock lock(mu_);
-    for (const auto& [slot, loc] : slots_) out.push_back(loc.segment);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  MutexLock lock(mu_);
+  return slots_.Segments();
 }
 
 void RemoteTier::Write(SlotId slot, const uint8_t* buf) {
@@ -163,11 +161,32 @@ void RemoteTier::Discard(SlotId slot) {
   slots_.Erase(slot);
 }
 
+void RemoteTier::DiscardRun(SlotId first, uint64_t n) {
+  if (spill_) {
+    for (const SpillFile::Pending& p : spill_->Slots()) {
+      if (p.slot >= first && p.slot - first < n) spill_->Erase(p.slot);
+    }
+  }
+  MutexLock lock(mu_);
+  slots_.Erase(first, n);
+}
+
+void RemoteTier::LoadChunk(uint64_t chunk, const Location& frame, uint8_t* page) {
+  if (cache_ != nullptr && cache_->Load(frame.segment, frame.offset, page)) return;
+  const std::string bytes =
+      client_.GetRange(SegmentName(frame.segment), frame.offset, frame.length);
+  DecodeFrame(kChunkSeed | chunk, frame, bytes.data(), page);
+  if (cache_ != nullptr) cache_->Insert(frame.segment, frame.offset, page);
+}
+
 void RemoteTier::DecodeFrame(SlotId slot, const Location& loc, const char* bytes,
                              uint8_t* out) const {
   auto where = [&] {
-    return "slot " + std::to_string(slot) + " in " + client_.Describe(SegmentName(loc.segment)) +
-           " at byte " + std::to_string(loc.offset);
+    const std::string whose = (slot & kChunkSeed) != 0
+                                  ? "slot map chunk " + std::to_string(slot & ~kChunkSeed)
+                                  : "slot " + std::to_string(slot);
+    return whose + " in " + client_.Describe(SegmentName(loc.segment)) + " at byte " +
+           std::to_string(loc.offset);
   };
   if (FrameChecksum(slot, bytes, loc.length) != loc.checksum) {
     throw Error(ErrorCode::kCorruption, "checksum mismatch in " + where());
@@ -216,7 +235,7 @@ void RemoteTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
     MutexLock lock(mu_);
     for (uint32_t i = 0; i < n; ++i) {
       if (pending[i]) continue;
-      if (const Location* loc = slots_.Find(first + i)) {
+      if (std::optional<Location> loc = slots_.Find(first + i)) {
         locs[i] = *loc;
       } else {
         std::memset(bufs[i], 0, slot_size_);
@@ -285,7 +304,7 @@ void RemoteTier::NoteRead(SlotId first, SlotId last) {
         readahead_.OnRead(first, last, slots_.bytes() / slots_.size(), slots_.end_slot());
     if (!w) return;
     for (SlotId s = w->first; s < w->end; ++s) {
-      if (const Location* loc = slots_.Find(s)) {
+      if (std::optional<Location> loc = slots_.Find(s)) {
         job.frames.push_back({loc->segment, loc->offset, loc->length, s});
       }
     }
@@ -299,13 +318,17 @@ std::vector<std::vector<RemoteTier::Wanted>> RemoteTier::Missing(
   {
     MutexLock lock(mu_);
     for (const FrameRef& f : frames) {
-      const Location* loc = slots_.Find(f.slot);
-      if (loc == nullptr || loc->segment != f.segment || loc->offset != f.offset) {
+      std::optional<Location> loc = slots_.Find(f.slot);
+      if (!loc || loc->segment != f.segment || loc->offset != f.offset) {
         continue;  // discarded or moved since: its old frame is no one's
       }
       want.push_back({f.slot, *loc});
     }
   }
+  return UncachedRuns(std::move(want));
+}
+
+std::vector<std::vector<RemoteTier::Wanted>> RemoteTier::UncachedRuns(std::vector<Wanted> want) {
   std::sort(want.begin(), want.end(), [](const Wanted& a, const Wanted& b) {
     return a.loc.segment != b.loc.segment ? a.loc.segment < b.loc.segment
                                           : a.loc.offset < b.loc.offset;
@@ -349,26 +372,12 @@ void RemoteTier::WillNeed(const std::vector<SlotId>& slots) {
   {
     MutexLock lock(mu_);
     for (SlotId slot : slots) {
-      const Location* loc = slots_.Find(slot);
-      if (loc == nullptr) continue;
+      std::optional<Location> loc = slots_.Find(slot);
+      if (!loc) continue;
       frames.push_back({loc->segment, loc->offset, loc->length, slot});
     }
   }
-  std::vector<std::vector<Wanted>> runs = Missing(frames);
-  // The runs that bring the most frames per GET, and never more than a
-  // quarter of the local cache.
-  std::stable_sort(runs.begin(), runs.end(),
-                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
-  uint64_t room = cache_->stats().capacity / 4 / slot_size_;
-  for (size_t r = 0; r < runs.size() && r < kMaxWillNeedGets; ++r) {
-    if (runs[r].size() > room) break;
-    room -= runs[r].size();
-    try {
-      FetchIntoCache(runs[r], false);
-    } catch (const Error&) {
-      return;  // advisory: the reads that need them report it
-    }
-  }
+  FetchRuns(Missing(frames));
 }
 
 void RemoteTier::UploadSegment(uint64_t id, const std::string& bytes,
@@ -446,7 +455,10 @@ void RemoteTier::Sync() {
   if (!spill_) return;
   // The pages stay readable in the spill file until the upload lands.
   const std::vector<SpillFile::Pending> pending = spill_->Slots();
-  if (pending.empty()) return;
+  {
+    MutexLock lock(mu_);
+    if (pending.empty() && !slots_.dirty()) return;
+  }
   std::vector<char> scratch(ZSTD_compressBound(slot_size_ + 1));
   std::vector<uint8_t> page(slot_size_);
   std::vector<uint8_t> filtered(slot_size_ + 1);  // a filtered page, then its filter's id
@@ -494,30 +506,103 @@ void RemoteTier::Sync() {
     in_segment.emplace_back(p.slot, loc);
     if (segment.size() >= kSegmentTarget) flush();
   }
+  // Then the slot map's chunks that change, as they will be with these
+  // pages placed, after the pages (with the page-table nodes: an open
+  // fetches them together).
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> chunks;
+  {
+    MutexLock lock(mu_);
+    chunks = slots_.PagesToStore(placed);
+  }
+  std::vector<std::pair<uint64_t, Location>> chunks_placed;
+  for (const auto& [chunk, bytes] : chunks) {
+    if (segment.size() == sizeof kRemoteSegmentMagic) {
+      MutexLock lock(mu_);
+      segment_id = (session_ << 32) | next_segment_++;
+    }
+    size_t len = ZSTD_compressCCtx(zstd.get(), scratch.data(), scratch.size(), bytes.data(),
+                                   slot_size_, kZstdLevel);
+    if (ZSTD_isError(len)) {
+      throw Error(ErrorCode::kIo, "zstd failed on slot map chunk " + std::to_string(chunk));
+    }
+    Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
+                 FrameChecksum(kChunkSeed | chunk, scratch.data(), len)};
+    segment.append(scratch.data(), len);
+    chunks_placed.emplace_back(chunk, loc);
+    if (segment.size() >= kSegmentTarget) flush();
+  }
   flush();
   upload.Finish();
   {
     MutexLock lock(mu_);
     for (const auto& [slot, loc] : placed) slots_.Set(slot, loc);
+    for (const auto& [chunk, loc] : chunks_placed) slots_.Stored(chunk, loc);
+  }
+  // A chunk that leaves RAM then loads from the local cache, not a GET.
+  if (cache_ != nullptr) {
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      cache_->Insert(chunks_placed[i].second.segment, chunks_placed[i].second.offset,
+                     chunks[i].second.data());
+    }
   }
   // A slot written again during the upload keeps its news (Forget skips it).
   spill_->Forget(pending);
 }
 
-void RemoteTier::AdoptSlots(RemoteSlotMap slots) {
-  slots_ = std::move(slots);
+void RemoteTier::AdoptSlots(const SlotMapImage& image) {
+  slots_.Adopt(image);
   readahead_.Reset();
 }
 
-void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
+void RemoteTier::PrefetchChunks(const SlotMapImage& image) {
+  if (cache_ == nullptr || image.chunks.empty()) return;
+  // Runs of chunk frames a commit stored side by side, one GET each.
+  std::vector<Wanted> want;
+  for (const ChunkRef& r : image.chunks) want.push_back({kChunkSeed | r.chunk, r.frame});
+  FetchRuns(UncachedRuns(std::move(want)));
+}
+
+void RemoteTier::FetchRuns(std::vector<std::vector<Wanted>> runs) {
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  uint64_t room = cache_->stats().capacity / 4 / slot_size_;
+  for (size_t r = 0; r < runs.size() && r < kMaxWillNeedGets; ++r) {
+    if (runs[r].size() > room) break;
+    room -= runs[r].size();
+    try {
+      FetchIntoCache(runs[r], false);
+    } catch (const Error&) {
+      return;  // advisory: the reads that need them report it
+    }
+  }
+}
+
+std::vector<std::pair<SlotId, FrameLocation>> RemoteTier::StoredSlots() {
+  std::vector<std::pair<SlotId, FrameLocation>> out;
+  MutexLock lock(mu_);
+  slots_.ForEach([&](SlotId slot, const FrameLocation& loc) { out.emplace_back(slot, loc); });
+  return out;
+}
+
+void RemoteTier::Relocate(SlotId slot, const FrameLocation& loc) {
+  MutexLock lock(mu_);
+  slots_.Set(slot, loc);
+}
+
+void RemoteTier::RewriteSlotMap() {
+  MutexLock lock(mu_);
+  slots_.MarkAllDirty();
+}
+
+std::string RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
   std::string object;
   std::string etag;
   {
     MutexLock lock(mu_);
-    object = EncodeRemoteCommit(epoch, record, slot_size_, slots_);
+    object = EncodeRemoteCommit({epoch, std::string(record), slot_size_, slots_.Image()});
     etag = head_etag_;
   }
-  const std::string name = RemoteCommitName(epoch, session_);
+  std::string name = RemoteCommitName(epoch, session_);
   if (!client_.Put(name, object, PutCondition::kIfAbsent).written) {
     throw Error(ErrorCode::kBusy, "commit " + client_.Describe(name) +
                                       " already exists: another writer uses this prefix");
@@ -535,6 +620,7 @@ void RemoteTier::PublishCommit(uint64_t epoch, std::string_view record) {
     head_etag_ = r.etag;
   }
   ReturnFreedMemory();
+  return name;
 }
 
 std::optional<RemoteHead> RemoteTier::ReadHead() {
@@ -584,9 +670,14 @@ std::optional<std::string> RemoteTier::LoadCommit() {
                                                  std::to_string(c->commit.slot_size) +
                                                  " bytes, not " + std::to_string(slot_size_));
   }
-  MutexLock lock(mu_);
-  AdoptSlots(std::move(c->commit.slots));
-  head_etag_ = c->etag;
+  {
+    MutexLock lock(mu_);
+    AdoptSlots(c->commit.map);
+    head_etag_ = c->etag;
+  }
+  // So the first reads find their slot-map chunks local: a random read then
+  // costs about one GET, its page's.
+  PrefetchChunks(c->commit.map);
   return std::move(c->commit.record);
 }
 

@@ -111,6 +111,7 @@ class RemoteTier final : public Tier {
   void Write(SlotId slot, const uint8_t* buf) override;
   void Sync() override;
   void Discard(SlotId slot) override;
+  void DiscardRun(SlotId first, uint64_t n) override;
   SlotId size() const override;
   TierStats stats() const override;
   std::string name() const override;
@@ -118,8 +119,9 @@ class RemoteTier final : public Tier {
   // the RAM the tier keeps that grows with the store.
   uint64_t memory_bytes() const override;
 
-  // See above. REQUIRES: Sync() since the last Write.
-  void PublishCommit(uint64_t epoch, std::string_view record);
+  // See above; returns the commit object's name. REQUIRES: Sync() since
+  // the last Write.
+  std::string PublishCommit(uint64_t epoch, std::string_view record);
   // The record of the commit the head names, or nullopt when the bucket
   // prefix holds no head. Throws Error(kCorruption) for a damaged head or
   // commit object, Error(kNotFound) when the head names a missing commit.
@@ -138,6 +140,14 @@ class RemoteTier final : public Tier {
   std::vector<uint64_t> Segments() const;
 
   static std::string SegmentName(uint64_t segment);
+
+  // For compaction (remote_gc.h), which moves frames itself:
+  // every stored slot and its frame, ascending (loads every chunk of the map);
+  std::vector<std::pair<SlotId, FrameLocation>> StoredSlots();
+  // slot's frame is now loc (a copy of its frame, in an uploaded object);
+  void Relocate(SlotId slot, const FrameLocation& loc);
+  // the next Sync stores every chunk of the slot map anew.
+  void RewriteSlotMap();
 
  private:
   using Location = FrameLocation;
@@ -159,11 +169,21 @@ class RemoteTier final : public Tier {
   // The frames of a job still in the slot map where the job saw them and
   // not yet cached, in runs of one GET each.
   std::vector<std::vector<Wanted>> Missing(const std::vector<FrameRef>& frames);
+  // Those of want not in the local cache, by place, in runs of one GET each
+  // (neighbours in one segment, gaps of at most kCoalesceGap).
+  std::vector<std::vector<Wanted>> UncachedRuns(std::vector<Wanted> want);
   // Tells the readahead policy about a read of stored slots first .. last.
   void NoteRead(SlotId first, SlotId last);
   uint64_t MaxWindow() const;
-  // Takes slots as the slot map.
-  void AdoptSlots(RemoteSlotMap slots) REQUIRES(mu_);
+  // Takes the commit's slot map.
+  void AdoptSlots(const SlotMapImage& image) REQUIRES(mu_);
+  // Fetches the map's chunks into the local cache, in few GETs.
+  void PrefetchChunks(const SlotMapImage& image);
+  // Fetches runs (one GET each) into the local cache, the longest first, at
+  // most kMaxWillNeedGets and a quarter of the local cache.
+  void FetchRuns(std::vector<std::vector<Wanted>> runs);
+  // The slot map's loader: chunk's page from the local cache or its frame.
+  void LoadChunk(uint64_t chunk, const Location& frame, uint8_t* page);
   // The head's commit, decoded, named (what) and the head's etag; nullopt
   // when there is no head.
   struct FetchedCommit {
@@ -181,7 +201,8 @@ class RemoteTier final : public Tier {
   LocalPageCache* const cache_;
   std::unique_ptr<SpillFile> spill_;  // written, not yet synced; none when read-only
   mutable Mutex mu_;
-  RemoteSlotMap slots_ GUARDED_BY(mu_);        // stored in the bucket
+  // Stored in the bucket; mutable: a lookup may load a chunk (under mu_).
+  mutable RemoteSlotMap slots_ GUARDED_BY(mu_);
   uint32_t next_segment_ GUARDED_BY(mu_) = 0;  // low bits of the next segment name
   std::string head_etag_ GUARDED_BY(mu_);      // of the head we last read or wrote
   ReadaheadPolicy readahead_ GUARDED_BY(mu_);

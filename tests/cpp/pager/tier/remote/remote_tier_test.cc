@@ -54,7 +54,10 @@ TEST_F(RemoteTierTest, SyncPacksCompressedPagesIntoFewSegmentObjects) {
   uint64_t bytes = 0;
   for (const ObjectInfo& o : segments) bytes += o.size;
   EXPECT_LT(bytes, kSlots * kPage / 4) << "each page is compressed";
-  EXPECT_EQ(bytes - segments.size() * 8, tier.stats().bytes_on_disk);
+  // The pages' frames, and the slot map's: 18 chunks of 170 slots, under a
+  // page each.
+  EXPECT_GE(bytes - segments.size() * 8, tier.stats().bytes_on_disk);
+  EXPECT_LE(bytes - segments.size() * 8, tier.stats().bytes_on_disk + 18 * kPage);
   EXPECT_EQ(PageBytes(2999, 1), SlotBytes(tier, 2999));
 }
 
@@ -151,6 +154,69 @@ TEST_F(RemoteTierTest, ACommitIsFoundByAnotherTierWithNothingLocal) {
   EXPECT_EQ(reader.LoadCommit().value_or(""), "record two");
   EXPECT_EQ(PageBytes(7, 2), SlotBytes(reader, 7));
   EXPECT_EQ(PageBytes(39, 1), SlotBytes(reader, 39));
+}
+
+// The slot map is paged: a commit stores the chunks it changed and names
+// every chunk in its commit object (44 bytes per 170 slots), not every slot;
+// a reader loads only the chunks its reads reach.
+TEST_F(RemoteTierTest, ACommitStoresOnlyTheSlotMapChunksItChangesAndAReaderLoadsOnlyWhatItReads) {
+  const uint32_t per_chunk = kPage / RemoteSlotMap::kEntryBytes;
+  const SlotId slots = 40 * per_chunk;
+  RemoteTier writer(*client_, kPage);
+  for (SlotId s = 2; s < slots; ++s) writer.Write(s, PageBytes(s, 1).data());
+  writer.Sync();
+  const std::string first = client_->Get(writer.PublishCommit(1, "r"));
+  EXPECT_LT(first.size(), 40u * 44 + 200) << "a directory entry a chunk, not 32 bytes a slot";
+  const S3ClientStats before = client_->stats();
+  writer.Write(100, PageBytes(100, 2).data());
+  writer.Sync();
+  const S3ClientStats after = client_->stats();
+  EXPECT_LE(after.bytes_sent - before.bytes_sent, 2u * kPage + 8)
+      << "one page's frame and one chunk's, not the whole map";
+  EXPECT_EQ(client_->Get(writer.PublishCommit(2, "r")).size(), first.size() + 16)
+      << "the same directory, and one more segment";
+
+  RemoteTier reader(*client_, kPage, {.read_only = true});
+  ASSERT_TRUE(reader.LoadCommit());
+  EXPECT_EQ(PageBytes(100, 2), SlotBytes(reader, 100));
+  EXPECT_EQ(PageBytes(slots - 1, 1), SlotBytes(reader, slots - 1));
+  EXPECT_LT(reader.memory_bytes(), writer.memory_bytes() / 10) << "two chunks of forty";
+}
+
+// A bucket written before the map was paged: its commit object holds every
+// slot (PFSCMT1). It reads as before, and its next writer goes on in pages.
+TEST_F(RemoteTierTest, AStoreWhoseCommitHoldsTheWholeSlotMapReadsAndGoesOnInPages) {
+  {
+    RemoteTier writer(*client_, kPage);
+    for (SlotId s = 2; s < 500; ++s) writer.Write(s, PageBytes(s, 1).data());
+    writer.Sync();
+    writer.PublishCommit(1, "paged");
+    // The same frames, named the old way, under the next epoch.
+    const std::string old = RemoteCommitName(2, 0xabc);
+    ASSERT_TRUE(client_
+                    ->Put(old, EncodeFlatRemoteCommit(2, "flat", kPage, writer.StoredSlots()),
+                          PutCondition::kIfAbsent)
+                    .written);
+    ASSERT_TRUE(client_->Put("head", EncodeRemoteHead({2, old}), PutCondition::kNone).written);
+  }
+  {
+    RemoteTier reader(*client_, kPage, {.read_only = true});
+    EXPECT_EQ(reader.LoadCommit().value_or(""), "flat");
+    EXPECT_EQ(PageBytes(2, 1), SlotBytes(reader, 2));
+    EXPECT_EQ(PageBytes(499, 1), SlotBytes(reader, 499));
+  }
+  RemoteTier writer(*client_, kPage);
+  ASSERT_EQ(writer.LoadCommit().value_or(""), "flat");
+  writer.Write(7, PageBytes(7, 2).data());
+  writer.Sync();
+  const RemoteCommit next =
+      DecodeRemoteCommit(client_->Get(writer.PublishCommit(3, "next")), "next");
+  EXPECT_TRUE(next.map.flat.empty());
+  EXPECT_EQ(next.map.chunks.size(), 3u) << "slots 2..499 in pages of 170";
+  RemoteTier reader(*client_, kPage, {.read_only = true});
+  EXPECT_EQ(reader.LoadCommit().value_or(""), "next");
+  EXPECT_EQ(PageBytes(7, 2), SlotBytes(reader, 7));
+  EXPECT_EQ(PageBytes(499, 1), SlotBytes(reader, 499));
 }
 
 // Takes the pages whose first byte is 0x77 and flips every other byte of

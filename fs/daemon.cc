@@ -25,7 +25,9 @@
 #include <string>
 #include <thread>
 
+#include "fs/connection_guard.h"
 #include "fs/mount_state.h"
+#include "fs/mountinfo.h"
 #include "fs/ops.h"
 #include "fs/options.h"
 #include "pager/util/background_thread.h"
@@ -59,34 +61,6 @@ class Startup {
  private:
   int fd_;
 };
-
-// Decoded mountinfo path ("\040" for a space).
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
-      out += static_cast<char>(v);
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// The device ("MAJOR:MINOR") of the topmost mount at path; "" if none.
-std::string MountDevice(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, found;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mp;
-    fields >> id >> parent >> dev >> root >> mp;
-    if (Unescape(mp) == path) found = dev;
-  }
-  return found;
-}
 
 bool IsMountPoint(const std::string& path) { return !MountDevice(path).empty(); }
 
@@ -180,6 +154,9 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
   // thread of the engine's and the daemon's own blocks them
   // (StartBackgroundThread). Until the handlers are in, one ends the process
   // at once, a slow open of a remote store included.
+  // First, while this process has one thread (the store's come next); it
+  // outlives the unmount below.
+  ConnectionGuard guard(options.mountpoint, options.foreground ? "" : options.log_file);
   std::unique_ptr<Mount> mount;
   try {
     mount = std::make_unique<Mount>(options);
@@ -207,6 +184,8 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
     mount->Close();
     return 1;
   }
+  const std::string device = MountDevice(options.mountpoint);
+  guard.Mounted(device);
   mount->notifier().Start(se);
   if (!options.foreground) {
     RedirectStdio(options.log_file);
@@ -218,9 +197,7 @@ int Serve(const MountOptions& options, fuse_args& args, Startup& startup) {
   fuse_loop_cfg_set_max_threads(config, options.threads);
   fuse_loop_cfg_set_idle_threads(config, options.threads);
   std::thread readahead =
-      StartBackgroundThread([&options, device = MountDevice(options.mountpoint)] {
-        RaiseReadahead(options.mountpoint, device);
-      });
+      StartBackgroundThread([&options, device] { RaiseReadahead(options.mountpoint, device); });
   int rc = fuse_session_loop_mt(se, config);
   fuse_loop_cfg_destroy(config);
 

@@ -101,7 +101,10 @@ void RemoteSlotMap::Reference(uint64_t segment, int64_t frames) {
 
 void RemoteSlotMap::Drop(uint64_t c) {
   Dir& d = dir_[c];
-  if (d.frame.length != 0) Reference(d.frame.segment, -1);
+  if (d.frame.length != 0) {
+    Reference(d.frame.segment, -1);
+    chunk_bytes_ -= d.frame.length;
+  }
   d = Dir{};
   auto it = loaded_.find(c);
   if (it != loaded_.end()) {
@@ -206,6 +209,7 @@ void RemoteSlotMap::clear() {
   segments_.clear();
   count_ = 0;
   bytes_ = 0;
+  chunk_bytes_ = 0;
   end_ = 0;
 }
 
@@ -256,9 +260,13 @@ void RemoteSlotMap::Stored(uint64_t c, const FrameLocation& frame) {
                 "slot map chunk " + std::to_string(c) + " was stored but is not loaded");
   }
   Dir& d = dir_[c];
-  if (d.frame.length != 0) Reference(d.frame.segment, -1);
+  if (d.frame.length != 0) {
+    Reference(d.frame.segment, -1);
+    chunk_bytes_ -= d.frame.length;
+  }
   d.frame = frame;
   Reference(frame.segment, 1);
+  chunk_bytes_ += frame.length;
   Chunk& chunk = it->second;
   if (chunk.dirty) {
     chunk.dirty = false;
@@ -302,6 +310,7 @@ void RemoteSlotMap::Adopt(const SlotMapImage& image) {
     dir_[r.chunk] = Dir{r.frame, r.count, r.bytes};
     count_ += r.count;
     bytes_ += r.bytes;
+    chunk_bytes_ += r.frame.length;
   }
   for (const auto& [segment, frames] : image.segments) segments_[segment] = frames;
   end_ = image.end_slot;

@@ -93,8 +93,9 @@ class RemoteSlotMap {
 
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
-  uint64_t bytes() const { return bytes_; }  // the stored frames' lengths, summed
-  SlotId end_slot() const { return end_; }   // one past the highest slot stored
+  uint64_t bytes() const { return bytes_; }              // the stored frames' lengths, summed
+  uint64_t chunk_bytes() const { return chunk_bytes_; }  // the stored chunks' frames, summed
+  SlotId end_slot() const { return end_; }               // one past the highest slot stored
   // Every segment a frame of the map lies in, ascending.
   std::vector<uint64_t> Segments() const;
   uint64_t memory_bytes() const;
@@ -156,6 +157,7 @@ class RemoteSlotMap {
   std::map<uint64_t, uint64_t> segments_;  // segment -> frames of the map in it
   size_t count_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t chunk_bytes_ = 0;
   SlotId end_ = 0;
 };
 

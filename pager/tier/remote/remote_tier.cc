@@ -109,7 +109,7 @@ TierStats RemoteTier::stats() const {
   s.writes = writes_.load();
   s.syncs = syncs_.load();
   MutexLock lock(mu_);
-  s.bytes_on_disk = slots_.bytes();
+  s.bytes_on_disk = slots_.bytes() + slots_.chunk_bytes();  // every frame the map names
   return s;
 }
 

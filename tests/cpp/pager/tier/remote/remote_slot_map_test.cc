@@ -157,10 +157,12 @@ TEST(RemoteSlotMapTest, AChunkLeftEmptyIsDroppedAndTheEndFollowsTheHighestSlot) 
   EXPECT_EQ(map.Segments(), (std::vector<uint64_t>{1, 1000}))
       << "its frame and its slot's are no longer referenced";
   EXPECT_EQ(map.Image().chunks.size(), 1u);
+  EXPECT_EQ(map.chunk_bytes(), 100u) << "one chunk frame left";
   map.Erase(0, 1000);
   EXPECT_TRUE(map.empty());
   EXPECT_EQ(map.end_slot(), 0u);
   EXPECT_TRUE(map.Segments().empty());
+  EXPECT_EQ(map.chunk_bytes(), 0u);
 }
 
 TEST(RemoteSlotMapTest, AFirstFormatMapIsTakenWholeAndStoredAsChunksByTheNextSync) {

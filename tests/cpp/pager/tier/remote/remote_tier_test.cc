@@ -54,10 +54,8 @@ TEST_F(RemoteTierTest, SyncPacksCompressedPagesIntoFewSegmentObjects) {
   uint64_t bytes = 0;
   for (const ObjectInfo& o : segments) bytes += o.size;
   EXPECT_LT(bytes, kSlots * kPage / 4) << "each page is compressed";
-  // The pages' frames, and the slot map's: 18 chunks of 170 slots, under a
-  // page each.
-  EXPECT_GE(bytes - segments.size() * 8, tier.stats().bytes_on_disk);
-  EXPECT_LE(bytes - segments.size() * 8, tier.stats().bytes_on_disk + 18 * kPage);
+  // The pages' frames and the slot map's (18 chunks of 170 slots).
+  EXPECT_EQ(bytes - segments.size() * 8, tier.stats().bytes_on_disk);
   EXPECT_EQ(PageBytes(2999, 1), SlotBytes(tier, 2999));
 }
 

@@ -32,7 +32,6 @@ uint64_t PhysicalMemory() {
 }
 
 constexpr uint64_t kOsPage = 4096;
-constexpr uint64_t kHugePage = 2 << 20;
 
 }  // namespace
 
@@ -49,28 +48,6 @@ BufferPool::BufferPool(uint32_t page_size, uint64_t budget, PageBacking& backing
   if (frames_data_ == nullptr || frames_ == nullptr || map_ == nullptr) {
     throw Error::FromErrno(ENOMEM, "reserve address space for the page cache");
   }
-  MutexLock lock(miss_mu_);
-  AdviseHugePages();
-}
-
-void BufferPool::AdviseHugePages() {
-  // Frames are taken from the bottom of the range, so the whole 2 MiB blocks
-  // below the frame limit are what the pool fills: there, transparent huge
-  // pages spare a random read's TLB miss (a pool of 256 MiB is 65,536 small
-  // pages, far more than a TLB holds) and first touches fault 2 MiB at a
-  // time, at no RAM past the budget. Above the limit, small pages, so the
-  // pool never holds more than it counts.
-  const uintptr_t start = reinterpret_cast<uintptr_t>(frames_data_);
-  uint8_t* const base = frames_data_ + ((kHugePage - start % kHugePage) % kHugePage);
-  uint8_t* const limit = frames_data_ + FrameLimit() * page_size_;
-  const uint64_t want =
-      limit > base ? static_cast<uint64_t>(limit - base) / kHugePage * kHugePage : 0;
-  if (want > huge_advised_) {
-    ::madvise(base + huge_advised_, want - huge_advised_, MADV_HUGEPAGE);
-  } else if (want < huge_advised_) {
-    ::madvise(base + want, huge_advised_ - want, MADV_NOHUGEPAGE);
-  }
-  huge_advised_ = want;
 }
 
 BufferPool::~BufferPool() {
@@ -484,7 +461,6 @@ void BufferPool::SetBudget(uint64_t bytes) {
   budget_.store(bytes, std::memory_order_relaxed);
   TrimBackingMetadata();
   EvictToLimit();  // what is pinned goes as soon as it is unpinned
-  AdviseHugePages();
 }
 
 void BufferPool::EnforceBudget() {

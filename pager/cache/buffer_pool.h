@@ -143,8 +143,6 @@ class BufferPool final : public PinHolder {
   void ReleaseFrame(uint32_t f) REQUIRES(miss_mu_);  // locked frame -> free list, memory returned
   // Keeps the backing's metadata within a share of the budget.
   void TrimBackingMetadata() REQUIRES(miss_mu_);
-  // Advises huge pages for the frames below the frame limit (see .cc).
-  void AdviseHugePages() REQUIRES(miss_mu_);
 
   const uint32_t page_size_;
   PageBacking& backing_;
@@ -159,7 +157,6 @@ class BufferPool final : public PinHolder {
   mutable Mutex miss_mu_;  // also serializes loading and eviction
   // Frames [0, frames_used_) have been handed out at least once.
   uint32_t frames_used_ GUARDED_BY(miss_mu_) = 0;
-  uint64_t huge_advised_ GUARDED_BY(miss_mu_) = 0;  // bytes advised MADV_HUGEPAGE (2 MiB blocks)
   std::vector<uint32_t> free_frames_ GUARDED_BY(miss_mu_);
   uint32_t hand_ GUARDED_BY(miss_mu_) = 0;
 

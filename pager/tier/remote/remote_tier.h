@@ -8,14 +8,17 @@
 //   options.filter when it takes the page), checksums the compressed bytes
 //   (XXH3, seeded by the slot), packs them into segment objects of about
 //   kSegmentTarget bytes and uploads them (create-only), two at a time, each
-//   on a thread of its own while the next is packed. Slots then point at (segment, offset,
-//   length, checksum) in the tier's slot map, once every upload landed.
+//   on a thread of its own while the next is packed; after the pages, the
+//   chunks of the slot map they change (remote_slot_map.h). Slots then point
+//   at (segment, offset, length, checksum) in the tier's slot map, once
+//   every upload landed.
 // - PublishCommit uploads a commit object (the caller's commit record plus
-//   the whole slot map) under a name no one else uses, then moves `head` to
+//   the slot map's directory) under a name no one else uses, then moves `head` to
 //   it with If-Match (If-None-Match for the first commit): a crash at any
 //   instant leaves the head on the last complete commit, whose segments are
 //   never touched. Another writer having moved the head is Error(kBusy).
-// - LoadCommit reads head and its commit object and adopts its slot map.
+// - LoadCommit reads head and its commit object, adopts its slot map's
+//   directory and fetches its chunks into the local cache in few GETs.
 // - Read / ReadRun look in the LocalPageCache first (options.cache, when
 //   given), then fetch with ranged GETs; ReadRun coalesces slots stored side
 //   by side in one segment (gaps of up to kCoalesceGap included) into one GET. Every frame's

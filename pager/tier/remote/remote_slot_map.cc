@@ -99,12 +99,25 @@ void RemoteSlotMap::Reference(uint64_t segment, int64_t frames) {
   if (n == 0) segments_.erase(segment);
 }
 
+void RemoteSlotMap::ForgetFrame(Dir& d) {
+  if (d.frame.length == 0) return;
+  Reference(d.frame.segment, -1);
+  chunk_bytes_ -= d.frame.length;
+  d.frame = FrameLocation{};
+}
+
+void RemoteSlotMap::Forget(Dir& d, FrameLocation& e) {
+  Reference(e.segment, -1);
+  --count_;
+  --d.count;
+  bytes_ -= e.length;
+  d.bytes -= e.length;
+  e = FrameLocation{};
+}
+
 void RemoteSlotMap::Drop(uint64_t c) {
   Dir& d = dir_[c];
-  if (d.frame.length != 0) {
-    Reference(d.frame.segment, -1);
-    chunk_bytes_ -= d.frame.length;
-  }
+  ForgetFrame(d);
   d = Dir{};
   auto it = loaded_.find(c);
   if (it != loaded_.end()) {
@@ -131,13 +144,7 @@ void RemoteSlotMap::Set(SlotId slot, const FrameLocation& loc) {
   Chunk* chunk = Get(c, true);
   FrameLocation& e = chunk->entries[slot % per_chunk_];
   Dir& d = dir_[c];
-  if (e.length != 0) {
-    Reference(e.segment, -1);
-    --count_;
-    --d.count;
-    bytes_ -= e.length;
-    d.bytes -= e.length;
-  }
+  if (e.length != 0) Forget(d, e);
   e = loc;
   Reference(loc.segment, 1);
   ++count_;
@@ -162,12 +169,7 @@ void RemoteSlotMap::Erase(SlotId first, uint64_t n) {
       for (SlotId t = s; t < chunk_end; ++t) {
         FrameLocation& e = chunk->entries[t % per_chunk_];
         if (e.length == 0) continue;
-        Reference(e.segment, -1);
-        --count_;
-        --d.count;
-        bytes_ -= e.length;
-        d.bytes -= e.length;
-        e = FrameLocation{};
+        Forget(d, e);
         changed = true;
         end_gone = end_gone || t + 1 == end_;
       }
@@ -260,10 +262,7 @@ void RemoteSlotMap::Stored(uint64_t c, const FrameLocation& frame) {
                 "slot map chunk " + std::to_string(c) + " was stored but is not loaded");
   }
   Dir& d = dir_[c];
-  if (d.frame.length != 0) {
-    Reference(d.frame.segment, -1);
-    chunk_bytes_ -= d.frame.length;
-  }
+  ForgetFrame(d);
   d.frame = frame;
   Reference(frame.segment, 1);
   chunk_bytes_ += frame.length;

@@ -142,6 +142,11 @@ class RemoteSlotMap {
   Chunk* Get(uint64_t chunk, bool create);
   void MarkDirty(Chunk& chunk);
   void EvictClean(uint64_t keep);
+  // Takes entry e (stored) of the chunk whose directory entry is d out of
+  // the totals and empties it.
+  void Forget(Dir& d, FrameLocation& e);
+  // Takes d's stored frame, if any, out of the references.
+  void ForgetFrame(Dir& d);
   void Drop(uint64_t chunk);
   void Reference(uint64_t segment, int64_t frames);
   void FindEnd();

@@ -477,6 +477,21 @@ void RemoteTier::Sync() {
     segment.assign(kRemoteSegmentMagic, sizeof kRemoteSegmentMagic);
     in_segment.clear();
   };
+  // Compresses n bytes of src as one frame of the segment being packed
+  // (checksum seeded by seed; what names it in an error); returns its place.
+  auto pack = [&](const uint8_t* src, size_t n, uint64_t seed, const auto& what) {
+    if (segment.size() == sizeof kRemoteSegmentMagic) {
+      MutexLock lock(mu_);
+      segment_id = (session_ << 32) | next_segment_++;
+    }
+    const size_t len =
+        ZSTD_compressCCtx(zstd.get(), scratch.data(), scratch.size(), src, n, kZstdLevel);
+    if (ZSTD_isError(len)) throw Error(ErrorCode::kIo, "zstd failed on " + what());
+    Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
+                 FrameChecksum(seed, scratch.data(), len)};
+    segment.append(scratch.data(), len);
+    return loc;
+  };
   // Packed in the order they were written, not by slot: what a commit
   // writes last (its page-table nodes) lies together, so an open fetches
   // them in one GET, and a scan of pages written in order reads forward.
@@ -487,21 +502,12 @@ void RemoteTier::Sync() {
             });
   for (const SpillFile::Pending& p : order) {
     if (!spill_->Get(p.slot, page.data())) continue;  // discarded meanwhile
-    if (segment.size() == sizeof kRemoteSegmentMagic) {
-      MutexLock lock(mu_);
-      segment_id = (session_ << 32) | next_segment_++;
-    }
     const uint8_t id =
         filter_ != nullptr ? filter_->Encode(page.data(), slot_size_, filtered.data()) : 0;
     filtered[slot_size_] = id;
-    const uint8_t* src = id != 0 ? filtered.data() : page.data();
-    size_t len = ZSTD_compressCCtx(zstd.get(), scratch.data(), scratch.size(), src,
-                                   slot_size_ + (id != 0 ? 1 : 0), kZstdLevel);
-    if (ZSTD_isError(len))
-      throw Error(ErrorCode::kIo, "zstd failed on slot " + std::to_string(p.slot));
-    Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
-                 FrameChecksum(p.slot, scratch.data(), len)};
-    segment.append(scratch.data(), len);
+    const Location loc =
+        pack(id != 0 ? filtered.data() : page.data(), slot_size_ + (id != 0 ? 1 : 0), p.slot,
+             [&] { return "slot " + std::to_string(p.slot); });
     placed.emplace_back(p.slot, loc);
     in_segment.emplace_back(p.slot, loc);
     if (segment.size() >= kSegmentTarget) flush();
@@ -516,19 +522,9 @@ void RemoteTier::Sync() {
   }
   std::vector<std::pair<uint64_t, Location>> chunks_placed;
   for (const auto& [chunk, bytes] : chunks) {
-    if (segment.size() == sizeof kRemoteSegmentMagic) {
-      MutexLock lock(mu_);
-      segment_id = (session_ << 32) | next_segment_++;
-    }
-    size_t len = ZSTD_compressCCtx(zstd.get(), scratch.data(), scratch.size(), bytes.data(),
-                                   slot_size_, kZstdLevel);
-    if (ZSTD_isError(len)) {
-      throw Error(ErrorCode::kIo, "zstd failed on slot map chunk " + std::to_string(chunk));
-    }
-    Location loc{segment_id, static_cast<uint32_t>(segment.size()), static_cast<uint32_t>(len),
-                 FrameChecksum(kChunkSeed | chunk, scratch.data(), len)};
-    segment.append(scratch.data(), len);
-    chunks_placed.emplace_back(chunk, loc);
+    const uint64_t c = chunk;
+    chunks_placed.emplace_back(c, pack(bytes.data(), slot_size_, kChunkSeed | c,
+                                       [c] { return "slot map chunk " + std::to_string(c); }));
     if (segment.size() >= kSegmentTarget) flush();
   }
   flush();

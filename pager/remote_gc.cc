@@ -112,10 +112,7 @@ class Collector {
 
   // Reads the head and its commit; false without a head.
   bool ReadHead() {
-    // HEAD before GET: the etag is never newer than the bytes, so a head
-    // moved meanwhile fails compaction's If-Match rather than being lost.
-    std::optional<ObjectInfo> info = client_.Head(kRemoteHeadObject);
-    if (!info) return false;
+    // Compaction's tier reads the head again, for the etag its If-Match uses.
     std::string bytes;
     try {
       bytes = client_.Get(kRemoteHeadObject);

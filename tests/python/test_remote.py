@@ -113,6 +113,46 @@ def test_commit_is_durable_in_the_bucket_before_it_returns(tmp_path, url):
         assert proc.stdout.split() == ["4999", "False"]
 
 
+def test_threads_reading_a_cold_store_at_once_all_read_right(tmp_path, url):
+    """Four threads on an empty local root, three at random and one scanning:
+    the slot map's chunks load on their first use under them all, and the
+    pages are fetched, evicted and fetched again (a 2 MiB budget and a 4 MiB
+    local cache for about 7 MiB of pages)."""
+    data = strings(300_000)
+    with pagefs.Store(tmp_path / "w", "data", remote=url) as s:
+        s.root()["l"] = s.list(data)
+        s.commit()
+    errors = []
+    with pagefs.Store(tmp_path / "r", "data", remote=url, read_only=True, cache_size="2M",
+                      local_cache_size="4M") as s:
+        lst = s.root()["l"]
+
+        def lookups(seed):
+            rng = random.Random(seed)
+            try:
+                for _ in range(3000):
+                    i = rng.randrange(len(data))
+                    if lst[i] != data[i]:
+                        errors.append((i, lst[i]))
+            except Exception as exc:  # noqa: BLE001 -- reported below
+                errors.append(exc)
+
+        def scan():
+            try:
+                if list(lst) != data:
+                    errors.append("the scan read something else")
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=lookups, args=(k,)) for k in range(3)]
+        threads.append(threading.Thread(target=scan))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+
+
 def test_reading_one_element_fetches_a_few_pages_not_the_store(tmp_path, url):
     data = strings(400_000)
     with pagefs.Store(tmp_path / "a", "data", remote=url, cache_size="4M") as s:

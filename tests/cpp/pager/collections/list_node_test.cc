@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 #include "pager/testing/heap_fixture.h"
@@ -42,6 +43,29 @@ TEST_P(ListNodeTest, CumulativeCountsFindTheChildOfEachIndex) {
   }
   EXPECT_EQ(3u, node_.Find(11)) << "the end is in the last child (an insert there)";
   EXPECT_EQ(12u, node_.child(2));
+}
+
+// Find guesses where k sits as if children held equal counts: lopsided
+// counts send the guess far off, in both directions, and every index must
+// still find its child (the oracle: the first child whose cum passes k).
+TEST_P(ListNodeTest, FindIsExactWhenChildrenHoldVeryDifferentCounts) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    node_.Init();
+    const uint32_t n = 1 + static_cast<uint32_t>(rng() % node_.capacity());
+    for (uint32_t i = 0; i < n; ++i) {
+      // Mostly ones, some children a thousand times larger, at either end.
+      const bool big = (round % 2 == 0) ? i < n / 8 : i >= n - n / 8;
+      node_.Append(1000 + i, big ? 1 + rng() % 5000 : 1 + rng() % 3);
+    }
+    uint32_t child = 0;
+    for (uint64_t k = 0; k < node_.total(); ++k) {
+      while (node_.cum(child) <= k) ++child;
+      ASSERT_EQ(child, node_.Find(k))
+          << "index " << k << " of " << node_.total() << ", round " << round;
+    }
+    ASSERT_EQ(n - 1, node_.Find(node_.total()));
+  }
 }
 
 TEST_P(ListNodeTest, InsertRemoveAddCountAndAssignKeepTheCountsCumulative) {

@@ -64,6 +64,13 @@ class BufferPool final : public PinHolder {
   // of the range that is now resident or was loaded (n < count: the rest was
   // left out, for the budget or a failed page). Page 0 is skipped over.
   uint64_t Prefetch(PageId first, uint64_t count);
+  // Where id's frame is if it is resident, unpinned: a prefetch hint only
+  // (PageSpace::WhereResident); nullptr when it is not, or id is out of range.
+  const uint8_t* WhereResident(PageId id) const {
+    if (id == kNoPage || id >= max_pages_) return nullptr;
+    const uint32_t slot = map_[id].load(std::memory_order_relaxed);
+    return slot == 0 ? nullptr : FrameData(slot - 1);
+  }
   // Prefetch on the pool's background thread, started on first use: returns
   // at once. One request waits at most; a newer one replaces it. Failures are
   // dropped (a later Pin reports them). The destructor waits for the one in

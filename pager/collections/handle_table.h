@@ -36,6 +36,14 @@ struct ListRootMemo {
   PageId page = kNoPage;
 };
 
+// What a collection's reads guess about where the bytes they touch next lie,
+// so that they start fetching those cache lines early (ListTree::PrefetchLeaf).
+// Hints only, valid in any generation: a wrong one costs a useless prefetch.
+struct ReadHints {
+  // The mean stored size of the values up to the one last read on its leaf.
+  uint32_t value_bytes = 0;
+};
+
 struct CollectionState {
   std::mutex mu;  // serializes every operation on this collection
   // Bumped by every change made through a handle of this process (in memory
@@ -46,6 +54,8 @@ struct CollectionState {
   BucketCache buckets;
   // A list's root, as its last read found it (under mu).
   ListRootMemo list_root;
+  // The reads' guesses (under mu).
+  ReadHints hints;
 };
 
 class HandleTable {

@@ -48,14 +48,14 @@ struct HashTable::Fields {
   uint64_t entries() const { return log_size / width; }
 };
 
-HashTable::HashTable(Heap& heap, PageId header, BucketCache* cache)
+HashTable::HashTable(Heap& heap, PageId header, BucketCache* cache, ReadHints* hints)
     : heap_(heap),
       space_(heap.space()),
       header_(header),
       page_size_(space_.page_size()),
       capacity_(HashBucket::Capacity(page_size_)),
       cache_(cache),
-      log_(heap, header) {}
+      log_(heap, header, nullptr, hints) {}
 
 void HashTable::Corrupt(const std::string& what) const {
   throw Error(ErrorCode::kCorruption, "hash collection " + std::to_string(header_) + ": " + what);
@@ -118,6 +118,23 @@ void HashTable::BumpVersion() {
                      Field<uint64_t>(g.data(), HashHeaderFields::kVersion) + 1);
 }
 
+void HashTable::PrefetchBucket(PageId page, uint64_t bucket, uint32_t lo, const Fields& f) {
+  // A lookup's bucket page is two cache misses, its header and the line of
+  // entries where lo sits (HashBucket::FindHash guesses it from the count);
+  // fetching both while the pin waits turns two waits into one. The count
+  // is guessed too: in linear hashing a bucket split this round (below the
+  // split pointer, or its new twin) holds about half what an unsplit one
+  // holds, live / 2**(level+1) against live / 2**level.
+  const uint8_t* p = space_.WhereResident(page);
+  if (p == nullptr) return;
+  __builtin_prefetch(p);
+  const bool split = bucket < f.split || bucket >= (uint64_t{1} << f.level);
+  const uint64_t count = std::min<uint64_t>(f.live >> (f.level + (split ? 1 : 0)), capacity_);
+  const uint64_t at =
+      HashBucket::kHeaderSize + ((uint64_t{lo} * count) >> 32) * HashBucket::kEntrySize;
+  if (at < page_size_) __builtin_prefetch(p + at);
+}
+
 uint64_t HashTable::BucketOf(uint32_t lo, const Fields& f) const {
   uint64_t b = lo & ((uint64_t{1} << f.level) - 1);
   if (b < f.split) b = lo & ((uint64_t{1} << (f.level + 1)) - 1);
@@ -174,7 +191,9 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
                                                PageId* bucket) {
   const auto lo = static_cast<uint32_t>(hash);
   if (bucket && *bucket == kNoPage) *bucket = BucketPage(BucketOf(lo, f), f.directory);
-  const PageId first = bucket ? *bucket : BucketPage(BucketOf(lo, f), f.directory);
+  const uint64_t which = BucketOf(lo, f);
+  const PageId first = bucket ? *bucket : BucketPage(which, f.directory);
+  PrefetchBucket(first, which, lo, f);
   for (PageId page = first; page != kNoPage;) {
     PageGuard g = space_.Read(page);
     HashBucket b(g.data(), page_size_);

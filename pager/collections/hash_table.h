@@ -73,8 +73,8 @@ class HashTable {
       std::function<void(uint64_t entry, std::string_view key, std::string_view value)>;
 
   // cache, when given, is the collection's BucketCache (CollectionState),
-  // which the table reads and keeps up to date.
-  HashTable(Heap& heap, PageId header, BucketCache* cache = nullptr);
+  // which the table reads and keeps up to date; hints its read hints.
+  HashTable(Heap& heap, PageId header, BucketCache* cache = nullptr, ReadHints* hints = nullptr);
 
   // Lays out an empty table of width 1 or 2 on a fresh header page.
   static void Init(Heap& heap, PageGuard& header, uint32_t width);
@@ -134,6 +134,9 @@ class HashTable {
   std::optional<Slot> Find(std::string_view form, uint64_t hash, const Fields& f,
                            std::string* value, PageId* bucket = nullptr);
   PageId BucketPage(uint64_t bucket, PageId directory);
+  // Starts fetching the cache lines of bucket's first page (page) a lookup of
+  // lo reads.
+  void PrefetchBucket(PageId page, uint64_t bucket, uint32_t lo, const Fields& f);
   PageId DirectoryEntry(std::string_view encoded) const;
   // The log's root, read again after the log changed under a Fields.
   void ReloadLog(Fields& f);

@@ -58,7 +58,8 @@ class ListTree {
 
   // memo (may be null): the collection's remembered root fields, used and
   // filled by the reads (size, Get, GetSigned) instead of pinning the header.
-  ListTree(Heap& heap, PageId header, ListRootMemo* memo = nullptr);
+  // hints (may be null): the collection's read hints, kept by the reads.
+  ListTree(Heap& heap, PageId header, ListRootMemo* memo = nullptr, ReadHints* hints = nullptr);
 
   uint64_t size();
   void Get(uint64_t i, const Visitor& fn);
@@ -113,6 +114,8 @@ class ListTree {
   };
   // ahead: the scan's advice, given at the leaves' parent (nullptr: none).
   PageGuard DescendRead(PageId root, uint32_t height, uint64_t* k, ScanAhead* ahead = nullptr);
+  // Starts fetching the cache lines a read of value k on leaf id touches.
+  void PrefetchLeaf(PageId id, uint64_t k);
   // k: the index within node of the value read next, in its child slot.
   void AdviseLeaves(const ListNode& node, PageId id, uint32_t slot, uint64_t k, ScanAhead& ahead);
   void Emit(std::string_view stored, const Visitor& fn);
@@ -152,6 +155,7 @@ class ListTree {
   PageSpace& space_;
   const PageId header_;
   ListRootMemo* const memo_;
+  ReadHints* const hints_;
   const uint32_t page_size_;
 };
 

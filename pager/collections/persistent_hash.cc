@@ -16,7 +16,7 @@ namespace pagefs {
 template <typename Fn>
 auto PersistentHash::Locked(Fn&& fn) {
   OpScope scope(heap_, state_->mu);
-  HashTable table(heap_, id_, &state_->buckets);
+  HashTable table(heap_, id_, &state_->buckets, &state_->hints);
   try {
     return fn(table);
   } catch (const WouldWait&) {

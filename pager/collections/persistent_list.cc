@@ -41,7 +41,7 @@ template <typename Fn>
 auto PersistentList::Reading(Fn&& fn) {
   OpScope scope = handle_.Lock();
   ReadOnlyOpScope reading;  // pages may come in place (util/read_only_op.h)
-  ListTree tree(handle_.heap(), handle_.id(), &handle_.state().list_root);
+  ListTree tree(handle_.heap(), handle_.id(), &handle_.state().list_root, &handle_.state().hints);
   return fn(tree);
 }
 

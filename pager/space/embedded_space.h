@@ -21,6 +21,7 @@ class EmbeddedSpace final : public PageSpace {
 
   uint32_t page_size() const override { return volume_->page_size(); }
   PageGuard Read(PageId id) override;
+  const uint8_t* WhereResident(PageId id) override { return pool_->WhereResident(id); }
   uint64_t Prefetch(PageId first, uint64_t count) override;
   void PrefetchAsync(PageId first, uint64_t count, PageId advise_first,
                      uint64_t advise_count) override;

@@ -107,6 +107,11 @@ class MountedSpace final : public PageSpace {
 
   uint32_t page_size() const override { return page_size_; }
   PageGuard Read(PageId id) override;
+  // The writer's cache only: a reader's pages in place are faulted in by the
+  // mapping, which a prefetch would not do.
+  const uint8_t* WhereResident(PageId id) override {
+    return read_only_ ? nullptr : pool_->WhereResident(id);
+  }
   void WillRead(std::span<const PageId> ids) override { backing_->WillRead(ids); }
   PageGuard Write(PageId id) override;
   PageGuard Allocate() override;

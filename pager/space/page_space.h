@@ -47,6 +47,12 @@ class PageSpace {
   // each a round trip (a mapped mount, which faults one page at a time) asks
   // for them together; the others ignore it. Never required for correctness.
   virtual void WillRead(std::span<const PageId> /*ids*/) {}
+  // Where page id's bytes are in memory now, if the space knows, without
+  // pinning them: nullptr otherwise. Only a hint for __builtin_prefetch (a
+  // lookup starts fetching the cache lines it reads next while the pin waits
+  // for the page's state): the memory may hold another page by the time the
+  // caller looks, so it is never read through. Cheap: no lock, no load.
+  virtual const uint8_t* WhereResident(PageId /*id*/) { return nullptr; }
   // Pin an existing page for modification; the page is marked dirty.
   // Throws Error(kReadOnly) on a read-only space.
   virtual PageGuard Write(PageId id) = 0;

@@ -232,6 +232,22 @@ TEST(BufferPoolTest, PinnedPagesAreNeverEvicted) {
   EXPECT_EQ(10u, f.pool.stats().pinned);
 }
 
+// WhereResident is a prefetch hint: the frame a resident page is in, and
+// nothing for a page that is not (evicted, or an id past every page).
+TEST(BufferPoolTest, WhereResidentNamesTheFrameOfAResidentPageOnly) {
+  Fixture f(256 * 1024);
+  const std::vector<PageId> ids = f.Fill(10);
+  const PageGuard pinned = f.space.Read(ids[0]);
+  EXPECT_EQ(pinned.data(), f.space.WhereResident(ids[0]));
+  EXPECT_EQ(nullptr, f.space.WhereResident(kNoPage));
+  EXPECT_EQ(nullptr, f.space.WhereResident(PageId{1} << 60));
+  f.Fill(2000);  // evicts the unpinned pages of the first ten
+  EXPECT_EQ(pinned.data(), f.space.WhereResident(ids[0])) << "a pinned page stays";
+  int gone = 0;
+  for (size_t i = 1; i < ids.size(); ++i) gone += f.space.WhereResident(ids[i]) == nullptr;
+  EXPECT_GT(gone, 0) << "2000 pages through a 64-frame pool evict some of the first";
+}
+
 TEST(BufferPoolTest, ShrinkingTheBudgetEvictsAtOnce) {
   Fixture f(8 << 20);
   std::vector<PageId> ids = f.Fill(1500);

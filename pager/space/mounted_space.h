@@ -107,10 +107,10 @@ class MountedSpace final : public PageSpace {
 
   uint32_t page_size() const override { return page_size_; }
   PageGuard Read(PageId id) override;
-  // The writer's cache only: a reader's pages in place are faulted in by the
-  // mapping, which a prefetch would not do.
+  // A reader's page in place if it faulted it in before (a prefetch cannot
+  // fault one in); the writer's from its cache.
   const uint8_t* WhereResident(PageId id) override {
-    return read_only_ ? nullptr : pool_->WhereResident(id);
+    return read_only_ ? backing_->ProbedMappedPage(id) : pool_->WhereResident(id);
   }
   void WillRead(std::span<const PageId> ids) override { backing_->WillRead(ids); }
   PageGuard Write(PageId id) override;

@@ -269,6 +269,25 @@ TEST_F(MountedSpaceTest, AReaderThatMustNotWaitTakesInPlaceOnlyPagesItFaultedInB
   EXPECT_THROW(reader->Read(b), WouldWait);
 }
 
+// WhereResident, a prefetch hint: a reader names a page in place only once
+// it faulted it in (a prefetch cannot fault), the writer its cache's frames.
+TEST_F(MountedSpaceTest, WhereResidentNamesOnlyPagesAlreadyInMemory) {
+  PageId a, b;
+  {
+    auto writer = Open(false);
+    a = writer->Allocate().id();
+    b = writer->Allocate().id();
+    writer->Commit();
+    const PageGuard ga = writer->Write(a);
+    EXPECT_EQ(ga.data(), writer->WhereResident(a)) << "the writer's cached frame";
+  }
+  auto reader = Open(true);
+  EXPECT_EQ(nullptr, reader->WhereResident(a)) << "never faulted in";
+  const uint8_t* in_place = reader->Read(a).data();
+  EXPECT_EQ(in_place, reader->WhereResident(a));
+  EXPECT_EQ(nullptr, reader->WhereResident(b));
+}
+
 // The writer inside an operation that changes nothing: what it has not
 // changed comes in place from its mapping of data; what it changed, from its
 // cache while dirty, from its pending write-back, and then from the mapping

@@ -106,8 +106,9 @@ void ListTree::PrefetchLeaf(PageId id, uint64_t k) {
   // the leaf's header, its offset of value k and the value's bytes are three
   // cache lines, each a miss. Fetching them together while the pin waits for
   // the frame's state turns three waits into about one. The value's place
-  // is a guess (values of one list are often of one size); a wrong guess
-  // costs one useless prefetch.
+  // is a guess (values of one list are often of one size), with the lines
+  // on either side for sizes that vary a little; a wrong guess costs three
+  // useless prefetches.
   const uint8_t* p = space_.WhereResident(id);
   if (p == nullptr) return;
   __builtin_prefetch(p);

@@ -135,9 +135,12 @@ def test_tools_over_a_busy_writer_finish_and_the_writer_commits_intact(mounted, 
                      ["tar", "cf", str(tmp_path / "copy.tar"), "-C", str(mounted.mnt), "."],
                      ["grep", "-rc", "pagefs", str(mounted.mnt)]):
             r = run_tool(args, tmp_path)
-            # Pages the writer frees vanish between listing and reading them.
+            # Pages the writer frees vanish between listing and reading them;
+            # info.json, rewritten by each commit, may end shorter than tar's
+            # stat of it said (a count that lost a digit): tar pads it.
             for line in r.stderr.decode().splitlines():
-                assert any(ok in line for ok in VANISHED), line
+                shrank = "info.json: File shrank by" in line
+                assert shrank or any(ok in line for ok in VANISHED), line
     finally:
         stop.set()
         t.join()

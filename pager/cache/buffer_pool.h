@@ -67,7 +67,7 @@ class BufferPool final : public PinHolder {
   // Where id's frame is if it is resident, unpinned: a prefetch hint only
   // (PageSpace::WhereResident); nullptr when it is not, or id is out of range.
   const uint8_t* WhereResident(PageId id) const {
-    if (id == kNoPage || id >= max_pages_) return nullptr;
+    if (!InMap(id)) return nullptr;
     const uint32_t slot = map_[id].load(std::memory_order_relaxed);
     return slot == 0 ? nullptr : FrameData(slot - 1);
   }
@@ -126,8 +126,9 @@ class BufferPool final : public PinHolder {
   };
 
   uint8_t* FrameData(uint32_t f) const { return frames_data_ + uint64_t{f} * page_size_; }
+  bool InMap(PageId id) const { return id != kNoPage && id < max_pages_; }
   std::atomic<uint32_t>& MapSlot(PageId id) {
-    if (id == kNoPage || id >= max_pages_) [[unlikely]]
+    if (!InMap(id)) [[unlikely]]
       ThrowBadId(id);
     return map_[id];
   }

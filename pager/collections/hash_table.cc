@@ -190,8 +190,8 @@ std::optional<HashTable::Slot> HashTable::Find(std::string_view form, uint64_t h
                                                const Fields& f, std::string* value,
                                                PageId* bucket) {
   const auto lo = static_cast<uint32_t>(hash);
-  if (bucket && *bucket == kNoPage) *bucket = BucketPage(BucketOf(lo, f), f.directory);
   const uint64_t which = BucketOf(lo, f);
+  if (bucket && *bucket == kNoPage) *bucket = BucketPage(which, f.directory);
   const PageId first = bucket ? *bucket : BucketPage(which, f.directory);
   PrefetchBucket(first, which, lo, f);
   for (PageId page = first; page != kNoPage;) {

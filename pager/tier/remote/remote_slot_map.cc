@@ -26,6 +26,17 @@ void RemoteSlotMap::EncodeChunk(const std::vector<FrameLocation>& entries, uint8
   }
 }
 
+void RemoteSlotMap::DecodeChunk(const uint8_t* page, std::vector<FrameLocation>& entries) {
+  uint32_t at = 0;
+  for (FrameLocation& e : entries) {
+    e.segment = Field<uint64_t>(page, at);
+    e.offset = Field<uint32_t>(page, at + 8);
+    e.length = Field<uint32_t>(page, at + 12);
+    e.checksum = Field<uint64_t>(page, at + 16);
+    at += kEntryBytes;
+  }
+}
+
 RemoteSlotMap::Chunk* RemoteSlotMap::Get(uint64_t c, bool create) {
   auto it = loaded_.find(c);
   if (it != loaded_.end()) {
@@ -48,15 +59,10 @@ RemoteSlotMap::Chunk* RemoteSlotMap::Get(uint64_t c, bool create) {
     }
     std::vector<uint8_t> page(slot_size_);
     loader_(c, d.frame, page.data());
+    DecodeChunk(page.data(), chunk.entries);
     uint32_t count = 0;
     uint64_t bytes = 0;
-    for (uint32_t i = 0; i < per_chunk_; ++i) {
-      const uint32_t at = i * kEntryBytes;
-      FrameLocation& e = chunk.entries[i];
-      e.segment = Field<uint64_t>(page.data(), at);
-      e.offset = Field<uint32_t>(page.data(), at + 8);
-      e.length = Field<uint32_t>(page.data(), at + 12);
-      e.checksum = Field<uint64_t>(page.data(), at + 16);
+    for (const FrameLocation& e : chunk.entries) {
       if (e.length != 0) {
         ++count;
         bytes += e.length;

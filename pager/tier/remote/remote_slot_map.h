@@ -121,10 +121,11 @@ class RemoteSlotMap {
   // Calls fn for every stored slot, ascending. Loads every chunk in turn.
   void ForEach(const std::function<void(SlotId, const FrameLocation&)>& fn);
 
-  // A chunk's page from its entries, and back (Error(kCorruption) naming
-  // what when it disagrees with its directory entry).
+  // A chunk's page from its entries (zero past them), and back: entries.size()
+  // entries from page (Get checks them against the chunk's directory entry).
   static void EncodeChunk(const std::vector<FrameLocation>& entries, uint8_t* page,
                           uint32_t slot_size);
+  static void DecodeChunk(const uint8_t* page, std::vector<FrameLocation>& entries);
 
  private:
   struct Dir {

@@ -54,13 +54,16 @@ struct One {
 enum class Part { kKeys = 0, kValues = 1, kItems = 2 };
 
 // Entries by number: up to max from `from` on (or before `before`,
-// backwards), as keys, values or (key, value) tuples; and where to go on.
+// backwards), as keys, values or (key, value) tuples; where to go on; and
+// each entry's number (where an iterator goes on after a change).
 py::tuple Scan(HashHandle& h, uint64_t at, uint64_t max, int part, bool backwards) {
   Visited keys(h.table->heap()), values(h.table->heap());
+  std::vector<uint64_t> numbers;
   uint64_t next;
   {
     py::gil_scoped_release release;
-    auto fn = [&](uint64_t, std::string_view k, std::string_view v) {
+    auto fn = [&](uint64_t number, std::string_view k, std::string_view v) {
+      numbers.push_back(number);
       if (part != static_cast<int>(Part::kValues) || h.table->kind() == CollectionKind::kSet)
         keys.Add(k);
       if (part != static_cast<int>(Part::kKeys) && h.table->kind() == CollectionKind::kDict)
@@ -81,7 +84,7 @@ py::tuple Scan(HashHandle& h, uint64_t at, uint64_t max, int part, bool backward
   } else {
     out = DecodeRun(keys, h.owner);
   }
-  return py::make_tuple(out, next);
+  return py::make_tuple(out, next, py::cast(numbers));
 }
 
 py::tuple State(HashHandle& h) {
@@ -230,7 +233,18 @@ uint64_t HashLen(HashHandle& h) {
   return ReadHoldingGil([&] { return h.table->size(); });
 }
 
+namespace {
+
+// A set's lookups take a set for the frozenset of its members (`set() in s`,
+// s.discard({1})), as CPython's do; no pagefs set holds a frozenset.
+bool SetArgumentOfSetLookup(HashHandle& h, py::handle key) {
+  return PySet_Check(key.ptr()) && h.table->kind() == CollectionKind::kSet;
+}
+
+}  // namespace
+
 bool HashContains(HashHandle& h, py::handle key) {
+  if (SetArgumentOfSetLookup(h, key)) return false;
   ScratchString scratch;
   std::string& k = scratch.get();
   if (!EncodeKey(key.ptr(), *h.owner, k, true)) return false;
@@ -363,6 +377,7 @@ void BindHash(py::module_& m) {
          "Add an element to a set.\n\nThis has no effect if the element is already present.")
       .def("_discard",
            [](SetHandle& h, py::handle key) {
+             if (SetArgumentOfSetLookup(h, key)) return false;
              std::string k;
              if (!EncodeKey(key.ptr(), *h.owner, k, true)) return false;
              py::gil_scoped_release release;

@@ -271,7 +271,7 @@ void DelItem(py::handle self, py::handle key) {
 // popped list referenced only from its slot is held by its handle (opened
 // before the erase), not freed.
 py::object Pop(ListHandle& h, const py::object& index) {
-  const Py_ssize_t i = index.is_none() ? -1 : AsSsizeArgument(index);
+  const Py_ssize_t i = AsSsizeArgument(index);  // pop(None) is list's TypeError
   Visited got(h.list->heap());
   {
     py::gil_scoped_release release;
@@ -362,7 +362,7 @@ void BindList(py::module_& m) {
       .def("extend", &Extend, py::arg("iterable"),
            "Extend the list by appending all the items from the iterable.")
       .def("insert", &Insert, py::arg("index"), py::arg("object"), "Insert object before index.")
-      .def("pop", &Pop, py::arg("index") = py::none(),
+      .def("pop", &Pop, py::arg("index") = -1,
            "Remove and return item at index (default last).\n\nRaises IndexError if list is empty "
            "or index is out of range.")
       .def(

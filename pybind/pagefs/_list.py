@@ -39,10 +39,12 @@ Choices where a persistent list cannot simply be a ``list``:
 
 from __future__ import annotations
 
+import copy
 import heapq
 import operator
 import sys
 import threading
+import types
 from collections.abc import MutableSequence
 from typing import Any, Callable, Iterable, Iterator, Optional
 
@@ -53,6 +55,11 @@ _MAX_CHUNK = 4096
 _STRIDE_SCAN_LIMIT = 16  # extended slices with a larger step read element by element
 
 _repr_guard = threading.local()
+# The longest list CPython can make (its array of pointers must fit an index);
+# repetition past it raises MemoryError, as list's does.
+_MAX_LENGTH = sys.maxsize // 8
+# Sequences whose own repetition comes first in `seq * lst`, `lst * seq`.
+_REPEATABLE = (str, bytes, bytearray, tuple, list, _core.List)
 
 
 def _slice_index(value: Any) -> int:
@@ -162,6 +169,7 @@ class List(_core.List):
             start = max(0, start + n)
         if stop < 0:
             stop = max(0, stop + n)
+        start, stop = min(start, n), min(stop, n)  # list.index saturates, never fails on them
         found = self._find(value, start, stop)
         if found is None:
             [].index(value)  # raises list's own ValueError and message
@@ -308,25 +316,41 @@ class List(_core.List):
         return operator.index(n)
 
     def __mul__(self, n: Any) -> list:
-        if not hasattr(type(n), "__index__"):
+        if not hasattr(type(n), "__index__") and not isinstance(n, _REPEATABLE):
             rmul = getattr(type(n), "__rmul__", None)
             if rmul is not None:
                 result = rmul(n, self)
                 if result is not NotImplemented:
                     return result
-        return list(self) * self._count(n)
+        times = self._count(n)  # before the copy: a bad count copies nothing
+        return list(self) * times
 
     def __rmul__(self, n: Any) -> list:
-        return list(self) * self._count(n)
+        if isinstance(n, _REPEATABLE):
+            # `'a' * lst`: the sequence on the left is the one repeated, and
+            # its error names this list's type, as `'a' * []` names list's.
+            raise TypeError(f"can't multiply sequence by non-int of type '{type(self).__name__}'")
+        times = self._count(n)
+        return list(self) * times
 
     def __imul__(self, n: Any) -> "List":
         times = self._count(n)
+        if times > sys.maxsize:
+            raise OverflowError(f"cannot fit '{type(n).__name__}' into an index-sized integer")
+        size = len(self)
+        if size == 0 or times == 1:
+            return self
         if times <= 0:
             self.clear()
             return self
-        size = len(self)
-        for _ in range(times - 1):
-            self._extend_from(self, 0, size)
+        if size > _MAX_LENGTH // times:
+            raise MemoryError  # as list *= n past what a list can hold
+        # Doubling: log2(times) engine copies, not times - 1.
+        have = size
+        while have < size * times:
+            step = min(have, size * times - have)
+            self._extend_from(self, 0, step)
+            have += step
         return self
 
     def _compare(self, other: Any, op: Callable[[Any, Any], bool]) -> Any:
@@ -381,7 +405,8 @@ class List(_core.List):
             return "[...]"
         active.add(key)
         try:
-            return "[" + ", ".join(repr(v) for v in self) + "]"
+            # map: no Python frame per value, so nesting goes as deep as list's.
+            return "[" + ", ".join(map(repr, self)) + "]"
         finally:
             active.discard(key)
 
@@ -389,6 +414,19 @@ class List(_core.List):
 
     def __reduce__(self) -> Any:
         raise TypeError("cannot pickle a pagefs list: it lives in its store (use list(lst) for a copy)")
+
+    def __deepcopy__(self, memo: dict) -> "List":
+        """copy.deepcopy: a new pagefs list in the same store whose nested
+        pagefs collections are deep copies too (one copy of each stored
+        collection, however many places hold it)."""
+        out = memo.get(self._key())
+        if out is None:
+            out = memo[self._key()] = type(self)._new(self._store)
+            for chunk in self._chunks():
+                out.extend([copy.deepcopy(v, memo) for v in chunk])
+        return out
+
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __dir__(self) -> list:
         # What a list user needs, as dir([]) shows it: not the members that

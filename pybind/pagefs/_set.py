@@ -17,6 +17,7 @@ Choices where a persistent set cannot simply be a ``set``:
 
 from __future__ import annotations
 
+import types
 from collections.abc import MutableSet
 from typing import Any, Iterable, Iterator
 
@@ -26,6 +27,15 @@ from ._dict import _KEYS, _default_core, _entries
 
 def _set_like(value: Any) -> bool:
     return isinstance(value, (set, frozenset, Set))
+
+
+# What set comparisons accept besides sets: dict's keys and items views
+# compare with sets (`{1} == {1: 0}.keys()`), from either side.
+_DICT_SET_VIEWS = (type({}.keys()), type({}.items()))
+
+
+def _comparable(value: Any) -> bool:
+    return _set_like(value) or isinstance(value, _DICT_SET_VIEWS)
 
 
 def _as_set(value: Any) -> Any:
@@ -199,7 +209,7 @@ class Set(_core.Set):
 
     # ----------------------------------------------------------- comparing
     def __eq__(self, other: Any) -> Any:
-        if not _set_like(other):
+        if not _comparable(other):
             return NotImplemented
         return len(self) == len(other) and self.issubset(other)
 
@@ -208,26 +218,36 @@ class Set(_core.Set):
         return eq if eq is NotImplemented else not eq
 
     def __le__(self, other: Any) -> Any:
-        return self.issubset(other) if _set_like(other) else NotImplemented
+        return self.issubset(other) if _comparable(other) else NotImplemented
 
     def __lt__(self, other: Any) -> Any:
-        return len(self) < len(other) and self.issubset(other) if _set_like(other) else NotImplemented
+        return len(self) < len(other) and self.issubset(other) if _comparable(other) else NotImplemented
 
     def __ge__(self, other: Any) -> Any:
-        return self.issuperset(other) if _set_like(other) else NotImplemented
+        return self.issuperset(other) if _comparable(other) else NotImplemented
 
     def __gt__(self, other: Any) -> Any:
-        return len(self) > len(other) and self.issuperset(other) if _set_like(other) else NotImplemented
+        return len(self) > len(other) and self.issuperset(other) if _comparable(other) else NotImplemented
 
     def __repr__(self) -> str:
         if len(self) == 0:
             return "set()"
-        return "{" + ", ".join(repr(e) for e in self) + "}"
+        return "{" + ", ".join(map(repr, self)) + "}"
 
     __str__ = __repr__
 
     def __reduce__(self) -> Any:
         raise TypeError("cannot pickle a pagefs set: it lives in its store (use set(s) for a copy)")
+
+    def __deepcopy__(self, memo: dict) -> "Set":
+        """copy.deepcopy: a new pagefs set in the same store (members are
+        immutable, so it is a copy)."""
+        out = memo.get(self._key())
+        if out is None:
+            out = memo[self._key()] = self.copy()
+        return out
+
+    __class_getitem__ = classmethod(types.GenericAlias)
 
 
 MutableSet.register(Set)

@@ -13,7 +13,5 @@ from __future__ import annotations
 class Tuple(tuple):
     """An immutable sequence stored by value; ``pagefs.tuple(iterable)``."""
 
+    # tuple's own repr (no Python frame per level: nesting goes as deep).
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)

@@ -4,6 +4,7 @@ types and messages, nesting and identity, lifetime, and threads."""
 from __future__ import annotations
 
 import collections.abc
+import operator
 import threading
 
 import pytest
@@ -157,6 +158,55 @@ def test_changing_size_during_iteration_raises_runtime_error(store):
         if k + 1 < 50:
             d4[k + 1] = "changed"
     assert values == [0] + ["changed"] * 49
+
+
+def test_iterators_fail_as_dicts_do_and_keep_failing(store):
+    def run(d, body):
+        seen = []
+        try:
+            for k in d:
+                seen.append(k)
+                body(d, k)
+        except RuntimeError as e:
+            return len(seen), str(e)  # which keys: where CPython's compaction moved them
+        return len(seen), None
+
+    def replace(d, k):  # same size, new keys: at most len(d) are yielded
+        del d[k]
+        d[k + 100] = 1
+
+    def readd(d, k):
+        if k == 1:
+            d[k] = d.pop(k)
+
+    for body in (replace, readd):
+        assert run(store.dict((i, i) for i in range(5)), body) == run({i: i for i in range(5)}, body)
+    for make in (lambda: store.dict({1: 1, 2: 2}), lambda: store.set([1, 2])):
+        c = make()
+        it = iter(c)
+        next(it)
+        c.add(9) if isinstance(c, pagefs.Set) else c.__setitem__(9, 9)
+        for _ in range(3):  # every later step raises again, as CPython's iterators do
+            with pytest.raises(RuntimeError, match="changed size during iteration"):
+                next(it)
+    d = store.dict((i, i) for i in range(10))
+    it = iter(d.items())
+    next(it)
+    assert operator.length_hint(it) == 9 and operator.length_hint(reversed(d)) == 10
+    d[99] = 1
+    assert operator.length_hint(it) == 0
+
+
+def test_deepcopy_copies_values_collections(store):
+    import copy
+
+    lst = store.list([1])
+    d = store.dict({"a": lst, "b": lst, (1, 2): "t"})
+    dup = copy.deepcopy(d)
+    assert type(dup) is pagefs.Dict and dup == d and dup._key() != d._key()
+    assert dup["a"]._key() == dup["b"]._key() != lst._key()
+    s = store.set([1, "x"])
+    assert copy.deepcopy(s) == s and copy.deepcopy(s)._key() != s._key()
 
 
 def test_views_are_live_and_set_like(store):

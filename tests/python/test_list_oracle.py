@@ -390,3 +390,61 @@ def test_strided_assignment_is_lists_for_every_slice(store):
                     assert got[0] == want[0] and got[1:] == want[1:], key
                     assert list(pl) == ol, key
                     pl[:] = base
+
+
+def test_in_place_repeat_is_lists_for_every_count(store):
+    for n in (-2, 0, 1, 2, 3, 5, 8, 13):
+        mine, ref = store.list(["a", 1, None]), ["a", 1, None]
+        mine *= n
+        ref *= n
+        assert mine == ref, n
+    empty = store.list()
+    empty *= 10**18  # nothing to repeat: at once, as list does
+    assert len(empty) == 0
+    with pytest.raises(OverflowError, match="cannot fit 'int' into an index-sized integer"):
+        empty *= 10**100
+    one = store.list([1])
+    with pytest.raises(MemoryError):
+        one *= 2**62
+    assert one == [1]
+
+
+def test_argument_errors_are_lists(store):
+    lst = store.list([1, 2, 3])
+    with pytest.raises(TypeError, match="'NoneType' object cannot be interpreted as an integer"):
+        lst.pop(None)
+    assert lst == [1, 2, 3]
+    with pytest.raises(ValueError, match="9 is not in list"):
+        lst.index(9, 2**64, 2**65)
+    assert lst.index(3, -2**70, 2**70) == 2
+    with pytest.raises(TypeError, match="can't multiply sequence by non-int of type 'str'"):
+        lst * "a"
+    with pytest.raises(TypeError, match="can't multiply sequence by non-int of type 'List'"):
+        "a" * lst
+
+
+def test_deepcopy_copies_nested_collections_once_each(store):
+    import copy
+
+    inner = store.list(["x"])
+    outer = store.list([inner, store.dict({"k": inner}), store.set([1]), (1, "t")])
+    outer.append(outer)
+    dup = copy.deepcopy(outer)
+    assert type(dup) is pagefs.List and dup._key() != outer._key()
+    assert dup[0] == ["x"] and dup[0]._key() != inner._key()
+    assert dup[1]["k"]._key() == dup[0]._key()  # shared in the original: one copy
+    assert dup[2] == {1} and dup[3] == (1, "t")
+    assert dup[4]._key() == dup._key()  # the cycle is the copy's own
+    dup[0].append("y")
+    assert inner == ["x"]
+
+
+def test_generic_aliases_and_deep_tuple_reprs(store):
+    assert pagefs.List[int] == pagefs.List[int] and pagefs.List[int].__origin__ is pagefs.List
+    assert pagefs.Dict[str, int].__args__ == (str, int)
+    assert pagefs.Set[int].__origin__ is pagefs.Set
+    t = 0
+    for _ in range(600):  # tuple's own repr: no Python frame per level
+        t = (t,)
+    stored = store.list([t])[0]
+    assert type(stored) is pagefs.Tuple and repr(stored) == repr(t)

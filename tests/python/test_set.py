@@ -86,7 +86,13 @@ def test_errors_have_sets_types_and_messages(store):
     with pytest.raises(TypeError, match=r"^unhashable type: 'list'$"):
         s.add([])
     with pytest.raises(TypeError, match=r"^unhashable type: 'set'$"):
-        _ = set() in s
+        s.add({1})
+    # Lookups take a set for the frozenset of its members, as set's do.
+    assert set() not in s and {1} not in s
+    s.discard({1})
+    with pytest.raises(KeyError) as e:
+        s.remove({1})
+    assert e.value.args == ({1},)
     with pytest.raises(TypeError, match=r"^unhashable type: 'list'$"):
         s.update([1, [2]])
     assert s == {1}  # what came before the refused member stays, as set.update leaves it
@@ -106,3 +112,11 @@ def test_members_survive_reopen_in_insertion_order(place):
         seen = st.root()["seen"]
         assert len(seen) == 5000 and "m4999" in seen and "m5000" not in seen
         assert next(iter(seen)) == "m0" and seen.pop() == "m4999"
+
+
+def test_compares_with_dicts_key_and_item_views(store):
+    s = store.set([1, 2])
+    keys = {1: 0, 2: 0}.keys()
+    assert s == keys and keys == s and not s != keys
+    assert s <= keys and not s < keys and s >= {1: 0}.keys() and s > {1: 0}.keys()
+    assert store.set([(1, 0)]) == {1: 0}.items()

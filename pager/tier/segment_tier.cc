@@ -143,7 +143,8 @@ void SegmentTier::ScanFolder(bool for_writer) {
     ~Closer() { ::closedir(d); }
   } closer{d};
   std::vector<std::string> strays;
-  std::string last;  // the segment with the highest index
+  std::vector<uint64_t> present;  // indexes of the segment files
+  std::string last;               // the segment with the highest index
   bool has_first = false;
   uint64_t first_bytes = 0;
   while (dirent* e = ::readdir(d)) {
@@ -162,6 +163,7 @@ void SegmentTier::ScanFolder(bool for_writer) {
       throw Error(ErrorCode::kCorruption,
                   dir_ + "/" + name + " is not a regular file: the store is damaged");
     }
+    present.push_back(static_cast<uint64_t>(index));
     if (index == 0) {
       has_first = true;
       first_bytes = static_cast<uint64_t>(st.st_size);
@@ -185,6 +187,20 @@ void SegmentTier::ScanFolder(bool for_writer) {
     throw Error(ErrorCode::kCorruption, dir_ + "/" + first + " (the superblocks) is " +
                                             (first_bytes == 0 ? "empty" : "truncated") +
                                             ": the store is damaged");
+  }
+  // Segment files are created in order (slots are taken first-fit) and never
+  // removed, so a missing one below the last is damage: refused to a writer,
+  // whose first write-back would reuse slots a lost file held (and punch
+  // holes in a file that is not the store's); reads of its slots fail below.
+  std::sort(present.begin(), present.end());
+  for (size_t i = 0; i < present.size(); ++i) {
+    if (present[i] == i) continue;
+    missing_below_ = present.back();
+    if (for_writer) {
+      throw Error(ErrorCode::kCorruption, dir_ + "/" + SegmentFileName(i) + " is missing while " +
+                                              last + " holds pages: the store is damaged");
+    }
+    break;
   }
   if (last.empty() && !strays.empty() && for_writer) {
     std::sort(strays.begin(), strays.end());
@@ -241,10 +257,21 @@ SegmentTier::Segment* SegmentTier::SegmentFor(SlotId slot, bool for_write) {
   return seg;
 }
 
+void SegmentTier::CheckNotLost(SlotId slot) const {
+  const uint64_t index = slot / slots_per_segment_;
+  if (index < missing_below_) {
+    throw Error(ErrorCode::kCorruption, dir_ + "/" + SegmentFileName(index) + " (slot " +
+                                            std::to_string(slot) + ") is missing while " +
+                                            SegmentFileName(missing_below_) +
+                                            " holds pages: the store is damaged");
+  }
+}
+
 void SegmentTier::Read(SlotId slot, uint8_t* buf) {
   reads_.fetch_add(1, std::memory_order_relaxed);
   Segment* seg = SegmentFor(slot, false);
   if (seg == nullptr) {
+    CheckNotLost(slot);
     std::memset(buf, 0, slot_size_);
     return;
   }
@@ -260,6 +287,7 @@ void SegmentTier::ReadRun(SlotId first, uint32_t n, uint8_t* const* bufs) {
     uint32_t count = std::min(n, in_segment);
     Segment* seg = SegmentFor(first, false);
     if (seg == nullptr) {
+      CheckNotLost(first);
       for (uint32_t i = 0; i < count; ++i) std::memset(bufs[i], 0, slot_size_);
     } else {
       off_t off = static_cast<off_t>(first % slots_per_segment_) * slot_size_;

@@ -63,6 +63,8 @@ class SegmentTier final : public Tier {
   // nullptr when reading a segment that does not exist.
   Segment* SegmentFor(SlotId slot, bool for_write);
   void ScanFolder(bool for_writer);
+  // Throws when slot's segment file is one missing below the last (damage).
+  void CheckNotLost(SlotId slot) const;
 
   const std::string dir_;
   const uint32_t slot_size_;
@@ -75,6 +77,10 @@ class SegmentTier final : public Tier {
   std::atomic<bool> dir_dirty_{false};
   std::atomic<bool> first_pending_{false};  // segment 0 written as .new, renamed by Sync
   std::atomic<SlotId> size_{0};
+  // With a segment file missing below the last one (damage), the index of
+  // the last: reads of slots in a missing file below it throw
+  // Error(kCorruption) naming the file instead of reading zeros. 0: none.
+  uint64_t missing_below_ = 0;
   std::atomic<uint64_t> reads_{0}, writes_{0}, syncs_{0};
 };
 

@@ -65,6 +65,29 @@ def test_truncated_superblock_segment_is_refused(tmp_path, length):
     _refused(tmp_path, pagefs.CorruptionError, "segment-00000.pfs")
 
 
+def test_a_segment_past_a_gap_is_refused_and_left_as_it_is(tmp_path):
+    # Segment files are made in order and never removed: segment-00007.pfs
+    # beside segment 0 alone is not the store's (or 1..6 were lost). A writer
+    # once punched it to zeros; now it is refused, the file untouched.
+    with pagefs.Store(tmp_path, "data", cache_size=SMALL_BUDGET) as s:
+        s.root()["x"] = s.list(range(1000))
+    stray = tmp_path / "data" / "segment-00007.pfs"
+    stray.write_bytes(b"someone's bytes " * 5000)
+    _refused(tmp_path, pagefs.CorruptionError, "segment-00001.pfs is missing while segment-00007.pfs")
+    with pagefs.Store(tmp_path, "data", read_only=True) as r:  # what is there stays readable
+        assert r.root()["x"][999] == 999
+
+
+def test_a_lost_segment_fails_its_reads_naming_it(tmp_path):
+    folder = _make_store(tmp_path)
+    os.remove(folder / "segment-00001.pfs")
+    shutil.copy(folder / "segment-00000.pfs", folder / "segment-00002.pfs")  # a later one remains
+    _refused(tmp_path, pagefs.CorruptionError, "segment-00001.pfs is missing")
+    with pagefs.Store(tmp_path, "data", read_only=True) as r:
+        with pytest.raises(pagefs.CorruptionError, match="segment-00001.pfs .slot [0-9]+. is missing"):
+            sum(len(v) for v in r.root()["big"])
+
+
 def test_segment_replaced_by_a_directory_is_refused(tmp_path):
     with pagefs.Store(tmp_path, "data", cache_size=SMALL_BUDGET) as s:
         s.root()["x"] = s.list(range(1000))

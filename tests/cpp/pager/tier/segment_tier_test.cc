@@ -113,6 +113,51 @@ TEST_F(SegmentTierTest, ReadOnlyTierRefusesWrites) {
   }
 }
 
+// A segment file missing below the last one (lost, or the last one is not
+// the store's): a writer is refused before it writes, naming the file, and
+// a reader's reads of the lost slots fail instead of reading zeros.
+TEST_F(SegmentTierTest, ASegmentMissingBelowTheLastIsDamage) {
+  std::vector<uint8_t> buf(4096, 7);
+  {
+    SegmentTier tier(dir_, 4096, 16, false);
+    for (SlotId s = 0; s < 40; ++s) tier.Write(s, buf.data());
+    tier.Sync();
+  }
+  const auto lost = dir_ / SegmentTier::SegmentFileName(1);
+  std::filesystem::remove(lost);
+  const auto last_size = std::filesystem::file_size(dir_ / SegmentTier::SegmentFileName(2));
+  try {
+    SegmentTier tier(dir_, 4096, 16, false);
+    FAIL() << "a writer opened a folder with a segment missing";
+  } catch (const Error& e) {
+    EXPECT_EQ(ErrorCode::kCorruption, e.code());
+    EXPECT_NE(std::string(e.what()).find(lost.string() + " is missing while segment-00002.pfs"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(lost));
+  EXPECT_EQ(last_size, std::filesystem::file_size(dir_ / SegmentTier::SegmentFileName(2)));
+  SegmentTier reader(dir_, 4096, 16, true);
+  reader.Read(0, buf.data());
+  reader.Read(32, buf.data());
+  EXPECT_EQ(std::vector<uint8_t>(4096, 7), buf);
+  for (bool run : {false, true}) {
+    try {
+      if (run) {
+        uint8_t* bufs[2] = {buf.data(), buf.data()};
+        reader.ReadRun(16, 2, bufs);
+      } else {
+        reader.Read(17, buf.data());
+      }
+      FAIL() << "read a slot of the missing segment";
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorCode::kCorruption, e.code());
+      EXPECT_NE(std::string(e.what()).find("segment-00001.pfs (slot 1"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST_F(SegmentTierTest, MissingFolderIsAnIoError) {
   try {
     SegmentTier tier((dir_ / "nope").string(), 4096, 16, false);

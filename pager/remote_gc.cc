@@ -69,6 +69,7 @@ class Collector {
     }
     List();
     if (!ReadHead()) {
+      RefuseLostHead();
       report_.notes.push_back("no head: the prefix holds no committed store");
     } else if (options_.compact) {
       Compact();
@@ -111,6 +112,20 @@ class Collector {
   }
 
   // Reads the head and its commit; false without a head.
+  // No head, but a commit after the format's (which alone is a format cut
+  // short): the head was lost, and collecting would delete the whole store.
+  void RefuseLostHead() const {
+    for (auto it = commits_.rbegin(); it != commits_.rend(); ++it) {
+      std::optional<uint64_t> epoch = ParseRemoteCommitName(it->first);
+      if (!epoch || *epoch == 0) continue;
+      throw Error(ErrorCode::kCorruption,
+                  client_.Describe(kRemoteHeadObject) + " is missing while " +
+                      client_.Describe(it->first) +
+                      " holds a later commit: the store is damaged; gc deletes nothing "
+                      "(restore the head object)");
+    }
+  }
+
   bool ReadHead() {
     // Compaction's tier reads the head again, for the etag its If-Match uses.
     std::string bytes;

@@ -22,6 +22,7 @@ import time
 import pytest
 
 import pagefs
+from pagefs import _core
 from conftest import MOUNT_MODE, run_python
 from seaweed import ACCESS_KEY, BUCKET, SeaweedServer
 
@@ -182,6 +183,27 @@ def test_deleting_the_local_root_between_runs_loses_nothing(tmp_path, url):
     with pagefs.Store(root, "data", remote=url, read_only=True) as s:
         assert list(s.root()["a"]) == strings(30_000, "a")
         assert list(s.root()["b"]) == strings(10_000, "b")
+
+
+def test_a_lost_head_is_damage_not_an_empty_store(tmp_path, url):
+    # The head deleted behind pagefs's back, its commits all there: a writer
+    # once formatted an empty store and published it over the data.
+    with pagefs.Store(tmp_path / "a", "data", remote=url) as s:
+        s.root()["kept"] = s.list(range(1000))
+    client = _core._RawS3Client(url + "/data")
+    head = client.get("head")
+    client.delete("head")
+    before = sorted(client.list(""))
+    for read_only in (False, True):
+        with pytest.raises(pagefs.CorruptionError, match=r"data/head .* is missing while .*commit/0+1-"):
+            pagefs.Store(tmp_path / "b", "data", remote=url, read_only=read_only)
+    for compact in (False, True):  # collecting would delete the whole store
+        with pytest.raises(pagefs.CorruptionError, match="gc deletes nothing"):
+            pagefs.gc(url, "data", compact=compact, min_age=0, retention=0)
+    assert sorted(client.list("")) == before  # nothing written, nothing deleted
+    client.put("head", head)
+    with pagefs.Store(tmp_path / "c", "data", remote=url) as s:
+        assert s.root()["kept"][999] == 999
 
 
 def test_the_local_cache_serves_rereads_and_survives_a_reopen(tmp_path, url):

@@ -660,7 +660,10 @@ std::optional<RemoteTier::FetchedCommit> RemoteTier::FetchCommit() {
 
 std::optional<std::string> RemoteTier::LoadCommit() {
   std::optional<FetchedCommit> c = FetchCommit();
-  if (!c) return std::nullopt;
+  if (!c) {
+    RefuseLostHead();
+    return std::nullopt;
+  }
   if (c->commit.slot_size != slot_size_) {
     throw Error(ErrorCode::kInvalidArgument, c->what + " has slots of " +
                                                  std::to_string(c->commit.slot_size) +
@@ -675,6 +678,23 @@ std::optional<std::string> RemoteTier::LoadCommit() {
   // costs about one GET, its page's.
   PrefetchChunks(c->commit.map);
   return std::move(c->commit.record);
+}
+
+void RemoteTier::RefuseLostHead() {
+  // The format publishes commit 0 with a create-only head PUT; every later
+  // commit moves a head it read. So commit 0 alone without a head is a format
+  // cut short (an empty store); a later one means the head was lost, and a
+  // writer that formatted here would publish an empty store over the data.
+  std::string newest;
+  for (const ObjectInfo& o : client_.List("commit/")) {
+    std::optional<uint64_t> epoch = ParseRemoteCommitName(o.name);
+    if (epoch && *epoch >= 1) newest = o.name;
+  }
+  if (newest.empty()) return;
+  throw Error(ErrorCode::kCorruption, client_.Describe(kHead) + " is missing while " +
+                                          client_.Describe(newest) +
+                                          " holds a later commit: the store is damaged "
+                                          "(nothing was written; restore the head object)");
 }
 
 std::optional<std::string> RemoteTier::PeekCommit() {

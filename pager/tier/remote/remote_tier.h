@@ -195,6 +195,9 @@ class RemoteTier final : public Tier {
   };
   std::optional<FetchedCommit> FetchCommit();
   // Throws Error(kCorruption) for a damaged head.
+  // Throws Error(kCorruption) when the head is missing but a commit after
+  // the format's exists (the head was lost: formatting would hide the data).
+  void RefuseLostHead();
   std::optional<RemoteHead> ReadHead();
 
   S3Client& client_;

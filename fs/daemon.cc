@@ -97,7 +97,29 @@ std::string CheckPaths(MountOptions& o) {
     }
     return "mountpoint " + o.mountpoint + " is in use: something is already mounted there";
   }
-  o.mountpoint = resolved;
+  // One inside the other: the daemon would reach its stores through its own
+  // mount (and wait on itself), or make the mountpoint a prefix.
+  const std::string mp = resolved;
+  auto within = [](const std::string& inner, const std::string& outer) {
+    return inner == outer || outer == "/" ||
+           (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+            inner[outer.size()] == '/');
+  };
+  if (within(mp, o.root) || within(o.root, mp)) {
+    return "mountpoint " + o.mountpoint + " and store root " + o.root +
+           " overlap: mount outside the store root";
+  }
+  if (DIR* dir = ::opendir(mp.c_str())) {
+    bool empty = true;
+    while (const dirent* e = ::readdir(dir)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
+    }
+    ::closedir(dir);
+    if (!empty) {
+      return "mountpoint " + o.mountpoint + " is not empty: the mount would hide its files";
+    }
+  }
+  o.mountpoint = mp;
   return "";
 }
 

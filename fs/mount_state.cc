@@ -119,7 +119,8 @@ uint32_t Mount::AddPrefix(const std::string& name) {
     throw Error(ErrorCode::kInvalidArgument, "the mount shows as many prefixes as it can");
   }
   const std::string path = options_.root + "/" + name;
-  if (::mkdir(path.c_str(), 0755) != 0) throw Error::FromErrno(errno, "create " + path);
+  // Private, as every store folder is (README, "Private files").
+  if (::mkdir(path.c_str(), 0700) != 0) throw Error::FromErrno(errno, "create " + path);
   StoreOptions so;
   so.cache_size = pool_budget_.load() / (prefix_count() + 1);
   so.remote = options_.remote;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "pager/store.h"
 #include "pager/util/error.h"
 #include "pager/util/size.h"
 
@@ -122,10 +123,7 @@ int Process(void* data, const char* arg, int key, fuse_args* /*outargs*/) {
 
 uint64_t ParseCacheSize(std::string_view text) {
   const uint64_t bytes = ParseSize(text, "cache_size");
-  if (bytes == 0) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "invalid cache_size '" + std::string(text) + "': it must be more than 0");
-  }
+  CheckCacheSize(bytes);  // the engine's floor, as init() and Store() check it
   return bytes;
 }
 

@@ -30,8 +30,9 @@ struct MountOptions {
 };
 
 // The daemon's budget from `-o cache_size=` or a .control line: a size in the
-// engine's one grammar (pager/util/size.h: "64M", "1.5G", "262144"), more
-// than 0. Throws Error(kInvalidArgument) or Error(kTooLarge) saying why not.
+// engine's one grammar (pager/util/size.h: "64M", "1.5G", "262144"), at
+// least the engine's floor (kMinCacheSize, 1 MiB). Throws Error(kInvalidArgument) or
+// Error(kTooLarge) saying why not.
 uint64_t ParseCacheSize(std::string_view text);
 
 // Parses argv into out and fuse_out. Returns "" on success, else one line

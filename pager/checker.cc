@@ -23,6 +23,7 @@
 #include "pager/util/checksum.h"
 #include "pager/util/coding.h"
 #include "pager/util/error.h"
+#include "pager/util/utf8.h"
 #include "pager/values/value_format.h"
 #include "pager/volume/page_table.h"
 #include "pager/volume/volume.h"
@@ -34,39 +35,6 @@ constexpr size_t kMaxRun = 256;                  // slots per tier read in the c
 constexpr uint64_t kMaxUtf8Check = 16ull << 20;  // longer blob strs are not read back for UTF-8
 
 std::string Num(uint64_t v) { return std::to_string(v); }
-
-// UTF-8 as Python's "surrogatepass" accepts it: no overlong forms, nothing
-// above U+10FFFF, lone surrogates allowed.
-bool ValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    const uint8_t c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
-    i += len;
-  }
-  return true;
-}
 
 // What the walk learns about one collection id.
 struct Collection {
@@ -557,7 +525,7 @@ class PrefixChecker {
       case ValueView::Kind::kBlobTuple: TupleElements(view, page, owner, where, 0); break;
       default: break;
     }
-    if (text && !ValidUtf8(*text))
+    if (text && !ValidUtf8(*text, Surrogates::kAllowed))
       Problem("value", page, owner, where + " is a str that is not UTF-8");
     return text;
   }
@@ -624,7 +592,7 @@ class PrefixChecker {
       pos += len;
       switch (e.kind) {
         case ValueView::Kind::kStr:
-          if (!ValidUtf8(std::string(e.data)))
+          if (!ValidUtf8(e.data, Surrogates::kAllowed))
             Problem("value", page, owner, at + " is a str that is not UTF-8");
           break;
         case ValueView::Kind::kBlobStr:

@@ -10,6 +10,7 @@
 #include "pager/mounted_mode.h"
 #include "pager/util/error.h"
 #include "pager/util/fork_guard.h"
+#include "pager/util/utf8.h"
 
 namespace pagefs {
 
@@ -35,6 +36,8 @@ void ValidatePrefix(const std::string& prefix) {
     why = "it contains a NUL character";
   } else if (prefix[0] == '.') {
     why = "it starts with '.'";
+  } else if (!ValidUtf8(prefix, Surrogates::kRefused)) {
+    why = "it is not valid UTF-8";  // Python, JSON and the mount's views need text
   }
   if (!why.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "invalid prefix '" + prefix + "': " + why);

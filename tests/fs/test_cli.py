@@ -35,7 +35,8 @@ def test_missing_mountpoint(cli_env, tmp_path):
 
 
 @pytest.mark.parametrize("opts,word", [("cache_size=12X", "cache_size"),
-                                       ("cache_size=0", "cache_size"),
+                                       ("cache_size=0", "cache size 0"),
+                                       ("cache_size=100", "floor of 1048576 bytes"),
                                        ("cache_size=-1M", "negative"),
                                        ("cache_size=99999999999T", "too large"),
                                        ("bogus_option", "bogus_option"),
@@ -54,6 +55,39 @@ def test_bad_options(cli_env, tmp_path, opts, word):
     assert word in one_line(r.stderr)
     assert not is_mounted(tmp_path / "mnt")
     assert os.listdir(tmp_path / "store" / "data") == []  # no lock, no segment created
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "around"])
+def test_a_mountpoint_overlapping_the_root_is_refused(cli_env, tmp_path, where):
+    # The same folder once mounted and then hung (the daemon reached its own
+    # stores through its mount); one inside became a prefix.
+    root = tmp_path / "store"
+    (root / "data").mkdir(parents=True)
+    if where == "same":
+        mnt = root
+    elif where == "inside":
+        mnt = root / "mp"
+        mnt.mkdir()
+    else:
+        mnt, root = tmp_path, tmp_path / "store"
+        for name in os.listdir(tmp_path):
+            if name != "store":
+                shutil.rmtree(tmp_path / name)
+    before = sorted(os.walk(tmp_path))
+    r = run_cli(cli_env, "mount", root, mnt)
+    assert r.returncode != 0
+    assert "overlap: mount outside the store root" in one_line(r.stderr)
+    assert not is_mounted(mnt) and sorted(os.walk(tmp_path)) == before
+
+
+def test_a_mountpoint_holding_files_is_refused(cli_env, tmp_path):
+    (tmp_path / "store" / "data").mkdir(parents=True)
+    (tmp_path / "mnt").mkdir()
+    (tmp_path / "mnt" / "notes.txt").write_text("mine")
+    r = run_cli(cli_env, "mount", tmp_path / "store", tmp_path / "mnt")
+    assert r.returncode != 0 and "is not empty" in one_line(r.stderr)
+    assert not is_mounted(tmp_path / "mnt")
+    assert (tmp_path / "mnt" / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("size,budget", [("1.5G", 3 << 29), ("64 M", 64 << 20), ("32MiB", 32 << 20)])

@@ -107,7 +107,8 @@ def test_a_cache_size_past_64_bits_fails_with_efbig_and_changes_nothing(mounted,
     assert mounted.stats()["budget"] == 16 << 20
 
 
-@pytest.mark.parametrize("bad", ["cache_size=0", "cache_size=-1M", "cache_size=1.5X", "cache_size=.5G"])
+@pytest.mark.parametrize("bad", ["cache_size=0", "cache_size=-1M", "cache_size=1.5X", "cache_size=.5G",
+                                 "cache_size=100", "cache_size=1023K"])  # the engine's 1 MiB floor
 def test_a_bad_or_zero_cache_size_fails_with_einval(mounted, bad):
     with pytest.raises(OSError) as e:
         write_control(mounted, bad)

@@ -1,7 +1,9 @@
 """The view, as a shell user sees it: ls, stat, cat, xxd, cmp, dd, find."""
 
+import errno
 import json
 import os
+import stat
 import subprocess
 
 import pytest
@@ -39,6 +41,17 @@ def test_only_store_folders_and_empty_folders_become_prefixes(make_mount):
     m.mount()
     assert sorted(os.listdir(m.mnt)) == [".control", ".stats", "data"]
     assert os.listdir(m.root / "notes") == ["todo.txt"]
+
+
+def test_mkdir_makes_a_private_prefix_and_refuses_names_that_are_not_text(make_mount):
+    m = make_mount().mount()
+    os.mkdir(m.mnt / "fresh")
+    assert stat.S_IMODE(os.stat(m.root / "fresh").st_mode) == 0o700
+    with pytest.raises(OSError) as e:
+        os.mkdir(os.path.join(os.fsencode(m.mnt), b"\xff"))
+    assert e.value.errno == errno.EINVAL
+    assert not os.path.exists(os.path.join(os.fsencode(m.root), b"\xff"))
+    json.loads((m.mnt / ".stats").read_text())  # still text
 
 
 def test_sizes_modes_and_stat(mounted):

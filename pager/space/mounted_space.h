@@ -128,8 +128,8 @@ class MountedSpace final : public PageSpace {
 
   // Writes every dirty cached page to the daemon without committing.
   void Flush();
-  // Gives back the ids allocated in a batch but never used. Called before the
-  // last commit of a clean close, so no page leaks.
+  // Gives back the ids allocated in a batch but never used (Commit does it
+  // first, so no commit holds a page nothing reaches).
   void ReturnUnusedIds();
   void set_cache_size(uint64_t bytes);
   PoolStats pool_stats() const { return pool_->stats(); }

@@ -48,6 +48,9 @@ class Collector {
     // The lease first: no writer can then publish while we list and compact.
     std::unique_ptr<RemoteLease> lease;
     if (options_.compact && !options_.dry_run) {
+      // A LIST first: a missing bucket is then FileNotFoundError naming it,
+      // not created by the lease's PUT (as SeaweedFS does for a PUT).
+      (void)client_.List(kRemoteHeadObject);
       lease = TakeLease();
     } else if (std::optional<LeaseState> live = ReadLease(client_);
                live && live->expires_ms > now_ms_ && min_age_ < kLiveWriterMinAge) {

@@ -372,3 +372,13 @@ def test_store_gc_refuses_what_it_cannot_do(tmp_path, url):
         assert report["head_epoch"] == 1 and report["commits_deleted"] == 1
     finally:
         pagefs.close()
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_gc_of_a_missing_bucket_is_file_not_found_and_creates_nothing(aws, tmp_path, compact):
+    # The compacting run's lease PUT once created the bucket (SeaweedFS makes
+    # one for a PUT) and reported an empty prefix.
+    with pytest.raises(FileNotFoundError, match="no-such-gc-bucket"):
+        pagefs.gc("s3://no-such-gc-bucket/x", "data", compact=compact)
+    with pytest.raises(FileNotFoundError, match="no-such-gc-bucket"):
+        pagefs.Store(tmp_path, "data", remote="s3://no-such-gc-bucket/x", read_only=True)

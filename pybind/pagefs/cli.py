@@ -496,13 +496,23 @@ def _gc(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(f"gc: {e}", CHECK_ERROR)
     bar = None if args.quiet or args.json_output else _GcBar(sys.stderr.isatty())
+    changing = []  # the phases that change the bucket, once reached
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase in ("compact", "delete") and total and not changing:
+            changing.append(phase)
+        if bar is not None:
+            bar(phase, done, total)
+
     try:
         report = pagefs.gc(args.remote, args.prefix, dry_run=args.dry_run, compact=args.compact,
                            min_age=min_age, retention=retention,
-                           compact_below=args.compact_below, progress=bar)
+                           compact_below=args.compact_below, progress=progress)
     except (ValueError, pagefs.LockedError, FileNotFoundError, PermissionError) as e:
         return _fail(f"gc: {e}", CHECK_ERROR)  # nothing was done
     except (OSError, pagefs.Error) as e:
+        if not changing:  # it failed before it compacted or deleted anything: an open error
+            return _fail(f"gc: {e} (nothing was changed)", CHECK_ERROR)
         return _fail(f"gc: {e} (the store stays readable at its last commit; run gc again)", 1)
     finally:
         if bar is not None:

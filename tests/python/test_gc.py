@@ -382,3 +382,16 @@ def test_gc_of_a_missing_bucket_is_file_not_found_and_creates_nothing(aws, tmp_p
         pagefs.gc("s3://no-such-gc-bucket/x", "data", compact=compact)
     with pytest.raises(FileNotFoundError, match="no-such-gc-bucket"):
         pagefs.Store(tmp_path, "data", remote="s3://no-such-gc-bucket/x", read_only=True)
+
+
+@pytest.mark.parametrize("mode", [[], ["--no-compact"]])
+def test_the_command_line_exits_2_when_gc_fails_before_it_changes_anything(aws, mode):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    r = cli(f"s3://{BUCKET}/x", "--prefix", "data", *mode, "--quiet",
+            env={"AWS_ENDPOINT_URL": endpoint, "AWS_MAX_ATTEMPTS": "2"})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert endpoint in r.stderr and "nothing was changed" in r.stderr

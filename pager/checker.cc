@@ -370,6 +370,9 @@ class PrefixChecker {
       report_.root_map = true;
     }
     Drain();
+    // Damage met on the way from the roots may hide collections: then what is
+    // left unreached is not known to be a cycle's.
+    const bool damaged_walk = !bad_pages_.empty() || !report_.ok();
     // Whatever is left unreached but looks like a collection header is one that
     // only a reference cycle keeps (or a leak, which the bookkeeping reports).
     for (PageId id = 1; id < page_count_; ++id) {
@@ -387,6 +390,13 @@ class PrefixChecker {
       report_.cycle_pages += report_.pages_reached - before;
     }
     scanning_ = false;
+    if (damaged_walk && report_.cycle_collections > 0) {
+      report_.notes.push_back(Num(report_.cycle_collections) + " collections (" +
+                              Num(report_.cycle_pages) +
+                              " pages) are not reached from the roots: behind the damage above, "
+                              "or kept only by a reference cycle");
+      report_.cycle_collections = report_.cycle_pages = 0;
+    }
     Progress("structure", report_.pages_reached, report_.pages);
   }
 

@@ -60,9 +60,11 @@ struct CheckReport {
   std::map<std::string, uint64_t> collections_by_kind;  // by kind name ("list", "root map")
   bool root_map = false;
   uint64_t root_names = 0;
-  uint64_t values = 0;             // values decoded, over every collection
-  uint64_t orphans = 0;            // collections on the orphan list
-  uint64_t cycle_collections = 0;  // kept only by a reference cycle (not damage)
+  uint64_t values = 0;   // values decoded, over every collection
+  uint64_t orphans = 0;  // collections on the orphan list
+  // Kept only by a reference cycle (not damage); counted only when the walk
+  // from the roots met no damage (else a note says what is unreached).
+  uint64_t cycle_collections = 0;
   uint64_t cycle_pages = 0;
   uint64_t pages_lost = 0;             // pages a collection needs that could not be read (damaged)
   std::vector<std::string> notes;      // what the check could not decide, and why

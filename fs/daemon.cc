@@ -120,6 +120,13 @@ std::string CheckPaths(MountOptions& o) {
     }
   }
   o.mountpoint = mp;
+  if (!o.log_file.empty() && !o.foreground) {
+    // Opened here, where the error can still be told; the background daemon
+    // opens it again (RedirectStdio) and would otherwise log to nowhere.
+    const int fd = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return "log=" + o.log_file + ": " + std::strerror(errno);
+    ::close(fd);
+  }
   return "";
 }
 

@@ -464,6 +464,21 @@ void OpIoctl(fuse_req_t req, fuse_ino_t /*ino*/, unsigned int cmd, void* /*arg*/
   });
 }
 
+namespace {
+
+// The view's names are the store's: nothing is renamed, no folder removed,
+// no link or special file made. Refused as chmod and ln are (EPERM), not
+// left to the kernel's ENOSYS ("Function not implemented").
+void OpRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+  fuse_reply_err(req, EPERM);
+}
+void OpRmdir(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void OpSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void OpMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EPERM); }
+void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+
+}  // namespace
+
 fuse_lowlevel_ops MakeOperations() {
   fuse_lowlevel_ops ops;
   std::memset(&ops, 0, sizeof(ops));
@@ -489,6 +504,11 @@ fuse_lowlevel_ops MakeOperations() {
   ops.fallocate = OpFallocate;
   ops.unlink = OpUnlink;
   ops.mkdir = OpMkdir;
+  ops.rename = OpRename;
+  ops.rmdir = OpRmdir;
+  ops.symlink = OpSymlink;
+  ops.mknod = OpMknod;
+  ops.link = OpLink;
   ops.ioctl = OpIoctl;
   return ops;
 }

@@ -135,7 +135,9 @@ def _umount(args: argparse.Namespace) -> int:
     if fusermount is None:
         return _fail("fusermount3 is not installed (Debian: apt-get install fuse3)")
     pid = _daemon_pid(mountpoint)
-    cmd = [fusermount, "-u"] + (["-z"] if args.lazy else []) + [mountpoint]
+    # The folder a link names is where the mount is (fusermount3 takes the
+    # mountpoint itself, not a link to it).
+    cmd = [fusermount, "-u"] + (["-z"] if args.lazy else []) + [os.path.realpath(mountpoint)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         reason = proc.stderr.strip()

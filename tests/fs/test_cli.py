@@ -280,3 +280,22 @@ def test_a_writer_through_the_mount_commits_no_page_it_did_not_use(mounted):
     mounted.unmount()
     after = run_cli(mounted.env, "check", mounted.root, "data")
     assert after.returncode == 0 and after.stdout.startswith("data: ok"), after.stdout
+
+
+def test_umount_through_a_link_to_the_mountpoint(mounted, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(mounted.mnt)
+    pid = mounted.pid
+    r = run_cli(mounted.env, "umount", link)
+    assert r.returncode == 0, r.stderr
+    assert not is_mounted(mounted.mnt) and not pid_alive(pid)
+    mounted.mount()  # for the fixture's own unmount
+
+
+def test_a_log_file_that_cannot_be_opened_fails_the_mount(cli_env, tmp_path):
+    (tmp_path / "store" / "data").mkdir(parents=True)
+    (tmp_path / "mnt").mkdir()
+    log = tmp_path / "no-such-folder" / "log"
+    r = run_cli(cli_env, "mount", tmp_path / "store", tmp_path / "mnt", "-o", f"log={log}")
+    assert r.returncode != 0 and f"log={log}" in one_line(r.stderr)
+    assert not is_mounted(tmp_path / "mnt")

@@ -137,6 +137,33 @@ def test_page_zero_accepts_only_zeros(mounted):
         os.close(fd)
 
 
+def test_names_are_the_stores_renames_rmdir_links_and_special_files_are_eperm(mounted):
+    # They answered ENOSYS ("Function not implemented") before.
+    prefix = mounted.mnt / "data"
+    fd = os.open(mounted.data(), os.O_RDWR)
+    try:
+        os.pwrite(fd, b"x" * PAGE, PAGE)  # page 1
+    finally:
+        os.close(fd)
+    page = next((prefix / "pages").iterdir())
+    refused = [
+        lambda: os.rename(page, prefix / "pages" / "0000000000000fff"),
+        lambda: os.rename(prefix, mounted.mnt / "renamed"),
+        lambda: os.rmdir(prefix),
+        lambda: os.symlink("data", mounted.mnt / "link"),
+        lambda: os.mkfifo(prefix / "pages" / "fifo"),
+        lambda: os.link(page, prefix / "pages" / "0000000000000ffe"),
+        lambda: os.chmod(page, 0o600),
+    ]
+    before = sorted(p.name for p in (prefix / "pages").iterdir())
+    for op in refused:
+        with pytest.raises(OSError) as e:
+            op()
+        assert e.value.errno == errno.EPERM, (op, e.value)
+    assert sorted(p.name for p in (prefix / "pages").iterdir()) == before
+    assert sorted(os.listdir(mounted.mnt)) == sorted([".control", ".stats", "data"])
+
+
 def test_create_and_unlink_page_files(mounted):
     pages = mounted.mnt / "data" / "pages"
     (pages / "0000000000000007").write_bytes(b"\x01" * PAGE)

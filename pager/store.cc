@@ -75,7 +75,11 @@ std::shared_ptr<Store> Store::Open(const std::string& root, const std::string& p
   Env& env = *base;
   const bool mounted = env.IsPagefsMount(root);
   if (options.read_only && !env.IsFolder(dir)) {
-    throw Error(ErrorCode::kNotFound, "no " + describe + " to open read-only");
+    // A remote store is looked for in its bucket: name that, not the cache.
+    const std::string where = options.remote.empty() ? describe
+                                                     : "store '" + prefix + "' in " +
+                                                           options.remote + " (no head object)";
+    throw Error(ErrorCode::kNotFound, "no " + where + " to open read-only");
   }
   if (mounted) {
     store->mode_ = std::make_unique<MountedMode>(env, dir, describe, options);

@@ -185,6 +185,13 @@ def test_deleting_the_local_root_between_runs_loses_nothing(tmp_path, url):
         assert list(s.root()["b"]) == strings(10_000, "b")
 
 
+def test_a_read_only_open_of_no_store_names_the_remote(tmp_path, url):
+    # It named only the local cache folder, which told nothing of a mistyped URL.
+    with pytest.raises(FileNotFoundError) as info:
+        pagefs.Store(tmp_path, "data", remote=url + "-typo", read_only=True)
+    assert f"store 'data' in {url}-typo" in str(info.value)
+
+
 def test_a_lost_head_is_damage_not_an_empty_store(tmp_path, url):
     # The head deleted behind pagefs's back, its commits all there: a writer
     # once formatted an empty store and published it over the data.

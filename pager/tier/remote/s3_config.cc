@@ -129,6 +129,18 @@ S3Location ParseS3Url(const std::string& url) {
     throw Error(ErrorCode::kInvalidArgument,
                 "remote '" + url + "': the key prefix has an empty path segment");
   }
+  // "." and ".." are path steps to an HTTP client and a server (which may
+  // resolve them), never the key they spell: the objects would not be where
+  // a listing of that prefix looks.
+  for (size_t at = 0; at <= loc.prefix.size() && !loc.prefix.empty();) {
+    const size_t end = std::min(loc.prefix.find('/', at), loc.prefix.size());
+    const std::string_view segment(loc.prefix.data() + at, end - at);
+    if (segment == "." || segment == "..") {
+      throw Error(ErrorCode::kInvalidArgument, "remote '" + url + "': the key prefix has a '" +
+                                                   std::string(segment) + "' path segment");
+    }
+    at = end + 1;
+  }
   return loc;
 }
 

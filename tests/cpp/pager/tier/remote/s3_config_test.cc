@@ -56,6 +56,13 @@ TEST(S3UrlTest, MalformedUrlsAreRefusedNamingWhatIsWrong) {
   EXPECT_NE(msg.find("'ab'"), std::string::npos) << msg;
   EXPECT_EQ(CodeOf([] { ParseS3Url("s3://Upper/x"); }), ErrorCode::kInvalidArgument);
   EXPECT_EQ(CodeOf([] { ParseS3Url("s3://bucket//x"); }), ErrorCode::kInvalidArgument);
+  // Path steps, which a server resolves: the objects would land elsewhere.
+  for (const char* url : {"s3://bucket/../x", "s3://bucket/./x", "s3://bucket/a/..",
+                          "s3://bucket/a/./b/", "s3://bucket/."}) {
+    EXPECT_EQ(CodeOf([url] { ParseS3Url(url); }, &msg), ErrorCode::kInvalidArgument) << url;
+    EXPECT_NE(msg.find("path segment"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(ParseS3Url("s3://bucket/a..b/.c/d.").prefix, "a..b/.c/d.");
 }
 
 TEST_F(S3ConfigTest, EnvironmentVariablesWinAndACustomEndpointIsPathStyle) {

@@ -29,8 +29,6 @@ class MountedMode final : public StoreMode {
   bool mounted() const override { return true; }
   bool failed() const override { return space_->failed(); }
   void Flush() override { space_->Flush(); }
-  // Ids allocated in a batch but never used go back, so no page leaks.
-  void BeforeLastCommit() override { space_->ReturnUnusedIds(); }
   void set_cache_size(uint64_t bytes) override;
   // The budget asked for: the daemon holds the real one, this process a share.
   uint64_t cache_size() const override { return cache_size_.load(std::memory_order_relaxed); }

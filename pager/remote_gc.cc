@@ -114,7 +114,6 @@ class Collector {
     Progress("list", report_.objects, report_.objects);
   }
 
-  // Reads the head and its commit; false without a head.
   // No head, but a commit after the format's (which alone is a format cut
   // short): the head was lost, and collecting would delete the whole store.
   void RefuseLostHead() const {
@@ -129,6 +128,7 @@ class Collector {
     }
   }
 
+  // Reads the head and its commit; false without a head.
   bool ReadHead() {
     // Compaction's tier reads the head again, for the etag its If-Match uses.
     std::string bytes;

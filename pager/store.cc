@@ -195,7 +195,6 @@ void Store::Close() {
   if (!options_.read_only && !mode_->failed()) {
     try {
       heap_->CollectOrphans();
-      mode_->BeforeLastCommit();
       mode_->space().Commit();
     } catch (...) {
       failure = std::current_exception();

@@ -31,8 +31,6 @@ class StoreMode {
   // Writes every dirty cached page back without committing. REQUIRES the op
   // lock exclusively.
   virtual void Flush() = 0;
-  // Called before the last commit of a clean close.
-  virtual void BeforeLastCommit() {}
 
   virtual void set_cache_size(uint64_t bytes) = 0;
   virtual uint64_t cache_size() const = 0;

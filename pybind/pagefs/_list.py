@@ -335,7 +335,7 @@ class List(_core.List):
 
     def __imul__(self, n: Any) -> "List":
         times = self._count(n)
-        if times > sys.maxsize:
+        if not -sys.maxsize - 1 <= times <= sys.maxsize:
             raise OverflowError(f"cannot fit '{type(n).__name__}' into an index-sized integer")
         size = len(self)
         if size == 0 or times == 1:

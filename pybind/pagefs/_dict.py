@@ -43,85 +43,46 @@ def _default_core() -> "_core.Store":
     return get_store()._core
 
 
-class _EntryIterator:
-    """dict's (and set's) iterator over a pagefs dict or set: entries in
-    insertion order (or reversed), read in chunks, with CPython's checks. The
-    collection's state is taken when the iterator is made; a change of size
-    (or of entry numbers, by a compaction) under the loop raises RuntimeError
-    on the next step and on every step after it, as CPython's iterators keep
-    failing; a forward dict iterator that finds more entries than the dict
-    held when it began raises "dictionary keys changed during iteration"
-    (keys replaced without a change of size). Any other change (a value set)
-    makes it read on afresh from the next entry, so every value seen is
-    current."""
-
-    __slots__ = ("_d", "_part", "_what", "_scan", "_backwards", "_generation", "_size", "_version",
-                 "_chunk", "_numbers", "_k", "_nxt", "_chunk_size", "_left", "_limited", "_error")
-
-    def __init__(self, d: Any, part: int, what: str, backwards: bool = False) -> None:
-        self._d = d
-        self._part, self._what = part, what
-        self._scan = d._scan_reversed if backwards else d._scan
-        self._generation, self._size, self._version = d._state()
-        self._backwards = backwards
-        self._chunk: list = []
-        self._numbers: list = []  # the entry numbers of _chunk's items
-        self._k = 0  # items of _chunk yielded
-        self._nxt = _END if backwards else 0  # where the next chunk is read from
-        self._chunk_size = _FIRST_CHUNK
-        self._left = self._size  # entries it may yield yet
-        self._limited = what == "dictionary" and not backwards
-        self._error = ""
-
-    def __iter__(self) -> "_EntryIterator":
-        return self
-
-    def _fail(self, message: str) -> None:
-        self._error = message
-        raise RuntimeError(message)
-
-    def __next__(self) -> Any:
-        if self._error:
-            raise RuntimeError(self._error)
-        d = self._d
-        if d is None:
-            raise StopIteration
-        g, n, v = d._state()
-        if n != self._size:
-            self._fail(f"{self._what} changed size during iteration")
-        if g != self._generation:
-            self._fail(f"{self._what} keys changed during iteration")
-        if v != self._version:
-            self._version = v
-            if 0 < self._k < len(self._chunk):
-                # On from the entry after the last one yielded, by its number
-                # (entries before it may have been deleted meanwhile).
-                last = self._numbers[self._k - 1]
-                self._nxt = last if self._backwards else last + 1
-            self._chunk, self._k = [], 0
-            self._chunk_size = 1  # the loop writes: read little ahead
-        if self._k >= len(self._chunk):
-            chunk, self._nxt, self._numbers = self._scan(self._nxt, self._chunk_size, self._part)
-            if not chunk:
-                self._d = None
-                raise StopIteration
-            self._chunk, self._k = chunk, 0
-            self._chunk_size = min(_CHUNK, self._chunk_size * 2)
-        if self._left <= 0 and self._limited:
-            self._fail("dictionary keys changed during iteration")
-        self._left -= 1
-        item = self._chunk[self._k]
-        self._k += 1
-        return item
-
-    def __length_hint__(self) -> int:
-        if self._error or self._d is None or len(self._d) != self._size:
-            return 0
-        return max(0, self._left)
-
-
-def _entries(d: Any, part: int, what: str, backwards: bool = False) -> _EntryIterator:
-    return _EntryIterator(d, part, what, backwards)
+def _entries(d: Any, part: int, what: str, backwards: bool = False) -> Iterator[Any]:
+    """Entries of a pagefs dict or set in insertion order (or reversed), read
+    in chunks. Raises RuntimeError as dict's iterators do when the collection
+    changes size (or its entry numbers change, by a compaction) under the
+    loop, and when a forward dict loop finds more entries than the dict held
+    when it began ("keys changed": keys replaced without a change of size);
+    when it changed otherwise (a value set), reads on afresh from the entry
+    after the last one yielded, by its number, so every value seen is current.
+    A generator, not a class: resuming one costs less than a call of
+    __next__, and this is every step of a loop over a dict."""
+    generation, size, version = d._state()
+    scan = d._scan_reversed if backwards else d._scan
+    limited = what == "dictionary" and not backwards
+    left = size  # entries a forward dict loop may yield
+    pos = _END if backwards else 0
+    chunk_size = _FIRST_CHUNK
+    while True:
+        chunk, nxt, numbers = scan(pos, chunk_size, part)
+        if not chunk:
+            return
+        for k, item in enumerate(chunk):
+            if limited:
+                if left == 0:
+                    raise RuntimeError("dictionary keys changed during iteration")
+                left -= 1
+            yield item
+            g, n, v = d._state()
+            if n != size:
+                raise RuntimeError(f"{what} changed size during iteration")
+            if g != generation:
+                raise RuntimeError(f"{what} keys changed during iteration")
+            if v != version:
+                version = v
+                # Entries before the next one may have been deleted: go on by number.
+                nxt = numbers[k] if backwards else numbers[k] + 1
+                chunk_size = 1  # the loop writes: read little ahead
+                break
+        else:
+            chunk_size = min(_CHUNK, chunk_size * 2)
+        pos = nxt
 
 
 class _Keys(KeysView):

@@ -114,17 +114,14 @@ class Collector {
     Progress("list", report_.objects, report_.objects);
   }
 
-  // No head, but a commit after the format's (which alone is a format cut
-  // short): the head was lost, and collecting would delete the whole store.
+  // No head, but a commit after the format's (IsCommitAfterFormat): the head
+  // was lost, and collecting would delete the whole store.
   void RefuseLostHead() const {
     for (auto it = commits_.rbegin(); it != commits_.rend(); ++it) {
-      std::optional<uint64_t> epoch = ParseRemoteCommitName(it->first);
-      if (!epoch || *epoch == 0) continue;
-      throw Error(ErrorCode::kCorruption,
-                  client_.Describe(kRemoteHeadObject) + " is missing while " +
-                      client_.Describe(it->first) +
-                      " holds a later commit: the store is damaged; gc deletes nothing "
-                      "(restore the head object)");
+      if (!IsCommitAfterFormat(it->first)) continue;
+      throw Error(ErrorCode::kCorruption, LostHeadMessage(client_.Describe(kRemoteHeadObject),
+                                                          client_.Describe(it->first)) +
+                                              "; gc deletes nothing (restore the head object)");
     }
   }
 

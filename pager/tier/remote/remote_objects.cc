@@ -73,6 +73,16 @@ uint64_t FrameChecksum(SlotId slot, const char* bytes, size_t length) {
   return Checksum(bytes, length, slot);
 }
 
+bool IsCommitAfterFormat(std::string_view name) {
+  std::optional<uint64_t> epoch = ParseRemoteCommitName(name);
+  return epoch && *epoch >= 1;
+}
+
+std::string LostHeadMessage(const std::string& head_what, const std::string& commit_what) {
+  return head_what + " is missing while " + commit_what +
+         " holds a later commit: the store is damaged";
+}
+
 std::string EncodeRemoteHead(const RemoteHead& head) {
   std::string out(kHeadMagic, sizeof kHeadMagic);
   Put<uint64_t>(out, head.epoch);

@@ -41,6 +41,14 @@ std::optional<uint64_t> ParseRemoteSegmentName(std::string_view name);
 // The epoch of "commit/<16 hex>-<8 hex>", or nullopt for any other name.
 std::optional<uint64_t> ParseRemoteCommitName(std::string_view name);
 
+// The format publishes commit 0 with a create-only head; every later commit
+// moves a head it read. So with no head, commit 0 alone is a format cut short
+// (an empty store), while a commit after it means the head was lost.
+bool IsCommitAfterFormat(std::string_view name);
+// "<head> is missing while <commit> holds a later commit: the store is
+// damaged", for the descriptions of the two objects.
+std::string LostHeadMessage(const std::string& head_what, const std::string& commit_what);
+
 std::string EncodeRemoteHead(const RemoteHead& head);
 // Throws Error(kCorruption) naming what for bytes that are not a head record.
 RemoteHead DecodeRemoteHead(const std::string& bytes, const std::string& what);

@@ -681,20 +681,15 @@ std::optional<std::string> RemoteTier::LoadCommit() {
 }
 
 void RemoteTier::RefuseLostHead() {
-  // The format publishes commit 0 with a create-only head PUT; every later
-  // commit moves a head it read. So commit 0 alone without a head is a format
-  // cut short (an empty store); a later one means the head was lost, and a
-  // writer that formatted here would publish an empty store over the data.
+  // Formatting here would publish an empty store over the data.
   std::string newest;
   for (const ObjectInfo& o : client_.List("commit/")) {
-    std::optional<uint64_t> epoch = ParseRemoteCommitName(o.name);
-    if (epoch && *epoch >= 1) newest = o.name;
+    if (IsCommitAfterFormat(o.name)) newest = o.name;
   }
   if (newest.empty()) return;
-  throw Error(ErrorCode::kCorruption, client_.Describe(kHead) + " is missing while " +
-                                          client_.Describe(newest) +
-                                          " holds a later commit: the store is damaged "
-                                          "(nothing was written; restore the head object)");
+  throw Error(ErrorCode::kCorruption,
+              LostHeadMessage(client_.Describe(kHead), client_.Describe(newest)) +
+                  " (nothing was written; restore the head object)");
 }
 
 std::optional<std::string> RemoteTier::PeekCommit() {

@@ -30,6 +30,18 @@ TEST(RemoteObjectsTest, NamesRoundTripAndOthersAreNotOurs) {
   }
 }
 
+// Without a head, only the format's commit 0 may be there (a format cut
+// short); any later commit means the head was lost.
+TEST(RemoteObjectsTest, OnlyCommitsAfterTheFormatsShowAHeadWasLost) {
+  EXPECT_FALSE(IsCommitAfterFormat(RemoteCommitName(0, 7)));
+  EXPECT_TRUE(IsCommitAfterFormat(RemoteCommitName(1, 7)));
+  EXPECT_TRUE(IsCommitAfterFormat(RemoteCommitName(42, 0)));
+  EXPECT_FALSE(IsCommitAfterFormat(RemoteSegmentName(3)));
+  EXPECT_FALSE(IsCommitAfterFormat("commit/not-a-commit"));
+  EXPECT_EQ(LostHeadMessage("H", "C"),
+            "H is missing while C holds a later commit: the store is damaged");
+}
+
 TEST(RemoteObjectsTest, AFirstFormatSlotMapOutOfOrderOrOutOfRangeIsCorruption) {
   const std::vector<std::pair<SlotId, FrameLocation>> slots = {{4, {1, 8, 100, 11}},
                                                                {9, {1, 108, 100, 12}}};
